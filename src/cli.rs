@@ -1,0 +1,213 @@
+//! The command line: one clap-derive struct per command. Every flag has a default and may come
+//! from a `HANDOFF_*` environment variable (for cron and systemd).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::estimate::EstimatorKind;
+use crate::signals::SignalSource;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "handoff",
+    version,
+    about = "Replay AI-SDR conversations through handoff policies and estimate what each would have achieved."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The weekly job: validate, replay every policy and sweep, estimate, write the report folder.
+    Report(ReportArgs),
+    /// The per-conversation decision table only.
+    Replay(ReplayArgs),
+    /// Check a data set against the contract; exit 3 where it is unusable.
+    Validate(ValidateArgs),
+    /// Write a synthetic data set (and optionally its known truth).
+    Generate(GenerateArgs),
+    /// The signals found in each prospect message, for checking a lexicon.
+    Signals(SignalsArgs),
+    /// The context packet a rep receives for one conversation.
+    Brief(BriefArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Flags every command shares.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Data folder holding the conversations, messages and outcomes tables.
+    #[arg(long, env = "HANDOFF_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Only errors on stderr.
+    #[arg(long, env = "HANDOFF_QUIET")]
+    pub quiet: bool,
+    /// Log format on stderr.
+    #[arg(long, env = "HANDOFF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Largest share of conversations that may be rejected before the run fails (exit 3).
+    #[arg(long, env = "HANDOFF_MAX_REJECTED", default_value_t = 0.01)]
+    pub max_rejected: f64,
+}
+
+/// Flags of commands that run policies.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// The policies file.
+    #[arg(long, env = "HANDOFF_POLICIES", default_value = "data/policies.toml")]
+    pub policies: PathBuf,
+    /// Where signals come from; overrides the policies file's `signal_source`.
+    #[arg(long, env = "HANDOFF_SIGNAL_SOURCE", value_enum)]
+    pub signal_source: Option<SignalSource>,
+}
+
+/// Which conversations a run covers.
+#[derive(Debug, Clone, Args)]
+pub struct WindowArgs {
+    /// An ISO week (`2026-W47`) or `last` (the last complete ISO week before --as-of).
+    #[arg(long, env = "HANDOFF_WEEK", conflicts_with_all = ["since", "until"])]
+    pub week: Option<String>,
+    /// First day of the window (UTC, inclusive), `YYYY-MM-DD`.
+    #[arg(long, env = "HANDOFF_SINCE")]
+    pub since: Option<String>,
+    /// End of the window (UTC, exclusive), `YYYY-MM-DD`.
+    #[arg(long, env = "HANDOFF_UNTIL")]
+    pub until: Option<String>,
+    /// The run's "now": a timestamp, or `now`. Default: the latest timestamp in the data.
+    #[arg(long, env = "HANDOFF_AS_OF")]
+    pub as_of: Option<String>,
+}
+
+/// Estimation flags.
+#[derive(Debug, Clone, Args)]
+pub struct EstimateArgs {
+    #[arg(long, env = "HANDOFF_ESTIMATOR", value_enum, default_value_t = EstimatorKind::Dr)]
+    pub estimator: EstimatorKind,
+    /// Largest inverse-propensity weight.
+    #[arg(long, env = "HANDOFF_CLIP", default_value_t = 50.0)]
+    pub clip: f64,
+    /// `matched` only: agreement within this many decision points.
+    #[arg(long, env = "HANDOFF_TOLERANCE", default_value_t = 0)]
+    pub tolerance: u32,
+    /// Bootstrap replicates for the intervals (0: normal intervals).
+    #[arg(long, env = "HANDOFF_BOOTSTRAP", default_value_t = 200)]
+    pub bootstrap: u32,
+    /// Seed for every random choice (bootstrap).
+    #[arg(long, env = "HANDOFF_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// A meeting or opportunity counts when it comes within this many days of the start.
+    #[arg(long, env = "HANDOFF_OUTCOME_DAYS", default_value_t = 30)]
+    pub outcome_days: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub estimate: EstimateArgs,
+    /// The reports root; the report goes to `<out>/<label>/`.
+    #[arg(long, env = "HANDOFF_OUT", default_value = "reports")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// The decision table, `.csv` or `.parquet`.
+    #[arg(long, env = "HANDOFF_REPLAY_OUT", default_value = "reports/decisions.csv")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Also write every rejection to this CSV file.
+    #[arg(long)]
+    pub rejected: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    Csv,
+    Jsonl,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    #[arg(long, env = "HANDOFF_GENERATE_CONVERSATIONS", default_value_t = 2000)]
+    pub conversations: u64,
+    #[arg(long, env = "HANDOFF_SEED", default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 2)]
+    pub weeks: u32,
+    /// First day of the data (a Monday is natural), `YYYY-MM-DD`.
+    #[arg(long, default_value = "2026-11-09")]
+    pub start: String,
+    #[arg(long, value_enum, default_value_t = DataFormat::Csv)]
+    pub format: DataFormat,
+    #[arg(long, default_value = "generated")]
+    pub out: PathBuf,
+    /// Leave the `signals` column out, so signals must come from text.
+    #[arg(long)]
+    pub no_tags: bool,
+    /// Log the history's handoff probability per prospect message (`handoff_probability`).
+    #[arg(long)]
+    pub log_propensity: bool,
+    /// Also write the true expected rates of every policy and sweep point to this JSON file.
+    #[arg(long, requires = "policies")]
+    pub truth: Option<PathBuf>,
+    /// The policies whose truth `--truth` computes.
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
+    #[arg(long, env = "HANDOFF_QUIET")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SignalsArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Output file, `.csv` or `.parquet`.
+    #[arg(long, default_value = "reports/signals.csv")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BriefArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub policy_args: PolicyArgs,
+    /// The conversation id.
+    #[arg(long)]
+    pub conversation: String,
+    /// The packet at this policy's handoff (default: history's).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,22 @@
+//! `handoff`: replays historical AI-SDR conversations through alternative human-handoff
+//! policies and estimates, honestly, what each policy would have achieved.
+//!
+//! The pipeline flows one way: `ingest` (files to a validated `model::Dataset`) → `signals`
+//! (one text pass to per-message signal sets) → `replay` (policies on compact timelines) →
+//! `estimate` and `metrics` (what each policy would have achieved) → `report` (exporters and
+//! charts). `generate` writes synthetic data with known truth; `cmd` holds one thin file per
+//! command.
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod estimate;
+pub mod generate;
+pub mod ingest;
+pub mod logging;
+pub mod metrics;
+pub mod model;
+pub mod policy;
+pub mod replay;
+pub mod report;
+pub mod signals;

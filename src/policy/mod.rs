@@ -1,0 +1,71 @@
+//! Handoff policies: their semantics as data (`Policy`), the policies file (`file`), and the
+//! expansion of sweeps into named variants (`sweep`).
+
+pub mod file;
+pub mod sweep;
+
+use crate::signals::vocabulary::{Guard, Signal, Situation};
+
+pub use file::{parse_policies, PoliciesFile, PolicyFileError};
+pub use sweep::{Objective, Sweep, SweepParameter, Variant};
+
+/// One handoff policy, with every default filled in (see policies.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    pub name: String,
+    pub hand_off_on: Vec<Situation>,
+    pub unless: Vec<Guard>,
+    pub bypass: Vec<Situation>,
+    pub min_qualified: u8,
+    pub repeated_objection_after: u32,
+    pub enterprise_employees: i64,
+    pub min_turn: u32,
+    pub delay: u32,
+    /// Score weights per signal, indexed by `Signal::index()`; zero where not given.
+    pub weights: [f64; 21],
+    pub threshold: f64,
+}
+
+impl Policy {
+    /// A policy with the spec's defaults and the given situations.
+    pub fn new(name: &str, hand_off_on: Vec<Situation>) -> Policy {
+        let bypass = if hand_off_on.contains(&Situation::HumanRequest) {
+            vec![Situation::HumanRequest]
+        } else {
+            vec![]
+        };
+        Policy {
+            name: name.to_string(),
+            hand_off_on,
+            unless: vec![],
+            bypass,
+            min_qualified: 3,
+            repeated_objection_after: 2,
+            enterprise_employees: 1000,
+            min_turn: 1,
+            delay: 0,
+            weights: [0.0; 21],
+            threshold: 0.0,
+        }
+    }
+
+    pub fn weight(&self, s: Signal) -> f64 {
+        self.weights[s.index()]
+    }
+}
+
+/// The `[quality]` reference: the policy every timing metric is judged against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QualityReference {
+    pub policy: Policy,
+    /// Decision points after the reference before a handoff counts as late (>= 1).
+    pub late_after: u32,
+}
+
+impl Default for QualityReference {
+    fn default() -> Self {
+        let mut policy = Policy::new("quality-reference", Situation::SEVEN.to_vec());
+        policy.unless = Guard::ALL.to_vec();
+        QualityReference { policy, late_after: 2 }
+    }
+}

@@ -1,0 +1,151 @@
+//! `summary.json`: everything the report shows, machine-readable. Computed once by the
+//! `report` command; every exporter (JSON, CSV, Markdown, HTML, charts) reads only this.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A figure with its 95% interval; all three null where the data cannot support it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub estimate: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+impl Estimate {
+    pub const NULL: Estimate = Estimate { estimate: None, low: None, high: None };
+    pub fn new(estimate: f64, low: f64, high: f64) -> Estimate {
+        Estimate { estimate: Some(estimate), low: Some(low), high: Some(high) }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowInfo {
+    /// `2026-W47`, `<since>_<until>` or `all`.
+    pub label: String,
+    /// First day (inclusive), `YYYY-MM-DD`; null for `all`.
+    pub since: Option<String>,
+    /// Last day (exclusive), `YYYY-MM-DD`; null for `all`.
+    pub until: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataCounts {
+    /// Accepted conversations in the window.
+    pub conversations: u64,
+    /// Their messages.
+    pub messages: u64,
+    pub rejected_conversations: u64,
+    pub rejected_rows: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicySummary {
+    pub name: String,
+    /// `historical`, `policy` or `variant`.
+    pub kind: String,
+    pub conversations: u64,
+    pub handoffs: u64,
+    pub handoff_rate: f64,
+    pub meeting_rate: Estimate,
+    pub opportunity_rate: Estimate,
+    pub handoff_to_meeting: Estimate,
+    pub handoff_to_opportunity: Estimate,
+    pub pipeline_per_conversation: Estimate,
+    pub quality_score: Estimate,
+    pub premature_handoffs: u64,
+    pub late_handoffs: u64,
+    pub missed_human_requests: u64,
+    pub median_handoff_turn: Option<f64>,
+    pub matched_share: Option<f64>,
+    pub effective_sample_size: Option<f64>,
+    pub warnings: Vec<String>,
+    /// Conversations per timing class (`earlier`, `same`, ... ) relative to history.
+    pub timing: BTreeMap<String, u64>,
+    /// Historical only: the share of the four context items transferred at handoff.
+    pub context_transferred: Option<f64>,
+    /// Historical only: the mean rep rating of its handoffs.
+    pub mean_rep_rating: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub value: f64,
+    /// The variant's name, `<policy>@<parameter>=<value>`.
+    pub variant: String,
+    pub net_objective_per_100: Estimate,
+    pub handoff_rate: f64,
+    pub meeting_rate: Estimate,
+    pub opportunity_rate: Estimate,
+    pub handoff_to_meeting: Estimate,
+    pub handoff_to_opportunity: Estimate,
+    pub pipeline_per_conversation: Estimate,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Optimal {
+    pub value: f64,
+    pub variant: String,
+    pub net_objective_per_100: Estimate,
+    /// The best other value whose decisions differ from the optimum's.
+    pub runner_up: Option<f64>,
+    /// Optimum minus runner-up, paired over conversations, with its interval.
+    pub difference: Estimate,
+    pub beats_runner_up: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepSummary {
+    pub policy: String,
+    pub parameter: String,
+    pub objective: String,
+    pub handoff_cost: f64,
+    pub points: Vec<SweepPoint>,
+    /// Null when no point could be estimated.
+    pub optimal: Option<Optimal>,
+}
+
+/// Settings that shaped the numbers (so a reader can reproduce them).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub estimator: String,
+    pub clip: f64,
+    pub tolerance: u32,
+    pub bootstrap: u32,
+    pub seed: u64,
+    pub outcome_days: u32,
+    pub signal_source: String,
+    pub as_of: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataQualitySummary {
+    pub unknown_signal_labels: BTreeMap<String, u64>,
+    pub unknown_qualified_labels: BTreeMap<String, u64>,
+    pub unknown_context_labels: BTreeMap<String, u64>,
+    pub amount_without_opportunity: u64,
+    pub rating_without_handoff: u64,
+    pub handoff_at_without_turn: u64,
+    pub conversations_without_prospect_message: u64,
+    /// Rejections per reason kind (the reason text up to its first colon).
+    pub rejections_by_reason: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub window: WindowInfo,
+    pub data: DataCounts,
+    pub estimator: String,
+    /// `historical` first, then the policies file's order.
+    pub policies: Vec<PolicySummary>,
+    pub sweeps: Vec<SweepSummary>,
+    pub warnings: Vec<String>,
+    /// Plain-sentence headline findings, in the order the page shows them.
+    pub findings: Vec<String>,
+    pub settings: Settings,
+    pub data_quality: DataQualitySummary,
+    /// Sweep variants, one row each in `policies.csv`; not in `summary.json`.
+    #[serde(skip)]
+    pub variants: Vec<PolicySummary>,
+}

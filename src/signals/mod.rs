@@ -1,0 +1,38 @@
+//! Signals: the vocabulary, the default lexicon, and detection (tags, text, or both) that turns
+//! every prospect message into a compact signal set, once, before any policy runs.
+
+pub mod detect;
+pub mod lexicon;
+pub mod vocabulary;
+
+pub use vocabulary::{Guard, Signal, SignalSet, Situation};
+
+/// Where signals come from (policies.md, `signal_source`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SignalSource {
+    #[default]
+    Auto,
+    Tags,
+    Text,
+    Both,
+}
+
+impl SignalSource {
+    pub fn parse(s: &str) -> Option<SignalSource> {
+        match s {
+            "auto" => Some(SignalSource::Auto),
+            "tags" => Some(SignalSource::Tags),
+            "text" => Some(SignalSource::Text),
+            "both" => Some(SignalSource::Both),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            SignalSource::Auto => "auto",
+            SignalSource::Tags => "tags",
+            SignalSource::Text => "text",
+            SignalSource::Both => "both",
+        }
+    }
+}
