@@ -22,6 +22,8 @@ struct Entry {
     conversation: Option<Conversation>,
     first: Option<RowRef>,
     rejected: bool,
+    /// Some message row could not be read: its turn is unknown, so handoff turns are unchecked.
+    messages_incomplete: bool,
     extras: Vec<(usize, String)>,
     messages: Vec<(RowRef, Message)>,
     outcomes: Vec<(RowRef, Outcome)>,
@@ -69,11 +71,8 @@ impl Builder {
         let at = RowRef { file, row: raw.row };
         let id = validate::row_conversation_id(&raw);
         let mut check = RowCheck { problems: raw.problems.clone() };
-        let parsed = if raw.problems.is_empty() {
-            validate::conversation(&raw, &mut check)
-        } else {
-            None
-        };
+        let parsed =
+            if raw.problems.is_empty() { validate::conversation(&raw, &mut check) } else { None };
         let Some(id) = id else {
             if check.problems.is_empty() {
                 check.problems.push(missing("conversation_id"));
@@ -134,21 +133,26 @@ impl Builder {
     pub fn add_message(&mut self, file: u32, raw: RawRow) {
         let at = RowRef { file, row: raw.row };
         let mut check = RowCheck { problems: raw.problems.clone() };
-        let parsed = if raw.problems.is_empty() { validate::message(&raw, &mut check) } else { None };
+        let parsed =
+            if raw.problems.is_empty() { validate::message(&raw, &mut check) } else { None };
         let Some(slot) = self.owner(at, &raw, &check.problems) else { return };
         match parsed {
             Some((message, unknown)) => {
                 count_labels(&mut self.quality.unknown_qualified_labels, unknown);
                 self.entries[slot].messages.push((at, message));
             }
-            None => self.reject_entry(slot, at, check.problems),
+            None => {
+                self.entries[slot].messages_incomplete = true;
+                self.reject_entry(slot, at, check.problems);
+            }
         }
     }
 
     pub fn add_outcome(&mut self, file: u32, raw: RawRow) {
         let at = RowRef { file, row: raw.row };
         let mut check = RowCheck { problems: raw.problems.clone() };
-        let parsed = if raw.problems.is_empty() { validate::outcome(&raw, &mut check) } else { None };
+        let parsed =
+            if raw.problems.is_empty() { validate::outcome(&raw, &mut check) } else { None };
         let Some(slot) = self.owner(at, &raw, &check.problems) else { return };
         match parsed {
             Some((outcome, unknown)) => {
@@ -186,11 +190,8 @@ impl Builder {
         dataset.conversations.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
         self.quality.currencies = currencies.into_iter().collect();
         self.rejections.sort();
-        let rows: BTreeSet<(&str, u64)> = self
-            .rejections
-            .iter()
-            .filter_map(|r| Some((r.file.as_str(), r.row?)))
-            .collect();
+        let rows: BTreeSet<(&str, u64)> =
+            self.rejections.iter().filter_map(|r| Some((r.file.as_str(), r.row?))).collect();
         dataset.rejected_rows = rows.len() as u64;
         dataset.rejections = self.rejections;
         dataset.quality = self.quality;
@@ -236,7 +237,8 @@ impl Builder {
                 problems.push((*at, problem("conversation_id", reason)));
             }
         }
-        for (at, outcome) in &entry.outcomes {
+        let outcomes = if entry.messages_incomplete { &[][..] } else { &entry.outcomes[..] };
+        for (at, outcome) in outcomes {
             let Some(turn) = outcome.handoff_turn else { continue };
             let known = entry.messages.binary_search_by_key(&turn, |(_, m)| m.turn).is_ok();
             if !known {

@@ -52,7 +52,8 @@ pub fn discover(dir: &Path, table: &str) -> Result<TableFiles, DataError> {
         [] => Err(DataError::MissingTable { dir: dir.to_path_buf(), table: table.to_string() }),
         [one] if one.is_dir() => discover_folder(dir, table, one),
         [one] => {
-            let name = one.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name =
+                one.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let format = Format::of_name(&name).ok_or_else(|| DataError::Unreadable {
                 file: one.display().to_string(),
                 reason: "unknown file extension".to_string(),

@@ -48,9 +48,30 @@ pub fn read_dataset(dir: &Path) -> Result<Dataset, DataError> {
     let mut extras = ExtraColumns::default();
     let mut ignored = ExtraColumns::default();
 
-    let present = read_table(dir, &rows::CONVERSATIONS, &mut extras, &mut dataset, &mut builder, Builder::add_conversation)?;
-    let present_m = read_table(dir, &rows::MESSAGES, &mut ignored, &mut dataset, &mut builder, Builder::add_message)?;
-    let present_o = read_table(dir, &rows::OUTCOMES, &mut ignored, &mut dataset, &mut builder, Builder::add_outcome)?;
+    let present = read_table(
+        dir,
+        &rows::CONVERSATIONS,
+        &mut extras,
+        &mut dataset,
+        &mut builder,
+        Builder::add_conversation,
+    )?;
+    let present_m = read_table(
+        dir,
+        &rows::MESSAGES,
+        &mut ignored,
+        &mut dataset,
+        &mut builder,
+        Builder::add_message,
+    )?;
+    let present_o = read_table(
+        dir,
+        &rows::OUTCOMES,
+        &mut ignored,
+        &mut dataset,
+        &mut builder,
+        Builder::add_outcome,
+    )?;
 
     let columns = &mut dataset.columns;
     columns.segment = present[rows::conv::SEGMENT];

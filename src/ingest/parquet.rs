@@ -50,8 +50,8 @@ pub fn read_parquet(
             .collect();
         for (name, slot) in &selected {
             let column = df.column(name).map_err(|e| unreadable(e.to_string()))?;
-            let cells = column_cells(column)
-                .map_err(|e| unreadable(format!("column {name}: {e}")))?;
+            let cells =
+                column_cells(column).map_err(|e| unreadable(format!("column {name}: {e}")))?;
             for (row, cell) in rows.iter_mut().zip(cells) {
                 match *slot {
                     Slot::Known(i) => row.cells[i] = cell,
@@ -83,7 +83,9 @@ fn column_cells(column: &Column) -> PolarsResult<Vec<Cell>> {
         DataType::String => {
             column.str()?.iter().map(|v| v.map_or(Cell::Null, |s| Cell::Str(s.into()))).collect()
         }
-        DataType::Boolean => column.bool()?.iter().map(|v| v.map_or(Cell::Null, Cell::Bool)).collect(),
+        DataType::Boolean => {
+            column.bool()?.iter().map(|v| v.map_or(Cell::Null, Cell::Bool)).collect()
+        }
         DataType::Float32 | DataType::Float64 => {
             let cast = column.cast(&DataType::Float64)?;
             cast.f64()?.iter().map(|v| v.map_or(Cell::Null, Cell::Float)).collect()
@@ -105,7 +107,9 @@ fn column_cells(column: &Column) -> PolarsResult<Vec<Cell>> {
         DataType::Date => {
             let phys = column.date()?.physical();
             let day = 86_400_000_000i64;
-            phys.iter().map(|v| v.map_or(Cell::Null, |d| Cell::Micros(i64::from(d) * day))).collect()
+            phys.iter()
+                .map(|v| v.map_or(Cell::Null, |d| Cell::Micros(i64::from(d) * day)))
+                .collect()
         }
         _ => {
             let cast = column.cast(&DataType::String)?;

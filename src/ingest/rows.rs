@@ -70,7 +70,8 @@ impl RawRow {
     }
 
     pub fn problem(&mut self, column: Option<&str>, reason: impl Into<String>) {
-        self.problems.push(RowProblem { column: column.map(str::to_string), reason: reason.into() });
+        self.problems
+            .push(RowProblem { column: column.map(str::to_string), reason: reason.into() });
     }
 }
 

@@ -163,10 +163,7 @@ pub type UnknownLabels = Vec<String>;
 pub fn message(row: &RawRow, check: &mut RowCheck) -> Option<(Message, UnknownLabels)> {
     let c = &row.cells;
     check.required("conversation_id", text(&c[msg::CONVERSATION_ID]));
-    let turn = check.required(
-        "turn",
-        in_range(integer(&c[msg::TURN]), 1, None, "an integer >= 1"),
-    );
+    let turn = check.required("turn", in_range(integer(&c[msg::TURN]), 1, None, "an integer >= 1"));
     let sent_at = check.required("sent_at", timestamp(&c[msg::SENT_AT]));
     let sender_text = check.required("sender", text(&c[msg::SENDER]));
     let sender = sender_text.as_deref().and_then(|s| match Sender::parse(s) {
