@@ -46,7 +46,13 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// The baseline with one table's text replaced.
 pub fn baseline_with(dir: &Path, table: &str, text: &str) {
-    let pick = |name: &str, default: &'static str| if name == table { text.to_string() } else { default.to_string() };
+    let pick = |name: &str, default: &'static str| {
+        if name == table {
+            text.to_string()
+        } else {
+            default.to_string()
+        }
+    };
     write_dataset(
         dir,
         &pick("conversations", CONVERSATIONS),
@@ -109,8 +115,72 @@ pub fn read_rejected(path: &Path) -> Vec<Vec<String>> {
     let mut reader = csv::Reader::from_path(path).expect("rejected csv");
     let header: Vec<String> = reader.headers().expect("header").iter().map(String::from).collect();
     assert_eq!(header, ["file", "row", "column", "conversation_id", "reason"]);
-    reader
-        .records()
-        .map(|r| r.expect("record").iter().map(String::from).collect())
-        .collect()
+    reader.records().map(|r| r.expect("record").iter().map(String::from).collect()).collect()
+}
+
+/// Writes a CSV fixture as Parquet with native types: timestamps in `unit` with time zone `tz`,
+/// integer and float columns typed; `float_turn` stores `turn` as floats instead.
+pub fn csv_to_parquet(
+    csv_text: &str,
+    path: &Path,
+    unit: polars::prelude::TimeUnit,
+    tz: Option<&str>,
+    float_turn: bool,
+) {
+    use polars::prelude::*;
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = reader.headers().expect("header").iter().map(String::from).collect();
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    let mut columns = Vec::new();
+    for (i, name) in header.iter().enumerate() {
+        let values: Vec<Option<&str>> =
+            records.iter().map(|r| r.get(i).filter(|v| !v.is_empty())).collect();
+        let series = match name.as_str() {
+            "started_at" | "sent_at" | "handoff_at" | "meeting_at" | "opportunity_at" => {
+                let factor = match unit {
+                    TimeUnit::Milliseconds => 1,
+                    TimeUnit::Microseconds => 1_000,
+                    TimeUnit::Nanoseconds => 1_000_000,
+                };
+                let ints: Vec<Option<i64>> = values
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            let ms = chrono::DateTime::parse_from_rfc3339(v)
+                                .expect("fixture timestamp")
+                                .timestamp_millis();
+                            ms * factor
+                        })
+                    })
+                    .collect();
+                let zone = TimeZone::opt_try_new(tz).expect("time zone");
+                Series::new(name.into(), ints)
+                    .cast(&DataType::Datetime(unit, zone))
+                    .expect("datetime cast")
+            }
+            "turn" if float_turn => {
+                let floats: Vec<Option<f64>> =
+                    values.iter().map(|v| v.map(|v| v.parse().expect("float"))).collect();
+                Series::new(name.into(), floats)
+            }
+            "turn" | "handoff_turn" | "employee_count" | "rep_rating" => {
+                let ints: Vec<Option<i64>> =
+                    values.iter().map(|v| v.map(|v| v.parse().expect("integer"))).collect();
+                Series::new(name.into(), ints)
+            }
+            "handoff_probability" | "opportunity_amount" => {
+                let floats: Vec<Option<f64>> =
+                    values.iter().map(|v| v.map(|v| v.parse().expect("float"))).collect();
+                Series::new(name.into(), floats)
+            }
+            _ => Series::new(name.into(), values),
+        };
+        columns.push(series.into_column());
+    }
+    let mut df = DataFrame::new(records.len(), columns).expect("frame");
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("folder");
+    }
+    let file = std::fs::File::create(path).expect("parquet file");
+    ParquetWriter::new(file).finish(&mut df).expect("write parquet");
 }
