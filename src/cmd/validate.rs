@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
-use polars::prelude::*;
 
 use crate::cli::ValidateArgs;
 use crate::ingest::{self, IngestOptions};
@@ -24,7 +23,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("reading the data set in {}", dir.display()))?;
     print!("{}", summary_text(dir, &dataset));
     if let Some(path) = &args.rejected {
-        write_rejections(path, &dataset.rejections)
+        ingest::rejected::write_rejected_csv(path, &dataset.rejections)
             .with_context(|| format!("writing rejections to {}", path.display()))?;
         println!("Rejections written to {}", path.display());
     }
@@ -79,19 +78,6 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// One rejection the way the spec words it: `messages.csv row 4: column turn: <reason>`.
-pub fn rejection_line(r: &Rejection) -> String {
-    let mut line = r.file.clone();
-    if let Some(row) = r.row {
-        let _ = write!(line, " row {row}");
-    }
-    if let Some(column) = &r.column {
-        let _ = write!(line, ": column {column}");
-    }
-    let _ = write!(line, ": {}", r.reason);
-    line
-}
-
 /// The kind of problem a reason describes, for counting.
 fn problem_kind(reason: &str) -> String {
     const KINDS: [(&str, &str); 11] = [
@@ -136,7 +122,7 @@ fn write_rejection_summary(out: &mut String, rejections: &[Rejection]) {
     let shown = rejections.len().min(EXAMPLES);
     let _ = writeln!(out, "First {shown} rejections:");
     for r in rejections.iter().take(EXAMPLES) {
-        let _ = writeln!(out, "  {}", rejection_line(r));
+        let _ = writeln!(out, "  {}", ingest::rejected::rejection_line(r));
     }
 }
 
@@ -207,25 +193,4 @@ fn write_warnings(out: &mut String, dataset: &Dataset) {
     for w in warnings {
         let _ = writeln!(out, "  - {w}");
     }
-}
-
-/// Writes `file,row,column,conversation_id,reason`, one line per rejection.
-pub fn write_rejections(path: &Path, rejections: &[Rejection]) -> anyhow::Result<()> {
-    let column = |name: &str, values: Vec<Option<String>>| Column::new(name.into(), values);
-    let mut df = DataFrame::new(
-        rejections.len(),
-        vec![
-            column("file", rejections.iter().map(|r| Some(r.file.clone())).collect()),
-            Column::new("row".into(), rejections.iter().map(|r| r.row).collect::<Vec<_>>()),
-            column("column", rejections.iter().map(|r| r.column.clone()).collect()),
-            column(
-                "conversation_id",
-                rejections.iter().map(|r| r.conversation_id.clone()).collect(),
-            ),
-            column("reason", rejections.iter().map(|r| Some(r.reason.clone())).collect()),
-        ],
-    )?;
-    let mut file = std::fs::File::create(path)?;
-    CsvWriter::new(&mut file).include_header(true).finish(&mut df)?;
-    Ok(())
 }

@@ -83,19 +83,22 @@ fn row_of_line(
         }
     };
     for (key, value) in map {
-        let cell = match json_cell(value) {
-            Ok(cell) => cell,
-            Err(kind) => {
-                out.problem(Some(&key), format!("expected a scalar value, found {kind}"));
-                continue;
-            }
-        };
         match spec.index_of(&key) {
             Some(i) => {
                 present[i] = true;
-                out.cells[i] = cell;
+                match json_cell(value) {
+                    Ok(cell) => out.cells[i] = cell,
+                    Err(kind) => {
+                        out.problem(Some(&key), format!("expected a scalar value, found {kind}"))
+                    }
+                }
             }
-            None if spec.keep_extras => out.extras.push((extras.index(&key), cell)),
+            // An extra column keeps a nested value as its JSON text.
+            None if spec.keep_extras => {
+                let cell =
+                    json_cell(value.clone()).unwrap_or_else(|_| Cell::Str(value.to_string()));
+                out.extras.push((extras.index(&key), cell));
+            }
             None => {}
         }
     }
@@ -128,5 +131,40 @@ fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::rows::{CONVERSATIONS, MESSAGES};
+
+    fn row(line: &str, spec: &TableSpec, extras: &mut ExtraColumns) -> RawRow {
+        let mut present = vec![false; spec.columns.len()];
+        row_of_line(line.as_bytes(), 1, spec, extras, &mut present)
+    }
+
+    #[test]
+    fn nested_values_are_problems_only_in_known_columns() {
+        let mut extras = ExtraColumns::default();
+        let r =
+            row(r#"{"conversation_id":"c1","turn":[1],"meta":{"a":1}}"#, &MESSAGES, &mut extras);
+        assert_eq!(r.problems.len(), 1);
+        assert_eq!(r.problems[0].column.as_deref(), Some("turn"));
+        let r = row(r#"{"conversation_id":"c1","meta":{"a":1}}"#, &CONVERSATIONS, &mut extras);
+        assert!(r.problems.is_empty());
+        assert_eq!(r.extras, vec![(0, Cell::Str(r#"{"a":1}"#.to_string()))]);
+    }
+
+    #[test]
+    fn unparseable_lines_are_row_problems() {
+        let mut extras = ExtraColumns::default();
+        assert_eq!(
+            row("42", &MESSAGES, &mut extras).problems[0].reason,
+            "not a JSON object (found a number)"
+        );
+        assert!(row("{oops", &MESSAGES, &mut extras).problems[0]
+            .reason
+            .starts_with("invalid JSON"));
     }
 }

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod discover;
 pub mod jsonl;
 pub mod parquet;
+pub mod rejected;
 pub mod rows;
 pub mod timestamp;
 pub mod validate;
