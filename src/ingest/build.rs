@@ -67,12 +67,15 @@ impl Builder {
         format!("{} row {}", self.labels[at.file as usize], at.row)
     }
 
-    pub fn add_conversation(&mut self, file: u32, raw: RawRow) {
+    pub fn add_conversation(&mut self, file: u32, mut raw: RawRow) {
         let at = RowRef { file, row: raw.row };
-        let id = validate::row_conversation_id(&raw);
+        let id = validate::row_conversation_id(&raw).map(|id| id.into_owned());
         let mut check = RowCheck { problems: raw.problems.clone() };
-        let parsed =
-            if raw.problems.is_empty() { validate::conversation(&raw, &mut check) } else { None };
+        let parsed = if raw.problems.is_empty() {
+            validate::conversation(&mut raw, &mut check)
+        } else {
+            None
+        };
         let Some(id) = id else {
             if check.problems.is_empty() {
                 check.problems.push(missing("conversation_id"));
@@ -94,7 +97,8 @@ impl Builder {
                 self.entries.push(Entry { id: id.clone(), first: Some(at), ..Entry::default() });
                 self.index.insert(id.clone(), self.entries.len() - 1);
                 let slot = self.entries.len() - 1;
-                let extras = raw.extras.iter().filter_map(|(i, c)| Some((*i, c.to_text()?)));
+                let extras = std::mem::take(&mut raw.extras);
+                let extras = extras.into_iter().filter_map(|(i, c)| Some((i, c.into_text()?)));
                 self.entries[slot].extras = extras.collect();
                 self.entries[slot].conversation = parsed;
                 slot
@@ -116,7 +120,7 @@ impl Builder {
             self.reject_all(at, None, problems);
             return None;
         };
-        match self.index.get(&id) {
+        match self.index.get(id.as_ref()) {
             Some(&slot) => Some(slot),
             None => {
                 let mut all = vec![RowProblem {
@@ -124,17 +128,18 @@ impl Builder {
                     reason: format!("no conversation {id:?} in the conversations table"),
                 }];
                 all.extend(problems.iter().cloned());
+                let id = id.into_owned();
                 self.reject_all(at, Some(&id), all);
                 None
             }
         }
     }
 
-    pub fn add_message(&mut self, file: u32, raw: RawRow) {
+    pub fn add_message(&mut self, file: u32, mut raw: RawRow) {
         let at = RowRef { file, row: raw.row };
         let mut check = RowCheck { problems: raw.problems.clone() };
         let parsed =
-            if raw.problems.is_empty() { validate::message(&raw, &mut check) } else { None };
+            if raw.problems.is_empty() { validate::message(&mut raw, &mut check) } else { None };
         let Some(slot) = self.owner(at, &raw, &check.problems) else { return };
         match parsed {
             Some((message, unknown)) => {
@@ -148,11 +153,11 @@ impl Builder {
         }
     }
 
-    pub fn add_outcome(&mut self, file: u32, raw: RawRow) {
+    pub fn add_outcome(&mut self, file: u32, mut raw: RawRow) {
         let at = RowRef { file, row: raw.row };
         let mut check = RowCheck { problems: raw.problems.clone() };
         let parsed =
-            if raw.problems.is_empty() { validate::outcome(&raw, &mut check) } else { None };
+            if raw.problems.is_empty() { validate::outcome(&mut raw, &mut check) } else { None };
         let Some(slot) = self.owner(at, &raw, &check.problems) else { return };
         match parsed {
             Some((outcome, unknown)) => {

@@ -32,6 +32,19 @@ impl Cell {
         }
     }
 
+    /// The value as text, moving a string out instead of copying it.
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            Cell::Str(s) => Some(s),
+            other => other.to_text(),
+        }
+    }
+
+    /// Takes the value out, leaving a null.
+    pub fn take(&mut self) -> Cell {
+        std::mem::replace(self, Cell::Null)
+    }
+
     /// How the value is quoted in a rejection reason.
     pub fn describe(&self) -> String {
         match self {

@@ -1,6 +1,8 @@
 //! Typed conversion of one raw row into a conversation, message or outcome, collecting every
 //! problem in the spec's words (`column turn: expected an integer, found "3a"`).
 
+use std::borrow::Cow;
+
 use super::rows::{conv, msg, out, Cell, RawRow, RowProblem};
 use super::timestamp::parse_timestamp;
 use crate::model::{
@@ -48,8 +50,17 @@ fn non_blank(cell: &Cell) -> Option<&Cell> {
     }
 }
 
-pub fn text(cell: &Cell) -> Result<Option<String>, String> {
-    Ok(non_blank(cell).and_then(Cell::to_text))
+/// A text column's value; blank text is null. Takes the cell to avoid copying the string.
+pub fn text(cell: &mut Cell) -> Result<Option<String>, String> {
+    Ok(match non_blank(cell) {
+        Some(_) => cell.take().into_text(),
+        None => None,
+    })
+}
+
+/// Whether a required text cell has a value (the id itself is read by `row_conversation_id`).
+fn present(cell: &Cell) -> Result<Option<()>, String> {
+    Ok(non_blank(cell).map(|_| ()))
 }
 
 pub fn integer(cell: &Cell) -> Result<Option<i64>, String> {
@@ -124,21 +135,24 @@ fn trimmed(value: Option<String>) -> Option<String> {
     value.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// The conversation id a row belongs to, when it can be read.
-pub fn row_conversation_id(row: &RawRow) -> Option<String> {
-    text(&row.cells[0]).ok().flatten()
+/// The conversation id a row belongs to, when it can be read (borrowed when it is text).
+pub fn row_conversation_id(row: &RawRow) -> Option<Cow<'_, str>> {
+    match non_blank(&row.cells[0])? {
+        Cell::Str(s) => Some(Cow::Borrowed(s.as_str())),
+        other => other.to_text().map(Cow::Owned),
+    }
 }
 
 /// A conversations row; `None` when any column is unusable (problems in `check`).
-pub fn conversation(row: &RawRow, check: &mut RowCheck) -> Option<Conversation> {
-    let c = &row.cells;
-    let id = check.required("conversation_id", text(&c[conv::ID]));
+pub fn conversation(row: &mut RawRow, check: &mut RowCheck) -> Option<Conversation> {
+    let c = &mut row.cells;
+    let id = check.required("conversation_id", text(&mut c[conv::ID]));
     let started_at = check.required("started_at", timestamp(&c[conv::STARTED_AT]));
-    let account_id = check.keep("account_id", text(&c[conv::ACCOUNT_ID]));
-    let segment = check.keep("segment", text(&c[conv::SEGMENT]));
+    let account_id = check.keep("account_id", text(&mut c[conv::ACCOUNT_ID]));
+    let segment = check.keep("segment", text(&mut c[conv::SEGMENT]));
     let employee_count = check.keep("employee_count", integer(&c[conv::EMPLOYEE_COUNT]));
-    let channel = check.keep("channel", text(&c[conv::CHANNEL]));
-    let ai_agent = check.keep("ai_agent", text(&c[conv::AI_AGENT]));
+    let channel = check.keep("channel", text(&mut c[conv::CHANNEL]));
+    let ai_agent = check.keep("ai_agent", text(&mut c[conv::AI_AGENT]));
     if !check.problems.is_empty() {
         return None;
     }
@@ -160,12 +174,12 @@ pub fn conversation(row: &RawRow, check: &mut RowCheck) -> Option<Conversation> 
 pub type UnknownLabels = Vec<String>;
 
 /// A messages row; `None` when any column is unusable.
-pub fn message(row: &RawRow, check: &mut RowCheck) -> Option<(Message, UnknownLabels)> {
-    let c = &row.cells;
-    check.required("conversation_id", text(&c[msg::CONVERSATION_ID]));
+pub fn message(row: &mut RawRow, check: &mut RowCheck) -> Option<(Message, UnknownLabels)> {
+    let c = &mut row.cells;
+    check.required("conversation_id", present(&c[msg::CONVERSATION_ID]));
     let turn = check.required("turn", in_range(integer(&c[msg::TURN]), 1, None, "an integer >= 1"));
     let sent_at = check.required("sent_at", timestamp(&c[msg::SENT_AT]));
-    let sender_text = check.required("sender", text(&c[msg::SENDER]));
+    let sender_text = check.required("sender", text(&mut c[msg::SENDER]));
     let sender = sender_text.as_deref().and_then(|s| match Sender::parse(s) {
         Some(sender) => Some(sender),
         None => {
@@ -176,11 +190,11 @@ pub fn message(row: &RawRow, check: &mut RowCheck) -> Option<(Message, UnknownLa
             None
         }
     });
-    let participant = check.keep("participant", text(&c[msg::PARTICIPANT]));
+    let participant = check.keep("participant", text(&mut c[msg::PARTICIPANT]));
     // A null text is an empty message, not a missing value.
-    let body = check.keep("text", Ok(c[msg::TEXT].to_text())).unwrap_or_default();
-    let signals = check.keep("signals", text(&c[msg::SIGNALS]));
-    let qualified = check.keep("qualified", text(&c[msg::QUALIFIED]));
+    let body = check.keep("text", Ok(c[msg::TEXT].take().into_text())).unwrap_or_default();
+    let signals = check.keep("signals", text(&mut c[msg::SIGNALS]));
+    let qualified = check.keep("qualified", text(&mut c[msg::QUALIFIED]));
     let probability = check.keep(
         "handoff_probability",
         in_range(number(&c[msg::HANDOFF_PROBABILITY]), 0.0, Some(1.0), "a number from 0 to 1"),
@@ -203,16 +217,16 @@ pub fn message(row: &RawRow, check: &mut RowCheck) -> Option<(Message, UnknownLa
 }
 
 /// An outcomes row; `None` when any column is unusable.
-pub fn outcome(row: &RawRow, check: &mut RowCheck) -> Option<(Outcome, UnknownLabels)> {
-    let c = &row.cells;
-    check.required("conversation_id", text(&c[out::CONVERSATION_ID]));
+pub fn outcome(row: &mut RawRow, check: &mut RowCheck) -> Option<(Outcome, UnknownLabels)> {
+    let c = &mut row.cells;
+    check.required("conversation_id", present(&c[out::CONVERSATION_ID]));
     let handoff_turn = check.keep("handoff_turn", integer(&c[out::HANDOFF_TURN]));
     let handoff_at = check.keep("handoff_at", timestamp(&c[out::HANDOFF_AT]));
-    let context = check.keep("context", text(&c[out::CONTEXT]));
+    let context = check.keep("context", text(&mut c[out::CONTEXT]));
     let meeting_at = check.keep("meeting_at", timestamp(&c[out::MEETING_AT]));
     let opportunity_at = check.keep("opportunity_at", timestamp(&c[out::OPPORTUNITY_AT]));
     let amount = check.keep("opportunity_amount", number(&c[out::OPPORTUNITY_AMOUNT]));
-    let currency = check.keep("currency", text(&c[out::CURRENCY]));
+    let currency = check.keep("currency", text(&mut c[out::CURRENCY]));
     let rating = check.keep(
         "rep_rating",
         in_range(integer(&c[out::REP_RATING]), 1, Some(5), "an integer from 1 to 5"),
@@ -308,7 +322,7 @@ mod tests {
         row.cells[msg::SENT_AT] = s("2026-01-01 00:00:00");
         row.cells[msg::SENDER] = s("bot");
         let mut check = RowCheck::default();
-        assert!(message(&row, &mut check).is_none());
+        assert!(message(&mut row, &mut check).is_none());
         assert_eq!(check.problems[0].column.as_deref(), Some("sender"));
         assert_eq!(check.problems[0].reason, "expected prospect, ai or human, found \"bot\"");
     }
