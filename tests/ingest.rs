@@ -596,3 +596,12 @@ mod parquet {
         assert_fatal(d, "messages.parquet: cannot be read");
     }
 }
+
+#[test]
+fn a_max_rejected_outside_zero_to_one_is_a_usage_error() {
+    let dir = TempDir::new().unwrap();
+    write_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
+    let (_, err, code) = run_validate(dir.path(), &["--max-rejected", "5"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--max-rejected must be a fraction from 0 to 1"), "{err}");
+}

@@ -18,6 +18,11 @@ const EXAMPLES: usize = 10;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<()> {
     crate::logging::init(args.common.log_format, args.common.quiet);
+    let max_rejected = args.common.max_rejected;
+    if !(0.0..=1.0).contains(&max_rejected) {
+        let message = format!("--max-rejected must be a fraction from 0 to 1, not {max_rejected}");
+        return Err(crate::error::UsageError(message).into());
+    }
     let dir = &args.common.data;
     let dataset = ingest::read_dataset(dir)
         .with_context(|| format!("reading the data set in {}", dir.display()))?;
@@ -27,7 +32,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing rejections to {}", path.display()))?;
         println!("Rejections written to {}", path.display());
     }
-    let options = IngestOptions { max_rejected: args.common.max_rejected };
+    let options = IngestOptions { max_rejected };
     ingest::check_usable(&dataset, &options)
         .with_context(|| format!("the data set in {} is unusable", dir.display()))?;
     println!("The data set is usable.");

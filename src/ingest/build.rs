@@ -323,3 +323,68 @@ fn count_labels(counts: &mut BTreeMap<String, u64>, labels: Vec<String>) {
         *counts.entry(label).or_insert(0) += 1;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::rows::{msg, Cell, CONVERSATIONS, MESSAGES};
+
+    fn conversation_row(row: u64, id: &str) -> RawRow {
+        let mut raw = RawRow::new(row, CONVERSATIONS.columns.len());
+        raw.cells[0] = Cell::Str(id.to_string());
+        raw.cells[1] = Cell::Str("2026-01-01T00:00:00Z".to_string());
+        raw
+    }
+
+    fn message_row(row: u64, id: &str, turn: &str, sent_at: &str) -> RawRow {
+        let mut raw = RawRow::new(row, MESSAGES.columns.len());
+        raw.cells[msg::CONVERSATION_ID] = Cell::Str(id.to_string());
+        raw.cells[msg::TURN] = Cell::Str(turn.to_string());
+        raw.cells[msg::SENT_AT] = Cell::Str(sent_at.to_string());
+        raw.cells[msg::SENDER] = Cell::Str("prospect".to_string());
+        raw
+    }
+
+    #[test]
+    fn counts_distinct_rows_and_conversations() {
+        let mut b = Builder::default();
+        let conversations = b.file("conversations.csv");
+        let messages = b.file("messages.csv");
+        for (row, id) in [(1, "a"), (2, "b"), (3, "c")] {
+            b.add_conversation(conversations, conversation_row(row, id));
+        }
+        // Two problems on one row: two rejections, one rejected row.
+        b.add_message(messages, message_row(1, "a", "x", "never"));
+        b.add_message(messages, message_row(2, "b", "1", "2026-01-01T00:00:00Z"));
+        // An orphan: rejected alone.
+        b.add_message(messages, message_row(3, "zz", "1", "2026-01-01T00:00:00Z"));
+        let mut data = Dataset::default();
+        b.finish(0, &mut data);
+        assert_eq!(data.rejections.len(), 3);
+        assert_eq!(data.rejected_rows, 2);
+        assert_eq!(data.rejected_conversations, 1);
+        assert_eq!(data.total_conversation_ids, 3);
+        let ids: Vec<&str> = data.conversations.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+        assert_eq!(data.quality.conversations_without_prospect_message, 1);
+    }
+
+    #[test]
+    fn time_order_and_duplicates_reject_the_conversation() {
+        let mut b = Builder::default();
+        let conversations = b.file("conversations.csv");
+        let messages = b.file("messages.csv");
+        b.add_conversation(conversations, conversation_row(1, "a"));
+        b.add_conversation(conversations, conversation_row(2, "b"));
+        b.add_message(messages, message_row(1, "a", "2", "2026-01-01T00:00:00Z"));
+        b.add_message(messages, message_row(2, "a", "3", "2025-12-31T00:00:00Z"));
+        b.add_message(messages, message_row(3, "b", "1", "2026-01-01T00:00:00Z"));
+        b.add_message(messages, message_row(4, "b", "1", "2026-01-01T00:00:00Z"));
+        let mut data = Dataset::default();
+        b.finish(0, &mut data);
+        assert_eq!(data.rejected_conversations, 2);
+        let columns: Vec<_> = data.rejections.iter().map(|r| r.column.as_deref()).collect();
+        assert_eq!(columns, [Some("sent_at"), Some("turn")]);
+        assert_eq!(data.rejections[1].row, Some(4));
+    }
+}
