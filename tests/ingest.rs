@@ -605,3 +605,9 @@ fn a_max_rejected_outside_zero_to_one_is_a_usage_error() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--max-rejected must be a fraction from 0 to 1"), "{err}");
 }
+
+#[test]
+fn a_missing_data_folder_is_fatal() {
+    let dir = TempDir::new().unwrap();
+    assert_fatal(&dir.path().join("nowhere"), "no such data folder");
+}

@@ -44,6 +44,12 @@ pub fn load(dir: &Path, options: &IngestOptions) -> Result<Dataset, DataError> {
 /// Reads and validates `dir` without the rejected-share and empty checks of `check_usable`,
 /// so that `validate` can show the rejections of a data set it then declares unusable.
 pub fn read_dataset(dir: &Path) -> Result<Dataset, DataError> {
+    if !dir.is_dir() {
+        return Err(DataError::Unreadable {
+            file: dir.display().to_string(),
+            reason: "no such data folder".to_string(),
+        });
+    }
     let mut dataset = Dataset::default();
     let mut builder = Builder::default();
     let mut extras = ExtraColumns::default();
