@@ -205,14 +205,20 @@ impl Builder {
     /// Duplicate turns and turns sent before the turn preceding them.
     fn check_messages(&mut self, entry: &Entry) -> bool {
         let mut problems = Vec::new();
-        for pair in entry.messages.windows(2) {
-            let ((first_at, first), (at, m)) = (&pair[0], &pair[1]);
+        // Where the current turn first appeared, so that every duplicate names the original.
+        let mut turn_start = 0;
+        for (i, pair) in entry.messages.windows(2).enumerate() {
+            let ((_, first), (at, m)) = (&pair[0], &pair[1]);
+            if m.turn != first.turn {
+                turn_start = i + 1;
+            }
             if m.turn == first.turn {
+                let original = entry.messages[turn_start].0;
                 let reason = format!(
                     "duplicate turn {} in conversation {:?} (first at {})",
                     m.turn,
                     entry.id,
-                    self.describe(*first_at)
+                    self.describe(original)
                 );
                 problems.push((*at, problem("turn", reason)));
             } else if m.sent_at < first.sent_at {

@@ -125,6 +125,7 @@ fn read_table(
         dataset.files.push(path.clone());
     }
     dataset.rows_read.insert(spec.name.to_string(), rows_read);
+    tracing::info!(table = spec.name, files = table.files.len(), rows = rows_read, "table read");
     Ok(present)
 }
 
