@@ -21,7 +21,13 @@ use polars::prelude::{DataType, ParquetReader, SerReader};
 const STUB_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="240" viewBox="0 0 1000 240"><rect width="1000" height="240" fill="#ffffff"/><rect x="80" y="60" width="220" height="140" fill="#1f5fa8"/><rect x="340" y="100" width="220" height="100" fill="#e07b39"/><text x="500" y="30" font-family="sans-serif" font-size="20" text-anchor="middle">Stub chart</text></svg>"##;
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
-fn policy(name: &str, kind: &str, handoffs: u64, rate: f64, warnings: Vec<String>) -> PolicySummary {
+fn policy(
+    name: &str,
+    kind: &str,
+    handoffs: u64,
+    rate: f64,
+    warnings: Vec<String>,
+) -> PolicySummary {
     PolicySummary {
         name: name.into(),
         kind: kind.into(),
@@ -64,10 +70,8 @@ fn point(value: f64, net: f64) -> SweepPoint {
 /// Historical plus two policies (one with a hostile name and warning) and one sweep.
 fn summary(hostile: &str) -> Summary {
     let points = vec![point(0.3, 3.1), point(0.5, 5.2), point(0.7, 2.4)];
-    let variants = points
-        .iter()
-        .map(|p| policy(&p.variant, "variant", 100, p.handoff_rate, vec![]))
-        .collect();
+    let variants =
+        points.iter().map(|p| policy(&p.variant, "variant", 100, p.handoff_rate, vec![])).collect();
     Summary {
         window: Window::iso_week("2026-W47").unwrap().info(),
         data: DataCounts { conversations: 400, messages: 5123, rejected_conversations: 2, rejected_rows: 5 },
@@ -156,7 +160,12 @@ fn stub_charts(_: &Summary, _: &[HistoryRow], dir: &Path) -> anyhow::Result<Vec<
     let (svg, png) = (dir.join("policy-rates.svg"), dir.join("policy-rates.png"));
     fs::write(&svg, STUB_SVG)?;
     fs::write(&png, PNG_MAGIC)?;
-    Ok(vec![ChartFile { name: "policy-rates".into(), title: "Handoff rates by policy".into(), svg, png }])
+    Ok(vec![ChartFile {
+        name: "policy-rates".into(),
+        title: "Handoff rates by policy".into(),
+        svg,
+        png,
+    }])
 }
 
 fn writer() -> ReportWriter {
@@ -183,8 +192,16 @@ fn every_file_of_the_contract_exists_and_parses() {
     let dir = write(out.path(), "2026-W47", data("careful")).unwrap();
     assert_eq!(dir, out.path().join("2026-W47"));
     for f in [
-        "report.html", "report.md", "summary.json", "policies.csv", "decisions.parquet",
-        "sweeps.csv", "rejected.csv", "run.json", "charts/policy-rates.svg", "charts/policy-rates.png",
+        "report.html",
+        "report.md",
+        "summary.json",
+        "policies.csv",
+        "decisions.parquet",
+        "sweeps.csv",
+        "rejected.csv",
+        "run.json",
+        "charts/policy-rates.svg",
+        "charts/policy-rates.png",
     ] {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
@@ -193,7 +210,10 @@ fn every_file_of_the_contract_exists_and_parses() {
     let back: Summary = serde_json::from_str(&json).unwrap();
     let expected = Summary { variants: Vec::new(), ..summary("careful") };
     assert_eq!(back, expected);
-    assert!(!json.contains("intent-score@threshold=0.3\",\n    \"kind\""), "variants stay out of summary.json");
+    assert!(
+        !json.contains("intent-score@threshold=0.3\",\n    \"kind\""),
+        "variants stay out of summary.json"
+    );
 
     let policies = header(&dir.join("policies.csv"));
     assert!(policies.starts_with("name,kind,conversations,handoffs,handoff_rate,meeting_rate,meeting_rate_low,meeting_rate_high"), "{policies}");
@@ -204,20 +224,38 @@ fn every_file_of_the_contract_exists_and_parses() {
     let sweeps = fs::read_to_string(dir.join("sweeps.csv")).unwrap();
     assert!(sweeps.starts_with("policy,parameter,value,variant,objective,net_objective_per_100,net_objective_per_100_low,net_objective_per_100_high,handoff_rate,"), "{sweeps}");
     assert_eq!(sweeps.lines().filter(|l| l.ends_with(",true")).count(), 1, "one optimum");
-    assert!(sweeps.contains("intent-score,threshold,0.5,intent-score@threshold=0.5,opportunities,5.2,"), "{sweeps}");
+    assert!(
+        sweeps.contains("intent-score,threshold,0.5,intent-score@threshold=0.5,opportunities,5.2,"),
+        "{sweeps}"
+    );
 
     let rejected = fs::read_to_string(dir.join("rejected.csv")).unwrap();
     assert_eq!(rejected.lines().next(), Some("file,row,column,conversation_id,reason"));
-    assert!(rejected.contains("messages.csv,12,turn,c9,\"duplicate turn: 3, \"\"quoted\"\"\""), "{rejected}");
+    assert!(
+        rejected.contains("messages.csv,12,turn,c9,\"duplicate turn: 3, \"\"quoted\"\"\""),
+        "{rejected}"
+    );
 
     let bytes = fs::read(dir.join("decisions.parquet")).unwrap();
     let df = ParquetReader::new(Cursor::new(bytes)).finish().unwrap();
     let names: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
-    assert_eq!(names, ["conversation_id", "policy", "handoff_turn", "situation", "historical_handoff_turn", "timing", "decision_point"]);
+    assert_eq!(
+        names,
+        [
+            "conversation_id",
+            "policy",
+            "handoff_turn",
+            "situation",
+            "historical_handoff_turn",
+            "timing",
+            "decision_point"
+        ]
+    );
     assert_eq!(df.column("handoff_turn").unwrap().dtype(), &DataType::Int64);
     assert_eq!(df.height(), 2);
 
-    let run: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let run: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["seed"], 7);
     assert!(run["finished_at"].as_str().is_some_and(|s| !s.is_empty()));
 
@@ -230,10 +268,21 @@ fn identical_inputs_give_identical_files_except_run_json() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let da = write(a.path(), "2026-W47", data("p")).unwrap();
     let db = write(b.path(), "2026-W47", data("p")).unwrap();
-    for f in ["report.html", "report.md", "summary.json", "policies.csv", "decisions.parquet", "sweeps.csv", "rejected.csv"] {
+    for f in [
+        "report.html",
+        "report.md",
+        "summary.json",
+        "policies.csv",
+        "decisions.parquet",
+        "sweeps.csv",
+        "rejected.csv",
+    ] {
         assert_eq!(fs::read(da.join(f)).unwrap(), fs::read(db.join(f)).unwrap(), "{f} differs");
     }
-    assert_eq!(fs::read(a.path().join(HISTORY_FILE)).unwrap(), fs::read(b.path().join(HISTORY_FILE)).unwrap());
+    assert_eq!(
+        fs::read(a.path().join(HISTORY_FILE)).unwrap(),
+        fs::read(b.path().join(HISTORY_FILE)).unwrap()
+    );
 }
 
 #[test]
@@ -243,7 +292,10 @@ fn html_escapes_hostile_text_and_loads_nothing_from_the_network() {
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(!html.contains("<script"), "unescaped script in the page");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"), "escaped name missing");
-    assert!(!html.contains("http://") && !html.contains("https://"), "the page references the network");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page references the network"
+    );
     assert!(html.contains("src=\"data:image/svg+xml;base64,"), "chart not inlined");
     let md = fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(!md.contains("<script"), "unescaped script in the Markdown");
@@ -258,7 +310,8 @@ fn rerunning_a_week_replaces_its_history_rows() {
     assert_eq!(rows.len(), 3, "one row per policy, not doubled");
     write(out.path(), "2026-W46", data("p")).unwrap();
     let rows = history::read_history(&out.path().join(HISTORY_FILE)).unwrap();
-    let keys: Vec<(String, String)> = rows.iter().map(|r| (r.window.clone(), r.policy.clone())).collect();
+    let keys: Vec<(String, String)> =
+        rows.iter().map(|r| (r.window.clone(), r.policy.clone())).collect();
     assert_eq!(keys[0], ("2026-W46".to_string(), "historical".to_string()));
     assert_eq!(keys[3], ("2026-W47".to_string(), "historical".to_string()));
     assert_eq!(rows.len(), 6);
@@ -284,8 +337,10 @@ impl Exporter for Failing {
 }
 
 fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     names
 }

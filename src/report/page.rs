@@ -30,17 +30,56 @@ struct PageView {
 struct PolicyView {
     name: String,
     kind: String,
-    handoffs: String,
-    handoff_rate: String,
-    handoff_to_meeting: String,
-    handoff_to_opportunity: String,
-    meeting_rate: String,
-    opportunity_rate: String,
-    pipeline: String,
-    quality: String,
-    median_turn: String,
-    support: String,
+    handoffs: Fig,
+    handoff_rate: Fig,
+    handoff_to_meeting: Fig,
+    handoff_to_opportunity: Fig,
+    meeting_rate: Fig,
+    opportunity_rate: Fig,
+    pipeline: Fig,
+    quality: Fig,
+    median_turn: Fig,
+    support: Fig,
     warnings: Vec<String>,
+}
+
+/// A figure and its interval, kept apart so the page can stack them; Markdown joins them.
+#[derive(Debug, Serialize)]
+struct Fig {
+    v: String,
+    ci: String,
+}
+
+impl Fig {
+    fn plain(v: String) -> Fig {
+        Fig { v, ci: String::new() }
+    }
+    fn pct(e: Estimate) -> Fig {
+        match (e.estimate, e.low, e.high) {
+            (Some(_), Some(_), Some(_)) => Fig {
+                v: pct(e.estimate),
+                ci: format!("{}–{}", pct(e.low).trim_end_matches('%'), pct(e.high)),
+            },
+            _ => Fig::plain(pct(e.estimate)),
+        }
+    }
+    fn num(e: Estimate, decimals: usize) -> Fig {
+        match (e.estimate, e.low, e.high) {
+            (Some(_), Some(_), Some(_)) => Fig {
+                v: num(e.estimate, decimals),
+                ci: format!("{} to {}", num(e.low, decimals), num(e.high, decimals)),
+            },
+            _ => Fig::plain(num(e.estimate, decimals)),
+        }
+    }
+    /// `v (ci)`, or `v` alone.
+    fn text(&self) -> String {
+        if self.ci.is_empty() {
+            self.v.clone()
+        } else {
+            format!("{} ({})", self.v, self.ci)
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -64,10 +103,10 @@ struct SweepView {
 #[derive(Debug, Serialize)]
 struct SweepPointView {
     value: String,
-    net: String,
-    handoff_rate: String,
-    handoff_to_meeting: String,
-    handoff_to_opportunity: String,
+    net: Fig,
+    handoff_rate: Fig,
+    handoff_to_meeting: Fig,
+    handoff_to_opportunity: Fig,
     is_optimal: bool,
 }
 
@@ -85,8 +124,7 @@ pub fn render_markdown(data: &ReportData) -> String {
          | Support |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for p in &v.policies {
-        let cells = [
-            &p.name,
+        let figures = [
             &p.handoffs,
             &p.handoff_rate,
             &p.handoff_to_meeting,
@@ -98,7 +136,8 @@ pub fn render_markdown(data: &ReportData) -> String {
             &p.median_turn,
             &p.support,
         ];
-        let row: Vec<String> = cells.iter().map(|c| md_cell(c)).collect();
+        let mut row = vec![md_cell(&p.name)];
+        row.extend(figures.iter().map(|f| md_cell(&f.text())));
         md.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     md.push('\n');
@@ -131,10 +170,10 @@ pub fn render_markdown(data: &ReportData) -> String {
             md.push_str(&format!(
                 "| {}{mark} | {} | {} | {} | {} |\n",
                 md_cell(&p.value),
-                md_cell(&p.net),
-                md_cell(&p.handoff_rate),
-                md_cell(&p.handoff_to_meeting),
-                md_cell(&p.handoff_to_opportunity)
+                md_cell(&p.net.text()),
+                md_cell(&p.handoff_rate.text()),
+                md_cell(&p.handoff_to_meeting.text()),
+                md_cell(&p.handoff_to_opportunity.text())
             ));
         }
         md.push('\n');
@@ -207,24 +246,25 @@ fn window_span(s: &Summary) -> String {
 }
 
 fn policy_view(p: &PolicySummary) -> PolicyView {
-    let support = match (p.matched_share, p.effective_sample_size) {
-        (Some(m), Some(e)) => format!("matched {}, ESS {}", pct(Some(m)), num(Some(e), 0)),
-        (Some(m), None) => format!("matched {}", pct(Some(m))),
-        (None, Some(e)) => format!("ESS {}", num(Some(e), 0)),
-        (None, None) => "n/a".into(),
+    let matched = p.matched_share.map(|m| format!("matched {}", pct(Some(m))));
+    let ess = p.effective_sample_size.map(|e| format!("ESS {}", num(Some(e), 0)));
+    let support = match (matched, ess) {
+        (Some(m), Some(e)) => Fig { v: m, ci: e },
+        (Some(one), None) | (None, Some(one)) => Fig::plain(one),
+        (None, None) => Fig::plain("n/a".into()),
     };
     PolicyView {
         name: p.name.clone(),
         kind: p.kind.clone(),
-        handoffs: p.handoffs.to_string(),
-        handoff_rate: pct(Some(p.handoff_rate)),
-        handoff_to_meeting: est_pct(p.handoff_to_meeting),
-        handoff_to_opportunity: est_pct(p.handoff_to_opportunity),
-        meeting_rate: est_pct(p.meeting_rate),
-        opportunity_rate: est_pct(p.opportunity_rate),
-        pipeline: est_num(p.pipeline_per_conversation, 0),
-        quality: est_num(p.quality_score, 2),
-        median_turn: num(p.median_handoff_turn, 1),
+        handoffs: Fig::plain(p.handoffs.to_string()),
+        handoff_rate: Fig::plain(pct(Some(p.handoff_rate))),
+        handoff_to_meeting: Fig::pct(p.handoff_to_meeting),
+        handoff_to_opportunity: Fig::pct(p.handoff_to_opportunity),
+        meeting_rate: Fig::pct(p.meeting_rate),
+        opportunity_rate: Fig::pct(p.opportunity_rate),
+        pipeline: Fig::num(p.pipeline_per_conversation, 0),
+        quality: Fig::num(p.quality_score, 2),
+        median_turn: Fig::plain(num(p.median_handoff_turn, 1)),
         support,
         warnings: p.warnings.clone(),
     }
@@ -274,10 +314,10 @@ fn sweep_view(s: &SweepSummary) -> SweepView {
             .iter()
             .map(|p| SweepPointView {
                 value: value(p.value),
-                net: est_num(p.net_objective_per_100, 1),
-                handoff_rate: pct(Some(p.handoff_rate)),
-                handoff_to_meeting: est_pct(p.handoff_to_meeting),
-                handoff_to_opportunity: est_pct(p.handoff_to_opportunity),
+                net: Fig::num(p.net_objective_per_100, 1),
+                handoff_rate: Fig::plain(pct(Some(p.handoff_rate))),
+                handoff_to_meeting: Fig::pct(p.handoff_to_meeting),
+                handoff_to_opportunity: Fig::pct(p.handoff_to_opportunity),
                 is_optimal: s.optimal.as_ref().is_some_and(|o| o.variant == p.variant),
             })
             .collect(),
@@ -375,17 +415,6 @@ fn value(x: f64) -> String {
     }
 }
 
-/// `12.3% (9.1–15.6%)`.
-fn est_pct(e: Estimate) -> String {
-    match (e.estimate, e.low, e.high) {
-        (Some(_), Some(_), Some(_)) => {
-            format!("{} ({}–{})", pct(e.estimate), pct(e.low).trim_end_matches('%'), pct(e.high))
-        }
-        (Some(_), _, _) => pct(e.estimate),
-        _ => "n/a".into(),
-    }
-}
-
 /// `4.2 (-1.1 to 7.3)`: `to` because either end may be negative.
 fn est_num(e: Estimate, decimals: usize) -> String {
     match (e.estimate, e.low, e.high) {
@@ -444,8 +473,8 @@ mod tests {
 
     #[test]
     fn figures_format_with_intervals_and_nulls() {
-        assert_eq!(est_pct(Estimate::new(0.123, 0.091, 0.156)), "12.3% (9.1–15.6%)");
-        assert_eq!(est_pct(Estimate::NULL), "n/a");
+        assert_eq!(Fig::pct(Estimate::new(0.123, 0.091, 0.156)).text(), "12.3% (9.1–15.6%)");
+        assert_eq!(Fig::pct(Estimate::NULL).text(), "n/a");
         assert_eq!(est_num(Estimate::new(4.2, -1.1, 7.3), 1), "4.2 (-1.1 to 7.3)");
         assert_eq!(pct(Some(f64::NAN)), "n/a");
         assert_eq!(value(0.5), "0.5");
