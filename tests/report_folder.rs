@@ -409,3 +409,16 @@ fn write_preview_when_asked() {
     let rows = history::rows_from_summary(&w, &d.summary);
     writer().write(Path::new(&target), &w, d, rows).unwrap();
 }
+
+#[test]
+fn an_empty_summary_still_writes_a_complete_folder() {
+    let out = tempfile::tempdir().unwrap();
+    let d = ReportData { summary: Summary::default(), ..ReportData::default() };
+    let w = Window::between(Some("2026-11-01"), None).unwrap();
+    let dir = writer().write(out.path(), &w, d, Vec::new()).unwrap();
+    assert_eq!(dir, out.path().join("2026-11-01_open"));
+    let html = fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Policies</h2>"));
+    assert_eq!(header(&dir.join("rejected.csv")), "file,row,column,conversation_id,reason");
+    assert!(header(&dir.join("sweeps.csv")).starts_with("policy,parameter,value,variant"));
+}
