@@ -400,14 +400,22 @@ fn report_markdown_snapshot() {
     insta::assert_snapshot!(fs::read_to_string(dir.join("report.md")).unwrap());
 }
 
-/// Writes the fabricated report to `$HANDOFF_PREVIEW_DIR` (for screenshots); skipped otherwise.
+/// Writes the fabricated report to `$HANDOFF_PREVIEW_DIR` (for screenshots) with the real
+/// chart renderer, three weeks so the trend has points; skipped otherwise.
 #[test]
 fn write_preview_when_asked() {
     let Ok(target) = std::env::var("HANDOFF_PREVIEW_DIR") else { return };
-    let w = Window::iso_week("2026-W47").unwrap();
-    let d = data("<script>alert(1)</script>");
-    let rows = history::rows_from_summary(&w, &d.summary);
-    writer().write(Path::new(&target), &w, d, rows).unwrap();
+    for week in ["2026-W45", "2026-W46", "2026-W47"] {
+        let w = Window::iso_week(week).unwrap();
+        let mut d = data("<script>alert(1)</script>");
+        d.summary.window = w.info();
+        let rows = history::rows_from_summary(&w, &d.summary);
+        let real = ReportWriter {
+            render_charts: Box::new(handoff::report::charts::render_all),
+            ..ReportWriter::default()
+        };
+        real.write(Path::new(&target), &w, d, rows).unwrap();
+    }
 }
 
 #[test]
