@@ -10,6 +10,13 @@ use crate::report::page::md_text;
 use crate::report::window::format_micros;
 use crate::signals::vocabulary::{Signal, SignalSet};
 
+/// The note for a policy that never hands off in the conversation.
+pub const NOTE_POLICY_NEVER_HANDS_OFF: &str =
+    "this policy never hands off in this conversation: the whole conversation is shown";
+/// The note for a conversation history never handed off (no `--policy` given).
+pub const NOTE_HISTORY_NEVER_HANDED_OFF: &str =
+    "history never handed off in this conversation: the whole conversation is shown";
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BriefPacket {
     pub conversation_id: String,

@@ -215,6 +215,14 @@ mod tests {
     }
 
     #[test]
+    fn merging_the_same_week_twice_changes_nothing() {
+        let base = vec![row("2026-W45", "h", 1), row("2026-W46", "h", 2)];
+        let new = vec![row("2026-W46", "h", 5), row("2026-W46", "p", 6)];
+        let once = merge(base, new.clone());
+        assert_eq!(merge(once.clone(), new), once);
+    }
+
+    #[test]
     fn merge_sorts_windows_chronologically() {
         let merged = merge(vec![row("2026-W48", "h", 1)], vec![row("2026-W02", "h", 1)]);
         assert_eq!(merged[0].window, "2026-W02");

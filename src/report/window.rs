@@ -219,6 +219,20 @@ mod tests {
         parse_as_of(rfc3339, 0).expect("valid timestamp")
     }
 
+    proptest::proptest! {
+        /// Every instant lies in exactly one ISO week: the one `--week last` names a week
+        /// later, whose label parses back to the same window.
+        #[test]
+        fn every_instant_is_in_its_own_week(t in -2_000_000_000i64..5_000_000_000i64) {
+            let t = t * 1_000_000;
+            let week = Window::last_complete_week(t + 7 * MICROS_PER_DAY);
+            proptest::prop_assert!(week.contains(t), "{} does not contain {}", week.label, t);
+            let before = Window::last_complete_week(t);
+            proptest::prop_assert!(!before.contains(t));
+            proptest::prop_assert_eq!(Window::iso_week(&week.label).unwrap(), week);
+        }
+    }
+
     #[test]
     fn iso_week_is_monday_to_monday_utc() {
         let w = Window::iso_week("2026-W47").unwrap();
