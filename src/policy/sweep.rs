@@ -65,3 +65,78 @@ pub struct Variant {
     pub value: f64,
     pub policy: Policy,
 }
+
+/// Why `value` cannot be given to `parameter` (policies.md ranges; integer parameters take
+/// integral values only), or `None` when it can.
+pub fn parameter_value_problem(parameter: SweepParameter, value: f64) -> Option<String> {
+    let name = parameter.name();
+    if !value.is_finite() {
+        return Some(format!("{name} = {value} is not a finite number"));
+    }
+    let (min, max, range) = match parameter {
+        SweepParameter::Threshold | SweepParameter::Weight(_) => {
+            return (value < 0.0).then(|| format!("{name} = {value} is out of range (>= 0)"));
+        }
+        SweepParameter::Delay => (0.0, f64::from(u32::MAX), ">= 0"),
+        SweepParameter::MinTurn => (1.0, f64::from(u32::MAX), ">= 1"),
+        SweepParameter::MinQualified => (0.0, 4.0, "0 to 4"),
+        SweepParameter::RepeatedObjectionAfter => (2.0, f64::from(u32::MAX), ">= 2"),
+        SweepParameter::EnterpriseEmployees => (1.0, 9.0e15, ">= 1"),
+    };
+    if integral(value).is_none() {
+        return Some(format!("{name} = {value} is not an integer"));
+    }
+    (value < min - INTEGRAL_TOLERANCE || value > max + INTEGRAL_TOLERANCE)
+        .then(|| format!("{name} = {value} is out of range ({range})"))
+}
+
+/// How far a grid point may sit from an integer and still count as one (`0.1 * 30`).
+const INTEGRAL_TOLERANCE: f64 = 1e-9;
+
+/// The integer `value` stands for, when it is one (within the grid's rounding error).
+fn integral(value: f64) -> Option<i64> {
+    let rounded = value.round();
+    ((value - rounded).abs() <= INTEGRAL_TOLERANCE && rounded.abs() < 9.0e15)
+        .then_some(rounded as i64)
+}
+
+/// `value` in its shortest form after rounding to 10 significant digits (`0.15`, `3`).
+pub fn format_value(value: f64) -> String {
+    let rounded: f64 = format!("{value:.9e}").parse().unwrap_or(value);
+    if rounded == 0.0 {
+        // Also turns -0 into 0.
+        return "0".into();
+    }
+    format!("{rounded}")
+}
+
+/// The variants of sweep number `sweep_index` of the policies file over its base `policy`:
+/// one per grid value, in grid order, named `<policy>@<parameter>=<value>`. Values are assumed
+/// validated (`parameter_value_problem`); integer parameters are set to the nearest integer.
+pub fn expand(sweep_index: usize, sweep: &Sweep, policy: &Policy) -> Vec<Variant> {
+    sweep
+        .values
+        .iter()
+        .map(|&value| {
+            let mut variant = policy.clone();
+            set_parameter(&mut variant, sweep.parameter, value);
+            let name = format!("{}@{}={}", policy.name, sweep.parameter.name(), format_value(value));
+            variant.name = name.clone();
+            Variant { name, sweep: sweep_index, value, policy: variant }
+        })
+        .collect()
+}
+
+fn set_parameter(policy: &mut Policy, parameter: SweepParameter, value: f64) {
+    let whole = integral(value).unwrap_or(value.round() as i64).max(0);
+    let as_u32 = u32::try_from(whole).unwrap_or(u32::MAX);
+    match parameter {
+        SweepParameter::Threshold => policy.threshold = value,
+        SweepParameter::Weight(s) => policy.weights[s.index()] = value,
+        SweepParameter::Delay => policy.delay = as_u32,
+        SweepParameter::MinTurn => policy.min_turn = as_u32.max(1),
+        SweepParameter::MinQualified => policy.min_qualified = u8::try_from(whole.min(4)).unwrap_or(4),
+        SweepParameter::RepeatedObjectionAfter => policy.repeated_objection_after = as_u32,
+        SweepParameter::EnterpriseEmployees => policy.enterprise_employees = whole,
+    }
+}
