@@ -719,3 +719,222 @@ fn parse_objective(s: &str) -> Option<Objective> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<PoliciesFile, PolicyFileError> {
+        parse_policies(text, "p.toml")
+    }
+
+    /// Asserts that `text` fails at `line` naming `key`, with `fragment` in the message.
+    fn fails(text: &str, line: usize, key: &str, fragment: &str) {
+        match parse(text) {
+            Err(e @ PolicyFileError::Invalid { .. }) => {
+                let PolicyFileError::Invalid { path, line: l, key: k, message } = &e else {
+                    unreachable!()
+                };
+                assert_eq!(path, "p.toml");
+                assert_eq!((*l, k.as_str()), (line, key), "{e}");
+                assert!(message.contains(fragment), "`{fragment}` not in: {e}");
+                let shown = e.to_string();
+                assert!(shown.starts_with(&format!("p.toml: line {line}: {key}: ")), "{shown}");
+            }
+            other => panic!("expected an error at line {line} for {key}, got {other:?}"),
+        }
+    }
+
+    const FRAMEWORK: &str = r#"
+signal_source = "both"
+
+[[policy]]
+name = "framework"
+hand_off_on = ["human_request", "high_intent", "complex_discovery",
+               "multiple_stakeholders", "enterprise", "sensitive", "repeated_objection"]
+unless = ["qualification_incomplete", "scheduling", "simple_question"]
+
+[[policy]]
+name = "intent-score"
+hand_off_on = ["score"]
+weights = { pricing = 0.5, "objection:price" = 1 }
+threshold = 0.75
+delay = 1
+min_turn = 2
+
+[[sweep]]
+policy = "intent-score"
+parameter = "threshold"
+from = 0.1
+to = 0.3
+step = 0.1
+objective = "pipeline"
+handoff_cost = 0.5
+
+[lexicon]
+competitor = ["acme crm"]
+
+[lexicon.extend]
+pricing = ["what's the damage"]
+
+[quality]
+late_after = 3
+min_qualified = 2
+"#;
+
+    #[test]
+    fn a_full_file_parses_with_defaults_filled() {
+        let f = parse(FRAMEWORK).unwrap();
+        assert_eq!(f.signal_source, Some(SignalSource::Both));
+        assert_eq!(f.policies.len(), 2);
+        let fw = &f.policies[0];
+        assert_eq!(fw.hand_off_on, Situation::SEVEN.to_vec());
+        assert_eq!(fw.bypass, vec![Situation::HumanRequest]);
+        assert_eq!(fw.unless, Guard::ALL.to_vec());
+        assert_eq!((fw.min_qualified, fw.repeated_objection_after), (3, 2));
+        assert_eq!((fw.enterprise_employees, fw.min_turn, fw.delay), (1000, 1, 0));
+        let score = &f.policies[1];
+        assert_eq!(score.bypass, vec![]);
+        assert_eq!(score.unless, vec![]);
+        assert_eq!(score.weight(Signal::Pricing), 0.5);
+        assert_eq!(score.weight(Signal::ObjectionPrice), 1.0);
+        assert_eq!((score.threshold, score.delay, score.min_turn), (0.75, 1, 2));
+        let sweep = &f.sweeps[0];
+        assert_eq!(sweep.parameter, SweepParameter::Threshold);
+        assert_eq!(sweep.values.len(), 3);
+        assert_eq!((sweep.objective, sweep.handoff_cost), (Objective::Pipeline, 0.5));
+        assert_eq!(f.lexicon.overrides[&Signal::Competitor], vec!["acme crm".to_string()]);
+        assert_eq!(f.lexicon.extend[&Signal::Pricing], vec!["what's the damage".to_string()]);
+        assert_eq!(f.quality.late_after, 3);
+        assert_eq!(f.quality.policy.min_qualified, 2);
+        assert_eq!(f.quality.policy.hand_off_on, Situation::SEVEN.to_vec());
+        assert_eq!(f.quality.policy.unless, Guard::ALL.to_vec());
+    }
+
+    #[test]
+    fn an_empty_file_has_the_default_quality_reference() {
+        let f = parse("").unwrap();
+        assert_eq!(f, PoliciesFile::default());
+        assert_eq!(f.quality.late_after, 2);
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        fails("signal_source = \"tags\"\ncolour = 1\n", 2, "colour", "unknown top-level key");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\nmin_turns = 2\n", 4, "policy.min_turns", "unknown key");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\n[[sweep]]\npolicy = \"a\"\nparameter = \"delay\"\nvalues = [1]\nfoo = 1\n", 8, "sweep.foo", "unknown key");
+        fails("[quality]\nlate = 2\n", 2, "quality.late", "unknown key");
+        fails("[lexicon]\npricey = [\"x\"]\n", 2, "lexicon.pricey", "unknown signal");
+        fails("[lexicon.extend]\n\n\"objection:cost\" = [\"x\"]\n", 3, "lexicon.extend.objection:cost", "unknown signal");
+        fails("[other]\nx = 1\n", 1, "other", "unknown top-level key");
+    }
+
+    #[test]
+    fn unknown_situations_guards_and_signals_are_errors() {
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"high_intent\",\n  \"sales\"]\n", 4, "policy.hand_off_on", "unknown situation `sales`");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\nunless = [\"busy\"]\n", 4, "policy.unless", "unknown guard `busy`");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"human_request\"]\nbypass = [\"urgent\"]\n", 4, "policy.bypass", "unknown situation");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nthreshold = 1\n[policy.weights]\npricing = 1\ncost = 2\n", 7, "policy.weights.cost", "unknown signal `cost`");
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\nmin_turn = 1.5\n", 4, "policy.min_turn", "expected an integer");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\ndelay = 1.0\n", 4, "policy.delay", "expected an integer");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = \"high_intent\"\n", 3, "policy.hand_off_on", "expected an array");
+        fails("signal_source = 3\n", 1, "signal_source", "expected a string");
+        fails("signal_source = \"regex\"\n", 1, "signal_source", "unknown source");
+        fails("[policy]\nname = \"a\"\n", 1, "policy", "array of tables");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nthreshold = \"high\"\nweights = {}\n", 4, "policy.threshold", "expected a number");
+    }
+
+    #[test]
+    fn values_out_of_range_are_errors() {
+        let base = "[[policy]]\nname = \"a\"\nhand_off_on = []\n";
+        for (line, key, fragment) in [
+            ("min_turn = 0", "policy.min_turn", ">= 1"),
+            ("delay = -1", "policy.delay", ">= 0"),
+            ("min_qualified = 5", "policy.min_qualified", "0 to 4"),
+            ("min_qualified = -1", "policy.min_qualified", "0 to 4"),
+            ("repeated_objection_after = 1", "policy.repeated_objection_after", ">= 2"),
+            ("enterprise_employees = 0", "policy.enterprise_employees", ">= 1"),
+            ("threshold = -0.5", "policy.threshold", ">= 0"),
+            ("weights = { pricing = -1 }", "policy.weights.pricing", ">= 0"),
+        ] {
+            fails(&format!("{base}{line}\n"), 4, key, fragment);
+        }
+        fails("[quality]\nlate_after = 0\n", 2, "quality.late_after", ">= 1");
+        assert!(parse(&format!("{base}min_qualified = 0\ndelay = 0\n")).is_ok());
+    }
+
+    #[test]
+    fn bypass_must_be_listed_and_defaults_follow_hand_off_on() {
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"high_intent\"]\nbypass = [\"human_request\"]\n", 4, "policy.bypass", "not listed in hand_off_on");
+        let f = parse("[[policy]]\nname = \"a\"\nhand_off_on = [\"high_intent\", \"human_request\"]\nbypass = []\n").unwrap();
+        assert_eq!(f.policies[0].bypass, vec![]);
+        let f = parse("[[policy]]\nname = \"a\"\nhand_off_on = [\"high_intent\", \"sensitive\"]\nbypass = [\"sensitive\"]\n").unwrap();
+        assert_eq!(f.policies[0].bypass, vec![Situation::Sensitive]);
+    }
+
+    #[test]
+    fn score_needs_weights_and_threshold() {
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nthreshold = 1\n", 3, "policy.hand_off_on", "`score`");
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nweights = { pricing = 1 }\n", 3, "policy.hand_off_on", "`score`");
+    }
+
+    #[test]
+    fn names_are_checked() {
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\n[[policy]]\nname = \"a\"\nhand_off_on = []\n", 5, "policy.name", "duplicate");
+        fails("[[policy]]\nname = \"historical\"\nhand_off_on = []\n", 2, "policy.name", "reserved");
+        fails("[[policy]]\nname = \"my policy\"\nhand_off_on = []\n", 2, "policy.name", "not a valid name");
+        fails("[[policy]]\nname = \"\"\nhand_off_on = []\n", 2, "policy.name", "not a valid name");
+        fails("\n[[policy]]\nhand_off_on = []\n", 2, "policy.name", "missing");
+        fails("[[policy]]\nname = \"a\"\n", 1, "policy.hand_off_on", "missing");
+    }
+
+    const BASE: &str = "[[policy]]\nname = \"s\"\nhand_off_on = [\"score\", \"high_intent\"]\nweights = { pricing = 1 }\nthreshold = 1\n[[sweep]]\npolicy = \"s\"\n";
+
+    #[test]
+    fn sweep_errors() {
+        let unknown = BASE.replace("policy = \"s\"\n", "policy = \"t\"\n");
+        fails(&format!("{unknown}parameter = \"delay\"\nvalues = [1]\n"), 7, "sweep.policy", "no policy named `t`");
+        fails(&format!("{BASE}parameter = \"speed\"\nvalues = [1]\n"), 8, "sweep.parameter", "unknown parameter");
+        fails(&format!("{BASE}parameter = \"weights.cost\"\nvalues = [1]\n"), 8, "sweep.parameter", "unknown signal");
+        fails(&format!("{BASE}parameter = \"delay\"\nvalues = [1]\nfrom = 1\nto = 2\nstep = 1\n"), 9, "sweep.values", "not both");
+        fails(&format!("{BASE}parameter = \"delay\"\n"), 6, "sweep.values", "either");
+        fails(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\n"), 6, "sweep.step", "missing step");
+        fails(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\nstep = 0\n"), 11, "sweep.step", "> 0");
+        fails(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\nstep = -1\n"), 11, "sweep.step", "> 0");
+        fails(&format!("{BASE}parameter = \"delay\"\nvalues = [0, -1]\n"), 9, "sweep.values", "out of range");
+        fails(&format!("{BASE}parameter = \"delay\"\nvalues = [0,\n 1.5]\n"), 10, "sweep.values", "not an integer");
+        fails(&format!("{BASE}parameter = \"min_qualified\"\nfrom = 0\nto = 2\nstep = 0.5\n"), 11, "sweep.values", "not an integer");
+        fails(&format!("{BASE}parameter = \"min_qualified\"\nvalues = [5]\n"), 9, "sweep.values", "out of range");
+        fails(&format!("{BASE}parameter = \"threshold\"\nvalues = [-0.1]\n"), 9, "sweep.values", ">= 0");
+        fails(&format!("{BASE}parameter = \"delay\"\nvalues = []\n"), 9, "sweep.values", "empty");
+        fails(&format!("{BASE}parameter = \"delay\"\nvalues = [1]\nobjective = \"revenue\"\n"), 10, "sweep.objective", "unknown objective");
+        let no_score = "[[policy]]\nname = \"s\"\nhand_off_on = [\"high_intent\"]\n[[sweep]]\npolicy = \"s\"\nparameter = \"threshold\"\nvalues = [1]\n";
+        fails(no_score, 6, "sweep.parameter", "cannot take");
+    }
+
+    #[test]
+    fn sweep_grid_stops_within_tolerance_of_to() {
+        let f = parse(&format!("{BASE}parameter = \"threshold\"\nfrom = 0.1\nto = 0.3\nstep = 0.1\n")).unwrap();
+        assert_eq!(f.sweeps[0].values.len(), 3);
+        let f = parse(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2.5\nstep = 1\n")).unwrap();
+        assert_eq!(f.sweeps[0].values, vec![0.0, 1.0, 2.0]);
+        let f = parse(&format!("{BASE}parameter = \"weights.objection:price\"\nvalues = [0.5, 2]\nhandoff_cost = 1\n")).unwrap();
+        assert_eq!(f.sweeps[0].parameter, SweepParameter::Weight(Signal::ObjectionPrice));
+        assert_eq!(f.sweeps[0].objective, Objective::Opportunities);
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_line() {
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\n", 3, "(syntax)", "");
+        fails("a = 1\na = 2\n", 2, "(syntax)", "");
+    }
+
+    #[test]
+    fn blank_lexicon_phrases_are_errors() {
+        fails("[lexicon]\npricing = [\"cost\", \"  \"]\n", 2, "lexicon.pricing", "blank");
+    }
+}
