@@ -140,3 +140,79 @@ fn set_parameter(policy: &mut Policy, parameter: SweepParameter, value: f64) {
         SweepParameter::EnterpriseEmployees => policy.enterprise_employees = whole,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::vocabulary::Situation;
+
+    fn sweep(parameter: SweepParameter, values: Vec<f64>) -> Sweep {
+        Sweep {
+            policy: "base".into(),
+            parameter,
+            values,
+            objective: Objective::Opportunities,
+            handoff_cost: 0.0,
+        }
+    }
+
+    #[test]
+    fn values_are_written_in_shortest_form_after_rounding() {
+        assert_eq!(format_value(0.15), "0.15");
+        assert_eq!(format_value(3.0), "3");
+        assert_eq!(format_value(0.1 + 0.2), "0.3");
+        assert_eq!(format_value(0.1 + 2.0 * 0.05), "0.2");
+        assert_eq!(format_value(1.0 / 3.0), "0.3333333333");
+        assert_eq!(format_value(-0.0), "0");
+        assert_eq!(format_value(2500.0), "2500");
+    }
+
+    #[test]
+    fn expand_names_and_sets_each_variant() {
+        let base = Policy::new("base", vec![Situation::Score]);
+        let s = sweep(SweepParameter::Threshold, vec![0.1, 0.1 + 0.05, 0.1 + 2.0 * 0.05]);
+        let variants = expand(4, &s, &base);
+        let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["base@threshold=0.1", "base@threshold=0.15", "base@threshold=0.2"]);
+        assert!(variants.iter().all(|v| v.sweep == 4 && v.policy.name == v.name));
+        assert_eq!(variants[1].policy.threshold, 0.1 + 0.05);
+
+        let s = sweep(SweepParameter::Weight(Signal::ObjectionPrice), vec![2.0]);
+        let v = &expand(0, &s, &base)[0];
+        assert_eq!(v.name, "base@weights.objection:price=2");
+        assert_eq!(v.policy.weight(Signal::ObjectionPrice), 2.0);
+    }
+
+    #[test]
+    fn integer_parameters_take_the_nearest_integer() {
+        let base = Policy::new("base", vec![Situation::HighIntent]);
+        let cases: [(SweepParameter, f64, fn(&Policy) -> i64, i64); 5] = [
+            (SweepParameter::Delay, 3.0000000000004, |p| i64::from(p.delay), 3),
+            (SweepParameter::MinTurn, 2.0, |p| i64::from(p.min_turn), 2),
+            (SweepParameter::MinQualified, 4.0, |p| i64::from(p.min_qualified), 4),
+            (SweepParameter::RepeatedObjectionAfter, 5.0, |p| i64::from(p.repeated_objection_after), 5),
+            (SweepParameter::EnterpriseEmployees, 250.0, |p| p.enterprise_employees, 250),
+        ];
+        for (parameter, value, read, expected) in cases {
+            let v = &expand(0, &sweep(parameter, vec![value]), &base)[0];
+            assert_eq!(read(&v.policy), expected, "{}", parameter.name());
+            assert_eq!(v.name, format!("base@{}={expected}", parameter.name()));
+        }
+    }
+
+    #[test]
+    fn value_problems_follow_the_ranges() {
+        use SweepParameter::*;
+        assert!(parameter_value_problem(Delay, -1.0).is_some());
+        assert!(parameter_value_problem(Delay, 1.5).is_some());
+        assert!(parameter_value_problem(Delay, 0.0).is_none());
+        assert!(parameter_value_problem(MinTurn, 0.0).is_some());
+        assert!(parameter_value_problem(MinQualified, 5.0).is_some());
+        assert!(parameter_value_problem(RepeatedObjectionAfter, 1.0).is_some());
+        assert!(parameter_value_problem(EnterpriseEmployees, 0.0).is_some());
+        assert!(parameter_value_problem(Threshold, 0.25).is_none());
+        assert!(parameter_value_problem(Threshold, -0.25).is_some());
+        assert!(parameter_value_problem(Weight(Signal::Pricing), f64::NAN).is_some());
+        assert!(parameter_value_problem(MinQualified, 0.1 * 30.0).is_none());
+    }
+}

@@ -301,3 +301,157 @@ pub fn evaluate<T: AsRef<str>>(
     }
     Signal::ALL.iter().map(|s| (*s, counts[s.index()])).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ColumnPresence, Message};
+
+    fn default_detector() -> Detector {
+        Detector::new(&LexiconConfig::default())
+    }
+
+    #[test]
+    fn matches_case_insensitively_on_word_boundaries() {
+        let d = default_detector();
+        assert!(d.detect("Can I TALK TO A HUMAN please").contains(Signal::HumanRequest));
+        // `api` inside `capital` or `rapid` is not a match.
+        assert!(!d.detect("our capital is rapid").contains(Signal::Technical));
+        assert!(d.detect("Do you have an API?").contains(Signal::Technical));
+        assert!(d.detect("(api)").contains(Signal::Technical));
+        // Unicode letters count as word characters.
+        assert!(!d.detect("ädemo").contains(Signal::DemoRequest));
+        assert!(d.detect("could we get a demo?").contains(Signal::DemoRequest));
+    }
+
+    #[test]
+    fn overlapping_phrases_give_every_signal() {
+        let d = default_detector();
+        let set = d.detect("What does the enterprise plan cost, and is it SOC 2 compliant?");
+        assert!(set.contains(Signal::Pricing));
+        assert!(set.contains(Signal::CustomPricing));
+        assert!(set.contains(Signal::SecurityReview));
+    }
+
+    #[test]
+    fn typographic_apostrophes_and_whitespace_are_folded() {
+        let d = default_detector();
+        assert!(d.detect("we don’t\n  need this").contains(Signal::ObjectionNeed));
+    }
+
+    #[test]
+    fn overrides_replace_and_extensions_add() {
+        let mut config = LexiconConfig::default();
+        config.overrides.insert(Signal::Competitor, vec!["Acme CRM".into()]);
+        config.extend.insert(Signal::Pricing, vec!["what's the damage".into()]);
+        let d = Detector::new(&config);
+        assert!(d.detect("we run acme crm today").contains(Signal::Competitor));
+        assert!(!d.detect("we looked at salesloft").contains(Signal::Competitor));
+        assert!(d.detect("so what's the damage?").contains(Signal::Pricing));
+        assert!(d.detect("how much is it").contains(Signal::Pricing));
+        config.overrides.insert(Signal::Competitor, vec![]);
+        assert!(!Detector::new(&config).detect("acme crm").contains(Signal::Competitor));
+    }
+
+    #[test]
+    fn every_signal_has_a_sizeable_default_lexicon() {
+        for s in Signal::ALL {
+            let n = default_phrases(s).len();
+            assert!(n >= 15, "{s} has only {n} phrases");
+            for p in default_phrases(s) {
+                assert_eq!(*p, normalize(p), "phrase `{p}` of {s} is not normalized");
+            }
+        }
+    }
+
+    fn message(turn: i64, sender: Sender, text: &str, tags: &[&str]) -> Message {
+        Message {
+            turn,
+            sent_at: 0,
+            sender,
+            participant: None,
+            text: text.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            qualified: 0,
+            handoff_probability: None,
+        }
+    }
+
+    fn dataset(has_tags: bool) -> Dataset {
+        let conv = Conversation {
+            id: "c1".into(),
+            started_at: 0,
+            account_id: None,
+            segment: None,
+            employee_count: None,
+            channel: None,
+            ai_agent: None,
+            extra: vec![],
+            messages: vec![
+                message(1, Sender::Ai, "want a demo?", &["pricing"]),
+                message(2, Sender::Prospect, "how much is it?", &["demo_request", "Bogus"]),
+                message(3, Sender::Prospect, "ok", &["objection:weird"]),
+                message(4, Sender::Prospect, "talk to a human", &[]),
+            ],
+            outcome: None,
+        };
+        Dataset {
+            conversations: vec![conv],
+            columns: ColumnPresence { signals: has_tags, ..ColumnPresence::default() },
+            ..Dataset::default()
+        }
+    }
+
+    use crate::signals::lexicon::default_phrases;
+
+    #[test]
+    fn sources_resolve_and_merge() {
+        let d = default_detector();
+        let set = |labels: &[Signal]| SignalSet::of(labels);
+
+        let tags = detect_dataset(&dataset(true), SignalSource::Auto, &d);
+        assert_eq!(tags.source_used, Some(SignalSource::Tags));
+        assert_eq!(
+            tags.per_conversation[0],
+            vec![set(&[Signal::DemoRequest]), set(&[Signal::ObjectionOther]), SignalSet::EMPTY]
+        );
+        assert_eq!(tags.origins[0], vec![Origin::Tags; 3]);
+        assert_eq!(tags.unknown_labels.get("bogus"), Some(&1));
+        assert_eq!(tags.non_prospect_tagged_messages, 1);
+
+        let text = detect_dataset(&dataset(false), SignalSource::Auto, &d);
+        assert_eq!(text.source_used, Some(SignalSource::Text));
+        assert_eq!(
+            text.per_conversation[0],
+            vec![set(&[Signal::Pricing]), SignalSet::EMPTY, set(&[Signal::HumanRequest])]
+        );
+        assert!(text.unknown_labels.is_empty());
+
+        let both = detect_dataset(&dataset(true), SignalSource::Both, &d);
+        assert_eq!(
+            both.per_conversation[0],
+            vec![
+                set(&[Signal::DemoRequest, Signal::Pricing]),
+                set(&[Signal::ObjectionOther]),
+                set(&[Signal::HumanRequest])
+            ]
+        );
+        assert_eq!(both.origins[0], vec![Origin::Both, Origin::Tags, Origin::Text]);
+    }
+
+    #[test]
+    fn evaluate_counts_per_signal() {
+        let d = default_detector();
+        let labelled = [
+            ("how much does it cost", SignalSet::of(&[Signal::Pricing])),
+            ("book a demo", SignalSet::of(&[Signal::Pricing])),
+        ];
+        let counts = evaluate(&d, &labelled);
+        let pricing = counts.iter().find(|(s, _)| *s == Signal::Pricing).unwrap().1;
+        assert_eq!(pricing, SignalCounts { tp: 1, fp: 0, fn_: 1 });
+        let demo = counts.iter().find(|(s, _)| *s == Signal::DemoRequest).unwrap().1;
+        assert_eq!(demo, SignalCounts { tp: 0, fp: 1, fn_: 0 });
+        assert_eq!(pricing.recall(), Some(0.5));
+        assert_eq!(demo.precision(), Some(0.0));
+    }
+}
