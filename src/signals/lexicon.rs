@@ -223,7 +223,7 @@ const ESCALATION: &[&str] = &[
     "speak to a manager", "talk to a manager", "speak with a manager", "speak to your manager",
     "talk to your manager", "speak with your manager", "your supervisor", "a supervisor",
     "your boss", "escalate", "escalating", "escalation", "someone in charge", "who is in charge",
-    "who's in charge", "someone more senior", "someone senior", "head of sales",
+    "who's in charge", "someone more senior", "someone senior", "your head of sales",
     "file a complaint", "formal complaint", "lodge a complaint", "higher up", "your ceo",
     "your founder", "speak to the owner", "your management", "report this", "a manager please",
 ];
@@ -233,7 +233,7 @@ const COMPETITOR: &[&str] = &[
     "comparison", "versus", "vs", "we currently use", "currently using", "we're using",
     "we are using", "switching from", "switch from", "moving from", "move from",
     "migrating from", "migrate from", "alternative to", "alternatives", "competitor",
-    "competitors", "another vendor", "other vendors", "another tool", "another provider",
+    "competitors", "another vendor", "other vendors", "another provider",
     "other provider", "other tools", "better than", "different from", "what makes you different",
     "outreach.io", "salesloft", "apollo", "apollo.io", "gong", "zoominfo", "zoom info",
     "conversica", "drift", "qualified.com", "11x", "artisan ai", "regie.ai", "lemlist",
@@ -315,9 +315,9 @@ const SCHEDULING: &[&str] = &[
 const SIMPLE_QUESTION: &[&str] = &[
     "quick question", "simple question", "do you support", "does it support", "do you offer",
     "does it offer", "do you have", "does it have", "does it come with", "how do i",
-    "how do you", "how does", "what is", "what's", "whats", "what are", "is there a way",
+    "how do you", "how does", "what is", "what are", "is there a way",
     "is it possible to", "where can i find", "where can i", "where do i", "what languages",
     "which languages", "just wondering", "just curious", "i was wondering", "how many",
-    "what kind of", "what type of", "what types of", "can it", "can i", "does it work",
-    "do you work with", "is there a", "are there any", "what happens if", "who uses",
+    "what kind of", "what type of", "what types of", "does it work",
+    "do you work with", "is there an", "are there any", "what happens if", "who uses",
 ];
