@@ -31,7 +31,10 @@ fn pct(x: Option<f64>) -> String {
 fn default_lexicon_meets_precision_and_recall_floors() {
     let rows = labelled();
     assert!(rows.len() >= 200, "only {} labelled messages", rows.len());
-    assert!(rows.iter().filter(|(_, s)| s.is_empty()).count() >= 15, "too few signal-free messages");
+    assert!(
+        rows.iter().filter(|(_, s)| s.is_empty()).count() >= 15,
+        "too few signal-free messages"
+    );
     let detector = Detector::new(&LexiconConfig::default());
     let counts = evaluate(&detector, &rows);
     let mut total = SignalCounts::default();
@@ -51,11 +54,21 @@ fn default_lexicon_meets_precision_and_recall_floors() {
         total.fn_ += c.fn_;
     }
     let (precision, recall) = (total.precision().unwrap_or(0.0), total.recall().unwrap_or(0.0));
-    println!("micro: precision {:.3}, recall {:.3} over {} messages", precision, recall, rows.len());
+    println!(
+        "micro: precision {:.3}, recall {:.3} over {} messages",
+        precision,
+        recall,
+        rows.len()
+    );
     for (text, expected) in &rows {
         let found = detector.detect(text);
         if found != *expected {
-            println!("  {:?}\n    expected [{}] found [{}]", text, expected.to_label_list(), found.to_label_list());
+            println!(
+                "  {:?}\n    expected [{}] found [{}]",
+                text,
+                expected.to_label_list(),
+                found.to_label_list()
+            );
         }
     }
     assert!(recall >= 0.6, "micro recall {recall:.3} below 0.6");

@@ -61,7 +61,9 @@ fn dataset() -> Dataset {
             participant: opt(&r["participant"]).map(|p| p.to_lowercase()),
             text: r["text"].clone(),
             tags: split_list(&r["signals"]).collect(),
-            qualified: split_list(&r["qualified"]).filter_map(|l| qual_bit(&l)).fold(0, |a, b| a | b),
+            qualified: split_list(&r["qualified"])
+                .filter_map(|l| qual_bit(&l))
+                .fold(0, |a, b| a | b),
             handoff_probability: None,
         });
     }
@@ -126,7 +128,13 @@ fn decisions_match_the_hand_worked_expectations() {
         );
         for policy in &file.policies {
             let got = shown(&decide(policy, tl), tl);
-            assert_eq!(got, expected[&(conv.id.clone(), policy.name.clone())], "{} {}", conv.id, policy.name);
+            assert_eq!(
+                got,
+                expected[&(conv.id.clone(), policy.name.clone())],
+                "{} {}",
+                conv.id,
+                policy.name
+            );
             checked += 1;
         }
     }

@@ -110,6 +110,8 @@ pub fn load_policies(path: &Path) -> Result<PoliciesFile, PolicyFileError> {
 
 type Key<'i> = Spanned<DeString<'i>>;
 type Value<'i> = Spanned<DeValue<'i>>;
+/// Parsed items, each with the span an error about it points at.
+type WithSpans<T> = (Vec<(T, Range<usize>)>, Range<usize>);
 
 /// A table's entries sorted by where their key appears in the file.
 fn entries_in_file_order<'a, 'i>(table: &'a DeTable<'i>) -> Vec<(&'a Key<'i>, &'a Value<'i>)> {
@@ -132,7 +134,7 @@ struct PolicyKeys {
     name: Option<(String, Range<usize>)>,
     hand_off_on: Option<(Vec<Situation>, Range<usize>)>,
     unless: Option<Vec<Guard>>,
-    bypass: Option<(Vec<(Situation, Range<usize>)>, Range<usize>)>,
+    bypass: Option<WithSpans<Situation>>,
     min_qualified: Option<u8>,
     repeated_objection_after: Option<u32>,
     enterprise_employees: Option<i64>,
@@ -210,7 +212,11 @@ impl Ctx<'_> {
             .collect()
     }
 
-    fn strings(&self, value: &Value<'_>, key: &str) -> Result<Vec<(String, Range<usize>)>, PolicyFileError> {
+    fn strings(
+        &self,
+        value: &Value<'_>,
+        key: &str,
+    ) -> Result<Vec<(String, Range<usize>)>, PolicyFileError> {
         self.array(value, key)?
             .iter()
             .map(|item| Ok((self.string(item, key)?.to_string(), item.span())))
@@ -237,7 +243,8 @@ impl Ctx<'_> {
         range: &str,
     ) -> Result<T, PolicyFileError> {
         let n = self.integer(value, key)?;
-        let out_of_range = || self.error(value.span(), key, format!("{n} is out of range ({range})"));
+        let out_of_range =
+            || self.error(value.span(), key, format!("{n} is out of range ({range})"));
         if n < min || n > max {
             return Err(out_of_range());
         }
@@ -336,7 +343,11 @@ impl Ctx<'_> {
     }
 
     /// Reads the keys of a policy table (`section` is `policy` or `quality`).
-    fn policy_keys(&self, table: &DeTable<'_>, section: &str) -> Result<PolicyKeys, PolicyFileError> {
+    fn policy_keys(
+        &self,
+        table: &DeTable<'_>,
+        section: &str,
+    ) -> Result<PolicyKeys, PolicyFileError> {
         let mut keys = PolicyKeys::default();
         for (k, v) in entries_in_file_order(table) {
             let name = k.get_ref().as_ref();
@@ -346,26 +357,33 @@ impl Ctx<'_> {
                 "name" => keys.name = Some((self.string(v, key)?.to_string(), v.span())),
                 "hand_off_on" => {
                     let situations = self.situations(v, key)?;
-                    keys.hand_off_on = Some((situations.into_iter().map(|(s, _)| s).collect(), v.span()));
+                    keys.hand_off_on =
+                        Some((situations.into_iter().map(|(s, _)| s).collect(), v.span()));
                 }
                 "unless" => keys.unless = Some(self.guards(v, key)?),
                 "bypass" => keys.bypass = Some((self.situations(v, key)?, v.span())),
-                "min_qualified" => keys.min_qualified = Some(self.integer_in(v, key, 0, 4, "0 to 4")?),
+                "min_qualified" => {
+                    keys.min_qualified = Some(self.integer_in(v, key, 0, 4, "0 to 4")?)
+                }
                 "repeated_objection_after" => {
                     keys.repeated_objection_after =
                         Some(self.integer_in(v, key, 2, i64::from(u32::MAX), ">= 2")?)
                 }
                 "enterprise_employees" => {
-                    keys.enterprise_employees = Some(self.integer_in(v, key, 1, i64::MAX, ">= 1")?)
+                    keys.enterprise_employees =
+                        Some(self.integer_in(v, key, 1, i64::MAX, ">= 1")?)
                 }
                 "min_turn" => {
                     keys.min_turn = Some(self.integer_in(v, key, 1, i64::from(u32::MAX), ">= 1")?)
                 }
-                "delay" => keys.delay = Some(self.integer_in(v, key, 0, i64::from(u32::MAX), ">= 0")?),
+                "delay" => {
+                    keys.delay = Some(self.integer_in(v, key, 0, i64::from(u32::MAX), ">= 0")?)
+                }
                 "weights" => keys.weights = Some(self.weights(v, key)?),
                 "threshold" => keys.threshold = Some(self.non_negative(v, key)?),
                 "late_after" if section == "quality" => {
-                    keys.late_after = Some(self.integer_in(v, key, 1, i64::from(u32::MAX), ">= 1")?)
+                    keys.late_after =
+                        Some(self.integer_in(v, key, 1, i64::from(u32::MAX), ">= 1")?)
                 }
                 _ => {
                     let extra = if section == "quality" { ", late_after" } else { "" };
@@ -520,7 +538,7 @@ impl Ctx<'_> {
         let mut policy: Option<(&Policy, Range<usize>)> = None;
         let mut parameter: Option<(SweepParameter, Range<usize>)> = None;
         let mut grid: [Option<(f64, Range<usize>)>; 3] = [None, None, None];
-        let mut values: Option<(Vec<(f64, Range<usize>)>, Range<usize>)> = None;
+        let mut values: Option<WithSpans<f64>> = None;
         let mut objective = Objective::Opportunities;
         let mut handoff_cost = 0.0;
         for (k, v) in entries_in_file_order(table) {
@@ -698,7 +716,8 @@ fn parse_parameter(s: &str) -> Result<SweepParameter, String> {
         "enterprise_employees" => SweepParameter::EnterpriseEmployees,
         other => match other.strip_prefix("weights.") {
             Some(signal) => SweepParameter::Weight(
-                Signal::parse_exact(signal).ok_or_else(|| format!("unknown signal `{signal}` in `{other}`"))?,
+                Signal::parse_exact(signal)
+                    .ok_or_else(|| format!("unknown signal `{signal}` in `{other}`"))?,
             ),
             None => {
                 return Err(format!(
@@ -821,27 +840,67 @@ min_qualified = 2
     #[test]
     fn unknown_keys_are_named_with_their_line() {
         fails("signal_source = \"tags\"\ncolour = 1\n", 2, "colour", "unknown top-level key");
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\nmin_turns = 2\n", 4, "policy.min_turns", "unknown key");
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = []\nmin_turns = 2\n",
+            4,
+            "policy.min_turns",
+            "unknown key",
+        );
         fails("[[policy]]\nname = \"a\"\nhand_off_on = []\n[[sweep]]\npolicy = \"a\"\nparameter = \"delay\"\nvalues = [1]\nfoo = 1\n", 8, "sweep.foo", "unknown key");
         fails("[quality]\nlate = 2\n", 2, "quality.late", "unknown key");
         fails("[lexicon]\npricey = [\"x\"]\n", 2, "lexicon.pricey", "unknown signal");
-        fails("[lexicon.extend]\n\n\"objection:cost\" = [\"x\"]\n", 3, "lexicon.extend.objection:cost", "unknown signal");
+        fails(
+            "[lexicon.extend]\n\n\"objection:cost\" = [\"x\"]\n",
+            3,
+            "lexicon.extend.objection:cost",
+            "unknown signal",
+        );
         fails("[other]\nx = 1\n", 1, "other", "unknown top-level key");
     }
 
     #[test]
     fn unknown_situations_guards_and_signals_are_errors() {
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"high_intent\",\n  \"sales\"]\n", 4, "policy.hand_off_on", "unknown situation `sales`");
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\nunless = [\"busy\"]\n", 4, "policy.unless", "unknown guard `busy`");
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"human_request\"]\nbypass = [\"urgent\"]\n", 4, "policy.bypass", "unknown situation");
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = [\"high_intent\",\n  \"sales\"]\n",
+            4,
+            "policy.hand_off_on",
+            "unknown situation `sales`",
+        );
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = []\nunless = [\"busy\"]\n",
+            4,
+            "policy.unless",
+            "unknown guard `busy`",
+        );
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = [\"human_request\"]\nbypass = [\"urgent\"]\n",
+            4,
+            "policy.bypass",
+            "unknown situation",
+        );
         fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nthreshold = 1\n[policy.weights]\npricing = 1\ncost = 2\n", 7, "policy.weights.cost", "unknown signal `cost`");
     }
 
     #[test]
     fn wrong_types_are_errors() {
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\nmin_turn = 1.5\n", 4, "policy.min_turn", "expected an integer");
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\ndelay = 1.0\n", 4, "policy.delay", "expected an integer");
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = \"high_intent\"\n", 3, "policy.hand_off_on", "expected an array");
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = []\nmin_turn = 1.5\n",
+            4,
+            "policy.min_turn",
+            "expected an integer",
+        );
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = []\ndelay = 1.0\n",
+            4,
+            "policy.delay",
+            "expected an integer",
+        );
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = \"high_intent\"\n",
+            3,
+            "policy.hand_off_on",
+            "expected an array",
+        );
         fails("signal_source = 3\n", 1, "signal_source", "expected a string");
         fails("signal_source = \"regex\"\n", 1, "signal_source", "unknown source");
         fails("[policy]\nname = \"a\"\n", 1, "policy", "array of tables");
@@ -878,15 +937,35 @@ min_qualified = 2
 
     #[test]
     fn score_needs_weights_and_threshold() {
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nthreshold = 1\n", 3, "policy.hand_off_on", "`score`");
-        fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nweights = { pricing = 1 }\n", 3, "policy.hand_off_on", "`score`");
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nthreshold = 1\n",
+            3,
+            "policy.hand_off_on",
+            "`score`",
+        );
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nweights = { pricing = 1 }\n",
+            3,
+            "policy.hand_off_on",
+            "`score`",
+        );
     }
 
     #[test]
     fn names_are_checked() {
         fails("[[policy]]\nname = \"a\"\nhand_off_on = []\n[[policy]]\nname = \"a\"\nhand_off_on = []\n", 5, "policy.name", "duplicate");
-        fails("[[policy]]\nname = \"historical\"\nhand_off_on = []\n", 2, "policy.name", "reserved");
-        fails("[[policy]]\nname = \"my policy\"\nhand_off_on = []\n", 2, "policy.name", "not a valid name");
+        fails(
+            "[[policy]]\nname = \"historical\"\nhand_off_on = []\n",
+            2,
+            "policy.name",
+            "reserved",
+        );
+        fails(
+            "[[policy]]\nname = \"my policy\"\nhand_off_on = []\n",
+            2,
+            "policy.name",
+            "not a valid name",
+        );
         fails("[[policy]]\nname = \"\"\nhand_off_on = []\n", 2, "policy.name", "not a valid name");
         fails("\n[[policy]]\nhand_off_on = []\n", 2, "policy.name", "missing");
         fails("[[policy]]\nname = \"a\"\n", 1, "policy.hand_off_on", "missing");
@@ -897,32 +976,103 @@ min_qualified = 2
     #[test]
     fn sweep_errors() {
         let unknown = BASE.replace("policy = \"s\"\n", "policy = \"t\"\n");
-        fails(&format!("{unknown}parameter = \"delay\"\nvalues = [1]\n"), 7, "sweep.policy", "no policy named `t`");
-        fails(&format!("{BASE}parameter = \"speed\"\nvalues = [1]\n"), 8, "sweep.parameter", "unknown parameter");
-        fails(&format!("{BASE}parameter = \"weights.cost\"\nvalues = [1]\n"), 8, "sweep.parameter", "unknown signal");
-        fails(&format!("{BASE}parameter = \"delay\"\nvalues = [1]\nfrom = 1\nto = 2\nstep = 1\n"), 9, "sweep.values", "not both");
+        fails(
+            &format!("{unknown}parameter = \"delay\"\nvalues = [1]\n"),
+            7,
+            "sweep.policy",
+            "no policy named `t`",
+        );
+        fails(
+            &format!("{BASE}parameter = \"speed\"\nvalues = [1]\n"),
+            8,
+            "sweep.parameter",
+            "unknown parameter",
+        );
+        fails(
+            &format!("{BASE}parameter = \"weights.cost\"\nvalues = [1]\n"),
+            8,
+            "sweep.parameter",
+            "unknown signal",
+        );
+        fails(
+            &format!("{BASE}parameter = \"delay\"\nvalues = [1]\nfrom = 1\nto = 2\nstep = 1\n"),
+            9,
+            "sweep.values",
+            "not both",
+        );
         fails(&format!("{BASE}parameter = \"delay\"\n"), 6, "sweep.values", "either");
-        fails(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\n"), 6, "sweep.step", "missing step");
-        fails(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\nstep = 0\n"), 11, "sweep.step", "> 0");
-        fails(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\nstep = -1\n"), 11, "sweep.step", "> 0");
-        fails(&format!("{BASE}parameter = \"delay\"\nvalues = [0, -1]\n"), 9, "sweep.values", "out of range");
-        fails(&format!("{BASE}parameter = \"delay\"\nvalues = [0,\n 1.5]\n"), 10, "sweep.values", "not an integer");
-        fails(&format!("{BASE}parameter = \"min_qualified\"\nfrom = 0\nto = 2\nstep = 0.5\n"), 11, "sweep.values", "not an integer");
-        fails(&format!("{BASE}parameter = \"min_qualified\"\nvalues = [5]\n"), 9, "sweep.values", "out of range");
-        fails(&format!("{BASE}parameter = \"threshold\"\nvalues = [-0.1]\n"), 9, "sweep.values", ">= 0");
+        fails(
+            &format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\n"),
+            6,
+            "sweep.step",
+            "missing step",
+        );
+        fails(
+            &format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\nstep = 0\n"),
+            11,
+            "sweep.step",
+            "> 0",
+        );
+        fails(
+            &format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2\nstep = -1\n"),
+            11,
+            "sweep.step",
+            "> 0",
+        );
+        fails(
+            &format!("{BASE}parameter = \"delay\"\nvalues = [0, -1]\n"),
+            9,
+            "sweep.values",
+            "out of range",
+        );
+        fails(
+            &format!("{BASE}parameter = \"delay\"\nvalues = [0,\n 1.5]\n"),
+            10,
+            "sweep.values",
+            "not an integer",
+        );
+        fails(
+            &format!("{BASE}parameter = \"min_qualified\"\nfrom = 0\nto = 2\nstep = 0.5\n"),
+            11,
+            "sweep.values",
+            "not an integer",
+        );
+        fails(
+            &format!("{BASE}parameter = \"min_qualified\"\nvalues = [5]\n"),
+            9,
+            "sweep.values",
+            "out of range",
+        );
+        fails(
+            &format!("{BASE}parameter = \"threshold\"\nvalues = [-0.1]\n"),
+            9,
+            "sweep.values",
+            ">= 0",
+        );
         fails(&format!("{BASE}parameter = \"delay\"\nvalues = []\n"), 9, "sweep.values", "empty");
-        fails(&format!("{BASE}parameter = \"delay\"\nvalues = [1]\nobjective = \"revenue\"\n"), 10, "sweep.objective", "unknown objective");
+        fails(
+            &format!("{BASE}parameter = \"delay\"\nvalues = [1]\nobjective = \"revenue\"\n"),
+            10,
+            "sweep.objective",
+            "unknown objective",
+        );
         let no_score = "[[policy]]\nname = \"s\"\nhand_off_on = [\"high_intent\"]\n[[sweep]]\npolicy = \"s\"\nparameter = \"threshold\"\nvalues = [1]\n";
         fails(no_score, 6, "sweep.parameter", "cannot take");
     }
 
     #[test]
     fn sweep_grid_stops_within_tolerance_of_to() {
-        let f = parse(&format!("{BASE}parameter = \"threshold\"\nfrom = 0.1\nto = 0.3\nstep = 0.1\n")).unwrap();
+        let f =
+            parse(&format!("{BASE}parameter = \"threshold\"\nfrom = 0.1\nto = 0.3\nstep = 0.1\n"))
+                .unwrap();
         assert_eq!(f.sweeps[0].values.len(), 3);
-        let f = parse(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2.5\nstep = 1\n")).unwrap();
+        let f =
+            parse(&format!("{BASE}parameter = \"delay\"\nfrom = 0\nto = 2.5\nstep = 1\n")).unwrap();
         assert_eq!(f.sweeps[0].values, vec![0.0, 1.0, 2.0]);
-        let f = parse(&format!("{BASE}parameter = \"weights.objection:price\"\nvalues = [0.5, 2]\nhandoff_cost = 1\n")).unwrap();
+        let f = parse(&format!(
+            "{BASE}parameter = \"weights.objection:price\"\nvalues = [0.5, 2]\nhandoff_cost = 1\n"
+        ))
+        .unwrap();
         assert_eq!(f.sweeps[0].parameter, SweepParameter::Weight(Signal::ObjectionPrice));
         assert_eq!(f.sweeps[0].objective, Objective::Opportunities);
     }

@@ -120,7 +120,8 @@ pub fn expand(sweep_index: usize, sweep: &Sweep, policy: &Policy) -> Vec<Variant
         .map(|&value| {
             let mut variant = policy.clone();
             set_parameter(&mut variant, sweep.parameter, value);
-            let name = format!("{}@{}={}", policy.name, sweep.parameter.name(), format_value(value));
+            let name =
+                format!("{}@{}={}", policy.name, sweep.parameter.name(), format_value(value));
             variant.name = name.clone();
             Variant { name, sweep: sweep_index, value, policy: variant }
         })
@@ -135,7 +136,9 @@ fn set_parameter(policy: &mut Policy, parameter: SweepParameter, value: f64) {
         SweepParameter::Weight(s) => policy.weights[s.index()] = value,
         SweepParameter::Delay => policy.delay = as_u32,
         SweepParameter::MinTurn => policy.min_turn = as_u32.max(1),
-        SweepParameter::MinQualified => policy.min_qualified = u8::try_from(whole.min(4)).unwrap_or(4),
+        SweepParameter::MinQualified => {
+            policy.min_qualified = u8::try_from(whole.min(4)).unwrap_or(4)
+        }
         SweepParameter::RepeatedObjectionAfter => policy.repeated_objection_after = as_u32,
         SweepParameter::EnterpriseEmployees => policy.enterprise_employees = whole,
     }
@@ -186,11 +189,17 @@ mod tests {
     #[test]
     fn integer_parameters_take_the_nearest_integer() {
         let base = Policy::new("base", vec![Situation::HighIntent]);
-        let cases: [(SweepParameter, f64, fn(&Policy) -> i64, i64); 5] = [
+        type Read = fn(&Policy) -> i64;
+        let cases: [(SweepParameter, f64, Read, i64); 5] = [
             (SweepParameter::Delay, 3.0000000000004, |p| i64::from(p.delay), 3),
             (SweepParameter::MinTurn, 2.0, |p| i64::from(p.min_turn), 2),
             (SweepParameter::MinQualified, 4.0, |p| i64::from(p.min_qualified), 4),
-            (SweepParameter::RepeatedObjectionAfter, 5.0, |p| i64::from(p.repeated_objection_after), 5),
+            (
+                SweepParameter::RepeatedObjectionAfter,
+                5.0,
+                |p| i64::from(p.repeated_objection_after),
+                5,
+            ),
             (SweepParameter::EnterpriseEmployees, 250.0, |p| p.enterprise_employees, 250),
         ];
         for (parameter, value, read, expected) in cases {
