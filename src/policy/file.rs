@@ -415,11 +415,10 @@ impl Ctx<'_> {
             None => table_span,
         };
         base.bypass = match keys.bypass {
-            Some((bypass, span)) => {
+            Some((bypass, _)) => {
                 if let Some((s, entry_span)) =
                     bypass.iter().find(|(s, _)| !base.hand_off_on.contains(s))
                 {
-                    let _ = span;
                     return Err(self.error(
                         entry_span.clone(),
                         &format!("{section}.bypass"),
