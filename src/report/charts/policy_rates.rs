@@ -1,0 +1,173 @@
+//! Policies side by side on the two headline rates (handoff-to-meeting and
+//! handoff-to-opportunity): one panel each, a bar per policy (historical first) with its 95%
+//! interval whisker, history's level as a dashed line, and "n/a" where no estimate exists.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use super::{
+    anchored, bold, decimals_for, draw_header, draw_whisker, fmt_pct, is_historical, padded_range,
+    scaled, text, Chart, DrawResult, LabelLayout, Palette, AXIS_TITLE_SIZE, GRID, HISTORICAL_COLOR,
+    LABEL_SIZE, MUTED,
+};
+use crate::report::summary::{Estimate, PolicySummary, Summary};
+
+/// One bar: a policy's figure in percent, with its interval when known.
+struct Bar {
+    name: String,
+    color: RGBColor,
+    value: Option<(f64, Option<(f64, f64)>)>,
+    historical: bool,
+}
+
+/// One panel: a metric over every policy.
+struct Panel {
+    title: &'static str,
+    axis: &'static str,
+    bars: Vec<Bar>,
+}
+
+pub(crate) struct PolicyRates {
+    window: String,
+    estimator: String,
+    panels: Vec<Panel>,
+}
+
+impl PolicyRates {
+    pub(crate) fn new(summary: &Summary, palette: &Palette) -> PolicyRates {
+        let panel = |title, axis, metric: fn(&PolicySummary) -> &Estimate| Panel {
+            title,
+            axis,
+            bars: summary
+                .policies
+                .iter()
+                .map(|p| Bar {
+                    name: p.name.clone(),
+                    color: palette.color(&p.name),
+                    value: scaled(metric(p), 100.0),
+                    historical: is_historical(p),
+                })
+                .collect(),
+        };
+        PolicyRates {
+            window: summary.window.label.clone(),
+            estimator: summary.estimator.clone(),
+            panels: vec![
+                panel("Handoff → meeting", "Meetings per 100 handoffs (%)", |p| {
+                    &p.handoff_to_meeting
+                }),
+                panel("Handoff → opportunity", "Opportunities per 100 handoffs (%)", |p| {
+                    &p.handoff_to_opportunity
+                }),
+            ],
+        }
+    }
+
+    pub(crate) fn title(&self) -> String {
+        "Conversion after handoff, by policy".to_string()
+    }
+}
+
+impl Chart for PolicyRates {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let subtitle = format!(
+            "Window {} · {} estimator · bars: estimate, whiskers: 95% interval, dashed: historical",
+            self.window, self.estimator
+        );
+        let body = draw_header(root, &self.title(), &subtitle)?;
+        let panels = body.split_evenly((1, self.panels.len().max(1)));
+        for (panel, area) in self.panels.iter().zip(&panels) {
+            draw_panel(root, area, panel)?;
+        }
+        Ok(())
+    }
+}
+
+const Y_LABEL_AREA: i32 = 78;
+const ROTATED_LABEL_PX: i32 = 150;
+
+fn draw_panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+) -> DrawResult<DB> {
+    let n = panel.bars.len().max(1);
+    let (width, _) = area.dim_in_pixel();
+    let slot = (width as i32 - Y_LABEL_AREA - 30) / n as i32;
+    let names: Vec<String> = panel.bars.iter().map(|b| b.name.clone()).collect();
+    let labels = LabelLayout::choose(root, &names, slot, ROTATED_LABEL_PX);
+    let x_desc_height = AXIS_TITLE_SIZE as i32 + 10;
+
+    let values = panel.bars.iter().filter_map(|b| b.value).flat_map(|(v, interval)| {
+        let (low, high) = interval.unwrap_or((v, v));
+        [v, low, high]
+    });
+    let (y_min, y_max) = padded_range(values, true);
+    // Headroom for the value labels above the whiskers.
+    let y_max = y_max + (y_max - y_min) * 0.08;
+    let decimals = decimals_for(y_max - y_min);
+
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .margin_top(4)
+        .caption(panel.title, bold(AXIS_TITLE_SIZE + 1))
+        .x_label_area_size(labels.height(ROTATED_LABEL_PX) + x_desc_height)
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y_min..y_max)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_labels(8)
+        .y_label_formatter(&|v| format!("{v:.decimals$}%"))
+        .y_desc(panel.axis)
+        .x_desc("Policy")
+        .axis_desc_style(text(AXIS_TITLE_SIZE))
+        .label_style(text(LABEL_SIZE))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(GRID)
+        .draw()?;
+
+    let historical = panel.bars.iter().find(|b| b.historical).and_then(|b| b.value);
+    for (i, bar) in panel.bars.iter().enumerate() {
+        let x = i as f64;
+        match bar.value {
+            Some((v, interval)) => {
+                let style = if bar.historical { bar.color.mix(0.85) } else { bar.color.mix(0.9) };
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(x - 0.32, 0.0), (x + 0.32, v)],
+                    style.filled(),
+                )))?;
+                let top = match interval {
+                    Some((low, high)) => {
+                        let (px, y_low) = chart.backend_coord(&(x, low));
+                        let (_, y_high) = chart.backend_coord(&(x, high));
+                        draw_whisker(root, px, (y_low, y_high), 8, RGBColor(20, 20, 20))?;
+                        high.max(v)
+                    }
+                    None => v,
+                };
+                let (px, py) = chart.backend_coord(&(x, top));
+                let style = anchored(bold(LABEL_SIZE), HPos::Center, VPos::Bottom);
+                root.draw_text(&fmt_pct(v), &style, (px, py - 4))?;
+            }
+            None => {
+                let (px, py) = chart.backend_coord(&(x, 0.0));
+                let style =
+                    anchored(bold(LABEL_SIZE + 1).color(&MUTED), HPos::Center, VPos::Bottom);
+                root.draw_text("n/a", &style, (px, py - 6))?;
+            }
+        }
+    }
+
+    if let Some((baseline, _)) = historical {
+        let line = [(-0.5, baseline), (n as f64 - 0.5, baseline)];
+        chart.draw_series(DashedLineSeries::new(line, 8, 5, HISTORICAL_COLOR.stroke_width(2)))?;
+    }
+
+    let xs: Vec<i32> =
+        (0..panel.bars.len()).map(|i| chart.backend_coord(&(i as f64, 0.0)).0).collect();
+    let (_, axis_y) = chart.backend_coord(&(0.0, y_min));
+    labels.draw(root, &xs, axis_y)
+}
