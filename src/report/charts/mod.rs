@@ -254,7 +254,9 @@ pub(crate) fn draw_whisker<DB: DrawingBackend>(
     area.draw(&PathElement::new(vec![(x - cap, y_high), (x + cap, y_high)], style))
 }
 
-/// `text` shortened with an ellipsis until it fits in `max_px` when drawn with `style`.
+/// `text` shortened with an ellipsis in the middle until it fits in `max_px` when drawn with
+/// `style`. The middle goes because names differ at both ends (`fast-follow@threshold=0.6`
+/// and `...=0.65` share their start).
 pub(crate) fn fit_text<DB: DrawingBackend, CT: CoordTranslate>(
     area: &DrawingArea<DB, CT>,
     text: &str,
@@ -269,6 +271,38 @@ pub(crate) fn fit_text<DB: DrawingBackend, CT: CoordTranslate>(
     }
     let chars: Vec<char> = text.chars().collect();
     let mut keep = chars.len();
+    while keep > 1 {
+        keep -= 1;
+        let tail = keep * 2 / 5;
+        let head = keep - tail;
+        let candidate: String = chars[..head]
+            .iter()
+            .chain(std::iter::once(&'…'))
+            .chain(&chars[chars.len() - tail..])
+            .collect();
+        if fits(&candidate) {
+            return candidate;
+        }
+    }
+    "…".to_string()
+}
+
+/// `text` shortened with an ellipsis at the end until it fits (for a line that continues a
+/// wrapped name, where the start matters most).
+pub(crate) fn fit_text_end<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    text: &str,
+    style: &TextStyle,
+    max_px: i32,
+) -> String {
+    let fits = |candidate: &str| {
+        area.estimate_text_size(candidate, style).map(|(w, _)| w as i32 <= max_px).unwrap_or(true)
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let mut keep = chars.len();
+    if fits(text) {
+        return text.to_string();
+    }
     while keep > 1 {
         keep -= 1;
         let candidate: String = chars[..keep].iter().collect::<String>() + "…";
@@ -381,7 +415,19 @@ pub(crate) fn wrap_label<DB: DrawingBackend>(
         }
     }
     lines.push(current);
-    lines.iter().map(|line| fit_text(area, line.trim(), style, width)).collect()
+    let count = lines.len();
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            // The last line keeps its end (where variants differ); earlier lines their start.
+            if i + 1 == count {
+                fit_text(area, line.trim(), style, width)
+            } else {
+                fit_text_end(area, line.trim(), style, width)
+            }
+        })
+        .collect()
 }
 
 /// A name cut into pieces that may end a line: after `_-=. `, and before `@`.

@@ -85,7 +85,7 @@ impl Chart for PolicyRates {
 }
 
 const Y_LABEL_AREA: i32 = 78;
-const ROTATED_LABEL_PX: i32 = 150;
+const ROTATED_LABEL_PX: i32 = 170;
 
 fn draw_panel<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -149,8 +149,21 @@ fn draw_panel<DB: DrawingBackend>(
                     None => v,
                 };
                 let (px, py) = chart.backend_coord(&(x, top));
-                let style = anchored(bold(LABEL_SIZE), HPos::Center, VPos::Bottom);
-                root.draw_text(&fmt_pct(v), &style, (px, py - 4))?;
+                // Narrow slots get a shorter, smaller label so neighbours never touch.
+                let (label, size) = if slot >= 64 {
+                    (fmt_pct(v), LABEL_SIZE)
+                } else {
+                    (format!("{v:.0}%"), LABEL_SIZE - 2)
+                };
+                let style = anchored(bold(size), HPos::Center, VPos::Bottom);
+                // A white backing keeps the figure legible over the dashed baseline.
+                let (w, h) = root.estimate_text_size(&label, &style)?;
+                let (half, h) = (w as i32 / 2 + 2, h as i32);
+                root.draw(&Rectangle::new(
+                    [(px - half, py - 9 - h), (px + half, py - 4)],
+                    WHITE.mix(0.85).filled(),
+                ))?;
+                root.draw_text(&label, &style, (px, py - 7))?;
             }
             None => {
                 let (px, py) = chart.backend_coord(&(x, 0.0));

@@ -126,12 +126,14 @@ impl Chart for WorkloadChart {
         }
 
         let mut pixels = Vec::new();
+        let mut whiskers = Vec::new();
         for dot in &self.dots {
             let (px, py) = chart.backend_coord(&(dot.x, dot.y.0));
             if let Some((low, high)) = dot.y.1 {
                 let (_, y_low) = chart.backend_coord(&(dot.x, low));
                 let (_, y_high) = chart.backend_coord(&(dot.x, high));
                 draw_whisker(root, px, (y_low, y_high), 6, dot.color)?;
+                whiskers.push((px - 7, y_high.min(y_low) - 1, px + 7, y_high.max(y_low) + 1));
             }
             pixels.push((px, py));
         }
@@ -153,7 +155,7 @@ impl Chart for WorkloadChart {
         }
         let (plot_x0, plot_y0) = chart.backend_coord(&(x_min, y_max));
         let (plot_x1, plot_y1) = chart.backend_coord(&(x_max, y_min));
-        self.draw_labels(root, &pixels, (plot_x0, plot_y0, plot_x1, plot_y1))
+        self.draw_labels(root, &pixels, &whiskers, (plot_x0, plot_y0, plot_x1, plot_y1))
     }
 }
 
@@ -166,10 +168,14 @@ impl WorkloadChart {
         &self,
         root: &DrawingArea<DB, Shift>,
         pixels: &[(i32, i32)],
+        whiskers: &[Box4],
         plot: Box4,
     ) -> DrawResult<DB> {
-        let markers: Vec<Box4> =
-            pixels.iter().map(|&(x, y)| (x - 10, y - 10, x + 10, y + 10)).collect();
+        let markers: Vec<Box4> = pixels
+            .iter()
+            .map(|&(x, y)| (x - 10, y - 10, x + 10, y + 10))
+            .chain(whiskers.iter().copied())
+            .collect();
         let mut placed: Vec<Box4> = Vec::new();
         for (dot, &(px, py)) in self.dots.iter().zip(pixels) {
             let base = if dot.historical { bold(LABEL_SIZE) } else { text(LABEL_SIZE) };
@@ -189,6 +195,9 @@ impl WorkloadChart {
                 .copied()
                 .unwrap_or(candidates[0]);
             let ink = text_color(dot);
+            if !adjacent(&chosen, px) {
+                draw_leader(root, (px, py), &chosen, ink)?;
+            }
             let style = anchored(base.color(&ink), HPos::Left, VPos::Top);
             root.draw(&Rectangle::new(
                 [(chosen.0 - 2, chosen.1 - 1), (chosen.2 + 2, chosen.3 + 1)],
@@ -220,7 +229,7 @@ fn text_color(dot: &Dot) -> RGBColor {
 /// Label boxes around a point of `(w, h)` text, nearest first.
 fn label_candidates(px: i32, py: i32, w: i32, h: i32) -> Vec<Box4> {
     let mut boxes = Vec::new();
-    for step in [0, 1, 2, 3] {
+    for step in 0..6 {
         let d = 13 + step * (h + 2);
         boxes.push((
             px + 13,
@@ -250,6 +259,29 @@ fn label_candidates(px: i32, py: i32, w: i32, h: i32) -> Vec<Box4> {
         boxes.push((px - w / 2, py + d, px + w / 2 + w % 2, py + d + h));
     }
     boxes
+}
+
+/// Whether a label box sits right beside its point (then no leader line is needed).
+fn adjacent(label: &Box4, px: i32) -> bool {
+    label.0 == px + 13 || label.2 == px - 13
+}
+
+/// A thin line from the marker's edge to the nearest point of its label's box, so a label
+/// pushed away by its neighbours still points at its dot.
+fn draw_leader<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (px, py): (i32, i32),
+    label: &Box4,
+    color: RGBColor,
+) -> DrawResult<DB> {
+    let target = (px.clamp(label.0, label.2), py.clamp(label.1, label.3));
+    let (dx, dy) = ((target.0 - px) as f64, (target.1 - py) as f64);
+    let length = (dx * dx + dy * dy).sqrt();
+    if length <= 12.0 {
+        return Ok(());
+    }
+    let start = (px + (dx / length * 10.0) as i32, py + (dy / length * 10.0) as i32);
+    root.draw(&PathElement::new(vec![start, target], color.mix(0.7).stroke_width(1)))
 }
 
 fn overlaps(a: &Box4, b: &Box4) -> bool {
