@@ -80,8 +80,10 @@ pub fn render_all(
 /// Every chart's canvas, in pixels (SVG user units and PNG pixels alike).
 pub(crate) const SIZE: (u32, u32) = (1000, 600);
 
-/// The font family every text uses; registered from embedded DejaVu Sans bytes.
-pub(crate) const FONT: &str = "sans-serif";
+/// The font family every text uses. The PNG draws it from the embedded DejaVu Sans bytes
+/// registered under this exact name; the SVG writes it verbatim as a CSS font list, so viewers
+/// use DejaVu Sans when installed (matching the PNG's metrics) and a sans-serif otherwise.
+pub(crate) const FONT: &str = "DejaVu Sans, sans-serif";
 
 pub(crate) type DrawResult<DB> =
     Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;

@@ -103,7 +103,9 @@ fn draw_panel<DB: DrawingBackend>(
         let (low, high) = interval.unwrap_or((v, v));
         [v, low, high]
     });
-    let (y_min, y_max) = padded_range(values, true);
+    let values: Vec<f64> = values.collect();
+    // With nothing to show, a 0-100% axis rather than a misleading 0-1%.
+    let (y_min, y_max) = if values.is_empty() { (0.0, 100.0) } else { padded_range(values, true) };
     // Headroom for the value labels above the whiskers.
     let y_max = y_max + (y_max - y_min) * 0.08;
     let decimals = decimals_for(y_max - y_min);

@@ -177,7 +177,7 @@ fn render_all_writes_every_chart_as_svg_and_png() {
         assert!(!file.title.is_empty());
         let svg = String::from_utf8(read(&file.svg)).unwrap();
         assert!(svg.starts_with("<svg"), "{} is an SVG", file.name);
-        assert!(svg.contains("font-family=\"sans-serif\""));
+        assert!(svg.contains("font-family=\"DejaVu Sans, sans-serif\""));
         assert_valid_png(&read(&file.png), SIZE);
     }
 }
@@ -492,6 +492,17 @@ fn write_stress_preview_when_asked() {
     let (summary, history) = stress_inputs();
     let files = render_all(&summary, &history, Path::new(&dir)).unwrap();
     assert_eq!(files.len(), 6);
+    let mut only_history = fabricated_summary();
+    only_history.policies.truncate(1);
+    render_all(&only_history, &[], &Path::new(&dir).join("only-historical")).unwrap();
+    let mut nulls = fabricated_summary();
+    for p in &mut nulls.policies {
+        p.handoff_to_meeting = Estimate::NULL;
+        p.handoff_to_opportunity = Estimate::NULL;
+        p.opportunity_rate = Estimate::NULL;
+    }
+    nulls.sweeps[0].points.iter_mut().for_each(|p| p.net_objective_per_100 = Estimate::NULL);
+    render_all(&nulls, &[], &Path::new(&dir).join("all-null")).unwrap();
 }
 
 #[test]

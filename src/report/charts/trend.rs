@@ -16,6 +16,9 @@ use crate::report::history::HistoryRow;
 
 type Value = Option<f64>;
 
+/// Picks one rate out of a window's (meeting, opportunity) pair.
+type Pick = fn(&(Value, Value)) -> Value;
+
 struct Series {
     policy: String,
     color: RGBColor,
@@ -102,7 +105,7 @@ impl Chart for TrendChart {
             draw_legend_row(&body, &legend, (MARGIN as i32, 0), width as i32 - MARGIN as i32)?;
         let plot = body.margin(used + 6, 0, 0, 0);
         let panels = plot.split_evenly((1, 2));
-        let metrics: [(&str, &str, fn(&(Value, Value)) -> Value); 2] = [
+        let metrics: [(&str, &str, Pick); 2] = [
             ("Handoff → meeting", "Meetings per 100 handoffs (%)", |v| v.0),
             ("Handoff → opportunity", "Opportunities per 100 handoffs (%)", |v| v.1),
         ];
@@ -120,14 +123,17 @@ impl TrendChart {
         area: &DrawingArea<DB, Shift>,
         title: &str,
         axis: &str,
-        pick: fn(&(Value, Value)) -> Value,
+        pick: Pick,
     ) -> DrawResult<DB> {
         let n = self.windows.len();
         let (width, _) = area.dim_in_pixel();
         let slot = (width as i32 - Y_LABEL_AREA - 30) / n as i32;
         let labels = LabelLayout::choose(root, &self.windows, slot, ROTATED_LABEL_PX);
         let values = self.series.iter().flat_map(|s| s.values.iter().filter_map(pick));
-        let (y_min, y_max) = padded_range(values, true);
+        let values: Vec<f64> = values.collect();
+        // With nothing to show, a 0-100% axis rather than a misleading 0-1%.
+        let (y_min, y_max) =
+            if values.is_empty() { (0.0, 100.0) } else { padded_range(values, true) };
         let decimals = decimals_for(y_max - y_min);
 
         let mut chart = ChartBuilder::on(area)
