@@ -132,13 +132,16 @@ fn draw_panel<DB: DrawingBackend>(
         .draw()?;
 
     let historical = panel.bars.iter().find(|b| b.historical).and_then(|b| b.value);
+    // Bars fill most of their slot but stay at most 110 px wide (one lone bar is not a wall).
+    let slot_px = (chart.backend_coord(&(1.0, 0.0)).0 - chart.backend_coord(&(0.0, 0.0)).0).max(1);
+    let half_bar = 0.32f64.min(55.0 / slot_px as f64);
     for (i, bar) in panel.bars.iter().enumerate() {
         let x = i as f64;
         match bar.value {
             Some((v, interval)) => {
                 let style = if bar.historical { bar.color.mix(0.85) } else { bar.color.mix(0.9) };
                 chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x - 0.32, 0.0), (x + 0.32, v)],
+                    [(x - half_bar, 0.0), (x + half_bar, v)],
                     style.filled(),
                 )))?;
                 let top = match interval {

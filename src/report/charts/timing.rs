@@ -160,6 +160,10 @@ impl TimingChart {
             let style = anchored(text(LABEL_SIZE).color(&MUTED), HPos::Center, VPos::Center);
             return root.draw_text("no conversations", &style, (px, py));
         }
+        // Bars fill most of their slot but stay at most 90 px thick.
+        let slot_px =
+            (chart.backend_coord(&(0.0, 0.0)).1 - chart.backend_coord(&(0.0, 1.0)).1).max(1);
+        let half_bar = 0.32f64.min(45.0 / slot_px as f64);
         let mut start = 0.0;
         for (class, &count) in self.classes.iter().zip(&row.counts) {
             if count == 0 {
@@ -168,11 +172,11 @@ impl TimingChart {
             let share = 100.0 * count as f64 / total as f64;
             let end = (start + share).min(100.0);
             chart.draw_series(std::iter::once(Rectangle::new(
-                [(start, y - 0.32), (end, y + 0.32)],
+                [(start, y - half_bar), (end, y + half_bar)],
                 class.color.filled(),
             )))?;
             chart.draw_series(std::iter::once(Rectangle::new(
-                [(start, y - 0.32), (end, y + 0.32)],
+                [(start, y - half_bar), (end, y + half_bar)],
                 WHITE.stroke_width(1),
             )))?;
             let (x0, py) = chart.backend_coord(&(start, y));
