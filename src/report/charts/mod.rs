@@ -144,10 +144,12 @@ fn draw_on<C: Chart, DB: DrawingBackend>(
 // ---------------------------------------------------------------------------------------------
 // Style: fonts, sizes, margins
 
+/// Sizes are even on purpose: plotters' ab_glyph text rounds each glyph's offset from `size / 2`,
+/// which makes letters jitter by a pixel in the PNG at odd sizes.
 pub(crate) const TITLE_SIZE: u32 = 26;
 pub(crate) const SUBTITLE_SIZE: u32 = 16;
 pub(crate) const AXIS_TITLE_SIZE: u32 = 18;
-pub(crate) const LABEL_SIZE: u32 = 15;
+pub(crate) const LABEL_SIZE: u32 = 16;
 pub(crate) const MARGIN: u32 = 16;
 
 pub(crate) const INK: RGBColor = RGBColor(33, 33, 33);
@@ -536,9 +538,9 @@ pub(crate) fn scaled(estimate: &Estimate, scale: f64) -> Option<(f64, Option<(f6
 
 /// Decimals that keep axis ticks distinct over a span without clutter.
 pub(crate) fn decimals_for(span: f64) -> usize {
-    if !span.is_finite() || span >= 20.0 {
+    if !span.is_finite() || span >= 10.0 {
         0
-    } else if span >= 2.0 {
+    } else if span >= 1.0 {
         1
     } else {
         2

@@ -113,7 +113,7 @@ fn draw_panel<DB: DrawingBackend>(
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .margin_top(4)
-        .caption(panel.title, bold(AXIS_TITLE_SIZE + 1))
+        .caption(panel.title, bold(AXIS_TITLE_SIZE + 2))
         .x_label_area_size(labels.height(ROTATED_LABEL_PX) + x_desc_height)
         .y_label_area_size(Y_LABEL_AREA)
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y_min..y_max)?;
@@ -173,7 +173,7 @@ fn draw_panel<DB: DrawingBackend>(
             None => {
                 let (px, py) = chart.backend_coord(&(x, 0.0));
                 let style =
-                    anchored(bold(LABEL_SIZE + 1).color(&MUTED), HPos::Center, VPos::Bottom);
+                    anchored(bold(LABEL_SIZE + 2).color(&MUTED), HPos::Center, VPos::Bottom);
                 root.draw_text("n/a", &style, (px, py - 6))?;
             }
         }

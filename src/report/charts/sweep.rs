@@ -224,7 +224,7 @@ impl SweepChart {
         // Put the label on the side of the point with more room.
         let right_side = optimum.value <= (x_min + x_max) / 2.0;
         let (h, x) = if right_side { (HPos::Left, px + 16) } else { (HPos::Right, px - 16) };
-        let first = anchored(bold(LABEL_SIZE + 1).color(&OPTIMUM_COLOR), h, VPos::Center);
+        let first = anchored(bold(LABEL_SIZE + 2).color(&OPTIMUM_COLOR), h, VPos::Center);
         let rest = anchored(text(LABEL_SIZE).color(&INK), h, VPos::Center);
         let line_height = LABEL_SIZE as i32 + 5;
         let (_, plot_top) = chart.backend_coord(&(x_min, y_max));

@@ -139,7 +139,7 @@ impl TrendChart {
         let mut chart = ChartBuilder::on(area)
             .margin(12)
             .margin_top(4)
-            .caption(title, bold(AXIS_TITLE_SIZE + 1))
+            .caption(title, bold(AXIS_TITLE_SIZE + 2))
             .x_label_area_size(labels.height(ROTATED_LABEL_PX) + AXIS_TITLE_SIZE as i32 + 10)
             .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d(-0.4f64..(n as f64 - 0.6), y_min..y_max)?;
