@@ -521,9 +521,18 @@ pub(crate) fn is_historical(policy: &PolicySummary) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
-/// A finite value, or nothing: charts never plot NaN or infinities.
+/// Beyond this magnitude a figure is treated as not plottable: axis arithmetic on such values
+/// overflows, and no rate or per-100 figure can honestly be that large.
+const PLOTTABLE_LIMIT: f64 = 1e12;
+
+/// Whether a value can be placed on an axis (finite and of sane magnitude).
+pub(crate) fn plottable(value: f64) -> bool {
+    value.is_finite() && value.abs() < PLOTTABLE_LIMIT
+}
+
+/// A plottable value, or nothing: charts never plot NaN, infinities or absurd magnitudes.
 pub(crate) fn finite(value: Option<f64>) -> Option<f64> {
-    value.filter(|v| v.is_finite())
+    value.filter(|v| plottable(*v))
 }
 
 /// An estimate scaled by `scale` as (point, optional (low, high)); nothing when the point
@@ -575,7 +584,7 @@ pub(crate) fn padded_range(
 ) -> (f64, f64) {
     let mut low = f64::INFINITY;
     let mut high = f64::NEG_INFINITY;
-    for value in values.into_iter().filter(|v| v.is_finite()) {
+    for value in values.into_iter().filter(|v| plottable(*v)) {
         low = low.min(value);
         high = high.max(value);
     }
@@ -586,8 +595,14 @@ pub(crate) fn padded_range(
         low = low.min(0.0);
         high = high.max(0.0);
     }
+    // Spans far below the values' own precision would make pixel arithmetic overflow; such
+    // values are drawn as equal.
     let span = high - low;
-    let pad = if span > 0.0 { span * 0.08 } else { high.abs().max(1.0) * 0.5 };
+    let pad = if span > 1e-9 * high.abs().max(low.abs()).max(1.0) {
+        span * 0.08
+    } else {
+        high.abs().max(1.0) * 0.5
+    };
     let low = if include_zero && low >= 0.0 { 0.0 } else { low - pad };
     (low, high + pad)
 }

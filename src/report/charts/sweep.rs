@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    anchored, bold, decimals_for, draw_header, draw_message, finite, fmt_num, padded_range, scaled,
-    text, Chart, DrawResult, AXIS_TITLE_SIZE, GRID, INK, LABEL_SIZE, MUTED,
+    anchored, bold, decimals_for, draw_header, draw_message, finite, fmt_num, padded_range,
+    plottable, scaled, text, Chart, DrawResult, AXIS_TITLE_SIZE, GRID, INK, LABEL_SIZE, MUTED,
 };
 use crate::report::summary::SweepSummary;
 
@@ -44,11 +44,11 @@ impl SweepChart {
         let mut points: Vec<Point> = sweep
             .points
             .iter()
-            .filter(|p| p.value.is_finite())
+            .filter(|p| plottable(p.value))
             .map(|p| Point { value: p.value, estimate: scaled(&p.net_objective_per_100, 1.0) })
             .collect();
         points.sort_by(|a, b| a.value.total_cmp(&b.value));
-        let optimum = sweep.optimal.as_ref().filter(|o| o.value.is_finite()).map(|o| Optimum {
+        let optimum = sweep.optimal.as_ref().filter(|o| plottable(o.value)).map(|o| Optimum {
             value: o.value,
             estimate: scaled(&o.net_objective_per_100, 1.0),
             beats_runner_up: o.beats_runner_up,
@@ -91,11 +91,17 @@ impl Chart for SweepChart {
             return draw_message(&body, "No sweep point could be estimated");
         }
 
-        let (x_min, x_max) = padded_range(self.points.iter().map(|p| p.value), false);
-        let ys = self.points.iter().filter_map(|p| p.estimate).flat_map(|(v, interval)| {
-            let (low, high) = interval.unwrap_or((v, v));
-            [v, low, high]
-        });
+        // The optimum is placed from its own figures: the axes must hold it too.
+        let optimum_x = self.optimum.as_ref().map(|o| o.value);
+        let optimum_y = self.optimum.as_ref().and_then(|o| o.estimate);
+        let (x_min, x_max) =
+            padded_range(self.points.iter().map(|p| p.value).chain(optimum_x), false);
+        let ys = self.points.iter().filter_map(|p| p.estimate).chain(optimum_y).flat_map(
+            |(v, interval)| {
+                let (low, high) = interval.unwrap_or((v, v));
+                [v, low, high]
+            },
+        );
         let (y_min, y_max) = padded_range(ys, false);
         let x_decimals = decimals_for(x_max - x_min).max(self.value_decimals());
         let y_decimals = decimals_for(y_max - y_min);

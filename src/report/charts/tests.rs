@@ -515,3 +515,24 @@ fn crowded_summary_renders_valid_files() {
         assert_valid_png(&read(&file.png), SIZE);
     }
 }
+
+#[test]
+fn absurd_magnitudes_and_tiny_spans_render_without_panicking() {
+    let mut summary = fabricated_summary();
+    summary.policies[1].handoff_to_meeting = Estimate::new(1e300, -1e300, f64::MAX);
+    summary.policies[2].handoff_rate = 1e200;
+    summary.policies[3].handoff_to_opportunity = Estimate::new(0.2, 0.2, 0.2);
+    for (i, point) in summary.sweeps[0].points.iter_mut().enumerate() {
+        point.value = 0.5 + i as f64 * 1e-12;
+        point.net_objective_per_100 = Estimate::new(1.0 + i as f64 * 1e-13, 1.0, 1.0);
+    }
+    summary.sweeps[0].points[4].value = f64::MAX;
+    let dir = tempfile::TempDir::new().unwrap();
+    let files = render_all(&summary, &fabricated_history(), dir.path()).unwrap();
+    assert_eq!(files.len(), 5);
+    let workload = String::from_utf8(read(&files[3].svg)).unwrap();
+    assert!(workload.contains("n/a: qualified-only"), "an absurd rate is reported as n/a");
+    for file in &files {
+        assert_valid_png(&read(&file.png), SIZE);
+    }
+}

@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    anchored, bold, decimals_for, draw_header, draw_message, draw_whisker, fit_text, is_historical,
-    padded_range, scaled, text, Chart, DrawResult, Palette, AXIS_TITLE_SIZE, GRID,
+    anchored, bold, decimals_for, draw_header, draw_message, draw_whisker, finite, fit_text,
+    is_historical, padded_range, scaled, text, Chart, DrawResult, Palette, AXIS_TITLE_SIZE, GRID,
     HISTORICAL_COLOR, LABEL_SIZE, MUTED,
 };
 use crate::report::summary::Summary;
@@ -36,7 +36,7 @@ impl WorkloadChart {
         let mut dots = Vec::new();
         let mut missing = Vec::new();
         for policy in &summary.policies {
-            let x = Some(policy.handoff_rate * 100.0).filter(|v| v.is_finite());
+            let x = finite(Some(policy.handoff_rate * 100.0));
             match (x, scaled(&policy.opportunity_rate, 100.0)) {
                 (Some(x), Some(y)) => dots.push(Dot {
                     name: policy.name.clone(),
