@@ -536,3 +536,62 @@ fn absurd_magnitudes_and_tiny_spans_render_without_panicking() {
         assert_valid_png(&read(&file.png), SIZE);
     }
 }
+
+/// Random summaries mixing nulls, NaN, infinities, negatives, huge and equal values, long and
+/// empty names: `render_all` must return (Ok or Err), never panic.
+#[test]
+fn random_awkward_summaries_never_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let figure = |rng: &mut rand_chacha::ChaCha8Rng| -> Option<f64> {
+        match rng.random_range(0..8) {
+            0 => None,
+            1 => Some(f64::NAN),
+            2 => Some(f64::INFINITY),
+            3 => Some(1e15),
+            4 => Some(0.0),
+            _ => Some(rng.random_range(-0.5..1.5)),
+        }
+    };
+    for case in 0..30 {
+        let mut summary = fabricated_summary();
+        let n = rng.random_range(0..10);
+        summary.policies.truncate(1);
+        for k in 0..n {
+            let name = match rng.random_range(0..3) {
+                0 => String::new(),
+                1 => format!("p{k}@a_very_long_parameter_name_that_goes_on={k}.{case}"),
+                _ => format!("p{k}"),
+            };
+            let mut p = policy(&name, "policy", 0.4, 0.3, 0.2);
+            p.handoff_rate = figure(&mut rng).unwrap_or(f64::NAN);
+            p.handoff_to_meeting = Estimate {
+                estimate: figure(&mut rng),
+                low: figure(&mut rng),
+                high: figure(&mut rng),
+            };
+            p.opportunity_rate = Estimate::new(
+                figure(&mut rng).unwrap_or(0.0),
+                figure(&mut rng).unwrap_or(0.0),
+                figure(&mut rng).unwrap_or(0.0),
+            );
+            p.timing = timing([rng.random_range(0..3), 0, rng.random_range(0..5), 0, 1, 0]);
+            summary.policies.push(p);
+        }
+        let sweep = &mut summary.sweeps[0];
+        sweep.points.truncate(rng.random_range(0..6));
+        for point in &mut sweep.points {
+            point.value = figure(&mut rng).unwrap_or(0.5);
+            point.net_objective_per_100 = Estimate {
+                estimate: figure(&mut rng),
+                low: figure(&mut rng),
+                high: figure(&mut rng),
+            };
+        }
+        let mut history = fabricated_history();
+        history.truncate(rng.random_range(0..12));
+        let dir = tempfile::TempDir::new().unwrap();
+        let result = render_all(&summary, &history, dir.path());
+        assert!(result.is_ok(), "case {case}: {result:?}");
+    }
+}
