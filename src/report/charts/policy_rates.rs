@@ -135,48 +135,30 @@ fn draw_panel<DB: DrawingBackend>(
     // Bars fill most of their slot but stay at most 110 px wide (one lone bar is not a wall).
     let slot_px = (chart.backend_coord(&(1.0, 0.0)).0 - chart.backend_coord(&(0.0, 0.0)).0).max(1);
     let half_bar = 0.32f64.min(55.0 / slot_px as f64);
+    // Bars and whiskers first, then history's dashed level over them, then the figures on
+    // top so the line never strikes through a number.
+    let mut figures = Vec::new();
     for (i, bar) in panel.bars.iter().enumerate() {
         let x = i as f64;
-        match bar.value {
-            Some((v, interval)) => {
-                let style = if bar.historical { bar.color.mix(0.85) } else { bar.color.mix(0.9) };
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x - half_bar, 0.0), (x + half_bar, v)],
-                    style.filled(),
-                )))?;
-                let top = match interval {
-                    Some((low, high)) => {
-                        let (px, y_low) = chart.backend_coord(&(x, low));
-                        let (_, y_high) = chart.backend_coord(&(x, high));
-                        draw_whisker(root, px, (y_low, y_high), 8, RGBColor(20, 20, 20))?;
-                        high.max(v)
-                    }
-                    None => v,
-                };
-                let (px, py) = chart.backend_coord(&(x, top));
-                // Narrow slots get a shorter, smaller label so neighbours never touch.
-                let (label, size) = if slot >= 64 {
-                    (fmt_pct(v), LABEL_SIZE)
-                } else {
-                    (format!("{v:.0}%"), LABEL_SIZE - 2)
-                };
-                let style = anchored(bold(size), HPos::Center, VPos::Bottom);
-                // A white backing keeps the figure legible over the dashed baseline.
-                let (w, h) = root.estimate_text_size(&label, &style)?;
-                let (half, h) = (w as i32 / 2 + 2, h as i32);
-                root.draw(&Rectangle::new(
-                    [(px - half, py - 9 - h), (px + half, py - 4)],
-                    WHITE.mix(0.85).filled(),
-                ))?;
-                root.draw_text(&label, &style, (px, py - 7))?;
+        let Some((v, interval)) = bar.value else {
+            figures.push((chart.backend_coord(&(x, 0.0)), None));
+            continue;
+        };
+        let style = if bar.historical { bar.color.mix(0.85) } else { bar.color.mix(0.9) };
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x - half_bar, 0.0), (x + half_bar, v)],
+            style.filled(),
+        )))?;
+        let top = match interval {
+            Some((low, high)) => {
+                let (px, y_low) = chart.backend_coord(&(x, low));
+                let (_, y_high) = chart.backend_coord(&(x, high));
+                draw_whisker(root, px, (y_low, y_high), 8, RGBColor(20, 20, 20))?;
+                high.max(v)
             }
-            None => {
-                let (px, py) = chart.backend_coord(&(x, 0.0));
-                let style =
-                    anchored(bold(LABEL_SIZE + 2).color(&MUTED), HPos::Center, VPos::Bottom);
-                root.draw_text("n/a", &style, (px, py - 6))?;
-            }
-        }
+            None => v,
+        };
+        figures.push((chart.backend_coord(&(x, top)), Some(v)));
     }
 
     if let Some((baseline, _)) = historical {
@@ -184,8 +166,42 @@ fn draw_panel<DB: DrawingBackend>(
         chart.draw_series(DashedLineSeries::new(line, 8, 5, HISTORICAL_COLOR.stroke_width(2)))?;
     }
 
+    for ((px, py), value) in figures {
+        match value {
+            Some(v) => draw_figure(root, (px, py), v, slot)?,
+            None => {
+                let style =
+                    anchored(bold(LABEL_SIZE + 2).color(&MUTED), HPos::Center, VPos::Bottom);
+                root.draw_text("n/a", &style, (px, py - 6))?;
+            }
+        }
+    }
+
     let xs: Vec<i32> =
         (0..panel.bars.len()).map(|i| chart.backend_coord(&(i as f64, 0.0)).0).collect();
     let (_, axis_y) = chart.backend_coord(&(0.0, y_min));
     labels.draw(root, &xs, axis_y)
+}
+
+/// A bar's figure just above its whisker, on a white backing so it stays legible over the
+/// dashed baseline; narrow slots get a shorter, smaller figure so neighbours never touch.
+fn draw_figure<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (px, py): (i32, i32),
+    value: f64,
+    slot: i32,
+) -> DrawResult<DB> {
+    let (label, size) = if slot >= 64 {
+        (fmt_pct(value), LABEL_SIZE)
+    } else {
+        (format!("{value:.0}%"), LABEL_SIZE - 2)
+    };
+    let style = anchored(bold(size), HPos::Center, VPos::Bottom);
+    let (w, h) = root.estimate_text_size(&label, &style)?;
+    let (half, h) = (w as i32 / 2 + 2, h as i32);
+    root.draw(&Rectangle::new(
+        [(px - half, py - 9 - h), (px + half, py - 4)],
+        WHITE.mix(0.85).filled(),
+    ))?;
+    root.draw_text(&label, &style, (px, py - 7))
 }
