@@ -1,7 +1,67 @@
-//! `handoff brief`.
+//! `handoff brief`: the context packet a rep receives at the handoff a policy makes in one
+//! conversation: the conversation so far, qualification, intent signals, objections, account.
 
 use crate::cli::BriefArgs;
+use crate::error::UsageError;
+use crate::pipeline::{all_policies, prepare};
+use crate::replay::decide;
+use crate::report::brief::{
+    build_packet, render_markdown, NOTE_HISTORY_NEVER_HANDED_OFF, NOTE_POLICY_NEVER_HANDS_OFF,
+};
 
 pub fn run(args: &BriefArgs) -> anyhow::Result<()> {
-    anyhow::bail!("handoff brief is not implemented yet ({args:?})")
+    crate::logging::init(args.common.log_format, args.common.quiet);
+    let prepared = prepare(&args.common, &args.policy_args)?;
+    let index = find_conversation(&prepared.dataset, &args.conversation)?;
+    let conv = &prepared.dataset.conversations[index];
+    let timeline = &prepared.timelines[index];
+    let signals = &prepared.signals.per_conversation[index];
+    let (name, turn, note) = match args.policy.as_deref() {
+        None | Some("historical") => {
+            let turn = conv.outcome.as_ref().and_then(|o| o.handoff_turn);
+            let note = turn.is_none().then(|| NOTE_HISTORY_NEVER_HANDED_OFF.to_string());
+            ("historical".to_string(), turn, note)
+        }
+        Some(wanted) => {
+            let (policies, variants) = all_policies(&prepared.policies);
+            let policy = policies
+                .iter()
+                .chain(variants.iter().map(|v| &v.policy))
+                .zip(policies.iter().map(|p| &p.name).chain(variants.iter().map(|v| &v.name)))
+                .find(|(_, name)| name.as_str() == wanted)
+                .map(|(p, _)| p)
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "--policy {wanted:?} is not in {}; known: historical, {}",
+                        args.policy_args.policies.display(),
+                        policies.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ))
+                })?;
+            let turn = decide(policy, timeline).turn(timeline);
+            let note = turn.is_none().then(|| NOTE_POLICY_NEVER_HANDS_OFF.to_string());
+            (wanted.to_string(), turn, note)
+        }
+    };
+    let packet = build_packet(conv, signals, turn, &name, note);
+    let text = if args.json {
+        serde_json::to_string_pretty(&packet)? + "\n"
+    } else {
+        render_markdown(&packet)
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn find_conversation(dataset: &crate::model::Dataset, id: &str) -> anyhow::Result<usize> {
+    if let Some(i) = dataset.conversations.iter().position(|c| c.id == id) {
+        return Ok(i);
+    }
+    if let Some(r) = dataset.rejections.iter().find(|r| r.conversation_id.as_deref() == Some(id)) {
+        return Err(UsageError(format!(
+            "conversation {id:?} was rejected: {}",
+            crate::ingest::rejected::rejection_line(r)
+        ))
+        .into());
+    }
+    Err(UsageError(format!("no conversation {id:?} in the data set")).into())
 }
