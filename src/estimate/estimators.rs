@@ -70,7 +70,8 @@ pub fn build(kind: EstimatorKind, clip: f64, inputs: &[UnitInput]) -> PolicyStat
         .iter()
         .map(|u| if kind == EstimatorKind::Matched { u.agree_within_tolerance } else { u.agree })
         .collect();
-    let handoff: Vec<f64> = inputs.iter().map(|u| f64::from(u8::from(u.policy_hands_off))).collect();
+    let handoff: Vec<f64> =
+        inputs.iter().map(|u| f64::from(u8::from(u.policy_hands_off))).collect();
     let handoff_rate = Mean::plain(handoff.clone());
     let denominator: Option<Arc<[f64]>> = match kind {
         EstimatorKind::Matched => {
@@ -86,12 +87,22 @@ pub fn build(kind: EstimatorKind, clip: f64, inputs: &[UnitInput]) -> PolicyStat
             .zip(&agreeing)
             .map(|((u, &w), &a)| {
                 let value = match kind {
-                    EstimatorKind::Matched => if a { u.y[j] } else { 0.0 },
+                    EstimatorKind::Matched => {
+                        if a {
+                            u.y[j]
+                        } else {
+                            0.0
+                        }
+                    }
                     EstimatorKind::Dm => u.m[j],
                     EstimatorKind::Ipw | EstimatorKind::Snipw => w * u.y[j],
                     EstimatorKind::Dr => u.m[j] + w * (u.y[j] - u.m[j]),
                 };
-                if only_handoffs && !u.policy_hands_off { 0.0 } else { value }
+                if only_handoffs && !u.policy_hands_off {
+                    0.0
+                } else {
+                    value
+                }
             })
             .collect()
     };
@@ -100,8 +111,8 @@ pub fn build(kind: EstimatorKind, clip: f64, inputs: &[UnitInput]) -> PolicyStat
         None => Mean::plain(values),
     };
     let outcomes = [0, 1, 2].map(|j| Statistic::of(mean_of(contribution(j, false)), None));
-    let handoff_to = [0, 1]
-        .map(|j| Statistic::of(mean_of(contribution(j, true)), Some(handoff_rate.clone())));
+    let handoff_to =
+        [0, 1].map(|j| Statistic::of(mean_of(contribution(j, true)), Some(handoff_rate.clone())));
     let sum_w: f64 = weights.iter().sum();
     let sum_w2: f64 = weights.iter().map(|w| w * w).sum();
     let effective_sample_size = match kind {

@@ -44,9 +44,9 @@ pub fn onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 7] {
                 || match situation {
                     Situation::MultipleStakeholders => point.participants >= 2,
                     Situation::Enterprise => account_enterprise,
-                    Situation::RepeatedObjection => objection_counts
-                        .iter()
-                        .any(|&c| c >= policy.repeated_objection_after),
+                    Situation::RepeatedObjection => {
+                        objection_counts.iter().any(|&c| c >= policy.repeated_objection_after)
+                    }
                     _ => false,
                 };
             if holds {
@@ -84,7 +84,10 @@ impl Levels {
     /// Index of a value's level: its own, else the pooled level, else none.
     pub fn index(&self, value: Option<&str>) -> Option<usize> {
         let key = value.unwrap_or(MISSING);
-        self.names.iter().position(|n| n == key).or_else(|| self.names.iter().position(|n| n == OTHER))
+        self.names
+            .iter()
+            .position(|n| n == key)
+            .or_else(|| self.names.iter().position(|n| n == OTHER))
     }
 
     pub fn names(&self) -> &[String] {
@@ -120,7 +123,13 @@ impl FeatureSpace {
 
     /// Appends the features of `unit` at decision point `point` (`None`: the conversation's
     /// end, the state a policy that never hands off leaves it in) to `out`.
-    pub fn write(&self, unit: &Unit, onsets: &[Option<u32>; 7], point: Option<u32>, out: &mut Vec<f64>) {
+    pub fn write(
+        &self,
+        unit: &Unit,
+        onsets: &[Option<u32>; 7],
+        point: Option<u32>,
+        out: &mut Vec<f64>,
+    ) {
         let n = unit.timeline.points.len() as u32;
         let h = point.unwrap_or(n).min(n);
         for onset in onsets {
@@ -216,7 +225,12 @@ pub(crate) mod tests {
             points: vec![point(&[], 0), point(&[Signal::DemoRequest], 0b0011), point(&[], 0b0111)],
             ..Timeline::default()
         };
-        let unit = Unit { conversation: &conv, timeline: &tl, observed: Observed::default(), in_window: true };
+        let unit = Unit {
+            conversation: &conv,
+            timeline: &tl,
+            observed: Observed::default(),
+            in_window: true,
+        };
         let space = FeatureSpace::learn(&[unit]);
         // One rare segment, agent and channel each: pooled into "(other)".
         assert_eq!(space.segments.names(), &["(other)".to_string()]);

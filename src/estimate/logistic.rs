@@ -93,8 +93,9 @@ fn accumulate(x: &[f64], y: &[f64], k: usize, coef: &[f64]) -> Accum {
                     }
                     acc.gradient[a] += ra * (target - p);
                     let wa = w * ra;
-                    for b in a..k {
-                        acc.hessian[a * k + b] += wa * row[b];
+                    let upper = &mut acc.hessian[a * k + a..a * k + k];
+                    for (h, rb) in upper.iter_mut().zip(&row[a..]) {
+                        *h += wa * rb;
                     }
                 }
             }

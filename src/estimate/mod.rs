@@ -189,7 +189,11 @@ impl Estimation {
         let mut estimate = PolicyEstimate {
             conversations,
             handoffs,
-            handoff_rate: if conversations == 0 { 0.0 } else { handoffs as f64 / conversations as f64 },
+            handoff_rate: if conversations == 0 {
+                0.0
+            } else {
+                handoffs as f64 / conversations as f64
+            },
             matched_share: Some(statistics.matched_share),
             effective_sample_size: statistics.effective_sample_size,
             ..PolicyEstimate::default()
@@ -214,7 +218,10 @@ impl Estimation {
         }
         let mut supported = true;
         if let Some(w) = self.reliance_warning(name, s) {
-            if s.matched == 0 && cfg.estimator != EstimatorKind::Dm && cfg.estimator != EstimatorKind::Dr {
+            if s.matched == 0
+                && cfg.estimator != EstimatorKind::Dm
+                && cfg.estimator != EstimatorKind::Dr
+            {
                 // Without one agreeing conversation matched, ipw and snipw have nothing to
                 // average: print no number rather than a zero.
                 null_outcomes(&mut estimate);
@@ -307,7 +314,11 @@ impl Estimation {
             agree_within_tolerance,
             propensity,
             policy_hands_off: hp.is_some(),
-            y: [f64::from(u8::from(o.meeting)), f64::from(u8::from(o.opportunity)), finite(o.amount)],
+            y: [
+                f64::from(u8::from(o.meeting)),
+                f64::from(u8::from(o.opportunity)),
+                finite(o.amount),
+            ],
             m,
         }
     }

@@ -34,7 +34,7 @@ pub struct Standardizer {
 
 impl Standardizer {
     pub fn learn(rows: &[f64], k: usize) -> Standardizer {
-        let n = if k == 0 { 0 } else { rows.len() / k };
+        let n = rows.len().checked_div(k).unwrap_or(0);
         let mut mean = vec![0.0; k];
         let mut sq = vec![0.0; k];
         for row in rows.chunks_exact(k.max(1)) {
@@ -52,7 +52,11 @@ impl Standardizer {
             .iter()
             .map(|s| {
                 let sd = (s / n.max(1) as f64).sqrt();
-                if sd > 1e-12 { 1.0 / sd } else { 0.0 }
+                if sd > 1e-12 {
+                    1.0 / sd
+                } else {
+                    0.0
+                }
             })
             .collect();
         Standardizer { mean, inv_sd }
@@ -201,7 +205,8 @@ impl OutcomeModels {
             standardizer.apply(&mut r);
             interact(&r, history_point(unit).is_none(), &mut design);
         }
-        let meeting_y: Vec<f64> = units.iter().map(|u| f64::from(u8::from(u.observed.meeting))).collect();
+        let meeting_y: Vec<f64> =
+            units.iter().map(|u| f64::from(u8::from(u.observed.meeting))).collect();
         let opp_y: Vec<f64> =
             units.iter().map(|u| f64::from(u8::from(u.observed.opportunity))).collect();
         let width = 2 * k + 2;
@@ -212,7 +217,13 @@ impl OutcomeModels {
     }
 
     /// `m(x_i, point)` for unit `i`.
-    pub fn predict(&self, units: &[Unit], prep: &Prepared, i: usize, point: Option<u32>) -> Outcomes {
+    pub fn predict(
+        &self,
+        units: &[Unit],
+        prep: &Prepared,
+        i: usize,
+        point: Option<u32>,
+    ) -> Outcomes {
         let mut row = prep.features(units, i, point);
         self.standardizer.apply(&mut row);
         let mut design = Vec::with_capacity(2 * row.len() + 2);

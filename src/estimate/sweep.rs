@@ -35,7 +35,8 @@ pub fn net_objective(
         Objective::Opportunities => &stats.outcomes[1],
         Objective::Pipeline => &stats.outcomes[2],
     };
-    let net = per_conversation.scaled(100.0).plus(&stats.handoff_rate.scaled(-100.0 * handoff_cost));
+    let net =
+        per_conversation.scaled(100.0).plus(&stats.handoff_rate.scaled(-100.0 * handoff_cost));
     net.value().is_some().then_some(net)
 }
 
@@ -74,8 +75,9 @@ pub fn evaluate_sweep(
         })
         .collect();
     let optimal = best_index(&net_estimates, |_| true).map(|best| {
-        let differs =
-            |j: usize| candidates[j].evaluation.handoff_points != candidates[best].evaluation.handoff_points;
+        let differs = |j: usize| {
+            candidates[j].evaluation.handoff_points != candidates[best].evaluation.handoff_points
+        };
         let runner = best_index(&net_estimates, |j| j != best && differs(j));
         let difference = match (runner, &nets[best]) {
             (Some(r), Some(b)) => nets[r]

@@ -33,12 +33,8 @@ fn meeting_probability(q: u32, hot: bool, handoff: Option<u32>) -> f64 {
 /// hot leads are handed off more, and they also convert more (confounding).
 fn simulate(n: usize, seed: u64) -> World {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut world = World {
-        conversations: vec![],
-        timelines: vec![],
-        observed: vec![],
-        truth_never: vec![],
-    };
+    let mut world =
+        World { conversations: vec![], timelines: vec![], observed: vec![], truth_never: vec![] };
     for i in 0..n {
         let q: u32 = rng.random_range(0..=4);
         let hot = rng.random::<f64>() < 0.4;
@@ -81,7 +77,7 @@ fn meeting_estimate(units: &[Unit], kind: EstimatorKind, decisions: &[Decision])
 #[test]
 fn dr_and_ipw_recover_the_truth_where_matched_is_confounded() {
     let seed: u64 = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(11);
-    let world = simulate(6000, seed);
+    let world = simulate(12000, seed);
     let units = units(&world);
     let never = vec![Decision::NEVER; units.len()];
     let truth = world.truth_never.iter().sum::<f64>() / units.len() as f64;
@@ -157,7 +153,9 @@ fn rare_agreement_is_flagged_as_resting_on_the_model() {
     assert!(e.meeting_rate.estimate.is_some());
     assert!(e.matched_share.unwrap() < 0.05);
     assert!(
-        e.warnings.iter().any(|w| w.starts_with("estimate for late rests mostly on the outcome model")),
+        e.warnings
+            .iter()
+            .any(|w| w.starts_with("estimate for late rests mostly on the outcome model")),
         "{:?}",
         e.warnings
     );
