@@ -122,7 +122,9 @@ pub struct PolicyEvaluation {
 pub struct Estimation {
     config: EstimationConfig,
     prepared: Prepared,
-    hazard: Option<HazardModel>,
+    /// Probability of history's observed path per unit (policy-independent, so computed
+    /// once); `None` when the estimator needs no propensity.
+    propensities: Option<Vec<f64>>,
     outcomes: Option<OutcomeModels>,
     history_hands_off: bool,
     history_keeps_some: bool,
@@ -145,13 +147,19 @@ impl Estimation {
         let prepared = Prepared::new(units, reference);
         let options = LogisticOptions::default();
         let kind = config.estimator;
-        let hazard = kind.uses_propensity().then(|| HazardModel::fit(units, &prepared, options));
+        let propensities = kind.uses_propensity().then(|| {
+            let hazard = HazardModel::fit(units, &prepared, options);
+            (0..units.len())
+                .into_par_iter()
+                .map(|i| hazard.path_propensity(units, &prepared, i))
+                .collect()
+        });
         let outcomes =
             kind.uses_outcome_model().then(|| OutcomeModels::fit(units, &prepared, options));
         Estimation {
             config: config.clone(),
             prepared,
-            hazard,
+            propensities,
             outcomes,
             history_hands_off: units.iter().any(|u| history_point(u).is_some()),
             history_keeps_some: units.iter().any(|u| history_point(u).is_none()),
@@ -180,8 +188,12 @@ impl Estimation {
             .iter()
             .map(|&i| decisions.get(i).and_then(|d| policy_point(&units[i], d)))
             .collect();
-        let inputs: Vec<UnitInput> =
-            window.par_iter().map(|&i| self.unit_input(units, decisions, i)).collect();
+        let aligned = self.prepared.onsets.len() == units.len();
+        let inputs: Vec<UnitInput> = if aligned {
+            window.par_iter().map(|&i| self.unit_input(units, decisions, i)).collect()
+        } else {
+            Vec::new()
+        };
         let cfg = &self.config;
         let statistics = estimators::build(cfg.estimator, cfg.clip, &inputs);
         let handoffs = handoff_points.iter().filter(|p| p.is_some()).count() as u64;
@@ -198,7 +210,9 @@ impl Estimation {
             effective_sample_size: statistics.effective_sample_size,
             ..PolicyEstimate::default()
         };
-        let unsupported = self.support_problem(decisions.len() != units.len(), &handoff_points);
+        let misaligned =
+            decisions.len() != units.len() || self.prepared.onsets.len() != units.len();
+        let unsupported = self.support_problem(misaligned, &handoff_points);
         if let Some(reason) = unsupported {
             estimate.warnings.push(format!("{name}: {reason}"));
             return PolicyEvaluation { estimate, statistics, handoff_points, supported: false };
@@ -235,7 +249,11 @@ impl Estimation {
     /// Why a policy cannot be estimated at all from this history, if it cannot.
     fn support_problem(&self, misaligned: bool, points: &[Option<u32>]) -> Option<String> {
         if misaligned {
-            return Some("its decisions do not line up with the conversations".into());
+            return Some(
+                "its decisions or conversations do not line up with those the models were \
+                 fitted on"
+                    .into(),
+            );
         }
         if points.is_empty() {
             return Some("no conversations in the window".into());
@@ -300,10 +318,7 @@ impl Estimation {
             _ => false,
         };
         let prep = &self.prepared;
-        let propensity = match (&self.hazard, agree) {
-            (Some(hazard), true) => hazard.path_propensity(units, prep, i),
-            _ => 1.0,
-        };
+        let propensity = self.propensities.as_ref().and_then(|p| p.get(i).copied()).unwrap_or(1.0);
         let m = match &self.outcomes {
             Some(models) => models.predict(units, prep, i, hp),
             None => [0.0; 3],

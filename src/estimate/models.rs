@@ -19,6 +19,7 @@ use super::features::{onsets, FeatureSpace};
 use super::logistic::{self, LogisticFit, LogisticOptions};
 use super::Unit;
 use crate::policy::Policy;
+use rayon::prelude::*;
 
 /// Prior weight (in opportunities) pulling a segment's mean amount towards the overall mean.
 pub const AMOUNT_PRIOR: f64 = 5.0;
@@ -60,6 +61,15 @@ impl Standardizer {
             })
             .collect();
         Standardizer { mean, inv_sd }
+    }
+
+    /// The same, leaving column 0 (the intercept) unchanged.
+    pub fn keeping_first_column(mut self) -> Standardizer {
+        if let (Some(m), Some(s)) = (self.mean.first_mut(), self.inv_sd.first_mut()) {
+            *m = 0.0;
+            *s = 1.0;
+        }
+        self
     }
 
     pub fn apply(&self, row: &mut [f64]) {
@@ -115,20 +125,23 @@ impl HazardModel {
         if units.iter().all(logs_probabilities) {
             return HazardModel { fitted: None };
         }
-        let k = prep.space.dim();
+        // Rows carry a leading intercept column and are standardised in place: the hazard
+        // design is the largest matrix of the run, so it is built once.
+        let width = prep.space.dim() + 1;
         let mut rows = Vec::new();
         let mut targets = Vec::new();
         for (i, unit) in units.iter().enumerate() {
             let n = unit.timeline.points.len() as u32;
             let h0 = history_point(unit);
             for d in 1..=h0.unwrap_or(n) {
+                rows.push(1.0);
                 prep.space.write(unit, &prep.onsets[i], Some(d), &mut rows);
                 targets.push(if Some(d) == h0 { 1.0 } else { 0.0 });
             }
         }
-        let standardizer = Standardizer::learn(&rows, k);
-        let design = with_intercept(&rows, k, &standardizer);
-        let fit = logistic::fit(&design, &targets, k + 1, options);
+        let standardizer = Standardizer::learn(&rows, width).keeping_first_column();
+        rows.par_chunks_mut(width).for_each(|row| standardizer.apply(row));
+        let fit = logistic::fit(&rows, &targets, width, options);
         HazardModel { fitted: Some((standardizer, fit)) }
     }
 
@@ -141,9 +154,9 @@ impl HazardModel {
         let p = match (logged, &self.fitted) {
             (Some(p), _) => p,
             (None, Some((st, fit))) => {
-                let mut row = prep.features(units, i, Some(d));
+                let mut row = vec![1.0];
+                prep.space.write(unit, &prep.onsets[i], Some(d), &mut row);
                 st.apply(&mut row);
-                row.insert(0, 1.0);
                 fit.predict(&row)
             }
             // Unreachable by construction (a unit without logs implies a fitted model).
@@ -165,17 +178,6 @@ impl HazardModel {
         }
         prob
     }
-}
-
-fn with_intercept(rows: &[f64], k: usize, st: &Standardizer) -> Vec<f64> {
-    let mut out = Vec::with_capacity(rows.len() / k.max(1) * (k + 1));
-    for row in rows.chunks_exact(k.max(1)) {
-        let mut r = row.to_vec();
-        st.apply(&mut r);
-        out.push(1.0);
-        out.extend(r);
-    }
-    out
 }
 
 /// Outcome predictions for one action: meeting, opportunity, pipeline (expected amount).

@@ -207,3 +207,31 @@ fn historical_uses_observed_outcomes_with_wilson_intervals() {
     assert_eq!(e.handoffs, handed.len() as u64);
     assert_eq!(e.handoff_to_meeting, intervals::wilson(handed_meetings, handed.len() as u64));
 }
+
+#[test]
+fn misaligned_inputs_give_null_estimates_not_a_panic() {
+    let world = simulate(20, 1);
+    let units = units(&world);
+    let estimation = Estimation::fit(&units, &config(EstimatorKind::Dr));
+    let e = estimation.evaluate(&units, &[Decision::NEVER; 3]);
+    assert_eq!(e.meeting_rate, Estimate::NULL);
+    assert!(e.warnings[0].contains("do not line up"));
+    let e = estimation.evaluate(&units[..5], &[Decision::NEVER; 5]);
+    assert_eq!(e.meeting_rate, Estimate::NULL);
+}
+
+/// Timing on a larger world (run with `--ignored --nocapture`); not a correctness test.
+#[test]
+#[ignore]
+fn timing_of_fit_and_bootstrap() {
+    let world = simulate(100_000, 1);
+    let units = units(&world);
+    let mut cfg = config(EstimatorKind::Dr);
+    cfg.bootstrap = 200;
+    let start = std::time::Instant::now();
+    let estimation = Estimation::fit(&units, &cfg);
+    let fitted = start.elapsed();
+    let never = vec![Decision::NEVER; units.len()];
+    let e = estimation.evaluate(&units, &never);
+    eprintln!("fit {fitted:?}, evaluate with 200 replicates {:?}: {:?}", start.elapsed() - fitted, e.meeting_rate);
+}
