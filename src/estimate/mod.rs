@@ -188,7 +188,7 @@ impl Estimation {
             .iter()
             .map(|&i| decisions.get(i).and_then(|d| policy_point(&units[i], d)))
             .collect();
-        let aligned = self.prepared.onsets.len() == units.len();
+        let aligned = decisions.len() == units.len() && self.prepared.onsets.len() == units.len();
         let inputs: Vec<UnitInput> = if aligned {
             window.par_iter().map(|&i| self.unit_input(units, decisions, i)).collect()
         } else {
@@ -210,10 +210,11 @@ impl Estimation {
             effective_sample_size: statistics.effective_sample_size,
             ..PolicyEstimate::default()
         };
-        let misaligned =
-            decisions.len() != units.len() || self.prepared.onsets.len() != units.len();
-        let unsupported = self.support_problem(misaligned, &handoff_points);
-        if let Some(reason) = unsupported {
+        if !aligned {
+            estimate.matched_share = None;
+            estimate.effective_sample_size = None;
+        }
+        if let Some(reason) = self.support_problem(!aligned, &handoff_points) {
             estimate.warnings.push(format!("{name}: {reason}"));
             return PolicyEvaluation { estimate, statistics, handoff_points, supported: false };
         }

@@ -19,6 +19,9 @@ struct World {
     observed: Vec<Observed>,
     /// True P(meeting | x, no handoff) per conversation.
     truth_never: Vec<f64>,
+    /// True P(meeting | x, handoff at point 1) per conversation.
+    truth_first: Vec<f64>,
+    hot: Vec<bool>,
 }
 
 fn meeting_probability(q: u32, hot: bool, handoff: Option<u32>) -> f64 {
@@ -33,8 +36,14 @@ fn meeting_probability(q: u32, hot: bool, handoff: Option<u32>) -> f64 {
 /// hot leads are handed off more, and they also convert more (confounding).
 fn simulate(n: usize, seed: u64) -> World {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut world =
-        World { conversations: vec![], timelines: vec![], observed: vec![], truth_never: vec![] };
+    let mut world = World {
+        conversations: vec![],
+        timelines: vec![],
+        observed: vec![],
+        truth_never: vec![],
+        truth_first: vec![],
+        hot: vec![],
+    };
     for i in 0..n {
         let q: u32 = rng.random_range(0..=4);
         let hot = rng.random::<f64>() < 0.4;
@@ -49,6 +58,8 @@ fn simulate(n: usize, seed: u64) -> World {
         world.timelines.push(Timeline { points, historical, ..Timeline::default() });
         world.observed.push(Observed { meeting, opportunity: meeting, amount: 0.0 });
         world.truth_never.push(meeting_probability(q, hot, None));
+        world.truth_first.push(meeting_probability(q, hot, Some(1)));
+        world.hot.push(hot);
     }
     world
 }
@@ -91,6 +102,35 @@ fn dr_and_ipw_recover_the_truth_where_matched_is_confounded() {
     assert!((snipw - truth).abs() < 0.02, "snipw {snipw} truth {truth}");
     // History keeps the cold, unqualified leads with the AI: their raw rate understates it.
     assert!(truth - matched > 0.04, "matched {matched} truth {truth}");
+}
+
+/// A state-dependent policy: hand off at once when the lead is hot, never otherwise.
+#[test]
+fn dr_recovers_a_state_dependent_policy_and_its_handoff_to_meeting() {
+    let seed: u64 = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(21);
+    let world = simulate(12000, seed);
+    let units = units(&world);
+    let decisions: Vec<Decision> = world
+        .hot
+        .iter()
+        .map(
+            |&hot| if hot { Decision { point: Some(1), situation: None } } else { Decision::NEVER },
+        )
+        .collect();
+    let n = units.len() as f64;
+    let per_unit =
+        |i: usize| if world.hot[i] { world.truth_first[i] } else { world.truth_never[i] };
+    let truth = (0..units.len()).map(per_unit).sum::<f64>() / n;
+    let hot = world.hot.iter().filter(|h| **h).count() as f64;
+    let truth_to_meeting =
+        (0..units.len()).filter(|&i| world.hot[i]).map(|i| world.truth_first[i]).sum::<f64>() / hot;
+    let e = Estimation::fit(&units, &config(EstimatorKind::Dr)).evaluate(&units, &decisions);
+    let dr = e.meeting_rate.estimate.unwrap();
+    let to_meeting = e.handoff_to_meeting.estimate.unwrap();
+    eprintln!("truth {truth} dr {dr}; handoff_to_meeting truth {truth_to_meeting} dr {to_meeting}");
+    assert!((dr - truth).abs() < 0.02, "dr {dr} truth {truth}");
+    assert!((to_meeting - truth_to_meeting).abs() < 0.03, "{to_meeting} vs {truth_to_meeting}");
+    assert!((e.handoff_rate - hot / n).abs() < 1e-12);
 }
 
 #[test]
@@ -233,5 +273,9 @@ fn timing_of_fit_and_bootstrap() {
     let fitted = start.elapsed();
     let never = vec![Decision::NEVER; units.len()];
     let e = estimation.evaluate(&units, &never);
-    eprintln!("fit {fitted:?}, evaluate with 200 replicates {:?}: {:?}", start.elapsed() - fitted, e.meeting_rate);
+    eprintln!(
+        "fit {fitted:?}, evaluate with 200 replicates {:?}: {:?}",
+        start.elapsed() - fitted,
+        e.meeting_rate
+    );
 }
