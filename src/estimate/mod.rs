@@ -408,5 +408,38 @@ pub fn historical_estimate(units: &[Unit]) -> PolicyEstimate {
     }
 }
 
+/// `historical` as an evaluation: its figures from `historical_estimate`, and per-conversation
+/// contributions of the observed outcomes (so a policy can be compared with history, paired
+/// over the same conversations, with `paired_difference`).
+pub fn historical_evaluation(units: &[Unit]) -> PolicyEvaluation {
+    let window: Vec<&Unit> = units.iter().filter(|u| u.in_window).collect();
+    let inputs: Vec<UnitInput> = window
+        .iter()
+        .map(|u| {
+            let y = [
+                f64::from(u8::from(u.observed.meeting)),
+                f64::from(u8::from(u.observed.opportunity)),
+                finite(u.observed.amount),
+            ];
+            UnitInput {
+                agree: true,
+                agree_within_tolerance: true,
+                propensity: 1.0,
+                policy_hands_off: history_point(u).is_some(),
+                y,
+                m: y,
+            }
+        })
+        .collect();
+    let mut statistics = estimators::build(EstimatorKind::Matched, 1.0, &inputs);
+    statistics.matched_share = 1.0;
+    PolicyEvaluation {
+        estimate: historical_estimate(units),
+        handoff_points: window.iter().map(|u| history_point(u)).collect(),
+        supported: !window.is_empty(),
+        statistics,
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -279,3 +279,37 @@ fn timing_of_fit_and_bootstrap() {
         e.meeting_rate
     );
 }
+
+#[test]
+fn historical_contributions_reproduce_the_observed_rates() {
+    let world = simulate(60, 8);
+    let units = units(&world);
+    let h = historical_evaluation(&units);
+    let observed = h.statistics.outcomes[0].value().unwrap();
+    assert_eq!(Some(observed), h.estimate.meeting_rate.estimate);
+    let to_meeting = h.statistics.handoff_to[0].value().unwrap();
+    assert!((to_meeting - h.estimate.handoff_to_meeting.estimate.unwrap()).abs() < 1e-12);
+}
+
+#[test]
+fn tolerance_widens_agreement_for_matched_only() {
+    let world = simulate(300, 6);
+    let units = units(&world);
+    // One point off history wherever history hands off; never where it does not.
+    let off_by_one = |h: u32| if h < POINTS { h + 1 } else { h - 1 };
+    let shifted: Vec<Decision> = units
+        .iter()
+        .map(|u| Decision { point: u.timeline.historical.map(off_by_one), situation: None })
+        .collect();
+    let exact = Estimation::fit(&units, &config(EstimatorKind::Matched)).evaluate(&units, &shifted);
+    let mut wide = config(EstimatorKind::Matched);
+    wide.tolerance = 1;
+    let widened = Estimation::fit(&units, &wide).evaluate(&units, &shifted);
+    let kept = units.iter().filter(|u| u.timeline.historical.is_none()).count() as f64;
+    assert!((exact.matched_share.unwrap() - kept / 300.0).abs() < 1e-12);
+    assert_eq!(widened.matched_share, Some(1.0));
+    let mut dr_wide = config(EstimatorKind::Dr);
+    dr_wide.tolerance = 1;
+    let dr = Estimation::fit(&units, &dr_wide).evaluate(&units, &shifted);
+    assert!(dr.matched_share.unwrap() < 1.0);
+}
