@@ -9,6 +9,14 @@
 //! the optimal transition point). This file ties them together and adds the honesty rules:
 //! null estimates where history gives no support, and plain warnings where an estimate rests
 //! on the outcome model.
+//!
+//! Use: `let est = Estimation::fit(&units, &config)` once per run (all units: the accepted
+//! conversations that started before the window ends); then per policy
+//! `est.evaluate_policy(name, &units, &decisions)` (decisions aligned with `units`), and
+//! `historical_estimate(&units)` (or `historical_evaluation`) for history itself. A
+//! `PolicyEvaluation` keeps the per-conversation contributions: `sweep::evaluate_sweep` and
+//! `paired_difference` compare evaluations paired over the same conversations and bootstrap
+//! resamples.
 
 pub mod estimators;
 pub mod features;
