@@ -1,0 +1,253 @@
+//! Features of the observable state of a conversation at a decision point (or at its end, for
+//! no handoff), shared by the hazard and outcome models.
+//!
+//! Per situation of the seven (under the quality reference's parameters): pending, and
+//! `ln(1 + decision points pending)`; the qualification fields captured (count / 4 and the four
+//! indicators); `ln h`; the segment one-hot; `ln(1 + employee_count)` with a missing indicator;
+//! the `ai_agent` and `channel` one-hots. Category levels come from the data, sorted; levels
+//! seen in fewer than `RARE_LEVEL` conversations are pooled into one "other" level, and a
+//! missing value is a level of its own.
+
+use std::collections::BTreeMap;
+
+use super::Unit;
+use crate::policy::Policy;
+use crate::replay::Timeline;
+use crate::signals::vocabulary::{Signal, Situation};
+
+/// Category levels with fewer conversations than this are pooled.
+pub const RARE_LEVEL: usize = 20;
+const MISSING: &str = "(missing)";
+const OTHER: &str = "(other)";
+
+/// The first 1-based decision point at which each of the seven situations holds (policies.md,
+/// "Signals"), under `policy`'s `repeated_objection_after` and `enterprise_employees`. A
+/// private twin of `replay::situation_onsets` so that estimation does not depend on replay's
+/// internals; the definitions are the spec's.
+pub fn onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 7] {
+    let mut found: [Option<u32>; 7] = [None; 7];
+    let mut objection_counts = [0u32; 5];
+    let account_enterprise = tl.enterprise_segment
+        || tl.employee_count.is_some_and(|e| e >= policy.enterprise_employees);
+    for (i, point) in tl.points.iter().enumerate() {
+        let d = i as u32 + 1;
+        for (k, obj) in Signal::OBJECTIONS.iter().enumerate() {
+            if point.signals.contains(*obj) {
+                objection_counts[k] += 1;
+            }
+        }
+        for (slot, situation) in Situation::SEVEN.iter().enumerate() {
+            if found[slot].is_some() {
+                continue;
+            }
+            let holds = point.signals.intersects(situation.signals())
+                || match situation {
+                    Situation::MultipleStakeholders => point.participants >= 2,
+                    Situation::Enterprise => account_enterprise,
+                    Situation::RepeatedObjection => {
+                        objection_counts.iter().any(|&c| c >= policy.repeated_objection_after)
+                    }
+                    _ => false,
+                };
+            if holds {
+                found[slot] = Some(d);
+            }
+        }
+    }
+    found
+}
+
+/// Category levels of one column, sorted, with rare ones pooled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Levels {
+    names: Vec<String>,
+}
+
+impl Levels {
+    fn from_values<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Levels {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for v in values {
+            *counts.entry(v.unwrap_or(MISSING).to_string()).or_default() += 1;
+        }
+        let mut names: Vec<String> =
+            counts.iter().filter(|(_, &c)| c >= RARE_LEVEL).map(|(k, _)| k.clone()).collect();
+        if counts.values().any(|&c| c < RARE_LEVEL) {
+            names.push(OTHER.to_string());
+        }
+        Levels { names }
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Index of a value's level: its own, else the pooled level, else none.
+    pub fn index(&self, value: Option<&str>) -> Option<usize> {
+        let key = value.unwrap_or(MISSING);
+        self.names
+            .iter()
+            .position(|n| n == key)
+            .or_else(|| self.names.iter().position(|n| n == OTHER))
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// The feature layout, learned from the units the models are fitted on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureSpace {
+    pub segments: Levels,
+    pub agents: Levels,
+    pub channels: Levels,
+}
+
+/// Features per situation, qualification, turn and size before the category one-hots.
+const FIXED: usize = 7 * 2 + 5 + 1 + 2;
+
+impl FeatureSpace {
+    pub fn learn(units: &[Unit]) -> FeatureSpace {
+        let convs = || units.iter().map(|u| u.conversation);
+        FeatureSpace {
+            segments: Levels::from_values(convs().map(|c| c.segment.as_deref())),
+            agents: Levels::from_values(convs().map(|c| c.ai_agent.as_deref())),
+            channels: Levels::from_values(convs().map(|c| c.channel.as_deref())),
+        }
+    }
+
+    /// Number of features (no intercept).
+    pub fn dim(&self) -> usize {
+        FIXED + self.segments.len() + self.agents.len() + self.channels.len()
+    }
+
+    /// Appends the features of `unit` at decision point `point` (`None`: the conversation's
+    /// end, the state a policy that never hands off leaves it in) to `out`.
+    pub fn write(
+        &self,
+        unit: &Unit,
+        onsets: &[Option<u32>; 7],
+        point: Option<u32>,
+        out: &mut Vec<f64>,
+    ) {
+        let n = unit.timeline.points.len() as u32;
+        let h = point.unwrap_or(n).min(n);
+        for onset in onsets {
+            match onset {
+                Some(o) if *o <= h => {
+                    out.push(1.0);
+                    out.push(f64::from(h - o + 1).ln_1p());
+                }
+                _ => out.extend([0.0, 0.0]),
+            }
+        }
+        let qualified = if h >= 1 { unit.timeline.points[h as usize - 1].qualified } else { 0 };
+        out.push(f64::from((qualified & 0x0f).count_ones()) / 4.0);
+        for bit in 0..4 {
+            out.push(if qualified & (1 << bit) != 0 { 1.0 } else { 0.0 });
+        }
+        out.push(f64::from(h.max(1)).ln());
+        match unit.conversation.employee_count {
+            Some(e) => out.extend([(e.max(0) as f64).ln_1p(), 0.0]),
+            None => out.extend([0.0, 1.0]),
+        }
+        let c = unit.conversation;
+        one_hot(&self.segments, c.segment.as_deref(), out);
+        one_hot(&self.agents, c.ai_agent.as_deref(), out);
+        one_hot(&self.channels, c.channel.as_deref(), out);
+    }
+}
+
+fn one_hot(levels: &Levels, value: Option<&str>, out: &mut Vec<f64>) {
+    let hit = levels.index(value);
+    out.extend((0..levels.len()).map(|i| if Some(i) == hit { 1.0 } else { 0.0 }));
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::estimate::Observed;
+    use crate::model::Conversation;
+    use crate::policy::QualityReference;
+    use crate::replay::DecisionPoint;
+    use crate::signals::vocabulary::SignalSet;
+
+    pub(crate) fn conversation(id: &str) -> Conversation {
+        Conversation {
+            id: id.to_string(),
+            started_at: 0,
+            account_id: None,
+            segment: None,
+            employee_count: None,
+            channel: None,
+            ai_agent: None,
+            extra: vec![],
+            messages: vec![],
+            outcome: None,
+        }
+    }
+
+    pub(crate) fn point(signals: &[Signal], qualified: u8) -> DecisionPoint {
+        DecisionPoint {
+            turn: 0,
+            signals: SignalSet::of(signals),
+            qualified,
+            participants: 1,
+            handoff_probability: None,
+        }
+    }
+
+    #[test]
+    fn onsets_follow_the_situation_rules() {
+        let reference = QualityReference::default().policy;
+        let mut tl = Timeline {
+            points: vec![
+                point(&[Signal::ObjectionPrice], 0),
+                point(&[Signal::Pricing], 0),
+                point(&[Signal::ObjectionTiming], 0),
+                point(&[Signal::ObjectionPrice, Signal::HumanRequest], 0),
+            ],
+            ..Timeline::default()
+        };
+        tl.points[2].participants = 2;
+        let o = onsets(&reference, &tl);
+        assert_eq!(o, [Some(4), Some(2), None, Some(3), None, None, Some(4)]);
+        tl.employee_count = Some(5000);
+        assert_eq!(onsets(&reference, &tl)[4], Some(1));
+    }
+
+    #[test]
+    fn features_describe_the_state_at_the_point() {
+        let reference = QualityReference::default().policy;
+        let mut conv = conversation("a");
+        conv.segment = Some("smb".into());
+        let tl = Timeline {
+            points: vec![point(&[], 0), point(&[Signal::DemoRequest], 0b0011), point(&[], 0b0111)],
+            ..Timeline::default()
+        };
+        let unit = Unit {
+            conversation: &conv,
+            timeline: &tl,
+            observed: Observed::default(),
+            in_window: true,
+        };
+        let space = FeatureSpace::learn(&[unit]);
+        // One rare segment, agent and channel each: pooled into "(other)".
+        assert_eq!(space.segments.names(), &["(other)".to_string()]);
+        assert_eq!(space.dim(), FIXED + 3);
+        let on = onsets(&reference, &tl);
+        let mut at2 = Vec::new();
+        space.write(&unit, &on, Some(2), &mut at2);
+        assert_eq!(at2.len(), space.dim());
+        // high_intent pending since point 2: pending 1, ln(1 + 1).
+        assert_eq!(&at2[2..4], &[1.0, 1f64.ln_1p()]);
+        assert_eq!(at2[14], 0.5); // two of four fields captured
+        assert_eq!(&at2[15..19], &[1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(at2[19], 2f64.ln());
+        assert_eq!(&at2[20..22], &[0.0, 1.0]); // employee count missing
+        let mut end = Vec::new();
+        space.write(&unit, &on, None, &mut end);
+        assert_eq!(&end[2..4], &[1.0, 2f64.ln_1p()]);
+        assert_eq!(end[14], 0.75);
+    }
+}

@@ -1,0 +1,303 @@
+//! The fitted models of history: a discrete-time hazard of history's handoff (for the
+//! propensity of the observed path) and outcome models `m(x, h)`.
+//!
+//! - Hazard: `p_d = P(history hands off at d | not before, x_d)`, one row per decision point
+//!   up to and including the historical handoff (every point when it never handed off),
+//!   logistic on the features. A conversation whose every prospect message logs
+//!   `handoff_probability` uses those instead.
+//! - Outcomes: logistic models for meeting and opportunity, fitted on every unit's observed
+//!   `(x(h0), y)`. The features are interacted with a no-handoff indicator (one coefficient
+//!   block for a handoff, one for none), so `m(x, none)` is not tied to `m(x, h)`.
+//! - Pipeline: `E[amount | x, h] = P(opportunity | x, h) * mean amount of the segment's
+//!   opportunities` (shrunk towards the overall mean with a prior weight of `AMOUNT_PRIOR`
+//!   opportunities). This assumes a handoff's timing changes whether an opportunity opens, not
+//!   its size: amounts are too few and too skewed per week to model timing effects on them.
+//!
+//! Columns are standardised on the fitting rows; the intercept is not penalised.
+
+use super::features::{onsets, FeatureSpace};
+use super::logistic::{self, LogisticFit, LogisticOptions};
+use super::Unit;
+use crate::policy::Policy;
+use rayon::prelude::*;
+
+/// Prior weight (in opportunities) pulling a segment's mean amount towards the overall mean.
+pub const AMOUNT_PRIOR: f64 = 5.0;
+/// Hazards are kept inside `[P_FLOOR, 1 - P_FLOOR]` so that no path has probability zero.
+pub const P_FLOOR: f64 = 1e-6;
+
+/// Column means and standard deviations of the fitting rows (constant columns map to 0).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer {
+    mean: Vec<f64>,
+    inv_sd: Vec<f64>,
+}
+
+impl Standardizer {
+    pub fn learn(rows: &[f64], k: usize) -> Standardizer {
+        let n = rows.len().checked_div(k).unwrap_or(0);
+        let mut mean = vec![0.0; k];
+        let mut sq = vec![0.0; k];
+        for row in rows.chunks_exact(k.max(1)) {
+            for (j, v) in row.iter().enumerate() {
+                mean[j] += v;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
+        for row in rows.chunks_exact(k.max(1)) {
+            for (j, v) in row.iter().enumerate() {
+                sq[j] += (v - mean[j]).powi(2);
+            }
+        }
+        let inv_sd = sq
+            .iter()
+            .map(|s| {
+                let sd = (s / n.max(1) as f64).sqrt();
+                if sd > 1e-12 {
+                    1.0 / sd
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Standardizer { mean, inv_sd }
+    }
+
+    /// The same, leaving column 0 (the intercept) unchanged.
+    pub fn keeping_first_column(mut self) -> Standardizer {
+        if let (Some(m), Some(s)) = (self.mean.first_mut(), self.inv_sd.first_mut()) {
+            *m = 0.0;
+            *s = 1.0;
+        }
+        self
+    }
+
+    pub fn apply(&self, row: &mut [f64]) {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = (*v - self.mean[j]) * self.inv_sd[j];
+        }
+    }
+}
+
+/// Per-unit data computed once: the onsets of the seven situations.
+pub struct Prepared {
+    pub space: FeatureSpace,
+    pub reference: Policy,
+    pub onsets: Vec<[Option<u32>; 7]>,
+}
+
+impl Prepared {
+    pub fn new(units: &[Unit], reference: &Policy) -> Prepared {
+        Prepared {
+            space: FeatureSpace::learn(units),
+            reference: reference.clone(),
+            onsets: units.iter().map(|u| onsets(reference, u.timeline)).collect(),
+        }
+    }
+
+    /// Raw (unstandardised) features of unit `i` at `point`.
+    pub fn features(&self, units: &[Unit], i: usize, point: Option<u32>) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.space.dim());
+        self.space.write(&units[i], &self.onsets[i], point, &mut out);
+        out
+    }
+}
+
+/// Whether every decision point of the unit logs history's handoff probability.
+pub fn logs_probabilities(unit: &Unit) -> bool {
+    !unit.timeline.points.is_empty()
+        && unit.timeline.points.iter().all(|p| p.handoff_probability.is_some_and(f64::is_finite))
+}
+
+/// History's handoff point clamped into the timeline (`None`: never, or no decision point).
+pub fn history_point(unit: &Unit) -> Option<u32> {
+    let n = unit.timeline.points.len() as u32;
+    unit.timeline.historical.filter(|_| n > 0).map(|h| h.clamp(1, n))
+}
+
+/// The hazard model; `None` inside when every unit logs its probabilities.
+pub struct HazardModel {
+    fitted: Option<(Standardizer, LogisticFit)>,
+}
+
+impl HazardModel {
+    pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> HazardModel {
+        if units.iter().all(logs_probabilities) {
+            return HazardModel { fitted: None };
+        }
+        // Rows carry a leading intercept column and are standardised in place: the hazard
+        // design is the largest matrix of the run, so it is built once.
+        let width = prep.space.dim() + 1;
+        let mut rows = Vec::new();
+        let mut targets = Vec::new();
+        for (i, unit) in units.iter().enumerate() {
+            let n = unit.timeline.points.len() as u32;
+            let h0 = history_point(unit);
+            for d in 1..=h0.unwrap_or(n) {
+                rows.push(1.0);
+                prep.space.write(unit, &prep.onsets[i], Some(d), &mut rows);
+                targets.push(if Some(d) == h0 { 1.0 } else { 0.0 });
+            }
+        }
+        let standardizer = Standardizer::learn(&rows, width).keeping_first_column();
+        rows.par_chunks_mut(width).for_each(|row| standardizer.apply(row));
+        let fit = logistic::fit(&rows, &targets, width, options);
+        HazardModel { fitted: Some((standardizer, fit)) }
+    }
+
+    /// `p_d` for unit `i` at decision point `d`.
+    fn hazard(&self, units: &[Unit], prep: &Prepared, i: usize, d: u32) -> f64 {
+        let unit = &units[i];
+        let logged = logs_probabilities(unit)
+            .then(|| unit.timeline.points[d as usize - 1].handoff_probability)
+            .flatten();
+        let p = match (logged, &self.fitted) {
+            (Some(p), _) => p,
+            (None, Some((st, fit))) => {
+                let mut row = vec![1.0];
+                prep.space.write(unit, &prep.onsets[i], Some(d), &mut row);
+                st.apply(&mut row);
+                fit.predict(&row)
+            }
+            // Unreachable by construction (a unit without logs implies a fitted model).
+            (None, None) => 0.5,
+        };
+        p.clamp(P_FLOOR, 1.0 - P_FLOOR)
+    }
+
+    /// Probability of history's observed path in unit `i`: `p_h0 * prod_{d<h0} (1 - p_d)`, or
+    /// `prod_d (1 - p_d)` when it never handed off.
+    pub fn path_propensity(&self, units: &[Unit], prep: &Prepared, i: usize) -> f64 {
+        let unit = &units[i];
+        let n = unit.timeline.points.len() as u32;
+        let h0 = history_point(unit);
+        let mut prob = 1.0;
+        for d in 1..=h0.unwrap_or(n) {
+            let p = self.hazard(units, prep, i, d);
+            prob *= if Some(d) == h0 { p } else { 1.0 - p };
+        }
+        prob
+    }
+}
+
+/// Outcome predictions for one action: meeting, opportunity, pipeline (expected amount).
+pub type Outcomes = [f64; 3];
+
+/// `m(x, h)` for meeting, opportunity and pipeline.
+pub struct OutcomeModels {
+    standardizer: Standardizer,
+    meeting: LogisticFit,
+    opportunity: LogisticFit,
+    /// Shrunk mean amount per segment level (index = segment level), and the overall one.
+    segment_amount: Vec<f64>,
+    overall_amount: f64,
+}
+
+impl OutcomeModels {
+    pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> OutcomeModels {
+        let k = prep.space.dim();
+        let mut base = Vec::with_capacity(units.len() * k);
+        for (i, unit) in units.iter().enumerate() {
+            prep.space.write(unit, &prep.onsets[i], history_point(unit), &mut base);
+        }
+        let standardizer = Standardizer::learn(&base, k);
+        let mut design = Vec::with_capacity(units.len() * (2 * k + 2));
+        for (unit, row) in units.iter().zip(base.chunks_exact(k.max(1))) {
+            let mut r = row.to_vec();
+            standardizer.apply(&mut r);
+            interact(&r, history_point(unit).is_none(), &mut design);
+        }
+        let meeting_y: Vec<f64> =
+            units.iter().map(|u| f64::from(u8::from(u.observed.meeting))).collect();
+        let opp_y: Vec<f64> =
+            units.iter().map(|u| f64::from(u8::from(u.observed.opportunity))).collect();
+        let width = 2 * k + 2;
+        let meeting = logistic::fit(&design, &meeting_y, width, options);
+        let opportunity = logistic::fit(&design, &opp_y, width, options);
+        let (segment_amount, overall_amount) = segment_amounts(units, prep);
+        OutcomeModels { standardizer, meeting, opportunity, segment_amount, overall_amount }
+    }
+
+    /// `m(x_i, point)` for unit `i`.
+    pub fn predict(
+        &self,
+        units: &[Unit],
+        prep: &Prepared,
+        i: usize,
+        point: Option<u32>,
+    ) -> Outcomes {
+        let mut row = prep.features(units, i, point);
+        self.standardizer.apply(&mut row);
+        let mut design = Vec::with_capacity(2 * row.len() + 2);
+        let none = point.is_none() || units[i].timeline.points.is_empty();
+        interact(&row, none, &mut design);
+        let meeting = self.meeting.predict(&design);
+        let opportunity = self.opportunity.predict(&design);
+        let amount = prep
+            .space
+            .segments
+            .index(units[i].conversation.segment.as_deref())
+            .and_then(|s| self.segment_amount.get(s).copied())
+            .unwrap_or(self.overall_amount);
+        [meeting, opportunity, opportunity * amount]
+    }
+}
+
+/// `[1, none, x * (1 - none), x * none]`: separate coefficient blocks for handoff and none.
+fn interact(row: &[f64], none: bool, out: &mut Vec<f64>) {
+    out.push(1.0);
+    out.push(if none { 1.0 } else { 0.0 });
+    let zeros = std::iter::repeat_n(0.0, row.len());
+    if none {
+        out.extend(zeros);
+        out.extend_from_slice(row);
+    } else {
+        out.extend_from_slice(row);
+        out.extend(zeros);
+    }
+}
+
+fn segment_amounts(units: &[Unit], prep: &Prepared) -> (Vec<f64>, f64) {
+    let levels = prep.space.segments.names().len();
+    let mut sums = vec![0.0; levels];
+    let mut counts = vec![0.0; levels];
+    let (mut total, mut count) = (0.0, 0.0);
+    for unit in units.iter().filter(|u| u.observed.opportunity) {
+        let amount = if unit.observed.amount.is_finite() { unit.observed.amount } else { 0.0 };
+        total += amount;
+        count += 1.0;
+        if let Some(s) = prep.space.segments.index(unit.conversation.segment.as_deref()) {
+            sums[s] += amount;
+            counts[s] += 1.0;
+        }
+    }
+    let overall = if count > 0.0 { total / count } else { 0.0 };
+    let per_segment = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, c)| (s + AMOUNT_PRIOR * overall) / (c + AMOUNT_PRIOR))
+        .collect();
+    (per_segment, overall)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standardizer_centres_and_scales_and_zeroes_constant_columns() {
+        let rows = vec![1.0, 5.0, 3.0, 5.0];
+        let st = Standardizer::learn(&rows, 2);
+        let mut r = vec![3.0, 5.0];
+        st.apply(&mut r);
+        assert_eq!(r, vec![1.0, 0.0]);
+    }
+
+    #[test]
+    fn interaction_puts_features_in_the_right_block() {
+        let mut out = Vec::new();
+        interact(&[2.0, 3.0], false, &mut out);
+        interact(&[2.0, 3.0], true, &mut out);
+        assert_eq!(out, vec![1.0, 0.0, 2.0, 3.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 2.0, 3.0]);
+    }
+}

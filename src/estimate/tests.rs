@@ -1,0 +1,315 @@
+//! Tests of the whole estimation on hand-built timelines: a simulated world with a known
+//! truth, the honesty rules, and logged propensities.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::features::tests::{conversation, point};
+use super::logistic::sigmoid;
+use super::*;
+use crate::model::Conversation;
+use crate::signals::vocabulary::Signal;
+
+const POINTS: u32 = 4;
+
+/// One simulated conversation: its latent-but-observable state and true outcome model.
+struct World {
+    conversations: Vec<Conversation>,
+    timelines: Vec<Timeline>,
+    observed: Vec<Observed>,
+    /// True P(meeting | x, no handoff) per conversation.
+    truth_never: Vec<f64>,
+    /// True P(meeting | x, handoff at point 1) per conversation.
+    truth_first: Vec<f64>,
+    hot: Vec<bool>,
+}
+
+fn meeting_probability(q: u32, hot: bool, handoff: Option<u32>) -> f64 {
+    let effect = match handoff {
+        None => -0.6,
+        Some(d) => 0.4 - 0.2 * f64::from(d - 1),
+    };
+    sigmoid(-1.8 + 0.5 * f64::from(q) + 1.0 * f64::from(u8::from(hot)) + effect)
+}
+
+/// History hands off with hazard `sigmoid(-3 + 0.4 q + 0.8 hot)` at each point: qualified,
+/// hot leads are handed off more, and they also convert more (confounding).
+fn simulate(n: usize, seed: u64) -> World {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut world = World {
+        conversations: vec![],
+        timelines: vec![],
+        observed: vec![],
+        truth_never: vec![],
+        truth_first: vec![],
+        hot: vec![],
+    };
+    for i in 0..n {
+        let q: u32 = rng.random_range(0..=4);
+        let hot = rng.random::<f64>() < 0.4;
+        let mask = ((1u32 << q) - 1) as u8;
+        let first = if hot { point(&[Signal::DemoRequest], mask) } else { point(&[], mask) };
+        let mut points = vec![first];
+        points.extend((1..POINTS).map(|_| point(&[], mask)));
+        let hazard = sigmoid(-3.0 + 0.4 * f64::from(q) + 0.8 * f64::from(u8::from(hot)));
+        let historical = (1..=POINTS).find(|_| rng.random::<f64>() < hazard);
+        let meeting = rng.random::<f64>() < meeting_probability(q, hot, historical);
+        world.conversations.push(conversation(&format!("c{i}")));
+        world.timelines.push(Timeline { points, historical, ..Timeline::default() });
+        world.observed.push(Observed { meeting, opportunity: meeting, amount: 0.0 });
+        world.truth_never.push(meeting_probability(q, hot, None));
+        world.truth_first.push(meeting_probability(q, hot, Some(1)));
+        world.hot.push(hot);
+    }
+    world
+}
+
+fn units(world: &World) -> Vec<Unit<'_>> {
+    (0..world.conversations.len())
+        .map(|i| Unit {
+            conversation: &world.conversations[i],
+            timeline: &world.timelines[i],
+            observed: world.observed[i],
+            in_window: true,
+        })
+        .collect()
+}
+
+fn config(estimator: EstimatorKind) -> EstimationConfig {
+    EstimationConfig { estimator, clip: 50.0, tolerance: 0, bootstrap: 0, seed: 7 }
+}
+
+fn meeting_estimate(units: &[Unit], kind: EstimatorKind, decisions: &[Decision]) -> f64 {
+    let estimation = Estimation::fit(units, &config(kind));
+    let e = estimation.evaluate(units, decisions);
+    e.meeting_rate.estimate.expect("supported")
+}
+
+#[test]
+fn dr_and_ipw_recover_the_truth_where_matched_is_confounded() {
+    let seed: u64 = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(11);
+    let world = simulate(12000, seed);
+    let units = units(&world);
+    let never = vec![Decision::NEVER; units.len()];
+    let truth = world.truth_never.iter().sum::<f64>() / units.len() as f64;
+    let dr = meeting_estimate(&units, EstimatorKind::Dr, &never);
+    let ipw = meeting_estimate(&units, EstimatorKind::Ipw, &never);
+    let snipw = meeting_estimate(&units, EstimatorKind::Snipw, &never);
+    let matched = meeting_estimate(&units, EstimatorKind::Matched, &never);
+    eprintln!("truth {truth} dr {dr} ipw {ipw} snipw {snipw} matched {matched}");
+    assert!((dr - truth).abs() < 0.02, "dr {dr} truth {truth}");
+    assert!((ipw - truth).abs() < 0.02, "ipw {ipw} truth {truth}");
+    assert!((snipw - truth).abs() < 0.02, "snipw {snipw} truth {truth}");
+    // History keeps the cold, unqualified leads with the AI: their raw rate understates it.
+    assert!(truth - matched > 0.04, "matched {matched} truth {truth}");
+}
+
+/// A state-dependent policy: hand off at once when the lead is hot, never otherwise.
+#[test]
+fn dr_recovers_a_state_dependent_policy_and_its_handoff_to_meeting() {
+    let seed: u64 = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(21);
+    let world = simulate(12000, seed);
+    let units = units(&world);
+    let decisions: Vec<Decision> = world
+        .hot
+        .iter()
+        .map(
+            |&hot| if hot { Decision { point: Some(1), situation: None } } else { Decision::NEVER },
+        )
+        .collect();
+    let n = units.len() as f64;
+    let per_unit =
+        |i: usize| if world.hot[i] { world.truth_first[i] } else { world.truth_never[i] };
+    let truth = (0..units.len()).map(per_unit).sum::<f64>() / n;
+    let hot = world.hot.iter().filter(|h| **h).count() as f64;
+    let truth_to_meeting =
+        (0..units.len()).filter(|&i| world.hot[i]).map(|i| world.truth_first[i]).sum::<f64>() / hot;
+    let e = Estimation::fit(&units, &config(EstimatorKind::Dr)).evaluate(&units, &decisions);
+    let dr = e.meeting_rate.estimate.unwrap();
+    let to_meeting = e.handoff_to_meeting.estimate.unwrap();
+    eprintln!("truth {truth} dr {dr}; handoff_to_meeting truth {truth_to_meeting} dr {to_meeting}");
+    assert!((dr - truth).abs() < 0.02, "dr {dr} truth {truth}");
+    assert!((to_meeting - truth_to_meeting).abs() < 0.03, "{to_meeting} vs {truth_to_meeting}");
+    assert!((e.handoff_rate - hot / n).abs() < 1e-12);
+}
+
+#[test]
+fn intervals_cover_and_bootstrap_is_reproducible() {
+    let world = simulate(1500, 3);
+    let units = units(&world);
+    let never = vec![Decision::NEVER; units.len()];
+    let mut cfg = config(EstimatorKind::Dr);
+    cfg.bootstrap = 50;
+    let a = Estimation::fit(&units, &cfg).evaluate(&units, &never);
+    let b = Estimation::fit(&units, &cfg).evaluate(&units, &never);
+    assert_eq!(a, b);
+    let m = a.meeting_rate;
+    assert!(m.low.unwrap() < m.estimate.unwrap() && m.estimate.unwrap() < m.high.unwrap());
+    assert_eq!(a.handoff_to_meeting, Estimate::NULL, "a policy that never hands off");
+    assert_eq!(a.handoffs, 0);
+    assert!(a.effective_sample_size.unwrap() > 30.0);
+}
+
+#[test]
+fn a_handing_off_policy_is_not_estimated_from_history_that_never_hands_off() {
+    let mut world = simulate(50, 5);
+    world.timelines.iter_mut().for_each(|t| t.historical = None);
+    let units = units(&world);
+    let at_one = vec![Decision { point: Some(1), situation: None }; units.len()];
+    let e = Estimation::fit(&units, &config(EstimatorKind::Dr)).evaluate(&units, &at_one);
+    assert_eq!(e.meeting_rate, Estimate::NULL);
+    assert_eq!(e.handoff_to_meeting, Estimate::NULL);
+    assert_eq!(e.handoff_rate, 1.0);
+    assert!(e.warnings[0].contains("history never hands off"), "{:?}", e.warnings);
+}
+
+#[test]
+fn a_policy_that_never_hands_off_is_not_estimated_from_history_that_always_does() {
+    let mut world = simulate(50, 5);
+    world.timelines.iter_mut().for_each(|t| t.historical = Some(2));
+    let units = units(&world);
+    let never = vec![Decision::NEVER; units.len()];
+    let e = Estimation::fit(&units, &config(EstimatorKind::Dm)).evaluate(&units, &never);
+    assert_eq!(e.opportunity_rate, Estimate::NULL);
+    assert!(e.warnings[0].contains("history always hands off"), "{:?}", e.warnings);
+}
+
+#[test]
+fn rare_agreement_is_flagged_as_resting_on_the_model() {
+    let world = simulate(400, 9);
+    let units = units(&world);
+    // Agrees with history in 2 of 400 conversations only.
+    let last: Vec<Decision> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| match (i < 2, u.timeline.historical) {
+            (true, h) => Decision { point: h, situation: None },
+            (false, Some(_)) => Decision::NEVER,
+            (false, None) => Decision { point: Some(POINTS), situation: None },
+        })
+        .collect();
+    let estimation = Estimation::fit(&units, &config(EstimatorKind::Dr));
+    let e = estimation.evaluate_policy("late", &units, &last).estimate;
+    assert!(e.meeting_rate.estimate.is_some());
+    assert!(e.matched_share.unwrap() < 0.05);
+    assert!(
+        e.warnings
+            .iter()
+            .any(|w| w.starts_with("estimate for late rests mostly on the outcome model")),
+        "{:?}",
+        e.warnings
+    );
+    // ipw has nothing to average where nothing agrees; say so instead of printing zero.
+    let none_agree: Vec<Decision> = units
+        .iter()
+        .map(|u| match u.timeline.historical {
+            Some(_) => Decision::NEVER,
+            None => Decision { point: Some(1), situation: None },
+        })
+        .collect();
+    let ipw = Estimation::fit(&units, &config(EstimatorKind::Ipw)).evaluate(&units, &none_agree);
+    assert_eq!(ipw.meeting_rate, Estimate::NULL);
+    assert!(ipw.warnings.iter().any(|w| w.contains("no conversation matches")));
+}
+
+#[test]
+fn logged_probabilities_replace_the_hazard_model() {
+    let mut world = simulate(30, 2);
+    for tl in &mut world.timelines {
+        for p in &mut tl.points {
+            p.handoff_probability = Some(0.5);
+        }
+    }
+    let units = units(&world);
+    let prep = models::Prepared::new(&units, &QualityReference::default().policy);
+    let hazard = HazardModel::fit(&units, &prep, LogisticOptions::default());
+    for i in 0..units.len() {
+        let expected = match units[i].timeline.historical {
+            Some(h) => 0.5f64.powi(h as i32),
+            None => 0.5f64.powi(POINTS as i32),
+        };
+        assert!((hazard.path_propensity(&units, &prep, i) - expected).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn historical_uses_observed_outcomes_with_wilson_intervals() {
+    let world = simulate(40, 4);
+    let mut units = units(&world);
+    units[0].in_window = false;
+    let e = historical_estimate(&units);
+    let window: Vec<&Unit> = units.iter().filter(|u| u.in_window).collect();
+    let meetings = window.iter().filter(|u| u.observed.meeting).count() as u64;
+    assert_eq!(e.conversations, 39);
+    assert_eq!(e.meeting_rate, intervals::wilson(meetings, 39));
+    let handed: Vec<&&Unit> = window.iter().filter(|u| u.timeline.historical.is_some()).collect();
+    let handed_meetings = handed.iter().filter(|u| u.observed.meeting).count() as u64;
+    assert_eq!(e.handoffs, handed.len() as u64);
+    assert_eq!(e.handoff_to_meeting, intervals::wilson(handed_meetings, handed.len() as u64));
+}
+
+#[test]
+fn misaligned_inputs_give_null_estimates_not_a_panic() {
+    let world = simulate(20, 1);
+    let units = units(&world);
+    let estimation = Estimation::fit(&units, &config(EstimatorKind::Dr));
+    let e = estimation.evaluate(&units, &[Decision::NEVER; 3]);
+    assert_eq!(e.meeting_rate, Estimate::NULL);
+    assert!(e.warnings[0].contains("do not line up"));
+    let e = estimation.evaluate(&units[..5], &[Decision::NEVER; 5]);
+    assert_eq!(e.meeting_rate, Estimate::NULL);
+}
+
+/// Timing on a larger world (run with `--ignored --nocapture`); not a correctness test.
+#[test]
+#[ignore]
+fn timing_of_fit_and_bootstrap() {
+    let world = simulate(100_000, 1);
+    let units = units(&world);
+    let mut cfg = config(EstimatorKind::Dr);
+    cfg.bootstrap = 200;
+    let start = std::time::Instant::now();
+    let estimation = Estimation::fit(&units, &cfg);
+    let fitted = start.elapsed();
+    let never = vec![Decision::NEVER; units.len()];
+    let e = estimation.evaluate(&units, &never);
+    eprintln!(
+        "fit {fitted:?}, evaluate with 200 replicates {:?}: {:?}",
+        start.elapsed() - fitted,
+        e.meeting_rate
+    );
+}
+
+#[test]
+fn historical_contributions_reproduce_the_observed_rates() {
+    let world = simulate(60, 8);
+    let units = units(&world);
+    let h = historical_evaluation(&units);
+    let observed = h.statistics.outcomes[0].value().unwrap();
+    assert_eq!(Some(observed), h.estimate.meeting_rate.estimate);
+    let to_meeting = h.statistics.handoff_to[0].value().unwrap();
+    assert!((to_meeting - h.estimate.handoff_to_meeting.estimate.unwrap()).abs() < 1e-12);
+}
+
+#[test]
+fn tolerance_widens_agreement_for_matched_only() {
+    let world = simulate(300, 6);
+    let units = units(&world);
+    // One point off history wherever history hands off; never where it does not.
+    let off_by_one = |h: u32| if h < POINTS { h + 1 } else { h - 1 };
+    let shifted: Vec<Decision> = units
+        .iter()
+        .map(|u| Decision { point: u.timeline.historical.map(off_by_one), situation: None })
+        .collect();
+    let exact = Estimation::fit(&units, &config(EstimatorKind::Matched)).evaluate(&units, &shifted);
+    let mut wide = config(EstimatorKind::Matched);
+    wide.tolerance = 1;
+    let widened = Estimation::fit(&units, &wide).evaluate(&units, &shifted);
+    let kept = units.iter().filter(|u| u.timeline.historical.is_none()).count() as f64;
+    assert!((exact.matched_share.unwrap() - kept / 300.0).abs() < 1e-12);
+    assert_eq!(widened.matched_share, Some(1.0));
+    let mut dr_wide = config(EstimatorKind::Dr);
+    dr_wide.tolerance = 1;
+    let dr = Estimation::fit(&units, &dr_wide).evaluate(&units, &shifted);
+    assert!(dr.matched_share.unwrap() < 1.0);
+}
