@@ -10,7 +10,9 @@
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod analysis;
 pub mod estimate;
+pub mod findings;
 pub mod generate;
 pub mod ingest;
 pub mod logging;

@@ -1,0 +1,211 @@
+//! The headline findings: a few plain sentences that say what the figures mean, in the order
+//! the page shows them. Pure: reads a finished `Summary`.
+
+use crate::report::summary::{Estimate, PolicySummary, Summary, SweepSummary};
+
+/// The findings of a summary (its `findings` field is ignored).
+pub fn findings(summary: &Summary) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(history) = summary.policies.iter().find(|p| p.kind == "historical") else {
+        return out;
+    };
+    out.push(history_sentence(summary, history));
+    let others: Vec<&PolicySummary> =
+        summary.policies.iter().filter(|p| p.kind != "historical").collect();
+    if let Some(best) = best_by_opportunities(&others) {
+        out.push(best_sentence(best, history, &summary.estimator));
+    }
+    let unsupported: Vec<&str> = others
+        .iter()
+        .filter(|p| p.opportunity_rate.estimate.is_none() && p.handoffs > 0)
+        .map(|p| p.name.as_str())
+        .collect();
+    if !unsupported.is_empty() {
+        out.push(format!(
+            "No figure is given for {}: this history cannot support an estimate for {}.",
+            unsupported.join(", "),
+            if unsupported.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    for sweep in &summary.sweeps {
+        if let Some(s) = sweep_sentence(sweep) {
+            out.push(s);
+        }
+    }
+    if let Some(s) = human_request_sentence(&others) {
+        out.push(s);
+    }
+    out
+}
+
+fn history_sentence(summary: &Summary, h: &PolicySummary) -> String {
+    format!(
+        "Over {} conversations, history handed off {} of them ({}); {} of its handoffs led to a \
+         meeting and {} to an opportunity.",
+        summary.data.conversations,
+        h.handoffs,
+        pct(h.handoff_rate),
+        pct_opt(h.handoff_to_meeting.estimate),
+        pct_opt(h.handoff_to_opportunity.estimate),
+    )
+}
+
+fn best_by_opportunities<'a>(policies: &[&'a PolicySummary]) -> Option<&'a PolicySummary> {
+    let mut best: Option<&PolicySummary> = None;
+    for p in policies {
+        let Some(v) = p.opportunity_rate.estimate else { continue };
+        if best.and_then(|b| b.opportunity_rate.estimate).is_none_or(|b| v > b) {
+            best = Some(p);
+        }
+    }
+    best
+}
+
+fn best_sentence(best: &PolicySummary, history: &PolicySummary, estimator: &str) -> String {
+    format!(
+        "Of the policies compared, {} would have created the most opportunities: {} per 100 \
+         conversations ({}, estimator {}), against {} historically, handing off {} of \
+         conversations (history: {}).",
+        best.name,
+        per100(best.opportunity_rate.estimate),
+        interval100(&best.opportunity_rate),
+        estimator,
+        per100(history.opportunity_rate.estimate),
+        pct(best.handoff_rate),
+        pct(history.handoff_rate),
+    )
+}
+
+fn sweep_sentence(sweep: &SweepSummary) -> Option<String> {
+    let optimal = sweep.optimal.as_ref()?;
+    let verdict = match optimal.runner_up {
+        None => "no other value of the grid decides differently".to_string(),
+        Some(r) if optimal.beats_runner_up => format!(
+            "it beats the runner-up ({} = {}) beyond the uncertainty",
+            sweep.parameter,
+            fmt_value(r)
+        ),
+        Some(r) => format!(
+            "but it cannot be told apart from the runner-up ({} = {}) with this much data",
+            sweep.parameter,
+            fmt_value(r)
+        ),
+    };
+    Some(format!(
+        "For {}, the best {} is {}: a net {} {} per 100 conversations ({}); {}.",
+        sweep.policy,
+        sweep.parameter,
+        fmt_value(optimal.value),
+        fmt_num(optimal.net_objective_per_100.estimate),
+        sweep.objective,
+        interval_plain(&optimal.net_objective_per_100),
+        verdict
+    ))
+}
+
+fn human_request_sentence(policies: &[&PolicySummary]) -> Option<String> {
+    let missing: Vec<String> = policies
+        .iter()
+        .filter(|p| p.missed_human_requests > 0 && p.handoffs > 0)
+        .map(|p| format!("{} ({})", p.name, p.missed_human_requests))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Requests for a human left waiting or unserved: {}.",
+        missing.join(", ")
+    ))
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn pct_opt(x: Option<f64>) -> String {
+    x.map(pct).unwrap_or_else(|| "n/a".to_string())
+}
+
+fn per100(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.1}", 100.0 * v)).unwrap_or_else(|| "n/a".to_string())
+}
+
+fn interval100(e: &Estimate) -> String {
+    match (e.low, e.high) {
+        (Some(l), Some(h)) => format!("95% interval {:.1} to {:.1}", 100.0 * l, 100.0 * h),
+        _ => "no interval".to_string(),
+    }
+}
+
+fn interval_plain(e: &Estimate) -> String {
+    match (e.low, e.high) {
+        (Some(l), Some(h)) => format!("95% interval {l:.1} to {h:.1}"),
+        _ => "no interval".to_string(),
+    }
+}
+
+fn fmt_num(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "n/a".to_string())
+}
+
+fn fmt_value(v: f64) -> String {
+    crate::policy::sweep::format_value(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::summary::{Optimal, SweepSummary};
+
+    fn policy(name: &str, kind: &str, opp: Option<f64>, handoffs: u64) -> PolicySummary {
+        PolicySummary {
+            name: name.into(),
+            kind: kind.into(),
+            handoffs,
+            handoff_rate: 0.5,
+            opportunity_rate: Estimate { estimate: opp, low: opp, high: opp },
+            ..PolicySummary::default()
+        }
+    }
+
+    #[test]
+    fn names_the_policy_with_most_opportunities_and_the_unsupported_ones() {
+        let summary = Summary {
+            estimator: "dr".into(),
+            policies: vec![
+                policy("historical", "historical", Some(0.10), 50),
+                policy("early", "policy", Some(0.12), 60),
+                policy("late", "policy", Some(0.15), 40),
+                policy("odd", "policy", None, 10),
+            ],
+            ..Summary::default()
+        };
+        let f = findings(&summary);
+        assert!(f[1].contains("late would have created the most opportunities: 15.0"), "{f:?}");
+        assert!(f[2].contains("No figure is given for odd"), "{f:?}");
+    }
+
+    #[test]
+    fn a_sweep_optimum_that_does_not_beat_its_runner_up_says_so() {
+        let summary = Summary {
+            policies: vec![policy("historical", "historical", Some(0.1), 5)],
+            sweeps: vec![SweepSummary {
+                policy: "framework".into(),
+                parameter: "delay".into(),
+                objective: "opportunities".into(),
+                optimal: Some(Optimal {
+                    value: 1.0,
+                    runner_up: Some(2.0),
+                    beats_runner_up: false,
+                    net_objective_per_100: Estimate::new(12.0, 10.0, 14.0),
+                    ..Optimal::default()
+                }),
+                ..SweepSummary::default()
+            }],
+            ..Summary::default()
+        };
+        let f = findings(&summary);
+        assert!(f.iter().any(|s| s.contains("best delay is 1")
+            && s.contains("cannot be told apart from the runner-up (delay = 2)")));
+    }
+}
