@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::estimate::sweep::{evaluate_sweep, SweepCandidate};
 use crate::estimate::{
-    historical_evaluation, EstimationConfig, Estimation, Observed, PolicyEvaluation, Unit,
+    historical_evaluation, Estimation, EstimationConfig, Observed, PolicyEvaluation, Unit,
 };
 use crate::metrics::{historical_extras, policy_metrics, MetricRow, PolicyMetrics};
 use crate::model::{Conversation, Micros};

@@ -112,10 +112,7 @@ fn human_request_sentence(policies: &[&PolicySummary]) -> Option<String> {
     if missing.is_empty() {
         return None;
     }
-    Some(format!(
-        "Requests for a human left waiting or unserved: {}.",
-        missing.join(", ")
-    ))
+    Some(format!("Requests for a human left waiting or unserved: {}.", missing.join(", ")))
 }
 
 fn pct(x: f64) -> String {

@@ -7,10 +7,10 @@
 //! charts). `generate` writes synthetic data with known truth; `cmd` holds one thin file per
 //! command.
 
+pub mod analysis;
 pub mod cli;
 pub mod cmd;
 pub mod error;
-pub mod analysis;
 pub mod estimate;
 pub mod findings;
 pub mod generate;

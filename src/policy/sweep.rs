@@ -100,9 +100,20 @@ fn integral(value: f64) -> Option<i64> {
         .then_some(rounded as i64)
 }
 
+/// `value` rounded to 10 significant digits, so a grid step's floating-point noise
+/// (`0.6000000000000001`) never reaches a name or an output.
+pub fn round_value(value: f64) -> f64 {
+    let rounded: f64 = format!("{value:.9e}").parse().unwrap_or(value);
+    if rounded == 0.0 {
+        0.0
+    } else {
+        rounded
+    }
+}
+
 /// `value` in its shortest form after rounding to 10 significant digits (`0.15`, `3`).
 pub fn format_value(value: f64) -> String {
-    let rounded: f64 = format!("{value:.9e}").parse().unwrap_or(value);
+    let rounded = round_value(value);
     if rounded == 0.0 {
         // Also turns -0 into 0.
         return "0".into();
@@ -117,7 +128,8 @@ pub fn expand(sweep_index: usize, sweep: &Sweep, policy: &Policy) -> Vec<Variant
     sweep
         .values
         .iter()
-        .map(|&value| {
+        .map(|&raw| {
+            let value = round_value(raw);
             let mut variant = policy.clone();
             set_parameter(&mut variant, sweep.parameter, value);
             let name =
