@@ -377,8 +377,18 @@ pub const NEUTRAL_LINES: &[&str] = &[
 ];
 
 /// Short openers placed before a signal phrase now and then.
-const OPENERS: &[&str] =
-    &["Hi,", "Hey,", "Hello!", "Thanks.", "Ok,", "Quick one:", "Hi there,", "Also,", "So", "Great."];
+const OPENERS: &[&str] = &[
+    "Hi,",
+    "Hey,",
+    "Hello!",
+    "Thanks.",
+    "Ok,",
+    "Quick one:",
+    "Hi there,",
+    "Also,",
+    "So",
+    "Great.",
+];
 
 /// Short closers placed after a signal phrase now and then.
 const CLOSERS: &[&str] = &["Thanks!", "Cheers.", "thx", "Thank you.", "Appreciate it.", "Best,"];
@@ -461,7 +471,8 @@ pub const FIRST_NAMES: &[&str] = &[
 ];
 pub const LAST_NAMES: &[&str] = &[
     "smith", "garcia", "nguyen", "patel", "mueller", "kim", "rossi", "okafor", "silva", "cohen",
-    "tanaka", "johnson", "novak", "haddad", "larsen", "brown", "dubois", "kowalski", "reyes", "ali",
+    "tanaka", "johnson", "novak", "haddad", "larsen", "brown", "dubois", "kowalski", "reyes",
+    "ali",
 ];
 const COMPANY_A: &[&str] = &[
     "blue", "north", "bright", "iron", "green", "swift", "silver", "red", "clear", "summit", "oak",

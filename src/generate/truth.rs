@@ -260,7 +260,12 @@ mod tests {
         let names: Vec<&str> = list.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(
             names,
-            ["historical", "intent-score", "intent-score@threshold=0.25", "intent-score@threshold=0.5"]
+            [
+                "historical",
+                "intent-score",
+                "intent-score@threshold=0.25",
+                "intent-score@threshold=0.5"
+            ]
         );
         assert_eq!(list[2].policy.as_ref().map(|p| p.threshold), Some(0.25));
     }

@@ -198,9 +198,15 @@ pub struct Sink {
 }
 
 enum SinkKind {
-    Csv { out: csv::Writer<BufWriter<File>>, header_written: bool },
+    Csv {
+        out: Box<csv::Writer<BufWriter<File>>>,
+        header_written: bool,
+    },
     Jsonl(BufWriter<File>),
-    Parquet { file: Option<File>, writer: Option<polars::io::parquet::write::BatchedWriter<File>> },
+    Parquet {
+        file: Option<File>,
+        writer: Option<Box<polars::io::parquet::write::BatchedWriter<File>>>,
+    },
 }
 
 pub fn extension(format: DataFormat) -> &'static str {
@@ -217,7 +223,7 @@ impl Sink {
         let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
         let kind = match format {
             DataFormat::Csv => SinkKind::Csv {
-                out: csv::Writer::from_writer(BufWriter::new(file)),
+                out: Box::new(csv::Writer::from_writer(BufWriter::new(file))),
                 header_written: false,
             },
             DataFormat::Jsonl => SinkKind::Jsonl(BufWriter::new(file)),
@@ -260,7 +266,7 @@ impl Sink {
                         .with_compression(ParquetCompression::Zstd(None))
                         .batched(df.schema())
                         .with_context(|| format!("writing {path}"))?;
-                    *writer = Some(w);
+                    *writer = Some(Box::new(w));
                 }
                 if let Some(w) = writer.as_mut() {
                     if df.height() > 0 {
