@@ -13,7 +13,7 @@ pub const REFERENCE_MIN_QUALIFIED: u32 = 3;
 
 /// The four AI agents and their eagerness (the hazard's intercept `alpha`).
 pub const AGENTS: [(&str, f64); 4] =
-    [("sdr-atlas", -5.6), ("sdr-beacon", -5.0), ("sdr-comet", -4.4), ("sdr-delta-v2", -3.8)];
+    [("sdr-atlas", -6.0), ("sdr-beacon", -5.4), ("sdr-comet", -4.8), ("sdr-delta-v2", -4.2)];
 
 /// Hazard coefficients of the seven situations, in `Situation::SEVEN` order. `human_request`
 /// has its own coefficient `HAZARD_HUMAN_REQUEST` (gamma) instead.

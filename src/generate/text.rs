@@ -386,7 +386,7 @@ const OPENERS: &[&str] = &[
     "Quick one:",
     "Hi there,",
     "Also,",
-    "So",
+    "Hi again,",
     "Great.",
 ];
 
