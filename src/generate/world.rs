@@ -541,6 +541,22 @@ mod tests {
         assert!(handed > 30 && handed < 290, "{handed}");
     }
 
+    #[test]
+    fn handing_off_at_the_reference_beats_history_and_never_in_expectation() {
+        let cfg = cfg();
+        let (mut at_reference, mut history, mut never, mut delayed) = (0.0, 0.0, 0.0, 0.0);
+        for i in 0..2000 {
+            let t = generate_conversation(&cfg, i).truth;
+            at_reference += outcome_probabilities(&t, t.reference).meeting;
+            history += outcome_probabilities(&t, t.historical).meeting;
+            never += outcome_probabilities(&t, None).meeting;
+            let late = t.reference.map(|r| r + 2).filter(|d| *d <= t.decision_points);
+            delayed += outcome_probabilities(&t, late).meeting;
+        }
+        eprintln!("reference {at_reference} history {history} never {never} delayed {delayed}");
+        assert!(at_reference > history && at_reference > never && at_reference > delayed);
+    }
+
     /// Rebuilds each decision point from the rows alone, the way ingest and policies.md see
     /// them (signals from the tags, qualification of every sender up to the message's turn,
     /// distinct prospect participants), and checks the world's truth against it.
