@@ -83,21 +83,28 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<GenerateStats> {
     let mut totals = vec![truth::Totals::default(); evaluated.len()];
     let mut stats = GenerateStats::default();
 
-    let mut first = 0;
-    while first < cfg.conversations {
-        let last = (first + CHUNK).min(cfg.conversations);
-        let chunk: Vec<Generated> =
-            (first..last).into_par_iter().map(|i| generate_conversation(&cfg, i)).collect();
-        let convs: Vec<_> = chunk.iter().map(|g| &g.conversation).collect();
-        for (sink, table) in sinks.iter_mut().zip(write::tables(&convs, cols).iter()) {
-            sink.write(table)?;
-        }
-        if !evaluated.is_empty() {
-            add_truth(&evaluated, &chunk, &mut totals);
-        }
-        count(&chunk, &mut stats);
-        progress.inc(last - first);
-        first = last;
+    // Chunk k is written (and its truth added) while chunk k + 1 is generated.
+    let mut current = Some(generate_chunk(&cfg, 0));
+    while let Some(chunk) = current.take() {
+        let first = chunk.first;
+        let next_first = first + chunk.items.len() as u64;
+        let (written, next) = rayon::join(
+            || -> anyhow::Result<()> {
+                let convs: Vec<_> = chunk.items.iter().map(|g| &g.conversation).collect();
+                for (sink, table) in sinks.iter_mut().zip(write::tables(&convs, cols).iter()) {
+                    sink.write(table)?;
+                }
+                if !evaluated.is_empty() {
+                    add_truth(&evaluated, &chunk.items, &mut totals);
+                }
+                Ok(())
+            },
+            || (next_first < cfg.conversations).then(|| generate_chunk(&cfg, next_first)),
+        );
+        written?;
+        count(&chunk.items, &mut stats);
+        progress.inc(chunk.items.len() as u64);
+        current = next;
     }
     for sink in sinks {
         sink.finish()?;
@@ -108,6 +115,18 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<GenerateStats> {
         write_json(path, &doc)?;
     }
     Ok(stats)
+}
+
+/// Conversations `first ..` of one chunk, in index order.
+struct Chunk {
+    first: u64,
+    items: Vec<Generated>,
+}
+
+fn generate_chunk(cfg: &WorldConfig, first: u64) -> Chunk {
+    let last = (first + CHUNK).min(cfg.conversations);
+    let items = (first..last).into_par_iter().map(|i| generate_conversation(cfg, i)).collect();
+    Chunk { first, items }
 }
 
 /// Adds one chunk's expected outcomes, summed in conversation order (deterministic).
