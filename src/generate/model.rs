@@ -13,12 +13,12 @@ pub const REFERENCE_MIN_QUALIFIED: u32 = 3;
 
 /// The four AI agents and their eagerness (the hazard's intercept `alpha`).
 pub const AGENTS: [(&str, f64); 4] =
-    [("sdr-atlas", -6.0), ("sdr-beacon", -5.4), ("sdr-comet", -4.8), ("sdr-delta-v2", -4.2)];
+    [("sdr-atlas", -6.2), ("sdr-beacon", -5.6), ("sdr-comet", -5.0), ("sdr-delta-v2", -4.4)];
 
 /// Hazard coefficients of the seven situations, in `Situation::SEVEN` order. `human_request`
 /// has its own coefficient `HAZARD_HUMAN_REQUEST` (gamma) instead.
 pub const HAZARD_SITUATION: [f64; 7] = [0.0, 1.0, 0.5, 0.4, 0.6, 0.7, 0.5];
-pub const HAZARD_HUMAN_REQUEST: f64 = 2.0;
+pub const HAZARD_HUMAN_REQUEST: f64 = 3.0;
 /// Per share of qualification fields captured (delta * qualified_count / 4).
 pub const HAZARD_QUALIFIED: f64 = 0.8;
 /// Per log decision point (eta * ln d).
@@ -340,8 +340,8 @@ mod tests {
         let calm = point(&[], 0, 1);
         let none = [None; 7];
         let asked = [Some(1), None, None, None, None, None, None];
-        let p0 = handoff_hazard(AGENTS[0].1, &calm, &none, 1);
-        let p1 = handoff_hazard(AGENTS[0].1, &calm, &asked, 1);
+        let p0 = handoff_hazard(AGENTS[3].1, &calm, &none, 1);
+        let p1 = handoff_hazard(AGENTS[3].1, &calm, &asked, 1);
         assert!(p1 > p0);
         let all = [Some(1); 7];
         let full = point(&[], 0b1111, 3);
