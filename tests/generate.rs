@@ -119,6 +119,20 @@ fn bad_start_is_a_usage_error() {
     cmd.assert().code(2);
 }
 
+#[test]
+fn truth_with_an_unreadable_policies_file_is_a_usage_error_naming_it() {
+    let dir = TempDir::new().expect("tempdir");
+    let mut cmd = Command::cargo_bin("handoff").expect("binary");
+    cmd.args(["generate", "--conversations", "10", "--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("--truth")
+        .arg(dir.path().join("truth.json"))
+        .arg("--policies")
+        .arg(dir.path().join("missing.toml"));
+    cmd.assert().code(2).stderr(predicates::str::contains("missing.toml"));
+    assert!(!dir.path().join("truth.json").exists());
+}
+
 /// Needs the policies file parser and replay (issue 3); un-ignore once they are merged.
 #[test]
 #[ignore = "needs issue 3 (policies file, replay)"]

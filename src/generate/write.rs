@@ -191,6 +191,21 @@ fn outcomes_table(convs: &[&Conversation]) -> Table {
     }
 }
 
+/// One JSON object per line, keys in column order (as in the CSV header).
+fn json_line(out: &mut impl Write, table: &Table, row: usize) -> anyhow::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (name, v)) in table.columns.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, name)?;
+        out.write_all(b":")?;
+        serde_json::to_writer(&mut *out, &v.json_value(row))?;
+    }
+    out.write_all(b"}\n")?;
+    Ok(())
+}
+
 /// One output file that receives chunks in order.
 pub struct Sink {
     path: PathBuf,
@@ -249,13 +264,7 @@ impl Sink {
             }
             SinkKind::Jsonl(out) => {
                 for row in 0..table.rows() {
-                    let mut obj = serde_json::Map::new();
-                    for (name, v) in &table.columns {
-                        obj.insert((*name).to_string(), v.json_value(row));
-                    }
-                    serde_json::to_writer(&mut *out, &obj)
-                        .with_context(|| format!("writing {path}"))?;
-                    out.write_all(b"\n").with_context(|| format!("writing {path}"))?;
+                    json_line(out, table, row).with_context(|| format!("writing {path}"))?;
                 }
             }
             SinkKind::Parquet { file, writer } => {
@@ -301,6 +310,56 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339_utc() {
         assert_eq!(rfc3339(1_794_182_400_000_000), "2026-11-09T00:00:00Z");
+    }
+
+    fn sample() -> Table {
+        Table {
+            columns: vec![
+                ("id", Values::Str(vec![Some("a".into()), Some("b,\"c".into())])),
+                ("at", Values::Time(vec![Some(1_794_182_400_000_000), None])),
+                ("n", Values::Int(vec![None, Some(3)])),
+                ("p", Values::Float(vec![Some(0.25), None])),
+            ],
+        }
+    }
+
+    fn write_all(format: DataFormat) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let mut sink = Sink::create(dir.path(), "t", format).expect("create");
+        sink.write(&sample()).expect("write");
+        sink.write(&sample()).expect("write again");
+        sink.finish().expect("finish");
+        let path = dir.path().join(format!("t.{}", extension(format)));
+        (dir, path)
+    }
+
+    #[test]
+    fn csv_has_one_header_and_quotes_where_needed() {
+        let (_dir, path) = write_all(DataFormat::Csv);
+        let text = std::fs::read_to_string(path).expect("read");
+        let rows = "a,2026-11-09T00:00:00Z,,0.25\n\"b,\"\"c\",,3,\n";
+        assert_eq!(text, format!("id,at,n,p\n{rows}{rows}"));
+    }
+
+    #[test]
+    fn jsonl_keeps_column_order_and_nulls() {
+        let (_dir, path) = write_all(DataFormat::Jsonl);
+        let text = std::fs::read_to_string(path).expect("read");
+        let first = text.lines().next().expect("a line");
+        assert_eq!(first, r#"{"id":"a","at":"2026-11-09T00:00:00Z","n":null,"p":0.25}"#);
+        assert_eq!(text.lines().count(), 4);
+    }
+
+    #[test]
+    fn parquet_reads_back_with_utc_timestamps() {
+        use polars::prelude::{DataType, ParquetReader, SerReader};
+        let (_dir, path) = write_all(DataFormat::Parquet);
+        let file = File::open(path).expect("open");
+        let df = ParquetReader::new(file).finish().expect("read parquet");
+        assert_eq!(df.height(), 4);
+        let at = df.column("at").expect("at");
+        assert_eq!(at.dtype(), &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)));
+        assert_eq!(df.column("n").expect("n").null_count(), 2);
     }
 
     #[test]
