@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod pipeline;
 pub mod policy;
 pub mod replay;
 pub mod report;

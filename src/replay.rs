@@ -2,9 +2,13 @@
 //! timelines. Pure: no I/O. Text is matched once upstream (`signals`); here every decision
 //! point is a bit set of signals plus cumulative qualification and participant counts.
 
-use crate::model::{Conversation, QualMask};
+use std::collections::BTreeSet;
+
+use rayon::prelude::*;
+
+use crate::model::{Conversation, Message, QualMask, Sender};
 use crate::policy::Policy;
-use crate::signals::vocabulary::{SignalSet, Situation};
+use crate::signals::vocabulary::{Guard, Signal, SignalSet, Situation};
 
 /// The state a policy sees at one decision point (one prospect message).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -95,18 +99,564 @@ impl Timing {
 
 /// Builds a conversation's timeline from its messages and the per-prospect-message signal sets
 /// (one per prospect message, in turn order, as produced by `signals::detect`).
+///
+/// Qualification at a decision point is the OR of `qualified` over every message (any sender)
+/// whose turn is at or before the prospect message's turn, so a field captured in the AI's
+/// reply counts from the next decision point on. A prospect message without a signal set (a
+/// shorter `prospect_signals`) carries no signals.
+///
+/// `historical` is the last decision point whose turn is at or before `outcomes.handoff_turn`.
+/// When the logged handoff turn precedes the first prospect message, history is taken to have
+/// handed off at decision point 1: the earliest point a policy can act, so history is never
+/// dropped from the comparison. A conversation without prospect messages has no decision
+/// points and so no historical decision point either.
 pub fn build_timeline(conv: &Conversation, prospect_signals: &[SignalSet]) -> Timeline {
-    todo!("issue 3: {} {}", conv.id, prospect_signals.len())
+    let mut messages: Vec<&Message> = conv.messages.iter().collect();
+    // Stable: messages that share a turn keep their input order.
+    messages.sort_by_key(|m| m.turn);
+
+    let mut points = Vec::new();
+    let mut participants: BTreeSet<String> = BTreeSet::new();
+    let mut next_unread = 0usize;
+    let mut qualified: QualMask = 0;
+    for message in messages.iter().filter(|m| m.sender == Sender::Prospect) {
+        // Fold in every message (any sender) with a turn up to and including this one.
+        while let Some(m) = messages.get(next_unread).filter(|m| m.turn <= message.turn) {
+            qualified |= m.qualified;
+            if m.sender == Sender::Prospect {
+                if let Some(p) = normalized_participant(m.participant.as_deref()) {
+                    participants.insert(p);
+                }
+            }
+            next_unread += 1;
+        }
+        let signals = prospect_signals.get(points.len()).copied().unwrap_or(SignalSet::EMPTY);
+        points.push(DecisionPoint {
+            turn: message.turn,
+            signals,
+            qualified,
+            participants: u32::try_from(participants.len()).unwrap_or(u32::MAX),
+            handoff_probability: message.handoff_probability,
+        });
+    }
+
+    let historical = conv
+        .outcome
+        .as_ref()
+        .and_then(|o| o.handoff_turn)
+        .and_then(|turn| historical_point(&points, turn));
+    Timeline {
+        points,
+        enterprise_segment: conv.is_enterprise_segment(),
+        employee_count: conv.employee_count,
+        historical,
+    }
 }
 
-/// The decision of `policy` in one conversation.
+/// Trimmed, case-folded participant; `None` when empty.
+fn normalized_participant(p: Option<&str>) -> Option<String> {
+    let p = p?.trim();
+    (!p.is_empty()).then(|| p.to_lowercase())
+}
+
+/// The last decision point at or before `handoff_turn` (1 when it precedes them all).
+fn historical_point(points: &[DecisionPoint], handoff_turn: i64) -> Option<u32> {
+    if points.is_empty() {
+        return None;
+    }
+    let at_or_before = points.iter().take_while(|p| p.turn <= handoff_turn).count();
+    Some(u32::try_from(at_or_before.max(1)).unwrap_or(u32::MAX))
+}
+
+/// Tolerance of the score comparison (policies.md: 0.1 + 0.2 reaches 0.3).
+const SCORE_TOLERANCE: f64 = 1e-9;
+
+/// The first 1-based decision point at which each situation holds, for all eight situations
+/// (indexed by `situation_slot`), under `policy`'s parameters.
+fn all_onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 8] {
+    let mut onsets = [None; 8];
+    let enterprise_account = tl.enterprise_segment
+        || tl.employee_count.is_some_and(|n| n >= policy.enterprise_employees);
+    let mut seen = SignalSet::EMPTY;
+    let mut objection_messages = [0u32; 5];
+    for (i, point) in tl.points.iter().enumerate() {
+        let d = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        seen = seen.union(point.signals);
+        for (count, objection) in objection_messages.iter_mut().zip(Signal::OBJECTIONS) {
+            if point.signals.contains(objection) {
+                *count += 1;
+            }
+        }
+        for situation in ALL_SITUATIONS {
+            let slot = situation_slot(situation);
+            if onsets[slot].is_some() {
+                continue;
+            }
+            let holds = match situation {
+                Situation::MultipleStakeholders => {
+                    seen.intersects(situation.signals()) || point.participants >= 2
+                }
+                Situation::Enterprise => enterprise_account || seen.intersects(situation.signals()),
+                Situation::RepeatedObjection => {
+                    objection_messages.iter().any(|&n| n >= policy.repeated_objection_after)
+                }
+                Situation::Score => score_of(policy, seen) >= policy.threshold - SCORE_TOLERANCE,
+                _ => seen.intersects(situation.signals()),
+            };
+            if holds {
+                onsets[slot] = Some(d);
+            }
+        }
+    }
+    onsets
+}
+
+/// The seven situations and `score`, in slot order.
+const ALL_SITUATIONS: [Situation; 8] = [
+    Situation::HumanRequest,
+    Situation::HighIntent,
+    Situation::ComplexDiscovery,
+    Situation::MultipleStakeholders,
+    Situation::Enterprise,
+    Situation::Sensitive,
+    Situation::RepeatedObjection,
+    Situation::Score,
+];
+
+fn situation_slot(s: Situation) -> usize {
+    match s {
+        Situation::HumanRequest => 0,
+        Situation::HighIntent => 1,
+        Situation::ComplexDiscovery => 2,
+        Situation::MultipleStakeholders => 3,
+        Situation::Enterprise => 4,
+        Situation::Sensitive => 5,
+        Situation::RepeatedObjection => 6,
+        Situation::Score => 7,
+    }
+}
+
+/// The sum of the weights of the distinct signals in `seen`.
+fn score_of(policy: &Policy, seen: SignalSet) -> f64 {
+    seen.iter().map(|s| policy.weight(s)).sum()
+}
+
+/// Whether `guard` holds at one decision point.
+fn guard_holds(policy: &Policy, guard: Guard, point: &DecisionPoint) -> bool {
+    match guard {
+        Guard::QualificationIncomplete => {
+            (point.qualified & 0x0f).count_ones() < u32::from(policy.min_qualified)
+        }
+        Guard::Scheduling => point.signals.contains(Signal::Scheduling),
+        Guard::SimpleQuestion => point.signals.contains(Signal::SimpleQuestion),
+    }
+}
+
+/// The decision of `policy` in one conversation (policies.md, "Policy semantics").
 pub fn decide(policy: &Policy, tl: &Timeline) -> Decision {
-    todo!("issue 3: {} {}", policy.name, tl.points.len())
+    if policy.hand_off_on.is_empty() {
+        return Decision::NEVER;
+    }
+    let onsets = all_onsets(policy, tl);
+    let onset_of = |s: Situation| onsets[situation_slot(s)];
+    let first = policy.min_turn.max(1);
+    for d in first..=u32::try_from(tl.points.len()).unwrap_or(u32::MAX) {
+        let Some(point) = tl.points.get(d as usize - 1) else { break };
+        let pending: Vec<Situation> = policy
+            .hand_off_on
+            .iter()
+            .copied()
+            .filter(|s| onset_of(*s).is_some_and(|o| o <= d))
+            .collect();
+        if pending.is_empty() {
+            continue;
+        }
+        let guarded = policy.unless.iter().any(|g| guard_holds(policy, *g, point));
+        let made_ready: Vec<Situation> = if guarded {
+            pending.into_iter().filter(|s| policy.bypass.contains(s)).collect()
+        } else {
+            pending
+        };
+        // `made_ready` keeps `hand_off_on` order, so `min_by_key` breaks onset ties by it.
+        let Some(reported) = made_ready.iter().copied().min_by_key(|s| onset_of(*s)) else {
+            continue;
+        };
+        let handoff = d.checked_add(policy.delay).filter(|p| *p as usize <= tl.points.len());
+        return match handoff {
+            Some(point) => Decision { point: Some(point), situation: Some(reported) },
+            None => Decision::NEVER,
+        };
+    }
+    Decision::NEVER
 }
 
 /// For each of the seven situations (in `Situation::SEVEN` order), the first 1-based decision
 /// point at which it holds under `policy`'s parameters (`repeated_objection_after`,
 /// `enterprise_employees`), or `None`. Used by the estimator's features and by the generator.
 pub fn situation_onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 7] {
-    todo!("issue 3: {} {}", policy.name, tl.points.len())
+    let all = all_onsets(policy, tl);
+    Situation::SEVEN.map(|s| all[situation_slot(s)])
+}
+
+/// Every policy's decision in every conversation: `result[p][c]` is `policies[p]` in
+/// `timelines[c]`. Parallel over conversations; the result does not depend on scheduling.
+pub fn replay_all(policies: &[&Policy], timelines: &[Timeline]) -> Vec<Vec<Decision>> {
+    let per_conversation: Vec<Vec<Decision>> =
+        timelines.par_iter().map(|tl| policies.iter().map(|p| decide(p, tl)).collect()).collect();
+    (0..policies.len()).map(|p| per_conversation.iter().map(|row| row[p]).collect()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Message, Outcome};
+    use Signal as S;
+    use Situation as Sit;
+
+    /// A timeline of prospect messages at turns 1, 3, 5, ... with the given signals and
+    /// cumulative qualification masks.
+    fn timeline(points: &[(&[Signal], QualMask)]) -> Timeline {
+        Timeline {
+            points: points
+                .iter()
+                .enumerate()
+                .map(|(i, (signals, qualified))| DecisionPoint {
+                    turn: 2 * i as i64 + 1,
+                    signals: SignalSet::of(signals),
+                    qualified: *qualified,
+                    participants: 1,
+                    handoff_probability: None,
+                })
+                .collect(),
+            ..Timeline::default()
+        }
+    }
+
+    fn plain(n: usize) -> Timeline {
+        timeline(&vec![(&[][..], 0); n])
+    }
+
+    fn at(point: u32, situation: Situation) -> Decision {
+        Decision { point: Some(point), situation: Some(situation) }
+    }
+
+    fn message(
+        turn: i64,
+        sender: Sender,
+        participant: Option<&str>,
+        qualified: QualMask,
+    ) -> Message {
+        Message {
+            turn,
+            sent_at: turn * 1_000_000,
+            sender,
+            participant: participant.map(str::to_string),
+            text: String::new(),
+            tags: vec![],
+            qualified,
+            handoff_probability: None,
+        }
+    }
+
+    fn conversation(messages: Vec<Message>, handoff_turn: Option<i64>) -> Conversation {
+        Conversation {
+            id: "c".into(),
+            started_at: 0,
+            account_id: None,
+            segment: None,
+            employee_count: None,
+            channel: None,
+            ai_agent: None,
+            extra: vec![],
+            messages,
+            outcome: handoff_turn.map(|t| Outcome { handoff_turn: Some(t), ..Outcome::default() }),
+        }
+    }
+
+    #[test]
+    fn each_signal_situation_holds_from_its_first_signal() {
+        let cases = [
+            (Sit::HumanRequest, S::HumanRequest),
+            (Sit::HighIntent, S::DemoRequest),
+            (Sit::HighIntent, S::Pricing),
+            (Sit::HighIntent, S::Timeline),
+            (Sit::ComplexDiscovery, S::Technical),
+            (Sit::ComplexDiscovery, S::CustomWorkflow),
+            (Sit::ComplexDiscovery, S::Integration),
+            (Sit::MultipleStakeholders, S::Stakeholders),
+            (Sit::Enterprise, S::Procurement),
+            (Sit::Enterprise, S::SecurityReview),
+            (Sit::Enterprise, S::CustomPricing),
+            (Sit::Sensitive, S::Dissatisfaction),
+            (Sit::Sensitive, S::Escalation),
+            (Sit::Sensitive, S::Competitor),
+        ];
+        for (situation, signal) in cases {
+            let tl = timeline(&[(&[], 0), (&[S::SimpleQuestion], 0), (&[signal], 0), (&[], 0)]);
+            let policy = Policy::new("p", vec![situation]);
+            assert_eq!(decide(&policy, &tl), at(3, situation), "{situation} via {signal}");
+            // The other situations do not fire on this signal's message.
+            for other in Situation::SEVEN.into_iter().filter(|s| *s != situation) {
+                if other.signals().contains(signal) {
+                    continue;
+                }
+                let d = decide(&Policy::new("p", vec![other]), &tl);
+                assert_eq!(d, Decision::NEVER, "{other} must not fire on {signal}");
+            }
+        }
+    }
+
+    #[test]
+    fn situations_stay_pending_after_their_signal() {
+        let tl = timeline(&[(&[S::Pricing], 0), (&[], 0), (&[], 0)]);
+        let mut policy = Policy::new("p", vec![Sit::HighIntent]);
+        policy.min_turn = 3;
+        assert_eq!(decide(&policy, &tl), at(3, Sit::HighIntent));
+    }
+
+    #[test]
+    fn empty_hand_off_on_never_hands_off() {
+        let tl = timeline(&[(&[S::HumanRequest, S::Pricing], 0xf)]);
+        assert_eq!(decide(&Policy::new("p", vec![]), &tl), Decision::NEVER);
+    }
+
+    #[test]
+    fn no_pending_situation_never_hands_off() {
+        let policy = Policy::new("p", Situation::SEVEN.to_vec());
+        assert_eq!(decide(&policy, &plain(5)), Decision::NEVER);
+    }
+
+    #[test]
+    fn guards_hold_back_until_they_stop_holding() {
+        let mut policy = Policy::new("p", vec![Sit::HighIntent]);
+        policy.unless = vec![Guard::Scheduling, Guard::SimpleQuestion];
+        let tl =
+            timeline(&[(&[S::Pricing, S::SimpleQuestion], 0), (&[S::Scheduling], 0), (&[], 0)]);
+        assert_eq!(decide(&policy, &tl), at(3, Sit::HighIntent));
+    }
+
+    #[test]
+    fn qualification_incomplete_holds_below_min_qualified() {
+        let mut policy = Policy::new("p", vec![Sit::HighIntent]);
+        policy.unless = vec![Guard::QualificationIncomplete];
+        // budget, then budget+need, then budget+need+timeline (3 fields).
+        let tl = timeline(&[(&[S::Pricing], 0b0001), (&[], 0b0101), (&[], 0b1101)]);
+        assert_eq!(decide(&policy, &tl), at(3, Sit::HighIntent));
+        policy.min_qualified = 2;
+        assert_eq!(decide(&policy, &tl), at(2, Sit::HighIntent));
+        policy.min_qualified = 0;
+        assert_eq!(decide(&policy, &tl), at(1, Sit::HighIntent));
+        policy.min_qualified = 4;
+        assert_eq!(decide(&policy, &tl), Decision::NEVER);
+    }
+
+    #[test]
+    fn bypass_situations_pass_guards_and_are_the_only_ones_reported() {
+        let mut policy = Policy::new("p", vec![Sit::HighIntent, Sit::HumanRequest]);
+        policy.unless = vec![Guard::SimpleQuestion];
+        assert_eq!(policy.bypass, vec![Sit::HumanRequest]);
+        // high_intent pending since 1, held back by the guard; human_request bypasses at 2.
+        let tl = timeline(&[
+            (&[S::Pricing, S::SimpleQuestion], 0),
+            (&[S::HumanRequest, S::SimpleQuestion], 0),
+        ]);
+        assert_eq!(decide(&policy, &tl), at(2, Sit::HumanRequest));
+        // Without a guard holding, every pending situation made it ready: the earliest wins.
+        let tl = timeline(&[(&[S::Pricing, S::SimpleQuestion], 0), (&[S::HumanRequest], 0)]);
+        assert_eq!(decide(&policy, &tl), at(2, Sit::HighIntent));
+        // No bypass: the guard holds human_request back too.
+        policy.bypass = vec![];
+        let tl = timeline(&[(&[S::HumanRequest, S::SimpleQuestion], 0), (&[], 0)]);
+        assert_eq!(decide(&policy, &tl), at(2, Sit::HumanRequest));
+    }
+
+    #[test]
+    fn min_turn_applies_to_bypass_situations_too() {
+        let mut policy = Policy::new("p", vec![Sit::HumanRequest]);
+        policy.min_turn = 3;
+        let tl = timeline(&[(&[S::HumanRequest], 0), (&[], 0), (&[], 0), (&[], 0)]);
+        assert_eq!(decide(&policy, &tl), at(3, Sit::HumanRequest));
+        policy.min_turn = 5;
+        assert_eq!(decide(&policy, &tl), Decision::NEVER);
+    }
+
+    #[test]
+    fn delay_hands_off_later_without_consulting_guards_and_not_beyond_the_end() {
+        let mut policy = Policy::new("p", vec![Sit::HighIntent]);
+        policy.unless = vec![Guard::Scheduling];
+        policy.delay = 2;
+        let tl = timeline(&[(&[S::Pricing], 0), (&[], 0), (&[S::Scheduling], 0)]);
+        assert_eq!(decide(&policy, &tl), at(3, Sit::HighIntent));
+        policy.delay = 3;
+        assert_eq!(decide(&policy, &tl), Decision::NEVER);
+    }
+
+    #[test]
+    fn score_counts_distinct_signals_with_tolerance() {
+        let mut policy = Policy::new("p", vec![Sit::Score]);
+        policy.weights[S::Pricing.index()] = 0.1;
+        policy.weights[S::DemoRequest.index()] = 0.2;
+        policy.threshold = 0.3;
+        // Pricing twice adds once; 0.1 + 0.2 reaches 0.3 despite floating point.
+        let tl = timeline(&[(&[S::Pricing], 0), (&[S::Pricing], 0), (&[S::DemoRequest], 0)]);
+        policy.threshold = 0.3;
+        assert_eq!(decide(&policy, &tl), at(3, Sit::Score));
+        policy.threshold = 0.30000000000000004 + 1e-12;
+        assert_eq!(decide(&policy, &tl), at(3, Sit::Score));
+        policy.threshold = 0.3 + 1e-6;
+        assert_eq!(decide(&policy, &tl), Decision::NEVER);
+        policy.threshold = 0.1;
+        assert_eq!(decide(&policy, &tl), at(1, Sit::Score));
+    }
+
+    #[test]
+    fn score_within_tolerance_below_threshold_reaches_it() {
+        let mut policy = Policy::new("p", vec![Sit::Score]);
+        policy.weights[S::Pricing.index()] = 0.1;
+        policy.weights[S::DemoRequest.index()] = 0.2;
+        policy.weights[S::Timeline.index()] = 0.3;
+        // 0.1 + 0.2 + 0.3 = 0.6000000000000001 in floating point; the sum in some orders is
+        // below 0.6 by an ulp, which the tolerance absorbs.
+        policy.threshold = 0.6 + 5e-10;
+        let tl = timeline(&[(&[S::Pricing], 0), (&[S::DemoRequest], 0), (&[S::Timeline], 0)]);
+        assert_eq!(decide(&policy, &tl), at(3, Sit::Score));
+    }
+
+    #[test]
+    fn repeated_objection_needs_the_same_category_in_distinct_messages() {
+        let policy = Policy::new("p", vec![Sit::RepeatedObjection]);
+        let one = timeline(&[(&[S::ObjectionPrice, S::ObjectionTiming], 0), (&[], 0)]);
+        assert_eq!(decide(&policy, &one), Decision::NEVER);
+        let mixed = timeline(&[(&[S::ObjectionPrice], 0), (&[S::ObjectionTiming], 0)]);
+        assert_eq!(decide(&policy, &mixed), Decision::NEVER);
+        let twice = timeline(&[(&[S::ObjectionPrice], 0), (&[], 0), (&[S::ObjectionPrice], 0)]);
+        assert_eq!(decide(&policy, &twice), at(3, Sit::RepeatedObjection));
+        let mut three = policy.clone();
+        three.repeated_objection_after = 3;
+        assert_eq!(decide(&three, &twice), Decision::NEVER);
+    }
+
+    #[test]
+    fn multiple_stakeholders_from_participants() {
+        let policy = Policy::new("p", vec![Sit::MultipleStakeholders]);
+        let mut tl = plain(3);
+        tl.points[1].participants = 2;
+        tl.points[2].participants = 2;
+        assert_eq!(decide(&policy, &tl), at(2, Sit::MultipleStakeholders));
+    }
+
+    #[test]
+    fn enterprise_from_segment_or_employee_count() {
+        let mut policy = Policy::new("p", vec![Sit::Enterprise]);
+        let mut tl = plain(2);
+        assert_eq!(decide(&policy, &tl), Decision::NEVER);
+        tl.employee_count = Some(999);
+        assert_eq!(decide(&policy, &tl), Decision::NEVER);
+        tl.employee_count = Some(1000);
+        assert_eq!(decide(&policy, &tl), at(1, Sit::Enterprise));
+        policy.enterprise_employees = 5000;
+        assert_eq!(decide(&policy, &tl), Decision::NEVER);
+        tl.enterprise_segment = true;
+        assert_eq!(decide(&policy, &tl), at(1, Sit::Enterprise));
+    }
+
+    #[test]
+    fn reported_situation_is_the_first_pending_with_ties_in_list_order() {
+        let tl = timeline(&[(&[S::Competitor], 0), (&[S::Pricing, S::Technical], 0)]);
+        let mut policy =
+            Policy::new("p", vec![Sit::HighIntent, Sit::ComplexDiscovery, Sit::Sensitive]);
+        policy.min_turn = 2;
+        assert_eq!(decide(&policy, &tl), at(2, Sit::Sensitive));
+        policy.hand_off_on = vec![Sit::ComplexDiscovery, Sit::HighIntent];
+        assert_eq!(decide(&policy, &tl), at(2, Sit::ComplexDiscovery));
+        policy.hand_off_on = vec![Sit::HighIntent, Sit::ComplexDiscovery];
+        assert_eq!(decide(&policy, &tl), at(2, Sit::HighIntent));
+    }
+
+    #[test]
+    fn onsets_cover_the_seven_situations() {
+        let mut tl = timeline(&[
+            (&[S::ObjectionNeed], 0),
+            (&[S::HumanRequest, S::ObjectionNeed], 0),
+            (&[S::Integration], 0),
+        ]);
+        tl.enterprise_segment = true;
+        let onsets = situation_onsets(&Policy::new("p", vec![]), &tl);
+        assert_eq!(onsets, [Some(2), None, Some(3), None, Some(1), None, Some(2)]);
+    }
+
+    #[test]
+    fn timeline_accumulates_qualification_and_participants() {
+        let conv = conversation(
+            vec![
+                message(1, Sender::Ai, None, 0),
+                message(2, Sender::Prospect, Some("Ann"), 0b0001),
+                // Captured in the AI's reply: counts from the next decision point.
+                message(3, Sender::Ai, None, 0b0010),
+                message(4, Sender::Prospect, Some(" ann "), 0),
+                message(5, Sender::Prospect, Some(""), 0),
+                message(6, Sender::Prospect, Some("Bob"), 0b0100),
+            ],
+            Some(5),
+        );
+        let signals = [SignalSet::of(&[S::Pricing]), SignalSet::EMPTY];
+        let tl = build_timeline(&conv, &signals);
+        let turns: Vec<i64> = tl.points.iter().map(|p| p.turn).collect();
+        assert_eq!(turns, vec![2, 4, 5, 6]);
+        let qualified: Vec<QualMask> = tl.points.iter().map(|p| p.qualified).collect();
+        assert_eq!(qualified, vec![0b0001, 0b0011, 0b0011, 0b0111]);
+        let participants: Vec<u32> = tl.points.iter().map(|p| p.participants).collect();
+        assert_eq!(participants, vec![1, 1, 1, 2]);
+        // Missing signal sets mean no signals rather than a panic.
+        assert_eq!(tl.points[0].signals, SignalSet::of(&[S::Pricing]));
+        assert_eq!(tl.points[3].signals, SignalSet::EMPTY);
+        assert_eq!(tl.historical, Some(3));
+    }
+
+    #[test]
+    fn ai_qualification_counts_at_the_next_decision_point_for_the_guard() {
+        let conv = conversation(
+            vec![
+                message(1, Sender::Prospect, None, 0b0011),
+                message(2, Sender::Ai, None, 0b0100),
+                message(3, Sender::Prospect, None, 0),
+            ],
+            None,
+        );
+        let tl = build_timeline(&conv, &[SignalSet::of(&[S::Pricing]), SignalSet::EMPTY]);
+        let mut policy = Policy::new("p", vec![Sit::HighIntent]);
+        policy.unless = vec![Guard::QualificationIncomplete];
+        assert_eq!(decide(&policy, &tl), at(2, Sit::HighIntent));
+    }
+
+    #[test]
+    fn historical_is_the_last_point_at_or_before_the_handoff_turn() {
+        let messages = vec![
+            message(2, Sender::Ai, None, 0),
+            message(3, Sender::Prospect, None, 0),
+            message(4, Sender::Ai, None, 0),
+            message(5, Sender::Prospect, None, 0),
+        ];
+        let at_turn = |t| build_timeline(&conversation(messages.clone(), t), &[]).historical;
+        assert_eq!(at_turn(None), None);
+        assert_eq!(at_turn(Some(3)), Some(1));
+        assert_eq!(at_turn(Some(4)), Some(1));
+        assert_eq!(at_turn(Some(9)), Some(2));
+        // Before the first prospect message: decision point 1.
+        assert_eq!(at_turn(Some(2)), Some(1));
+        let no_prospect = conversation(vec![message(1, Sender::Ai, None, 0)], Some(1));
+        assert_eq!(build_timeline(&no_prospect, &[]).historical, None);
+    }
+
+    #[test]
+    fn replay_all_is_per_policy_then_per_conversation() {
+        let a = Policy::new("a", vec![Sit::HighIntent]);
+        let b = Policy::new("b", vec![]);
+        let tls = vec![timeline(&[(&[S::Pricing], 0)]), plain(2)];
+        let out = replay_all(&[&a, &b], &tls);
+        assert_eq!(
+            out,
+            vec![vec![at(1, Sit::HighIntent), Decision::NEVER], vec![Decision::NEVER; 2]]
+        );
+    }
 }

@@ -1,10 +1,26 @@
 //! Ingest: find the three tables in a data folder, read them in any supported format, validate
 //! every row against the data contract, and assemble a `model::Dataset` with its rejections.
+//!
+//! Readers (`csv`, `jsonl`, `parquet`) stream rows as `rows::Cell`s to `build::Builder`, which
+//! converts them with `validate` and applies the cross-row checks; nothing is held twice.
+
+pub mod build;
+pub mod csv;
+pub mod discover;
+pub mod jsonl;
+pub mod parquet;
+pub mod rejected;
+pub mod rows;
+pub mod timestamp;
+pub mod validate;
 
 use std::path::Path;
 
 use crate::error::DataError;
 use crate::model::Dataset;
+use build::Builder;
+use discover::{discover, relative_label, Format};
+use rows::{ExtraColumns, FileStats, RawRow, TableSpec};
 
 #[derive(Clone, Debug)]
 pub struct IngestOptions {
@@ -18,7 +34,123 @@ impl Default for IngestOptions {
     }
 }
 
-/// Loads and validates the data set in `dir`.
+/// Loads and validates the data set in `dir`; fails when it is unusable as a whole.
 pub fn load(dir: &Path, options: &IngestOptions) -> Result<Dataset, DataError> {
-    todo!("issue 2: {} {options:?}", dir.display())
+    let dataset = read_dataset(dir)?;
+    check_usable(&dataset, options)?;
+    Ok(dataset)
+}
+
+/// Reads and validates `dir` without the rejected-share and empty checks of `check_usable`,
+/// so that `validate` can show the rejections of a data set it then declares unusable.
+pub fn read_dataset(dir: &Path) -> Result<Dataset, DataError> {
+    if !dir.is_dir() {
+        return Err(DataError::Unreadable {
+            file: dir.display().to_string(),
+            reason: "no such data folder".to_string(),
+        });
+    }
+    let mut dataset = Dataset::default();
+    let mut builder = Builder::default();
+    let mut extras = ExtraColumns::default();
+    let mut ignored = ExtraColumns::default();
+
+    let present = read_table(
+        dir,
+        &rows::CONVERSATIONS,
+        &mut extras,
+        &mut dataset,
+        &mut builder,
+        Builder::add_conversation,
+    )?;
+    let present_m = read_table(
+        dir,
+        &rows::MESSAGES,
+        &mut ignored,
+        &mut dataset,
+        &mut builder,
+        Builder::add_message,
+    )?;
+    let present_o = read_table(
+        dir,
+        &rows::OUTCOMES,
+        &mut ignored,
+        &mut dataset,
+        &mut builder,
+        Builder::add_outcome,
+    )?;
+
+    let columns = &mut dataset.columns;
+    columns.segment = present[rows::conv::SEGMENT];
+    columns.employee_count = present[rows::conv::EMPLOYEE_COUNT];
+    columns.channel = present[rows::conv::CHANNEL];
+    columns.ai_agent = present[rows::conv::AI_AGENT];
+    columns.participant = present_m[rows::msg::PARTICIPANT];
+    columns.signals = present_m[rows::msg::SIGNALS];
+    columns.qualified = present_m[rows::msg::QUALIFIED];
+    columns.handoff_probability = present_m[rows::msg::HANDOFF_PROBABILITY];
+    columns.handoff_turn = present_o[rows::out::HANDOFF_TURN] && builder.handoff_turn_values;
+
+    dataset.extra_columns = extras.names().to_vec();
+    builder.finish(dataset.extra_columns.len(), &mut dataset);
+    Ok(dataset)
+}
+
+/// Reads every file of one table into the builder; which known columns any file had.
+fn read_table(
+    dir: &Path,
+    spec: &TableSpec,
+    extras: &mut ExtraColumns,
+    dataset: &mut Dataset,
+    builder: &mut Builder,
+    add: fn(&mut Builder, u32, RawRow),
+) -> Result<Vec<bool>, DataError> {
+    let table = discover(dir, spec.name)?;
+    let mut present = vec![false; spec.columns.len()];
+    let mut rows_read = 0u64;
+    for path in &table.files {
+        let label = relative_label(dir, path);
+        let file = builder.file(&label);
+        let mut sink = |row: RawRow| add(builder, file, row);
+        let stats: FileStats = match table.format {
+            Format::Csv => csv::read_csv(path, &label, false, spec, extras, &mut sink)?,
+            Format::CsvGz => csv::read_csv(path, &label, true, spec, extras, &mut sink)?,
+            Format::Jsonl => jsonl::read_jsonl(path, &label, spec, extras, &mut sink)?,
+            Format::Parquet => parquet::read_parquet(path, &label, spec, extras, &mut sink)?,
+        };
+        rows_read += stats.rows;
+        for (any, here) in present.iter_mut().zip(&stats.present) {
+            *any |= *here;
+        }
+        dataset.files.push(path.clone());
+    }
+    dataset.rows_read.insert(spec.name.to_string(), rows_read);
+    tracing::info!(table = spec.name, files = table.files.len(), rows = rows_read, "table read");
+    Ok(present)
+}
+
+/// Fails when too many conversations were rejected or none is left.
+pub fn check_usable(dataset: &Dataset, options: &IngestOptions) -> Result<(), DataError> {
+    let total = dataset.total_conversation_ids;
+    let rejected = dataset.rejected_conversations;
+    if total > 0 {
+        let share = rejected as f64 / total as f64;
+        if share > options.max_rejected {
+            return Err(DataError::TooManyRejected {
+                rejected,
+                total,
+                share: share * 100.0,
+                max: options.max_rejected * 100.0,
+            });
+        }
+    }
+    if dataset.conversations.is_empty() {
+        let why = if total == 0 {
+            "the conversations table has no usable row".to_string()
+        } else {
+            format!("all {total} conversations were rejected")
+        };
+        return Err(DataError::NoConversations(why));
+    }
+    Ok(())
 }

@@ -1,34 +1,155 @@
 //! Detection: one multi-pattern pass over each prospect message's text, and the merge with
 //! upstream tags according to `signal_source`.
+//!
+//! Every phrase of every signal goes into ONE Aho-Corasick automaton (ASCII case-insensitive,
+//! standard match semantics, overlapping search), so a message costs one pass over its text
+//! whatever the size of the lexicon, and carries every signal one of whose phrases it contains.
+//! A match counts only on word boundaries: the characters just outside it must not be Unicode
+//! alphanumeric (where the phrase itself starts or ends with one).
 
 use std::collections::BTreeMap;
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rayon::prelude::*;
+
 use super::lexicon::LexiconConfig;
-use super::vocabulary::SignalSet;
+use super::vocabulary::{Signal, SignalSet};
 use super::SignalSource;
-use crate::model::Dataset;
+use crate::model::{Conversation, Dataset, Sender};
+
+/// The lexicon could not be compiled (only for absurdly large lexicons).
+#[derive(Debug, thiserror::Error)]
+#[error("the lexicon cannot be compiled: {0}")]
+pub struct DetectorError(String);
 
 /// Finds the lexicon's phrases in text: case-insensitive, on word boundaries, overlapping.
 pub struct Detector {
-    _private: (),
+    automaton: Option<AhoCorasick>,
+    /// Per pattern id: its signal and whether its first / last character is a word character
+    /// (only then does a boundary need checking on that side).
+    patterns: Vec<PatternInfo>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PatternInfo {
+    signal: Signal,
+    word_start: bool,
+    word_end: bool,
 }
 
 impl Detector {
-    pub fn new(config: &LexiconConfig) -> Detector {
-        todo!("issue 3: {config:?}")
+    /// Compiles the default lexicon with `config`'s overrides and extensions.
+    pub fn try_new(config: &LexiconConfig) -> Result<Detector, DetectorError> {
+        let mut phrases = Vec::new();
+        let mut patterns = Vec::new();
+        for signal in Signal::ALL {
+            for phrase in config.phrases(signal) {
+                let phrase = normalize(&phrase);
+                let (Some(first), Some(last)) = (phrase.chars().next(), phrase.chars().last())
+                else {
+                    continue; // a blank phrase would match everywhere; the file parser rejects it
+                };
+                patterns.push(PatternInfo {
+                    signal,
+                    word_start: first.is_alphanumeric(),
+                    word_end: last.is_alphanumeric(),
+                });
+                phrases.push(phrase);
+            }
+        }
+        let automaton = if phrases.is_empty() {
+            None
+        } else {
+            let built = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&phrases)
+                .map_err(|e| DetectorError(e.to_string()))?;
+            Some(built)
+        };
+        Ok(Detector { automaton, patterns })
     }
 
+    /// Like `try_new`, for lexicons known to compile (the default one and any lexicon small
+    /// enough to be written by hand). If compiling ever failed, the failure is logged and the
+    /// detector finds nothing.
+    pub fn new(config: &LexiconConfig) -> Detector {
+        Detector::try_new(config).unwrap_or_else(|e| {
+            tracing::error!("{e}; text detection finds no signals");
+            Detector { automaton: None, patterns: vec![] }
+        })
+    }
+
+    /// The signals whose phrases occur in `text`.
     pub fn detect(&self, text: &str) -> SignalSet {
-        todo!("issue 3: {text}")
+        let Some(automaton) = &self.automaton else {
+            return SignalSet::EMPTY;
+        };
+        let text = normalize(text);
+        let mut found = SignalSet::EMPTY;
+        for m in automaton.find_overlapping_iter(text.as_str()) {
+            let Some(info) = self.patterns.get(m.pattern().as_usize()) else {
+                continue;
+            };
+            if found.contains(info.signal) {
+                continue;
+            }
+            let before = text.get(..m.start()).and_then(|s| s.chars().next_back());
+            let after = text.get(m.end()..).and_then(|s| s.chars().next());
+            let start_ok = !info.word_start || !before.is_some_and(char::is_alphanumeric);
+            let end_ok = !info.word_end || !after.is_some_and(char::is_alphanumeric);
+            if start_ok && end_ok {
+                found.insert(info.signal);
+            }
+        }
+        found
     }
 }
 
+/// Lower case, typographic apostrophes folded onto `'`, runs of whitespace made one space:
+/// applied to phrases and texts alike so "don’t\n need" matches "don't need".
+fn normalize(text: &str) -> String {
+    let lowered = text.to_lowercase();
+    let mut out = String::with_capacity(lowered.len());
+    let mut in_space = false;
+    for c in lowered.trim().chars() {
+        if c.is_whitespace() {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        out.push(match c {
+            '\u{2019}' | '\u{2018}' | '\u{02bc}' => '\'',
+            other => other,
+        });
+    }
+    out
+}
+
 /// Where one message's signals came from (the `source` column of `handoff signals`).
+///
+/// With `tags` every message is `Tags` and with `text` every message is `Text` (`auto`
+/// resolves to one of them for the whole data set). With `both`, a message is `Both` when
+/// both sources contributed a signal or when neither found any (both were consulted), `Tags`
+/// when only its tags gave signals and `Text` when only its text did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     Tags,
     Text,
     Both,
+}
+
+impl Origin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Tags => "tags",
+            Origin::Text => "text",
+            Origin::Both => "both",
+        }
+    }
 }
 
 /// The signals of every prospect message of a data set.
@@ -37,13 +158,300 @@ pub struct DatasetSignals {
     /// Per conversation (in `Dataset::conversations` order), one set per prospect message in
     /// turn order.
     pub per_conversation: Vec<Vec<SignalSet>>,
+    /// Aligned with `per_conversation`: where each message's set came from.
+    pub origins: Vec<Vec<Origin>>,
     /// The source actually used (`auto` resolved to `tags` or `text`).
     pub source_used: Option<SignalSource>,
     /// Labels of the `signals` column outside the vocabulary, with counts (data quality).
+    /// Counted on every message whose tags were read (prospect or not).
     pub unknown_labels: BTreeMap<String, u64>,
+    /// Messages not written by the prospect that carried tags, which are ignored
+    /// (only prospect messages carry signals).
+    pub non_prospect_tagged_messages: u64,
 }
 
+/// The signals of one conversation's prospect messages, with their origins.
+struct ConversationSignals {
+    sets: Vec<SignalSet>,
+    origins: Vec<Origin>,
+    unknown_labels: BTreeMap<String, u64>,
+    non_prospect_tagged: u64,
+}
+
+/// Signals of every prospect message: `auto` reads tags when the messages table has a
+/// `signals` column and text otherwise. Parallel over conversations; the result is the same
+/// for any thread count.
 pub fn detect_dataset(ds: &Dataset, source: SignalSource, detector: &Detector) -> DatasetSignals {
-    let _ = detector;
-    todo!("issue 3: {} {source:?}", ds.conversations.len())
+    let used = match source {
+        SignalSource::Auto if ds.columns.signals => SignalSource::Tags,
+        SignalSource::Auto => SignalSource::Text,
+        other => other,
+    };
+    let per_conv: Vec<ConversationSignals> =
+        ds.conversations.par_iter().map(|c| conversation_signals(c, used, detector)).collect();
+    let mut out = DatasetSignals { source_used: Some(used), ..DatasetSignals::default() };
+    for conv in per_conv {
+        for (label, n) in conv.unknown_labels {
+            *out.unknown_labels.entry(label).or_insert(0) += n;
+        }
+        out.non_prospect_tagged_messages += conv.non_prospect_tagged;
+        out.per_conversation.push(conv.sets);
+        out.origins.push(conv.origins);
+    }
+    out
+}
+
+fn conversation_signals(
+    conv: &Conversation,
+    used: SignalSource,
+    detector: &Detector,
+) -> ConversationSignals {
+    let reads_tags = matches!(used, SignalSource::Tags | SignalSource::Both);
+    let reads_text = matches!(used, SignalSource::Text | SignalSource::Both);
+    let mut out = ConversationSignals {
+        sets: vec![],
+        origins: vec![],
+        unknown_labels: BTreeMap::new(),
+        non_prospect_tagged: 0,
+    };
+    let mut messages: Vec<_> = conv.messages.iter().collect();
+    messages.sort_by_key(|m| m.turn);
+    for m in messages {
+        let tags = if reads_tags {
+            parse_tags(&m.tags, &mut out.unknown_labels)
+        } else {
+            SignalSet::EMPTY
+        };
+        if m.sender != Sender::Prospect {
+            if reads_tags && !m.tags.is_empty() {
+                out.non_prospect_tagged += 1;
+            }
+            continue;
+        }
+        let text = if reads_text { detector.detect(&m.text) } else { SignalSet::EMPTY };
+        let origin = match used {
+            SignalSource::Tags => Origin::Tags,
+            SignalSource::Text | SignalSource::Auto => Origin::Text,
+            SignalSource::Both => match (tags.is_empty(), text.is_empty()) {
+                (false, true) => Origin::Tags,
+                (true, false) => Origin::Text,
+                _ => Origin::Both,
+            },
+        };
+        out.sets.push(tags.union(text));
+        out.origins.push(origin);
+    }
+    out
+}
+
+/// Maps raw labels onto the vocabulary; unknown ones are counted in `unknown`.
+fn parse_tags(tags: &[String], unknown: &mut BTreeMap<String, u64>) -> SignalSet {
+    let mut set = SignalSet::EMPTY;
+    for tag in tags {
+        let label = tag.trim().to_lowercase();
+        if label.is_empty() {
+            continue;
+        }
+        match Signal::parse(&label) {
+            Some(signal) => set.insert(signal),
+            None => *unknown.entry(label).or_insert(0) += 1,
+        }
+    }
+    set
+}
+
+/// True positives, false positives and false negatives of one signal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignalCounts {
+    pub tp: u64,
+    pub fp: u64,
+    pub fn_: u64,
+}
+
+impl SignalCounts {
+    /// Precision, `None` when nothing was detected.
+    pub fn precision(&self) -> Option<f64> {
+        let detected = self.tp + self.fp;
+        (detected > 0).then(|| self.tp as f64 / detected as f64)
+    }
+    /// Recall, `None` when nothing was expected.
+    pub fn recall(&self) -> Option<f64> {
+        let expected = self.tp + self.fn_;
+        (expected > 0).then(|| self.tp as f64 / expected as f64)
+    }
+}
+
+/// Compares the detector with labelled texts: per signal, in vocabulary order.
+pub fn evaluate<T: AsRef<str>>(
+    detector: &Detector,
+    labelled: &[(T, SignalSet)],
+) -> Vec<(Signal, SignalCounts)> {
+    let mut counts = [SignalCounts::default(); 21];
+    for (text, expected) in labelled {
+        let found = detector.detect(text.as_ref());
+        for signal in Signal::ALL {
+            let c = &mut counts[signal.index()];
+            match (found.contains(signal), expected.contains(signal)) {
+                (true, true) => c.tp += 1,
+                (true, false) => c.fp += 1,
+                (false, true) => c.fn_ += 1,
+                (false, false) => {}
+            }
+        }
+    }
+    Signal::ALL.iter().map(|s| (*s, counts[s.index()])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ColumnPresence, Message};
+
+    fn default_detector() -> Detector {
+        Detector::new(&LexiconConfig::default())
+    }
+
+    #[test]
+    fn matches_case_insensitively_on_word_boundaries() {
+        let d = default_detector();
+        assert!(d.detect("Can I TALK TO A HUMAN please").contains(Signal::HumanRequest));
+        // `api` inside `capital` or `rapid` is not a match.
+        assert!(!d.detect("our capital is rapid").contains(Signal::Technical));
+        assert!(d.detect("Do you have an API?").contains(Signal::Technical));
+        assert!(d.detect("(api)").contains(Signal::Technical));
+        // Unicode letters count as word characters.
+        assert!(!d.detect("ädemo").contains(Signal::DemoRequest));
+        assert!(d.detect("could we get a demo?").contains(Signal::DemoRequest));
+    }
+
+    #[test]
+    fn overlapping_phrases_give_every_signal() {
+        let d = default_detector();
+        let set = d.detect("What does the enterprise plan cost, and is it SOC 2 compliant?");
+        assert!(set.contains(Signal::Pricing));
+        assert!(set.contains(Signal::CustomPricing));
+        assert!(set.contains(Signal::SecurityReview));
+    }
+
+    #[test]
+    fn typographic_apostrophes_and_whitespace_are_folded() {
+        let d = default_detector();
+        assert!(d.detect("we don’t\n  need this").contains(Signal::ObjectionNeed));
+    }
+
+    #[test]
+    fn overrides_replace_and_extensions_add() {
+        let mut config = LexiconConfig::default();
+        config.overrides.insert(Signal::Competitor, vec!["Acme CRM".into()]);
+        config.extend.insert(Signal::Pricing, vec!["what's the damage".into()]);
+        let d = Detector::new(&config);
+        assert!(d.detect("we run acme crm today").contains(Signal::Competitor));
+        assert!(!d.detect("we looked at salesloft").contains(Signal::Competitor));
+        assert!(d.detect("so what's the damage?").contains(Signal::Pricing));
+        assert!(d.detect("how much is it").contains(Signal::Pricing));
+        config.overrides.insert(Signal::Competitor, vec![]);
+        assert!(!Detector::new(&config).detect("acme crm").contains(Signal::Competitor));
+    }
+
+    #[test]
+    fn every_signal_has_a_sizeable_default_lexicon() {
+        for s in Signal::ALL {
+            let n = default_phrases(s).len();
+            assert!(n >= 15, "{s} has only {n} phrases");
+            for p in default_phrases(s) {
+                assert_eq!(*p, normalize(p), "phrase `{p}` of {s} is not normalized");
+            }
+        }
+    }
+
+    fn message(turn: i64, sender: Sender, text: &str, tags: &[&str]) -> Message {
+        Message {
+            turn,
+            sent_at: 0,
+            sender,
+            participant: None,
+            text: text.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            qualified: 0,
+            handoff_probability: None,
+        }
+    }
+
+    fn dataset(has_tags: bool) -> Dataset {
+        let conv = Conversation {
+            id: "c1".into(),
+            started_at: 0,
+            account_id: None,
+            segment: None,
+            employee_count: None,
+            channel: None,
+            ai_agent: None,
+            extra: vec![],
+            messages: vec![
+                message(1, Sender::Ai, "want a demo?", &["pricing"]),
+                message(2, Sender::Prospect, "how much is it?", &["demo_request", "Bogus"]),
+                message(3, Sender::Prospect, "ok", &["objection:weird"]),
+                message(4, Sender::Prospect, "talk to a human", &[]),
+            ],
+            outcome: None,
+        };
+        Dataset {
+            conversations: vec![conv],
+            columns: ColumnPresence { signals: has_tags, ..ColumnPresence::default() },
+            ..Dataset::default()
+        }
+    }
+
+    use crate::signals::lexicon::default_phrases;
+
+    #[test]
+    fn sources_resolve_and_merge() {
+        let d = default_detector();
+        let set = |labels: &[Signal]| SignalSet::of(labels);
+
+        let tags = detect_dataset(&dataset(true), SignalSource::Auto, &d);
+        assert_eq!(tags.source_used, Some(SignalSource::Tags));
+        assert_eq!(
+            tags.per_conversation[0],
+            vec![set(&[Signal::DemoRequest]), set(&[Signal::ObjectionOther]), SignalSet::EMPTY]
+        );
+        assert_eq!(tags.origins[0], vec![Origin::Tags; 3]);
+        assert_eq!(tags.unknown_labels.get("bogus"), Some(&1));
+        assert_eq!(tags.non_prospect_tagged_messages, 1);
+
+        let text = detect_dataset(&dataset(false), SignalSource::Auto, &d);
+        assert_eq!(text.source_used, Some(SignalSource::Text));
+        assert_eq!(
+            text.per_conversation[0],
+            vec![set(&[Signal::Pricing]), SignalSet::EMPTY, set(&[Signal::HumanRequest])]
+        );
+        assert!(text.unknown_labels.is_empty());
+
+        let both = detect_dataset(&dataset(true), SignalSource::Both, &d);
+        assert_eq!(
+            both.per_conversation[0],
+            vec![
+                set(&[Signal::DemoRequest, Signal::Pricing]),
+                set(&[Signal::ObjectionOther]),
+                set(&[Signal::HumanRequest])
+            ]
+        );
+        assert_eq!(both.origins[0], vec![Origin::Both, Origin::Tags, Origin::Text]);
+    }
+
+    #[test]
+    fn evaluate_counts_per_signal() {
+        let d = default_detector();
+        let labelled = [
+            ("how much does it cost", SignalSet::of(&[Signal::Pricing])),
+            ("book a demo", SignalSet::of(&[Signal::Pricing])),
+        ];
+        let counts = evaluate(&d, &labelled);
+        let pricing = counts.iter().find(|(s, _)| *s == Signal::Pricing).unwrap().1;
+        assert_eq!(pricing, SignalCounts { tp: 1, fp: 0, fn_: 1 });
+        let demo = counts.iter().find(|(s, _)| *s == Signal::DemoRequest).unwrap().1;
+        assert_eq!(demo, SignalCounts { tp: 0, fp: 1, fn_: 0 });
+        assert_eq!(pricing.recall(), Some(0.5));
+        assert_eq!(demo.precision(), Some(0.0));
+    }
 }

@@ -1,0 +1,329 @@
+//! Typed conversion of one raw row into a conversation, message or outcome, collecting every
+//! problem in the spec's words (`column turn: expected an integer, found "3a"`).
+
+use std::borrow::Cow;
+
+use super::rows::{conv, msg, out, Cell, RawRow, RowProblem};
+use super::timestamp::parse_timestamp;
+use crate::model::{
+    context_bit, qual_bit, split_list, ContextMask, Conversation, Message, Micros, Outcome,
+    QualMask, Sender,
+};
+
+/// Collects the problems of one row while its cells are converted.
+#[derive(Debug, Default)]
+pub struct RowCheck {
+    pub problems: Vec<RowProblem>,
+}
+
+impl RowCheck {
+    fn keep<T>(&mut self, column: &str, result: Result<Option<T>, String>) -> Option<T> {
+        match result {
+            Ok(value) => value,
+            Err(reason) => {
+                self.problems.push(RowProblem { column: Some(column.to_string()), reason });
+                None
+            }
+        }
+    }
+
+    fn required<T>(&mut self, column: &str, result: Result<Option<T>, String>) -> Option<T> {
+        match result {
+            Ok(None) => {
+                self.problems.push(RowProblem {
+                    column: Some(column.to_string()),
+                    reason: "required value is missing".to_string(),
+                });
+                None
+            }
+            other => self.keep(column, other),
+        }
+    }
+}
+
+/// A text cell with blank text read as null.
+fn non_blank(cell: &Cell) -> Option<&Cell> {
+    match cell {
+        Cell::Null => None,
+        Cell::Str(s) if s.trim().is_empty() => None,
+        other => Some(other),
+    }
+}
+
+/// A text column's value; blank text is null. Takes the cell to avoid copying the string.
+pub fn text(cell: &mut Cell) -> Result<Option<String>, String> {
+    Ok(match non_blank(cell) {
+        Some(_) => cell.take().into_text(),
+        None => None,
+    })
+}
+
+/// Whether a required text cell has a value (the id itself is read by `row_conversation_id`).
+fn present(cell: &Cell) -> Result<Option<()>, String> {
+    Ok(non_blank(cell).map(|_| ()))
+}
+
+pub fn integer(cell: &Cell) -> Result<Option<i64>, String> {
+    let found = || format!("expected an integer, found {}", cell.describe());
+    let Some(cell) = non_blank(cell) else { return Ok(None) };
+    match cell {
+        Cell::Int(i) => Ok(Some(*i)),
+        Cell::Float(f) => integral(*f).map(Some).ok_or_else(found),
+        Cell::Str(s) => {
+            let s = s.trim();
+            match s.parse::<i64>() {
+                Ok(i) => Ok(Some(i)),
+                // `3.0` is how many tools write an integer column that has nulls.
+                Err(_) => s.parse::<f64>().ok().and_then(integral).map(Some).ok_or_else(found),
+            }
+        }
+        _ => Err(found()),
+    }
+}
+
+fn integral(f: f64) -> Option<i64> {
+    let in_range = f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15;
+    in_range.then_some(f as i64)
+}
+
+pub fn number(cell: &Cell) -> Result<Option<f64>, String> {
+    let found = || format!("expected a number, found {}", cell.describe());
+    let Some(cell) = non_blank(cell) else { return Ok(None) };
+    let value = match cell {
+        Cell::Int(i) => *i as f64,
+        Cell::Float(f) => *f,
+        Cell::Str(s) => s.trim().parse::<f64>().map_err(|_| found())?,
+        _ => return Err(found()),
+    };
+    if value.is_finite() {
+        Ok(Some(value))
+    } else {
+        Err(format!("expected a finite number, found {}", cell.describe()))
+    }
+}
+
+pub fn timestamp(cell: &Cell) -> Result<Option<Micros>, String> {
+    let found = || format!("expected a timestamp, found {}", cell.describe());
+    let Some(cell) = non_blank(cell) else { return Ok(None) };
+    match cell {
+        Cell::Micros(us) => Ok(Some(*us)),
+        Cell::Str(s) => parse_timestamp(s).map(Some).ok_or_else(found),
+        _ => Err(found()),
+    }
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display>(
+    value: Result<Option<T>, String>,
+    low: T,
+    high: Option<T>,
+    wanted: &str,
+) -> Result<Option<T>, String> {
+    match value? {
+        Some(v) if v < low || high.as_ref().is_some_and(|h| v > *h) => {
+            Err(format!("expected {wanted}, found {v}"))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Trimmed and case-folded; `None` when empty.
+fn folded(value: Option<String>) -> Option<String> {
+    value.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty())
+}
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// The conversation id a row belongs to, when it can be read (borrowed when it is text).
+pub fn row_conversation_id(row: &RawRow) -> Option<Cow<'_, str>> {
+    match non_blank(&row.cells[0])? {
+        Cell::Str(s) => Some(Cow::Borrowed(s.as_str())),
+        other => other.to_text().map(Cow::Owned),
+    }
+}
+
+/// A conversations row; `None` when any column is unusable (problems in `check`).
+pub fn conversation(row: &mut RawRow, check: &mut RowCheck) -> Option<Conversation> {
+    let c = &mut row.cells;
+    let id = check.required("conversation_id", text(&mut c[conv::ID]));
+    let started_at = check.required("started_at", timestamp(&c[conv::STARTED_AT]));
+    let account_id = check.keep("account_id", text(&mut c[conv::ACCOUNT_ID]));
+    let segment = check.keep("segment", text(&mut c[conv::SEGMENT]));
+    let employee_count = check.keep("employee_count", integer(&c[conv::EMPLOYEE_COUNT]));
+    let channel = check.keep("channel", text(&mut c[conv::CHANNEL]));
+    let ai_agent = check.keep("ai_agent", text(&mut c[conv::AI_AGENT]));
+    if !check.problems.is_empty() {
+        return None;
+    }
+    Some(Conversation {
+        id: id?,
+        started_at: started_at?,
+        account_id: trimmed(account_id),
+        segment: folded(segment),
+        employee_count,
+        channel: trimmed(channel),
+        ai_agent: trimmed(ai_agent),
+        extra: Vec::new(),
+        messages: Vec::new(),
+        outcome: None,
+    })
+}
+
+/// Labels outside a known list, to count as data-quality warnings.
+pub type UnknownLabels = Vec<String>;
+
+/// A messages row; `None` when any column is unusable.
+pub fn message(row: &mut RawRow, check: &mut RowCheck) -> Option<(Message, UnknownLabels)> {
+    let c = &mut row.cells;
+    check.required("conversation_id", present(&c[msg::CONVERSATION_ID]));
+    let turn = check.required("turn", in_range(integer(&c[msg::TURN]), 1, None, "an integer >= 1"));
+    let sent_at = check.required("sent_at", timestamp(&c[msg::SENT_AT]));
+    let sender_text = check.required("sender", text(&mut c[msg::SENDER]));
+    let sender = sender_text.as_deref().and_then(|s| match Sender::parse(s) {
+        Some(sender) => Some(sender),
+        None => {
+            check.problems.push(RowProblem {
+                column: Some("sender".to_string()),
+                reason: format!("expected prospect, ai or human, found {s:?}"),
+            });
+            None
+        }
+    });
+    let participant = check.keep("participant", text(&mut c[msg::PARTICIPANT]));
+    // A null text is an empty message, not a missing value.
+    let body = check.keep("text", Ok(c[msg::TEXT].take().into_text())).unwrap_or_default();
+    let signals = check.keep("signals", text(&mut c[msg::SIGNALS]));
+    let qualified = check.keep("qualified", text(&mut c[msg::QUALIFIED]));
+    let probability = check.keep(
+        "handoff_probability",
+        in_range(number(&c[msg::HANDOFF_PROBABILITY]), 0.0, Some(1.0), "a number from 0 to 1"),
+    );
+    if !check.problems.is_empty() {
+        return None;
+    }
+    let (mask, unknown) = label_mask(qualified.as_deref(), qual_bit);
+    let message = Message {
+        turn: turn?,
+        sent_at: sent_at?,
+        sender: sender?,
+        participant: folded(participant),
+        text: body,
+        tags: signals.as_deref().map(|s| split_list(s).collect()).unwrap_or_default(),
+        qualified: mask,
+        handoff_probability: probability,
+    };
+    Some((message, unknown))
+}
+
+/// An outcomes row; `None` when any column is unusable.
+pub fn outcome(row: &mut RawRow, check: &mut RowCheck) -> Option<(Outcome, UnknownLabels)> {
+    let c = &mut row.cells;
+    check.required("conversation_id", present(&c[out::CONVERSATION_ID]));
+    let handoff_turn = check.keep("handoff_turn", integer(&c[out::HANDOFF_TURN]));
+    let handoff_at = check.keep("handoff_at", timestamp(&c[out::HANDOFF_AT]));
+    let context = check.keep("context", text(&mut c[out::CONTEXT]));
+    let meeting_at = check.keep("meeting_at", timestamp(&c[out::MEETING_AT]));
+    let opportunity_at = check.keep("opportunity_at", timestamp(&c[out::OPPORTUNITY_AT]));
+    let amount = check.keep("opportunity_amount", number(&c[out::OPPORTUNITY_AMOUNT]));
+    let currency = check.keep("currency", text(&mut c[out::CURRENCY]));
+    let rating = check.keep(
+        "rep_rating",
+        in_range(integer(&c[out::REP_RATING]), 1, Some(5), "an integer from 1 to 5"),
+    );
+    if !check.problems.is_empty() {
+        return None;
+    }
+    let (context_mask, unknown): (ContextMask, _) = label_mask(context.as_deref(), context_bit);
+    let outcome = Outcome {
+        handoff_turn,
+        handoff_at,
+        context: context_mask,
+        meeting_at,
+        opportunity_at,
+        opportunity_amount: amount,
+        currency: trimmed(currency),
+        rep_rating: rating.and_then(|r| u8::try_from(r).ok()),
+    };
+    Some((outcome, unknown))
+}
+
+/// The bit mask of a `;`-list's known labels, and the unknown labels.
+fn label_mask(cell: Option<&str>, bit: fn(&str) -> Option<QualMask>) -> (u8, UnknownLabels) {
+    let mut mask = 0u8;
+    let mut unknown = Vec::new();
+    for label in cell.map(split_list).into_iter().flatten() {
+        match bit(&label) {
+            Some(b) => mask |= b,
+            None => unknown.push(label),
+        }
+    }
+    (mask, unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Cell {
+        Cell::Str(v.to_string())
+    }
+
+    #[test]
+    fn integers_accept_integral_values_only() {
+        assert_eq!(integer(&s(" 7 ")), Ok(Some(7)));
+        assert_eq!(integer(&s("3.0")), Ok(Some(3)));
+        assert_eq!(integer(&Cell::Float(4.0)), Ok(Some(4)));
+        assert_eq!(integer(&Cell::Null), Ok(None));
+        assert_eq!(integer(&s("  ")), Ok(None));
+        assert_eq!(integer(&s("3a")), Err("expected an integer, found \"3a\"".to_string()));
+        assert_eq!(integer(&Cell::Float(2.5)), Err("expected an integer, found 2.5".to_string()));
+        assert!(integer(&Cell::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn numbers_must_be_finite() {
+        assert_eq!(number(&s("0.25")), Ok(Some(0.25)));
+        assert_eq!(number(&Cell::Int(2)), Ok(Some(2.0)));
+        assert!(number(&s("NaN")).is_err());
+        assert!(number(&Cell::Float(f64::INFINITY)).is_err());
+        assert!(number(&s("lots")).is_err());
+    }
+
+    #[test]
+    fn ranges_name_what_was_expected() {
+        let r = in_range(integer(&s("0")), 1, None, "an integer >= 1");
+        assert_eq!(r, Err("expected an integer >= 1, found 0".to_string()));
+        let p = in_range(number(&s("1.5")), 0.0, Some(1.0), "a number from 0 to 1");
+        assert_eq!(p, Err("expected a number from 0 to 1, found 1.5".to_string()));
+        assert_eq!(in_range(number(&s("1")), 0.0, Some(1.0), "x"), Ok(Some(1.0)));
+    }
+
+    #[test]
+    fn timestamps_accept_native_and_text() {
+        assert_eq!(timestamp(&Cell::Micros(5)), Ok(Some(5)));
+        assert_eq!(timestamp(&s("1970-01-01T00:00:01Z")), Ok(Some(1_000_000)));
+        assert!(timestamp(&Cell::Int(5)).is_err());
+    }
+
+    #[test]
+    fn label_lists_split_known_and_unknown() {
+        let (mask, unknown) = label_mask(Some(" Budget; ;NEED;pricing "), qual_bit);
+        assert_eq!(mask, 1 | 4);
+        assert_eq!(unknown, vec!["pricing".to_string()]);
+        assert_eq!(split_list(" A ;; b;").collect::<Vec<_>>(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn a_message_row_with_a_bad_sender_is_rejected() {
+        let mut row = RawRow::new(1, 9);
+        row.cells[msg::CONVERSATION_ID] = s("c1");
+        row.cells[msg::TURN] = s("1");
+        row.cells[msg::SENT_AT] = s("2026-01-01 00:00:00");
+        row.cells[msg::SENDER] = s("bot");
+        let mut check = RowCheck::default();
+        assert!(message(&mut row, &mut check).is_none());
+        assert_eq!(check.problems[0].column.as_deref(), Some("sender"));
+        assert_eq!(check.problems[0].reason, "expected prospect, ai or human, found \"bot\"");
+    }
+}

@@ -1,0 +1,195 @@
+//! The shared front of every command that runs policies: load the policies file, load and
+//! validate the data, find the signals once, and reduce each conversation to a timeline.
+//! Commands call `prepare` and then do only their own part.
+
+use anyhow::Context;
+
+use crate::cli::{CommonArgs, PolicyArgs};
+use crate::ingest::{self, IngestOptions};
+use crate::model::Dataset;
+use crate::policy::file::{load_policies, PoliciesFile};
+use crate::policy::{sweep, Policy, Variant};
+use crate::replay::{build_timeline, Timeline};
+use crate::signals::detect::{detect_dataset, DatasetSignals, Detector};
+use crate::signals::SignalSource;
+
+/// Everything downstream of ingest and signal detection, computed once.
+pub struct Prepared {
+    pub policies: PoliciesFile,
+    pub dataset: Dataset,
+    pub signals: DatasetSignals,
+    /// One per conversation, aligned with `dataset.conversations`.
+    pub timelines: Vec<Timeline>,
+    /// The source asked for (flag over file over `auto`).
+    pub source: SignalSource,
+}
+
+/// Loads the policies file first (a bad file is a usage error, reported before any data is
+/// read), then the data, then signals and timelines.
+pub fn prepare(common: &CommonArgs, policy_args: &PolicyArgs) -> anyhow::Result<Prepared> {
+    let policies = load_policies(&policy_args.policies)?;
+    let source = policy_args.signal_source.or(policies.signal_source).unwrap_or_default();
+    let dataset = load_dataset(common)?;
+    let detector = Detector::new(&policies.lexicon);
+    let signals = detect_dataset(&dataset, source, &detector);
+    let timelines = dataset
+        .conversations
+        .iter()
+        .zip(&signals.per_conversation)
+        .map(|(conv, sets)| build_timeline(conv, sets))
+        .collect();
+    Ok(Prepared { policies, dataset, signals, timelines, source })
+}
+
+/// Loads and validates the data folder named by `--data`.
+pub fn load_dataset(common: &CommonArgs) -> anyhow::Result<Dataset> {
+    if !(0.0..=1.0).contains(&common.max_rejected) {
+        return Err(crate::error::UsageError(format!(
+            "--max-rejected must be a fraction between 0 and 1, found {}",
+            common.max_rejected
+        ))
+        .into());
+    }
+    let options = IngestOptions { max_rejected: common.max_rejected };
+    ingest::load(&common.data, &options)
+        .with_context(|| format!("reading the data set in {}", common.data.display()))
+}
+
+/// The named policies followed by every sweep variant, in file order.
+pub fn all_policies(file: &PoliciesFile) -> (Vec<Policy>, Vec<Variant>) {
+    let mut variants = Vec::new();
+    for (index, sw) in file.sweeps.iter().enumerate() {
+        if let Some(base) = file.policies.iter().find(|p| p.name == sw.policy) {
+            variants.extend(sweep::expand(index, sw, base));
+        }
+    }
+    (file.policies.clone(), variants)
+}
+
+/// The latest timestamp anywhere in the data: the default `--as-of`, so that a rerun on the
+/// same data gives the same bytes.
+pub fn latest_timestamp(dataset: &Dataset) -> crate::model::Micros {
+    let mut latest = i64::MIN;
+    for conv in &dataset.conversations {
+        latest = latest.max(conv.started_at);
+        if let Some(last) = conv.messages.last() {
+            latest = latest.max(last.sent_at);
+        }
+        if let Some(o) = &conv.outcome {
+            for t in [o.handoff_at, o.meeting_at, o.opportunity_at].into_iter().flatten() {
+                latest = latest.max(t);
+            }
+        }
+    }
+    if latest == i64::MIN {
+        0
+    } else {
+        latest
+    }
+}
+
+/// Resolves `--as-of` and the window flags against the data.
+pub fn resolve_window(
+    args: &crate::cli::WindowArgs,
+    dataset: &Dataset,
+) -> anyhow::Result<(crate::report::window::Window, crate::model::Micros)> {
+    use crate::report::window::{parse_as_of, Window};
+    let now = chrono::Utc::now().timestamp_micros();
+    let as_of = match &args.as_of {
+        Some(text) => parse_as_of(text, now)?,
+        None => latest_timestamp(dataset),
+    };
+    let window =
+        Window::resolve(args.week.as_deref(), args.since.as_deref(), args.until.as_deref(), as_of)?;
+    Ok((window, as_of))
+}
+
+/// Indices of the conversations that started in `window`; exit 3 when there is none.
+pub fn window_members(
+    dataset: &Dataset,
+    window: &crate::report::window::Window,
+) -> anyhow::Result<Vec<usize>> {
+    let members: Vec<usize> = dataset
+        .conversations
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| window.contains(c.started_at))
+        .map(|(i, _)| i)
+        .collect();
+    if members.is_empty() {
+        return Err(crate::error::DataError::NoConversations(format!(
+            "no accepted conversation started in the window {}",
+            window.label
+        ))
+        .into());
+    }
+    Ok(members)
+}
+
+/// The decision table of `names[k]` with `decisions[k]` (per conversation), over `members`.
+pub fn decision_table(
+    prepared: &Prepared,
+    members: &[usize],
+    names: &[&str],
+    decisions: &[Vec<crate::replay::Decision>],
+) -> crate::report::decisions::DecisionTable {
+    use crate::replay::Timing;
+    use crate::report::decisions::{DecisionRow, DecisionTable};
+    let mut rows = Vec::with_capacity(members.len() * names.len());
+    for &i in members {
+        let conv = &prepared.dataset.conversations[i];
+        let tl = &prepared.timelines[i];
+        let historical_turn = conv.outcome.as_ref().and_then(|o| o.handoff_turn);
+        for (name, per_conv) in names.iter().zip(decisions) {
+            let d = per_conv[i];
+            rows.push(DecisionRow {
+                conversation_id: conv.id.clone(),
+                policy: name.to_string(),
+                handoff_turn: d.turn(tl),
+                situation: d.situation.map(|s| s.name().to_string()),
+                historical_handoff_turn: historical_turn,
+                timing: Timing::of(d.point, tl.historical).name().to_string(),
+                decision_point: d.point,
+            });
+        }
+    }
+    DecisionTable { rows }
+}
+
+/// Writes a frame to `path` as CSV or Parquet by extension, through a temporary sibling so a
+/// failed run never leaves half a file.
+pub fn write_frame(
+    frame: &mut polars::prelude::DataFrame,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use polars::prelude::{CsvWriter, ParquetWriter, SerWriter};
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    let is_parquet = name.ends_with(".parquet");
+    if !is_parquet && !name.ends_with(".csv") {
+        return Err(crate::error::UsageError(format!(
+            "{}: the output must end in .csv or .parquet",
+            path.display()
+        ))
+        .into());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the folder {}", parent.display()))?;
+    }
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| -> anyhow::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        if is_parquet {
+            ParquetWriter::new(&mut file).finish(frame)?;
+        } else {
+            CsvWriter::new(&mut file).finish(frame)?;
+        }
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
+}

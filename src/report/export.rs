@@ -1,0 +1,314 @@
+//! Exporters: one per file of the report folder, behind one trait, all reading the same
+//! `ReportData`. Each returns the file's bytes; `folder` decides where they go. Every file but
+//! `run.json` is a function of the data alone, so identical runs give identical bytes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, PolarsResult, SerWriter};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::model::Rejection;
+use crate::replay::Timing;
+use crate::report::charts::ChartFile;
+use crate::report::decisions::DecisionTable;
+use crate::report::history::estimate_columns;
+use crate::report::page;
+use crate::report::summary::{Estimate, PolicySummary, Summary};
+
+/// Everything the report folder is made from.
+#[derive(Clone, Debug, Default)]
+pub struct ReportData {
+    pub summary: Summary,
+    pub decisions: DecisionTable,
+    pub rejections: Vec<Rejection>,
+    /// Filled by `folder::write_report` after the charts are drawn into the new folder.
+    pub charts: Vec<ChartFile>,
+    pub run: RunInfo,
+}
+
+/// `run.json`: what makes a run reproducible or differ (the only file allowed to differ
+/// between identical runs).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunInfo {
+    pub version: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    /// RFC 3339, UTC; filled when `run.json` is rendered if empty.
+    pub finished_at: String,
+    pub duration_seconds: f64,
+    /// The command line as given.
+    pub argv: Vec<String>,
+    /// Input file path -> sha256 (hex).
+    pub inputs: BTreeMap<String, String>,
+    pub seed: u64,
+}
+
+impl RunInfo {
+    /// A run starting now, hashing `inputs` (the data files and the policies file).
+    pub fn start(argv: Vec<String>, inputs: &[&Path], seed: u64) -> anyhow::Result<RunInfo> {
+        let mut hashes = BTreeMap::new();
+        for path in inputs {
+            hashes.insert(path.display().to_string(), sha256_file(path)?);
+        }
+        Ok(RunInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            finished_at: String::new(),
+            duration_seconds: 0.0,
+            argv,
+            inputs: hashes,
+            seed,
+        })
+    }
+}
+
+/// The hex sha256 of a file's bytes.
+pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("hashing {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// One file of the report folder.
+pub trait Exporter {
+    /// The file's name inside the folder.
+    fn file_name(&self) -> &str;
+    /// The file's bytes.
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>>;
+}
+
+/// Every exporter of outputs.md, in the order they are written.
+pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
+    vec![
+        Box::new(SummaryJson),
+        Box::new(PoliciesCsv),
+        Box::new(SweepsCsv),
+        Box::new(RejectedCsv),
+        Box::new(DecisionsParquet),
+        Box::new(ReportMarkdown),
+        Box::new(ReportHtml),
+        Box::new(RunJson),
+    ]
+}
+
+pub struct SummaryJson;
+pub struct PoliciesCsv;
+pub struct SweepsCsv;
+pub struct RejectedCsv;
+pub struct DecisionsParquet;
+pub struct ReportMarkdown;
+pub struct ReportHtml;
+pub struct RunJson;
+
+impl Exporter for SummaryJson {
+    fn file_name(&self) -> &str {
+        "summary.json"
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        // serde_json keeps the structs' field order and writes floats with ryu (shortest
+        // round-trip form), so the bytes depend on the values only.
+        let mut bytes =
+            serde_json::to_vec_pretty(&data.summary).context("encoding summary.json")?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}
+
+impl Exporter for PoliciesCsv {
+    fn file_name(&self) -> &str {
+        "policies.csv"
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        let rows: Vec<&PolicySummary> =
+            data.summary.policies.iter().chain(&data.summary.variants).collect();
+        csv_bytes(policies_frame(&rows)?).context("encoding policies.csv")
+    }
+}
+
+impl Exporter for SweepsCsv {
+    fn file_name(&self) -> &str {
+        "sweeps.csv"
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        csv_bytes(sweeps_frame(&data.summary)?).context("encoding sweeps.csv")
+    }
+}
+
+impl Exporter for RejectedCsv {
+    fn file_name(&self) -> &str {
+        "rejected.csv"
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        let r = &data.rejections;
+        let df = DataFrame::new_infer_height(vec![
+            Column::new("file".into(), r.iter().map(|x| x.file.as_str()).collect::<Vec<_>>()),
+            Column::new("row".into(), r.iter().map(|x| x.row).collect::<Vec<Option<u64>>>()),
+            Column::new(
+                "column".into(),
+                r.iter().map(|x| x.column.as_deref()).collect::<Vec<Option<&str>>>(),
+            ),
+            Column::new(
+                "conversation_id".into(),
+                r.iter().map(|x| x.conversation_id.as_deref()).collect::<Vec<Option<&str>>>(),
+            ),
+            Column::new("reason".into(), r.iter().map(|x| x.reason.as_str()).collect::<Vec<_>>()),
+        ])?;
+        csv_bytes(df).context("encoding rejected.csv")
+    }
+}
+
+impl Exporter for DecisionsParquet {
+    fn file_name(&self) -> &str {
+        "decisions.parquet"
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        let mut df = data.decisions.to_frame()?;
+        let mut buf = Vec::new();
+        ParquetWriter::new(&mut buf).finish(&mut df).context("encoding decisions.parquet")?;
+        Ok(buf)
+    }
+}
+
+impl Exporter for ReportMarkdown {
+    fn file_name(&self) -> &str {
+        "report.md"
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        Ok(page::render_markdown(data).into_bytes())
+    }
+}
+
+impl Exporter for ReportHtml {
+    fn file_name(&self) -> &str {
+        "report.html"
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        Ok(page::render_html(data)?.into_bytes())
+    }
+}
+
+impl Exporter for RunJson {
+    fn file_name(&self) -> &str {
+        "run.json"
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        let mut run = data.run.clone();
+        if run.finished_at.is_empty() {
+            let now = chrono::Utc::now();
+            run.finished_at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            if let Ok(start) = chrono::DateTime::parse_from_rfc3339(&run.started_at) {
+                let micros = (now - start.with_timezone(&chrono::Utc)).num_microseconds();
+                run.duration_seconds = micros.unwrap_or(0) as f64 / 1e6;
+            }
+        }
+        let mut bytes = serde_json::to_vec_pretty(&run).context("encoding run.json")?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    }
+}
+
+/// CSV with a header, `\n` line ends, empty cells for nulls, floats in shortest form.
+fn csv_bytes(mut df: DataFrame) -> anyhow::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    CsvWriter::new(&mut buf).include_header(true).finish(&mut df)?;
+    Ok(buf)
+}
+
+fn policies_frame(rows: &[&PolicySummary]) -> PolarsResult<DataFrame> {
+    let text = |name: &str, f: &dyn Fn(&PolicySummary) -> String| {
+        Column::new(name.into(), rows.iter().map(|p| f(p)).collect::<Vec<String>>())
+    };
+    let count = |name: &str, f: &dyn Fn(&PolicySummary) -> u64| {
+        Column::new(name.into(), rows.iter().map(|p| f(p)).collect::<Vec<u64>>())
+    };
+    let opt = |name: &str, f: &dyn Fn(&PolicySummary) -> Option<f64>| {
+        Column::new(name.into(), rows.iter().map(|p| f(p)).collect::<Vec<Option<f64>>>())
+    };
+    let est = |name: &str, f: &dyn Fn(&PolicySummary) -> Estimate| {
+        estimate_columns(name, &rows.iter().map(|p| f(p)).collect::<Vec<_>>())
+    };
+    let mut columns = vec![
+        text("name", &|p| p.name.clone()),
+        text("kind", &|p| p.kind.clone()),
+        count("conversations", &|p| p.conversations),
+        count("handoffs", &|p| p.handoffs),
+        opt("handoff_rate", &|p| Some(p.handoff_rate)),
+    ];
+    columns.extend(est("meeting_rate", &|p| p.meeting_rate));
+    columns.extend(est("opportunity_rate", &|p| p.opportunity_rate));
+    columns.extend(est("handoff_to_meeting", &|p| p.handoff_to_meeting));
+    columns.extend(est("handoff_to_opportunity", &|p| p.handoff_to_opportunity));
+    columns.extend(est("pipeline_per_conversation", &|p| p.pipeline_per_conversation));
+    columns.extend(est("quality_score", &|p| p.quality_score));
+    columns.extend([
+        count("premature_handoffs", &|p| p.premature_handoffs),
+        count("late_handoffs", &|p| p.late_handoffs),
+        count("missed_human_requests", &|p| p.missed_human_requests),
+        opt("median_handoff_turn", &|p| p.median_handoff_turn),
+        opt("matched_share", &|p| p.matched_share),
+        opt("effective_sample_size", &|p| p.effective_sample_size),
+    ]);
+    for timing in Timing::ALL {
+        let key = timing.name();
+        columns.push(count(&format!("timing_{key}"), &|p| p.timing.get(key).copied().unwrap_or(0)));
+    }
+    columns.extend([
+        opt("context_transferred", &|p| p.context_transferred),
+        opt("mean_rep_rating", &|p| p.mean_rep_rating),
+        text("warnings", &|p| p.warnings.join(" | ")),
+    ]);
+    DataFrame::new_infer_height(columns)
+}
+
+fn sweeps_frame(summary: &Summary) -> PolarsResult<DataFrame> {
+    struct Row<'a> {
+        policy: &'a str,
+        parameter: &'a str,
+        objective: &'a str,
+        point: &'a crate::report::summary::SweepPoint,
+        is_optimal: bool,
+    }
+    let rows: Vec<Row> = summary
+        .sweeps
+        .iter()
+        .flat_map(|s| {
+            s.points.iter().map(move |p| Row {
+                policy: &s.policy,
+                parameter: &s.parameter,
+                objective: &s.objective,
+                point: p,
+                is_optimal: s.optimal.as_ref().is_some_and(|o| o.variant == p.variant),
+            })
+        })
+        .collect();
+    let est = |name: &str, f: &dyn Fn(&Row) -> Estimate| {
+        estimate_columns(name, &rows.iter().map(f).collect::<Vec<_>>())
+    };
+    let mut columns = vec![
+        Column::new("policy".into(), rows.iter().map(|r| r.policy).collect::<Vec<_>>()),
+        Column::new("parameter".into(), rows.iter().map(|r| r.parameter).collect::<Vec<_>>()),
+        Column::new("value".into(), rows.iter().map(|r| r.point.value).collect::<Vec<_>>()),
+        Column::new(
+            "variant".into(),
+            rows.iter().map(|r| r.point.variant.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new("objective".into(), rows.iter().map(|r| r.objective).collect::<Vec<_>>()),
+    ];
+    columns.extend(est("net_objective_per_100", &|r| r.point.net_objective_per_100));
+    columns.push(Column::new(
+        "handoff_rate".into(),
+        rows.iter().map(|r| r.point.handoff_rate).collect::<Vec<_>>(),
+    ));
+    columns.extend(est("meeting_rate", &|r| r.point.meeting_rate));
+    columns.extend(est("opportunity_rate", &|r| r.point.opportunity_rate));
+    columns.extend(est("handoff_to_meeting", &|r| r.point.handoff_to_meeting));
+    columns.extend(est("handoff_to_opportunity", &|r| r.point.handoff_to_opportunity));
+    columns.extend(est("pipeline_per_conversation", &|r| r.point.pipeline_per_conversation));
+    columns.push(Column::new(
+        "is_optimal".into(),
+        rows.iter().map(|r| r.is_optimal).collect::<Vec<_>>(),
+    ));
+    DataFrame::new_infer_height(columns)
+}

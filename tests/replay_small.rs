@@ -1,0 +1,151 @@
+//! The hand-worked replay fixture (tests/fixtures/replay_small): six conversations, four
+//! policies, decisions worked out by hand in expected.csv (with the reasoning in its `why`
+//! column). The CSVs are read here with the `csv` crate, independently of `ingest`.
+
+use std::collections::BTreeMap;
+
+use handoff::model::{
+    qual_bit, split_list, ColumnPresence, Conversation, Dataset, Message, Outcome, Sender,
+};
+use handoff::policy::file::parse_policies;
+use handoff::replay::{build_timeline, decide, replay_all, Decision, Timeline};
+use handoff::signals::detect::{detect_dataset, Detector};
+use handoff::signals::lexicon::LexiconConfig;
+use handoff::signals::SignalSource;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay_small");
+
+fn rows(table: &str) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(format!("{DIR}/{table}.csv")).expect("fixture");
+    let headers = reader.headers().expect("header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+        })
+        .collect()
+}
+
+fn opt(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+fn micros(ts: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(ts).expect("timestamp").timestamp_micros()
+}
+
+fn dataset() -> Dataset {
+    let mut conversations: Vec<Conversation> = rows("conversations")
+        .iter()
+        .map(|r| Conversation {
+            id: r["conversation_id"].clone(),
+            started_at: micros(&r["started_at"]),
+            account_id: None,
+            segment: opt(&r["segment"]).map(|s| s.to_lowercase()),
+            employee_count: opt(&r["employee_count"]).map(|n| n.parse().expect("integer")),
+            channel: None,
+            ai_agent: None,
+            extra: vec![],
+            messages: vec![],
+            outcome: None,
+        })
+        .collect();
+    for r in rows("messages") {
+        let conv = conversations.iter_mut().find(|c| c.id == r["conversation_id"]).expect("known");
+        conv.messages.push(Message {
+            turn: r["turn"].parse().expect("turn"),
+            sent_at: micros(&r["sent_at"]),
+            sender: Sender::parse(&r["sender"]).expect("sender"),
+            participant: opt(&r["participant"]).map(|p| p.to_lowercase()),
+            text: r["text"].clone(),
+            tags: split_list(&r["signals"]).collect(),
+            qualified: split_list(&r["qualified"])
+                .filter_map(|l| qual_bit(&l))
+                .fold(0, |a, b| a | b),
+            handoff_probability: None,
+        });
+    }
+    for r in rows("outcomes") {
+        let conv = conversations.iter_mut().find(|c| c.id == r["conversation_id"]).expect("known");
+        conv.outcome = Some(Outcome {
+            handoff_turn: opt(&r["handoff_turn"]).map(|t| t.parse().expect("turn")),
+            ..Outcome::default()
+        });
+    }
+    Dataset {
+        conversations,
+        columns: ColumnPresence { signals: true, ..ColumnPresence::default() },
+        ..Dataset::default()
+    }
+}
+
+fn timelines(ds: &Dataset) -> Vec<Timeline> {
+    let detector = Detector::new(&LexiconConfig::default());
+    let signals = detect_dataset(ds, SignalSource::Auto, &detector);
+    assert_eq!(signals.source_used, Some(SignalSource::Tags));
+    assert_eq!(signals.unknown_labels.get("foo"), Some(&1));
+    ds.conversations
+        .iter()
+        .zip(&signals.per_conversation)
+        .map(|(c, s)| build_timeline(c, s))
+        .collect()
+}
+
+/// (conversation, policy) -> (handoff turn, situation name).
+fn expected() -> BTreeMap<(String, String), (Option<i64>, Option<String>)> {
+    rows("expected")
+        .into_iter()
+        .map(|r| {
+            let turn = opt(&r["handoff_turn"]).map(|t| t.parse().expect("turn"));
+            ((r["conversation_id"].clone(), r["policy"].clone()), (turn, opt(&r["situation"])))
+        })
+        .collect()
+}
+
+fn shown(d: &Decision, tl: &Timeline) -> (Option<i64>, Option<String>) {
+    (d.turn(tl), d.situation.map(|s| s.name().to_string()))
+}
+
+#[test]
+fn decisions_match_the_hand_worked_expectations() {
+    let ds = dataset();
+    let tls = timelines(&ds);
+    let text = std::fs::read_to_string(format!("{DIR}/policies.toml")).expect("policies");
+    let file = parse_policies(&text, "policies.toml").expect("valid policies file");
+    let expected = expected();
+    assert_eq!(expected.len(), ds.conversations.len() * (file.policies.len() + 1));
+
+    let mut checked = 0;
+    for (conv, tl) in ds.conversations.iter().zip(&tls) {
+        let historical = tl.historical.map(|p| tl.points[p as usize - 1].turn);
+        assert_eq!(
+            (historical, None),
+            expected[&(conv.id.clone(), "historical".to_string())],
+            "{} historical",
+            conv.id
+        );
+        for policy in &file.policies {
+            let got = shown(&decide(policy, tl), tl);
+            assert_eq!(
+                got,
+                expected[&(conv.id.clone(), policy.name.clone())],
+                "{} {}",
+                conv.id,
+                policy.name
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 24);
+
+    // replay_all agrees with decide, per policy then per conversation.
+    let refs: Vec<_> = file.policies.iter().collect();
+    let all = replay_all(&refs, &tls);
+    for (p, policy) in file.policies.iter().enumerate() {
+        for (c, tl) in tls.iter().enumerate() {
+            assert_eq!(all[p][c], decide(policy, tl));
+        }
+    }
+}
