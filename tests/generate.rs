@@ -133,9 +133,7 @@ fn truth_with_an_unreadable_policies_file_is_a_usage_error_naming_it() {
     assert!(!dir.path().join("truth.json").exists());
 }
 
-/// Needs the policies file parser and replay (issue 3); un-ignore once they are merged.
 #[test]
-#[ignore = "needs issue 3 (policies file, replay)"]
 fn truth_lists_historical_policies_and_sweep_points() {
     let dir = TempDir::new().expect("tempdir");
     let policies = dir.path().join("policies.toml");

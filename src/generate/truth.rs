@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::model::{outcome_probabilities, ConversationTruth};
 use crate::model::Conversation;
-use crate::policy::{Objective, PoliciesFile, Policy, SweepParameter};
+use crate::policy::sweep::expand;
+use crate::policy::{Objective, PoliciesFile, Policy};
 use crate::replay::{build_timeline, decide};
 use crate::signals::vocabulary::SignalSet;
 
@@ -28,37 +29,12 @@ pub fn evaluated_policies(file: &PoliciesFile) -> Vec<Evaluated> {
     }
     for (si, sweep) in file.sweeps.iter().enumerate() {
         let Some(base) = file.policies.iter().find(|p| p.name == sweep.policy) else { continue };
-        for &value in &sweep.values {
-            let mut policy = base.clone();
-            set_parameter(&mut policy, sweep.parameter, value);
-            let name = format!("{}@{}={}", sweep.policy, sweep.parameter.name(), short(value));
-            policy.name = name.clone();
-            out.push(Evaluated { name, policy: Some(policy), sweep_point: Some((si, value)) });
+        for v in expand(si, sweep, base) {
+            let point = Some((si, v.value));
+            out.push(Evaluated { name: v.name, policy: Some(v.policy), sweep_point: point });
         }
     }
     out
-}
-
-/// The value in its shortest form after rounding to 10 significant digits (policies.md).
-pub fn short(value: f64) -> String {
-    let rounded: f64 = format!("{value:.9e}").parse().unwrap_or(value);
-    format!("{rounded}")
-}
-
-fn set_parameter(policy: &mut Policy, parameter: SweepParameter, value: f64) {
-    match parameter {
-        SweepParameter::Threshold => policy.threshold = value,
-        SweepParameter::Delay => policy.delay = value.max(0.0).round() as u32,
-        SweepParameter::MinTurn => policy.min_turn = value.max(1.0).round() as u32,
-        SweepParameter::MinQualified => policy.min_qualified = value.clamp(0.0, 4.0).round() as u8,
-        SweepParameter::RepeatedObjectionAfter => {
-            policy.repeated_objection_after = value.max(2.0).round() as u32
-        }
-        SweepParameter::EnterpriseEmployees => {
-            policy.enterprise_employees = value.max(1.0).round() as i64
-        }
-        SweepParameter::Weight(s) => policy.weights[s.index()] = value,
-    }
 }
 
 /// Sums of expected outcomes for one policy.
@@ -227,15 +203,8 @@ pub fn summarize(
 mod tests {
     use super::*;
     use crate::generate::model::Segment;
-    use crate::policy::Sweep;
+    use crate::policy::{Sweep, SweepParameter};
     use crate::signals::vocabulary::{Signal, Situation};
-
-    #[test]
-    fn variant_values_use_the_shortest_form() {
-        assert_eq!(short(0.15000000000000002), "0.15");
-        assert_eq!(short(3.0), "3");
-        assert_eq!(short(0.1 + 0.2), "0.3");
-    }
 
     fn file() -> PoliciesFile {
         let mut base = Policy::new("intent-score", vec![Situation::Score]);

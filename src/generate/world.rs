@@ -607,7 +607,6 @@ mod tests {
 
     /// The world's own reading of policies.md against `replay` (issue 3).
     #[test]
-    #[ignore = "needs issue 3 (replay::situation_onsets, decide); un-ignore after merge"]
     fn world_reference_agrees_with_replay() {
         let cfg = cfg();
         let reference = crate::policy::QualityReference::default().policy;
