@@ -112,11 +112,18 @@ fn outcomes_reference_existing_turns_and_most_conversations_have_a_row_or_not() 
 }
 
 #[test]
-fn bad_start_is_a_usage_error() {
-    let dir = TempDir::new().expect("tempdir");
-    let mut cmd = Command::cargo_bin("handoff").expect("binary");
-    cmd.args(["generate", "--start", "2026-02-30", "--out"]).arg(dir.path());
-    cmd.assert().code(2);
+fn bad_start_weeks_or_count_are_usage_errors() {
+    for bad in [
+        ["--start", "2026-02-30"],
+        ["--weeks", "0"],
+        ["--weeks", "100000"],
+        ["--conversations", "0"],
+    ] {
+        let dir = TempDir::new().expect("tempdir");
+        let mut cmd = Command::cargo_bin("handoff").expect("binary");
+        cmd.arg("generate").args(bad).arg("--out").arg(dir.path());
+        cmd.assert().code(2).stderr(predicates::str::contains(bad[0]));
+    }
 }
 
 #[test]

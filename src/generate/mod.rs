@@ -26,6 +26,10 @@ use crate::policy::file::load_policies;
 pub use model::{outcome_probabilities, ConversationTruth, OutcomeProbs, Segment};
 pub use world::{generate_conversation, Generated, WorldConfig};
 
+/// Limits that keep every timestamp and count far from overflow.
+pub const MAX_CONVERSATIONS: u64 = 100_000_000;
+pub const MAX_WEEKS: u32 = 520;
+
 /// Conversations generated (and held) at a time.
 pub const CHUNK: u64 = 20_000;
 
@@ -49,11 +53,17 @@ pub fn parse_start(start: &str) -> Result<i64, UsageError> {
 }
 
 fn config(args: &GenerateArgs) -> Result<WorldConfig, UsageError> {
-    if args.conversations == 0 {
-        return Err(UsageError("--conversations must be at least 1".into()));
+    if !(1..=MAX_CONVERSATIONS).contains(&args.conversations) {
+        return Err(UsageError(format!(
+            "--conversations {}: must be between 1 and {MAX_CONVERSATIONS}",
+            args.conversations
+        )));
     }
-    if args.weeks == 0 {
-        return Err(UsageError("--weeks must be at least 1".into()));
+    if !(1..=MAX_WEEKS).contains(&args.weeks) {
+        return Err(UsageError(format!(
+            "--weeks {}: must be between 1 and {MAX_WEEKS}",
+            args.weeks
+        )));
     }
     Ok(WorldConfig {
         seed: args.seed,
