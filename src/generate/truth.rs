@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::model::{outcome_probabilities, ConversationTruth};
 use crate::model::Conversation;
-use crate::policy::sweep::expand;
+use crate::policy::sweep::{expand, format_value};
 use crate::policy::{Objective, PoliciesFile, Policy};
 use crate::replay::{build_timeline, decide};
 use crate::signals::vocabulary::SignalSet;
@@ -184,7 +184,8 @@ pub fn summarize(
                     continue;
                 };
                 target.points.push(SweepPointTruth {
-                    value,
+                    // The grid value as the variant's name gives it (0.6, not 0.6000000000000001).
+                    value: format_value(value).parse().unwrap_or(value),
                     variant: e.name.clone(),
                     net_objective_per_100: net_objective_per_100(
                         &r,
