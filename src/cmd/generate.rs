@@ -1,7 +1,17 @@
-//! `handoff generate`.
+//! `handoff generate`: a synthetic data set with known truth (see `generate`).
 
-use crate::cli::GenerateArgs;
+use crate::cli::{GenerateArgs, LogFormat};
 
 pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
-    anyhow::bail!("handoff generate is not implemented yet ({args:?})")
+    crate::logging::init(LogFormat::Text, args.quiet);
+    let stats = crate::generate::run(args)?;
+    tracing::info!(
+        "wrote {} conversations, {} messages, {} outcome rows ({} handed off) to {}",
+        stats.conversations,
+        stats.messages,
+        stats.outcomes,
+        stats.handoffs,
+        args.out.display()
+    );
+    Ok(())
 }

@@ -1,3 +1,197 @@
 //! The synthetic world: prospects with a latent readiness, signals arriving over a
 //! conversation, AI agents that hand off stochastically, and outcomes from a documented causal
 //! model in which handoff timing matters. Also the known truth of any policy under that model.
+//! `handoff generate` (see docs/generator.md).
+//!
+//! Conversations are generated in chunks, each chunk in parallel, every conversation from its
+//! own ChaCha8 stream (seed, index), and written in index order: the same seed gives the same
+//! bytes whatever the thread count, and memory stays bounded by one chunk.
+
+pub mod model;
+pub mod text;
+pub mod truth;
+pub mod world;
+pub mod write;
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::Context;
+use rayon::prelude::*;
+
+use crate::cli::GenerateArgs;
+use crate::error::UsageError;
+use crate::policy::file::load_policies;
+
+pub use model::{outcome_probabilities, ConversationTruth, OutcomeProbs, Segment};
+pub use world::{generate_conversation, Generated, WorldConfig};
+
+/// Limits that keep every timestamp and count far from overflow.
+pub const MAX_CONVERSATIONS: u64 = 100_000_000;
+pub const MAX_WEEKS: u32 = 520;
+
+/// Conversations generated (and held) at a time.
+pub const CHUNK: u64 = 20_000;
+
+/// What a run wrote, for the log line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GenerateStats {
+    pub conversations: u64,
+    pub messages: u64,
+    pub outcomes: u64,
+    pub handoffs: u64,
+}
+
+/// Midnight UTC of `YYYY-MM-DD`, as microseconds.
+pub fn parse_start(start: &str) -> Result<i64, UsageError> {
+    let date = chrono::NaiveDate::parse_from_str(start.trim(), "%Y-%m-%d")
+        .map_err(|e| UsageError(format!("--start {start:?}: expected YYYY-MM-DD ({e})")))?;
+    let midnight = date
+        .and_hms_opt(0, 0, 0)
+        .ok_or_else(|| UsageError(format!("--start {start:?}: not a valid day")))?;
+    Ok(midnight.and_utc().timestamp_micros())
+}
+
+fn config(args: &GenerateArgs) -> Result<WorldConfig, UsageError> {
+    if !(1..=MAX_CONVERSATIONS).contains(&args.conversations) {
+        return Err(UsageError(format!(
+            "--conversations {}: must be between 1 and {MAX_CONVERSATIONS}",
+            args.conversations
+        )));
+    }
+    if !(1..=MAX_WEEKS).contains(&args.weeks) {
+        return Err(UsageError(format!(
+            "--weeks {}: must be between 1 and {MAX_WEEKS}",
+            args.weeks
+        )));
+    }
+    Ok(WorldConfig {
+        seed: args.seed,
+        conversations: args.conversations,
+        weeks: args.weeks,
+        start: parse_start(&args.start)?,
+    })
+}
+
+/// `handoff generate`: writes the three tables (and the truth, when asked) into `args.out`.
+pub fn run(args: &GenerateArgs) -> anyhow::Result<GenerateStats> {
+    let cfg = config(args)?;
+    let policies_file = match (&args.truth, &args.policies) {
+        (Some(_), Some(p)) => Some(load_policies(p).with_context(|| format!("{}", p.display()))?),
+        (Some(_), None) => return Err(UsageError("--truth needs --policies".into()).into()),
+        _ => None,
+    };
+    let evaluated = policies_file.as_ref().map(truth::evaluated_policies).unwrap_or_default();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let cols = write::Columns { tags: !args.no_tags, propensity: args.log_propensity };
+    let mut sinks = ["conversations", "messages", "outcomes"]
+        .iter()
+        .map(|t| write::Sink::create(&args.out, t, args.format))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let progress = progress_bar(args.conversations, args.quiet);
+    let mut totals = vec![truth::Totals::default(); evaluated.len()];
+    let mut stats = GenerateStats::default();
+
+    // Chunk k is written (and its truth added) while chunk k + 1 is generated.
+    let mut current = Some(generate_chunk(&cfg, 0));
+    while let Some(chunk) = current.take() {
+        let first = chunk.first;
+        let next_first = first + chunk.items.len() as u64;
+        let (written, next) = rayon::join(
+            || -> anyhow::Result<()> {
+                let convs: Vec<_> = chunk.items.iter().map(|g| &g.conversation).collect();
+                for (sink, table) in sinks.iter_mut().zip(write::tables(&convs, cols).iter()) {
+                    sink.write(table)?;
+                }
+                if !evaluated.is_empty() {
+                    add_truth(&evaluated, &chunk.items, &mut totals);
+                }
+                Ok(())
+            },
+            || (next_first < cfg.conversations).then(|| generate_chunk(&cfg, next_first)),
+        );
+        written?;
+        count(&chunk.items, &mut stats);
+        progress.inc(chunk.items.len() as u64);
+        current = next;
+    }
+    for sink in sinks {
+        sink.finish()?;
+    }
+    progress.finish_and_clear();
+    if let (Some(path), Some(file)) = (&args.truth, &policies_file) {
+        let doc = truth::summarize(file, &evaluated, &totals, cfg.conversations);
+        write_json(path, &doc)?;
+    }
+    Ok(stats)
+}
+
+/// Conversations `first ..` of one chunk, in index order.
+struct Chunk {
+    first: u64,
+    items: Vec<Generated>,
+}
+
+fn generate_chunk(cfg: &WorldConfig, first: u64) -> Chunk {
+    let last = (first + CHUNK).min(cfg.conversations);
+    let items = (first..last).into_par_iter().map(|i| generate_conversation(cfg, i)).collect();
+    Chunk { first, items }
+}
+
+/// Adds one chunk's expected outcomes, summed in conversation order (deterministic).
+fn add_truth(evaluated: &[truth::Evaluated], chunk: &[Generated], totals: &mut [truth::Totals]) {
+    let per_conversation: Vec<Vec<truth::Totals>> = chunk
+        .par_iter()
+        .map(|g| {
+            truth::conversation_totals(evaluated, &g.conversation, &g.prospect_signals, &g.truth)
+        })
+        .collect();
+    for row in &per_conversation {
+        for (acc, t) in totals.iter_mut().zip(row) {
+            acc.add(t);
+        }
+    }
+}
+
+fn count(chunk: &[Generated], stats: &mut GenerateStats) {
+    for g in chunk {
+        stats.conversations += 1;
+        stats.messages += g.conversation.messages.len() as u64;
+        stats.outcomes += u64::from(g.conversation.outcome.is_some());
+        stats.handoffs += u64::from(g.truth.historical.is_some());
+    }
+}
+
+fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} generating [{bar:40}] {pos}/{len} conversations ({eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut text = serde_json::to_string_pretty(value).context("serialising the truth")?;
+    text.push('\n');
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_is_midnight_utc() {
+        assert_eq!(parse_start("2026-11-09").ok(), Some(1_794_182_400_000_000));
+        assert!(parse_start("2026-13-01").is_err());
+    }
+}

@@ -1,0 +1,351 @@
+//! The causal model of the synthetic world as pure functions: the observable state a policy
+//! sees at each decision point (policies.md semantics, default parameters), the history's
+//! logistic handoff hazard, and the outcome probabilities given any handoff decision point.
+//! `truth` evaluates any policy with `outcome_probabilities`; `world` samples from them.
+
+use crate::model::QualMask;
+use crate::signals::vocabulary::{Signal, SignalSet, Situation};
+
+/// The defaults of policies.md that the world's reference and hazard use.
+pub const REPEATED_OBJECTION_AFTER: u32 = 2;
+pub const ENTERPRISE_EMPLOYEES: i64 = 1000;
+pub const REFERENCE_MIN_QUALIFIED: u32 = 3;
+
+/// The four AI agents and their eagerness (the hazard's intercept `alpha`).
+pub const AGENTS: [(&str, f64); 4] =
+    [("sdr-atlas", -6.2), ("sdr-beacon", -5.6), ("sdr-comet", -5.0), ("sdr-delta-v2", -4.4)];
+
+/// Hazard coefficients of the seven situations, in `Situation::SEVEN` order. `human_request`
+/// has its own coefficient `HAZARD_HUMAN_REQUEST` (gamma) instead.
+pub const HAZARD_SITUATION: [f64; 7] = [0.0, 1.0, 0.5, 0.4, 0.6, 0.7, 0.5];
+pub const HAZARD_HUMAN_REQUEST: f64 = 3.0;
+/// Per share of qualification fields captured (delta * qualified_count / 4).
+pub const HAZARD_QUALIFIED: f64 = 0.8;
+/// Per log decision point (eta * ln d).
+pub const HAZARD_LOG_POINT: f64 = 0.1;
+/// When the current message is a scheduling request or a simple question.
+pub const HAZARD_GUARD_MESSAGE: f64 = -0.5;
+pub const HAZARD_MIN: f64 = 0.02;
+pub const HAZARD_MAX: f64 = 0.9;
+
+/// Outcome model coefficients (see docs/generator.md).
+pub const MEETING_A0: f64 = -2.6;
+pub const MEETING_RHO: f64 = 3.0;
+pub const MEETING_ENTERPRISE: f64 = 0.3;
+pub const EFFECT_HUMAN: f64 = 1.3;
+pub const EFFECT_PREMATURE: f64 = -1.1;
+pub const EFFECT_LATE_PER_POINT: f64 = -0.3;
+pub const EFFECT_REQUEST_IGNORED: f64 = -1.0;
+pub const EFFECT_REQUEST_WAITED: f64 = -0.5;
+pub const EFFECT_REQUEST_WAIT_PER_POINT: f64 = -0.15;
+pub const OPPORTUNITY_B0: f64 = -1.0;
+pub const OPPORTUNITY_RHO: f64 = 2.0;
+pub const OPPORTUNITY_ENTERPRISE: f64 = 0.4;
+/// Log-normal amount: median by segment (smb, mid_market, enterprise) and log-scale sigma.
+pub const AMOUNT_MEDIAN: [f64; 3] = [8_000.0, 25_000.0, 90_000.0];
+pub const AMOUNT_SIGMA: f64 = 0.5;
+
+/// The prospect's company size class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Segment {
+    Smb,
+    MidMarket,
+    Enterprise,
+}
+
+impl Segment {
+    pub fn name(self) -> &'static str {
+        match self {
+            Segment::Smb => "smb",
+            Segment::MidMarket => "mid_market",
+            Segment::Enterprise => "enterprise",
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What the world knows about one conversation beyond its rows: a few numbers, so the truth
+/// of a million conversations fits in memory (and is in fact never kept: it is recomputed).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConversationTruth {
+    /// Latent readiness in (0, 1), never observed.
+    pub rho: f64,
+    pub segment: Segment,
+    /// The default quality reference's handoff decision point (`r`).
+    pub reference: Option<u32>,
+    /// The first decision point carrying `human_request` (`q`).
+    pub human_request: Option<u32>,
+    /// History's handoff decision point (`h0`).
+    pub historical: Option<u32>,
+    pub decision_points: u32,
+}
+
+/// Expected outcomes of one conversation given a handoff point.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutcomeProbs {
+    pub meeting: f64,
+    pub opportunity: f64,
+    /// `opportunity * E[amount | segment]`, USD.
+    pub expected_amount: f64,
+}
+
+pub fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The handoff's effect on the log-odds of a meeting (0 without a handoff and request).
+pub fn handoff_effect(truth: &ConversationTruth, h: Option<u32>) -> f64 {
+    let q = truth.human_request;
+    let Some(h) = h else {
+        return if q.is_some() { EFFECT_REQUEST_IGNORED } else { 0.0 };
+    };
+    let mut effect = EFFECT_HUMAN;
+    match truth.reference {
+        None => effect += EFFECT_PREMATURE,
+        Some(r) if h < r => effect += EFFECT_PREMATURE,
+        Some(r) => effect += EFFECT_LATE_PER_POINT * f64::from(h - r),
+    }
+    if let Some(q) = q {
+        if h > q {
+            effect += EFFECT_REQUEST_WAITED + EFFECT_REQUEST_WAIT_PER_POINT * f64::from(h - q);
+        }
+    }
+    effect
+}
+
+/// Mean of the segment's log-normal amount.
+pub fn expected_amount_given_opportunity(segment: Segment) -> f64 {
+    AMOUNT_MEDIAN[segment.index()] * (AMOUNT_SIGMA * AMOUNT_SIGMA / 2.0).exp()
+}
+
+/// P(opportunity | meeting): does not depend on the handoff.
+pub fn opportunity_given_meeting(truth: &ConversationTruth) -> f64 {
+    let ent = f64::from(u8::from(truth.segment == Segment::Enterprise));
+    sigmoid(OPPORTUNITY_B0 + OPPORTUNITY_RHO * truth.rho + OPPORTUNITY_ENTERPRISE * ent)
+}
+
+/// The outcome model: what a conversation yields in expectation when handed off at `h`.
+pub fn outcome_probabilities(truth: &ConversationTruth, h: Option<u32>) -> OutcomeProbs {
+    let ent = f64::from(u8::from(truth.segment == Segment::Enterprise));
+    let meeting = sigmoid(
+        MEETING_A0 + MEETING_RHO * truth.rho + MEETING_ENTERPRISE * ent + handoff_effect(truth, h),
+    );
+    let opportunity = meeting * opportunity_given_meeting(truth);
+    OutcomeProbs {
+        meeting,
+        opportunity,
+        expected_amount: opportunity * expected_amount_given_opportunity(truth.segment),
+    }
+}
+
+/// One decision point's observable inputs, cumulative where policies.md says so.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PointState {
+    /// Signals of this prospect message.
+    pub signals: SignalSet,
+    /// Qualification captured in turns up to and including this message.
+    pub qualified: QualMask,
+    /// Distinct prospect participants so far.
+    pub participants: u32,
+}
+
+/// The first decision point (1-based) at which each of the seven situations holds, with the
+/// default parameters of policies.md (`repeated_objection_after` 2, `enterprise_employees`
+/// 1000).
+pub fn situation_onsets(points: &[PointState], enterprise_account: bool) -> [Option<u32>; 7] {
+    let mut onsets = [None; 7];
+    let mut objection_counts = [0u32; 5];
+    let mut seen = SignalSet::EMPTY;
+    for (i, p) in points.iter().enumerate() {
+        let d = i as u32 + 1;
+        seen = seen.union(p.signals);
+        for (k, obj) in Signal::OBJECTIONS.iter().enumerate() {
+            if p.signals.contains(*obj) {
+                objection_counts[k] += 1;
+            }
+        }
+        for (k, situation) in Situation::SEVEN.iter().enumerate() {
+            if onsets[k].is_some() {
+                continue;
+            }
+            let holds = match situation {
+                Situation::MultipleStakeholders => {
+                    seen.intersects(situation.signals()) || p.participants >= 2
+                }
+                Situation::Enterprise => enterprise_account || seen.intersects(situation.signals()),
+                Situation::RepeatedObjection => {
+                    objection_counts.iter().any(|c| *c >= REPEATED_OBJECTION_AFTER)
+                }
+                other => seen.intersects(other.signals()),
+            };
+            if holds {
+                onsets[k] = Some(d);
+            }
+        }
+    }
+    onsets
+}
+
+fn is_pending(onset: Option<u32>, d: u32) -> bool {
+    onset.is_some_and(|o| o <= d)
+}
+
+/// The default `[quality]` reference policy's handoff point: all seven situations; guards
+/// qualification_incomplete (min 3), scheduling, simple_question; bypass human_request;
+/// min_turn 1, delay 0.
+pub fn reference_point(points: &[PointState], onsets: &[Option<u32>; 7]) -> Option<u32> {
+    (1..=points.len() as u32).find(|&d| {
+        let p = &points[d as usize - 1];
+        let any_pending = onsets.iter().any(|o| is_pending(*o, d));
+        let guard = p.qualified.count_ones() < REFERENCE_MIN_QUALIFIED
+            || p.signals.contains(Signal::Scheduling)
+            || p.signals.contains(Signal::SimpleQuestion);
+        any_pending && (!guard || is_pending(onsets[0], d))
+    })
+}
+
+/// History's hazard at decision point `d` of an agent with intercept `alpha`.
+pub fn handoff_hazard(alpha: f64, p: &PointState, onsets: &[Option<u32>; 7], d: u32) -> f64 {
+    let mut logit = alpha;
+    for (k, beta) in HAZARD_SITUATION.iter().enumerate() {
+        if is_pending(onsets[k], d) {
+            logit += beta;
+        }
+    }
+    if is_pending(onsets[0], d) {
+        logit += HAZARD_HUMAN_REQUEST;
+    }
+    logit += HAZARD_QUALIFIED * f64::from(p.qualified.count_ones()) / 4.0;
+    logit += HAZARD_LOG_POINT * f64::from(d).ln();
+    if p.signals.contains(Signal::Scheduling) || p.signals.contains(Signal::SimpleQuestion) {
+        logit += HAZARD_GUARD_MESSAGE;
+    }
+    sigmoid(logit).clamp(HAZARD_MIN, HAZARD_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn truth(reference: Option<u32>, human_request: Option<u32>) -> ConversationTruth {
+        ConversationTruth {
+            rho: 0.5,
+            segment: Segment::MidMarket,
+            reference,
+            human_request,
+            historical: None,
+            decision_points: 10,
+        }
+    }
+
+    fn meeting(t: &ConversationTruth, h: Option<u32>) -> f64 {
+        outcome_probabilities(t, h).meeting
+    }
+
+    #[test]
+    fn a_timely_handoff_beats_no_handoff() {
+        let t = truth(Some(3), None);
+        assert!(meeting(&t, Some(3)) > meeting(&t, None));
+    }
+
+    #[test]
+    fn premature_handoff_lowers_meeting_probability() {
+        let t = truth(Some(4), None);
+        assert!(meeting(&t, Some(2)) < meeting(&t, Some(4)));
+        let never_ready = truth(None, None);
+        assert!(meeting(&never_ready, Some(2)) < meeting(&t, Some(4)));
+        // Without a reference, a handoff is premature but a human still helps a little.
+        assert!((handoff_effect(&never_ready, Some(2)) - 0.2).abs() < 1e-12);
+    }
+
+    #[test]
+    fn late_handoff_lowers_meeting_probability_more_the_later() {
+        let t = truth(Some(3), None);
+        let on_time = meeting(&t, Some(3));
+        let late = meeting(&t, Some(5));
+        let later = meeting(&t, Some(8));
+        assert!(on_time > late && late > later);
+    }
+
+    #[test]
+    fn ignored_human_request_lowers_meeting_probability() {
+        let asked = truth(Some(2), Some(2));
+        let not_asked = truth(Some(2), None);
+        assert!(meeting(&asked, None) < meeting(&not_asked, None));
+        assert!(meeting(&asked, Some(4)) < meeting(&not_asked, Some(4)));
+        assert!(meeting(&asked, Some(2)) > meeting(&asked, Some(3)));
+    }
+
+    #[test]
+    fn probabilities_stay_strictly_inside_zero_and_one() {
+        for rho in [0.001, 0.3, 0.999] {
+            for seg in [Segment::Smb, Segment::Enterprise] {
+                for h in [None, Some(1), Some(5), Some(14)] {
+                    let t = ConversationTruth { rho, segment: seg, ..truth(Some(2), Some(1)) };
+                    let p = outcome_probabilities(&t, h);
+                    assert!(p.meeting > 0.0 && p.meeting < 1.0);
+                    assert!(p.opportunity > 0.0 && p.opportunity < p.meeting);
+                    assert!(p.expected_amount > 0.0);
+                }
+            }
+        }
+    }
+
+    fn point(signals: &[Signal], qualified: QualMask, participants: u32) -> PointState {
+        PointState { signals: SignalSet::of(signals), qualified, participants }
+    }
+
+    #[test]
+    fn onsets_follow_policies_md() {
+        use Signal::*;
+        let points = [
+            point(&[ObjectionPrice], 0, 1),
+            point(&[Pricing, ObjectionTiming], 0, 1),
+            point(&[ObjectionPrice], 0b0111, 2),
+            point(&[HumanRequest], 0b0111, 2),
+        ];
+        let onsets = situation_onsets(&points, false);
+        assert_eq!(onsets[0], Some(4)); // human_request
+        assert_eq!(onsets[1], Some(2)); // high_intent via pricing
+        assert_eq!(onsets[2], None); // complex_discovery
+        assert_eq!(onsets[3], Some(3)); // two participants
+        assert_eq!(onsets[4], None); // enterprise
+        assert_eq!(onsets[6], Some(3)); // objection:price twice; timing once never counts
+        assert_eq!(situation_onsets(&points, true)[4], Some(1));
+    }
+
+    #[test]
+    fn reference_waits_for_guards_unless_a_human_is_requested() {
+        use Signal::*;
+        // High intent at 1 but qualification incomplete until 3, scheduling at 3.
+        let points = [
+            point(&[DemoRequest], 0, 1),
+            point(&[], 0b0011, 1),
+            point(&[Scheduling], 0b0111, 1),
+            point(&[], 0b0111, 1),
+        ];
+        let onsets = situation_onsets(&points, false);
+        assert_eq!(reference_point(&points, &onsets), Some(4));
+        let asked = [point(&[HumanRequest, Scheduling], 0, 1)];
+        let onsets = situation_onsets(&asked, false);
+        assert_eq!(reference_point(&asked, &onsets), Some(1));
+        let nothing = [point(&[Scheduling], 0b1111, 1)];
+        assert_eq!(reference_point(&nothing, &situation_onsets(&nothing, false)), None);
+    }
+
+    #[test]
+    fn hazard_is_clamped_and_rises_with_a_human_request() {
+        let calm = point(&[], 0, 1);
+        let none = [None; 7];
+        let asked = [Some(1), None, None, None, None, None, None];
+        let p0 = handoff_hazard(AGENTS[3].1, &calm, &none, 1);
+        let p1 = handoff_hazard(AGENTS[3].1, &calm, &asked, 1);
+        assert!(p1 > p0);
+        let all = [Some(1); 7];
+        let full = point(&[], 0b1111, 3);
+        assert!(handoff_hazard(-1.6, &full, &all, 14) <= HAZARD_MAX);
+        assert!(handoff_hazard(-9.0, &calm, &none, 1) >= HAZARD_MIN);
+    }
+}
