@@ -147,14 +147,16 @@ fn rates(name: &str, t: &Totals) -> PolicyTruth {
     }
 }
 
-/// 100 x the objective per conversation minus `handoff_cost` x the handoff rate (policies.md).
+/// 100 x (the objective per conversation minus `handoff_cost` x the handoff rate): the cost of
+/// one handoff, in objective units, charged on each of the 100 x rate handoffs per 100
+/// conversations (the same reading as `estimate::sweep::net_objective`; see the README).
 pub fn net_objective_per_100(r: &PolicyTruth, objective: Objective, handoff_cost: f64) -> f64 {
     let per_conversation = match objective {
         Objective::Meetings => r.meeting_rate,
         Objective::Opportunities => r.opportunity_rate,
         Objective::Pipeline => r.pipeline_per_conversation,
     };
-    100.0 * per_conversation - handoff_cost * r.handoff_rate
+    100.0 * (per_conversation - handoff_cost * r.handoff_rate)
 }
 
 /// Assembles the truth document from the per-policy totals (aligned with `policies`).
@@ -264,7 +266,7 @@ mod tests {
         assert!((h.meeting_rate - (one.meetings + none.meetings) / 2.0).abs() < 1e-12);
         assert_eq!(h.handoff_to_meeting, Some(one.meetings));
         let point = &out.sweeps[0].points[0];
-        let expected = 100.0 * h.meeting_rate - 2.0 * 0.5;
+        let expected = 100.0 * (h.meeting_rate - 2.0 * 0.5);
         assert!((point.net_objective_per_100 - expected).abs() < 1e-9);
     }
 }
