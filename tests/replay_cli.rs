@@ -291,3 +291,45 @@ fn signals_both_says_which_source_found_each_message_signals() {
     assert_eq!(cell(&both, "c5", "1", "source"), "both", "tags and text agree");
     assert_eq!(cell(&both, "c1", "1", "source"), "both", "both consulted, neither found any");
 }
+
+#[test]
+fn the_output_extension_is_checked_before_the_data_is_read() {
+    let dir = TempDir::new().expect("temp dir");
+    let missing_data = dir.path().join("no-such-folder");
+    for command in ["replay", "signals"] {
+        let output = handoff(command, &missing_data, &fixture_policies())
+            .arg("--out")
+            .arg(dir.path().join("out.json"))
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // A missing data folder would exit 3; the bad --out is found first.
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("out.json: the output must end in .csv or .parquet"), "{stderr}");
+    }
+}
+
+#[test]
+fn signals_use_the_policies_file_lexicon_override_and_extension() {
+    let dir = TempDir::new().expect("temp dir");
+    let mut text = std::fs::read_to_string(fixture_policies()).expect("policies");
+    text.push_str(
+        "\n[lexicon]\npricing = [\"price sheet\"]\n\n[lexicon.extend]\n\
+         \"objection:other\" = [\"hmm\"]\n",
+    );
+    let policies = dir.path().join("policies.toml");
+    std::fs::write(&policies, text).expect("write policies");
+    let out = dir.path().join("signals.csv");
+    handoff("signals", Path::new(FIXTURE), &policies)
+        .args(["--signal-source", "text", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (_, rows) = read_csv(&out);
+    // The override replaces every default pricing phrase ("how much" among them).
+    assert_eq!(cell(&rows, "c1", "3", "signals"), "");
+    assert_eq!(cell(&rows, "c5", "1", "signals"), "human_request", "pricing gone, rest kept");
+    // The extension adds to the defaults.
+    assert_eq!(cell(&rows, "c6", "3", "signals"), "objection:other");
+    assert_eq!(cell(&rows, "c3", "3", "signals"), "objection:timing", "defaults still apply");
+}
