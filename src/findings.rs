@@ -116,7 +116,7 @@ fn human_request_sentence(policies: &[&PolicySummary]) -> Option<String> {
 }
 
 fn pct(x: f64) -> String {
-    format!("{:.1}%", 100.0 * x)
+    format!("{}%", crate::report::page::unsigned_zero(format!("{:.1}", 100.0 * x)))
 }
 
 fn pct_opt(x: Option<f64>) -> String {
@@ -124,7 +124,8 @@ fn pct_opt(x: Option<f64>) -> String {
 }
 
 fn per100(x: Option<f64>) -> String {
-    x.map(|v| format!("{:.1}", 100.0 * v)).unwrap_or_else(|| "n/a".to_string())
+    x.map(|v| crate::report::page::unsigned_zero(format!("{:.1}", 100.0 * v)))
+        .unwrap_or_else(|| "n/a".to_string())
 }
 
 fn interval100(e: &Estimate) -> String {

@@ -156,6 +156,23 @@ pub fn decision_table(
     DecisionTable { rows }
 }
 
+/// Whether a table output is Parquet (`.parquet`) rather than CSV (`.csv`); any other name is a
+/// usage error (exit 2). Commands call it before reading the data so a mistyped `--out` fails
+/// at once instead of after the whole run.
+pub fn is_parquet_output(path: &std::path::Path) -> Result<bool, crate::error::UsageError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if name.ends_with(".parquet") {
+        Ok(true)
+    } else if name.ends_with(".csv") {
+        Ok(false)
+    } else {
+        Err(crate::error::UsageError(format!(
+            "{}: the output must end in .csv or .parquet",
+            path.display()
+        )))
+    }
+}
+
 /// Writes a frame to `path` as CSV or Parquet by extension, through a temporary sibling so a
 /// failed run never leaves half a file.
 pub fn write_frame(
@@ -163,15 +180,8 @@ pub fn write_frame(
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
     use polars::prelude::{CsvWriter, ParquetWriter, SerWriter};
+    let is_parquet = is_parquet_output(path)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-    let is_parquet = name.ends_with(".parquet");
-    if !is_parquet && !name.ends_with(".csv") {
-        return Err(crate::error::UsageError(format!(
-            "{}: the output must end in .csv or .parquet",
-            path.display()
-        ))
-        .into());
-    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating the folder {}", parent.display()))?;

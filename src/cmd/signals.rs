@@ -9,6 +9,7 @@ use crate::pipeline::{prepare, write_frame};
 
 pub fn run(args: &SignalsArgs) -> anyhow::Result<()> {
     crate::logging::init(args.common.log_format, args.common.quiet);
+    crate::pipeline::is_parquet_output(&args.out)?;
     let prepared = prepare(&args.common, &args.policy)?;
     let mut ids = Vec::new();
     let mut turns = Vec::new();

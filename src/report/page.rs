@@ -394,14 +394,23 @@ fn settings_rows(s: &Summary) -> Vec<(String, String)> {
 /// `12.3%`, or `n/a` for a missing or non-finite figure.
 fn pct(x: Option<f64>) -> String {
     match x {
-        Some(v) if v.is_finite() => format!("{:.1}%", v * 100.0),
+        Some(v) if v.is_finite() => format!("{}%", unsigned_zero(format!("{:.1}", v * 100.0))),
         _ => "n/a".into(),
+    }
+}
+
+/// A rounded figure that shows as zero is written `0.0`, not `-0.0`: a tiny negative estimate
+/// (floating-point noise in an estimator) must not read as a negative rate.
+pub(crate) fn unsigned_zero(text: String) -> String {
+    match text.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => text,
     }
 }
 
 fn num(x: Option<f64>, decimals: usize) -> String {
     match x {
-        Some(v) if v.is_finite() => format!("{v:.decimals$}"),
+        Some(v) if v.is_finite() => unsigned_zero(format!("{v:.decimals$}")),
         _ => "n/a".into(),
     }
 }
@@ -460,6 +469,16 @@ fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_figure_rounding_to_zero_has_no_minus_sign() {
+        assert_eq!(pct(Some(-1e-19)), "0.0%");
+        assert_eq!(num(Some(-0.0001), 2), "0.00");
+        assert_eq!(pct(Some(-0.002)), "-0.2%");
+        assert_eq!(num(Some(-1.5), 0), "-2");
+        assert_eq!(unsigned_zero("-10".into()), "-10");
+    }
+
     use super::*;
 
     #[test]
