@@ -62,15 +62,37 @@ fn best_by_opportunities<'a>(policies: &[&'a PolicySummary]) -> Option<&'a Polic
 }
 
 fn best_sentence(best: &PolicySummary, history: &PolicySummary, estimator: &str) -> String {
+    let (Some(b), Some(h)) = (best.opportunity_rate.estimate, history.opportunity_rate.estimate)
+    else {
+        return format!(
+            "{} has the highest estimated opportunity rate, but history's rate is unknown.",
+            best.name
+        );
+    };
+    if b <= h {
+        return format!(
+            "None of the policies compared would have created more opportunities than history \
+             ({} per 100 conversations); the best, {}, comes to {} ({}, estimator {}).",
+            per100(Some(h)),
+            best.name,
+            per100(Some(b)),
+            interval100(&best.opportunity_rate),
+            estimator,
+        );
+    }
+    // History's own figure has an interval too; claim a difference only where they separate.
+    let separated =
+        best.opportunity_rate.low.zip(history.opportunity_rate.high).is_some_and(|(l, hh)| l > hh);
     format!(
         "Of the policies compared, {} would have created the most opportunities: {} per 100 \
-         conversations ({}, estimator {}), against {} historically, handing off {} of \
+         conversations ({}, estimator {}), against {} historically{}, handing off {} of \
          conversations (history: {}).",
         best.name,
-        per100(best.opportunity_rate.estimate),
+        per100(Some(b)),
         interval100(&best.opportunity_rate),
         estimator,
-        per100(history.opportunity_rate.estimate),
+        per100(Some(h)),
+        if separated { "" } else { " (within the uncertainty)" },
         pct(best.handoff_rate),
         pct(history.handoff_rate),
     )
@@ -181,6 +203,19 @@ mod tests {
         let f = findings(&summary);
         assert!(f[1].contains("late would have created the most opportunities: 15.0"), "{f:?}");
         assert!(f[2].contains("No figure is given for odd"), "{f:?}");
+    }
+
+    #[test]
+    fn a_policy_no_better_than_history_is_not_called_a_win() {
+        let summary = Summary {
+            policies: vec![
+                policy("historical", "historical", Some(0.536), 0),
+                policy("late", "policy", Some(0.536), 0),
+            ],
+            ..Summary::default()
+        };
+        let f = findings(&summary);
+        assert!(f[1].starts_with("None of the policies compared would have created more"), "{f:?}");
     }
 
     #[test]
