@@ -19,6 +19,7 @@ use super::features::{onsets, FeatureSpace};
 use super::logistic::{self, LogisticFit, LogisticOptions};
 use super::Unit;
 use crate::policy::Policy;
+use crate::replay::decide;
 use rayon::prelude::*;
 
 /// Prior weight (in opportunities) pulling a segment's mean amount towards the overall mean.
@@ -79,11 +80,13 @@ impl Standardizer {
     }
 }
 
-/// Per-unit data computed once: the onsets of the seven situations.
+/// Per-unit data computed once: the onsets of the seven situations and the quality
+/// reference's own handoff point.
 pub struct Prepared {
     pub space: FeatureSpace,
     pub reference: Policy,
     pub onsets: Vec<[Option<u32>; 7]>,
+    pub reference_points: Vec<Option<u32>>,
 }
 
 impl Prepared {
@@ -92,13 +95,19 @@ impl Prepared {
             space: FeatureSpace::learn(units),
             reference: reference.clone(),
             onsets: units.iter().map(|u| onsets(reference, u.timeline)).collect(),
+            reference_points: units.iter().map(|u| decide(reference, u.timeline).point).collect(),
         }
+    }
+
+    /// Appends the raw (unstandardised) features of unit `i` at `point` to `out`.
+    pub fn write(&self, units: &[Unit], i: usize, point: Option<u32>, out: &mut Vec<f64>) {
+        self.space.write(&units[i], &self.onsets[i], self.reference_points[i], point, out);
     }
 
     /// Raw (unstandardised) features of unit `i` at `point`.
     pub fn features(&self, units: &[Unit], i: usize, point: Option<u32>) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.space.dim());
-        self.space.write(&units[i], &self.onsets[i], point, &mut out);
+        self.write(units, i, point, &mut out);
         out
     }
 }
@@ -135,7 +144,7 @@ impl HazardModel {
             let h0 = history_point(unit);
             for d in 1..=h0.unwrap_or(n) {
                 rows.push(1.0);
-                prep.space.write(unit, &prep.onsets[i], Some(d), &mut rows);
+                prep.write(units, i, Some(d), &mut rows);
                 targets.push(if Some(d) == h0 { 1.0 } else { 0.0 });
             }
         }
@@ -155,7 +164,7 @@ impl HazardModel {
             (Some(p), _) => p,
             (None, Some((st, fit))) => {
                 let mut row = vec![1.0];
-                prep.space.write(unit, &prep.onsets[i], Some(d), &mut row);
+                prep.write(units, i, Some(d), &mut row);
                 st.apply(&mut row);
                 fit.predict(&row)
             }
@@ -198,7 +207,7 @@ impl OutcomeModels {
         let k = prep.space.dim();
         let mut base = Vec::with_capacity(units.len() * k);
         for (i, unit) in units.iter().enumerate() {
-            prep.space.write(unit, &prep.onsets[i], history_point(unit), &mut base);
+            prep.write(units, i, history_point(unit), &mut base);
         }
         let standardizer = Standardizer::learn(&base, k);
         let mut design = Vec::with_capacity(units.len() * (2 * k + 2));
