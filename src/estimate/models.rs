@@ -204,22 +204,33 @@ pub struct OutcomeModels {
 
 impl OutcomeModels {
     pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> OutcomeModels {
+        OutcomeModels::fit_on(units, prep, options, |_| true)
+    }
+
+    /// Fits on the units `i` with `include(i)` only.
+    pub fn fit_on(
+        units: &[Unit],
+        prep: &Prepared,
+        options: LogisticOptions,
+        include: impl Fn(usize) -> bool,
+    ) -> OutcomeModels {
         let k = prep.space.dim();
-        let mut base = Vec::with_capacity(units.len() * k);
-        for (i, unit) in units.iter().enumerate() {
-            prep.write(units, i, history_point(unit), &mut base);
+        let chosen: Vec<usize> = (0..units.len()).filter(|&i| include(i)).collect();
+        let mut base = Vec::with_capacity(chosen.len() * k);
+        for &i in &chosen {
+            prep.write(units, i, history_point(&units[i]), &mut base);
         }
         let standardizer = Standardizer::learn(&base, k);
-        let mut design = Vec::with_capacity(units.len() * (2 * k + 2));
-        for (unit, row) in units.iter().zip(base.chunks_exact(k.max(1))) {
+        let mut design = Vec::with_capacity(chosen.len() * (2 * k + 2));
+        for (&i, row) in chosen.iter().zip(base.chunks_exact(k.max(1))) {
             let mut r = row.to_vec();
             standardizer.apply(&mut r);
-            interact(&r, history_point(unit).is_none(), &mut design);
+            interact(&r, history_point(&units[i]).is_none(), &mut design);
         }
         let meeting_y: Vec<f64> =
-            units.iter().map(|u| f64::from(u8::from(u.observed.meeting))).collect();
+            chosen.iter().map(|&i| f64::from(u8::from(units[i].observed.meeting))).collect();
         let opp_y: Vec<f64> =
-            units.iter().map(|u| f64::from(u8::from(u.observed.opportunity))).collect();
+            chosen.iter().map(|&i| f64::from(u8::from(units[i].observed.opportunity))).collect();
         let width = 2 * k + 2;
         let meeting = logistic::fit(&design, &meeting_y, width, options);
         let opportunity = logistic::fit(&design, &opp_y, width, options);
@@ -249,6 +260,44 @@ impl OutcomeModels {
             .and_then(|s| self.segment_amount.get(s).copied())
             .unwrap_or(self.overall_amount);
         [meeting, opportunity, opportunity * amount]
+    }
+}
+
+/// Number of folds of the cross-fitted outcome models.
+pub const FOLDS: usize = 5;
+
+/// Outcome models fitted out of fold (cross-fitting): unit `i` is predicted by the model
+/// fitted on every fold but `i % FOLDS`, so that its residual `y_i - m(x_i, h0_i)` is an
+/// honest out-of-sample error. Fitted in sample, a logistic model's residuals sum to zero on
+/// its own fitting rows: `dr`'s correction term then hides the noise that the model
+/// absorbed, and intervals that hold the model fixed (the bootstrap refits nothing) come out
+/// too narrow. Out of fold, the per-conversation contributions carry that noise, so the
+/// bootstrap over them covers.
+pub struct CrossFitted {
+    folds: Vec<OutcomeModels>,
+}
+
+impl CrossFitted {
+    pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> CrossFitted {
+        let folds = (0..FOLDS)
+            .into_par_iter()
+            .map(|f| OutcomeModels::fit_on(units, prep, options, |i| i % FOLDS != f))
+            .collect();
+        CrossFitted { folds }
+    }
+
+    /// `m(x_i, point)` for unit `i`, by the model that did not see unit `i`.
+    pub fn predict(
+        &self,
+        units: &[Unit],
+        prep: &Prepared,
+        i: usize,
+        point: Option<u32>,
+    ) -> Outcomes {
+        match self.folds.get(i % FOLDS) {
+            Some(model) => model.predict(units, prep, i, point),
+            None => [0.0; 3],
+        }
     }
 }
 
