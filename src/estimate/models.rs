@@ -7,7 +7,9 @@
 //!   `handoff_probability` uses those instead.
 //! - Outcomes: logistic models for meeting and opportunity, fitted on every unit's observed
 //!   `(x(h0), y)`. The features are interacted with a no-handoff indicator (one coefficient
-//!   block for a handoff, one for none), so `m(x, none)` is not tied to `m(x, h)`.
+//!   block for a handoff, one for none), so `m(x, none)` is not tied to `m(x, h)`. `dr` uses
+//!   them cross-fitted (`CrossFitted`: each unit predicted by the model fitted without its
+//!   fold), `dm` fitted on every unit.
 //! - Pipeline: `E[amount | x, h] = P(opportunity | x, h) * mean amount of the segment's
 //!   opportunities` (shrunk towards the overall mean with a prior weight of `AMOUNT_PRIOR`
 //!   opportunities). This assumes a handoff's timing changes whether an opportunity opens, not
