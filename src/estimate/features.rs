@@ -2,9 +2,15 @@
 //! no handoff), shared by the hazard and outcome models.
 //!
 //! Per situation of the seven (under the quality reference's parameters): pending, and
-//! `ln(1 + decision points pending)`; the qualification fields captured (count / 4 and the four
-//! indicators); `ln h`; the segment one-hot; `ln(1 + employee_count)` with a missing indicator;
-//! the `ai_agent` and `channel` one-hots. Category levels come from the data, sorted; levels
+//! `ln(1 + decision points pending)`; the decision points a request for a human has waited
+//! (linear: a waiting prospect's patience runs out point by point); the qualification fields
+//! captured (count / 4 and the four indicators); `ln h`; whether the message at `h` is a
+//! scheduling request or a simple question (the moments the framework's guards hold back a
+//! handoff, so history's agents do too); whether the quality reference (the user's own
+//! definition of the right moment, `[quality]`) would have handed off by `h`, and how many
+//! decision points ago (the timing the report judges handoffs by: premature before it, late
+//! after it); the segment one-hot; `ln(1 + employee_count)` with a missing indicator; the
+//! `ai_agent` and `channel` one-hots. Category levels come from the data, sorted; levels
 //! seen in fewer than `RARE_LEVEL` conversations are pooled into one "other" level, and a
 //! missing value is a level of its own.
 
@@ -103,8 +109,9 @@ pub struct FeatureSpace {
     pub channels: Levels,
 }
 
-/// Features per situation, qualification, turn and size before the category one-hots.
-const FIXED: usize = 7 * 2 + 5 + 1 + 2;
+/// Features per situation, human-request wait, qualification, turn, guard message, reference
+/// timing and size before the category one-hots.
+const FIXED: usize = 7 * 2 + 1 + 5 + 1 + 1 + 2 + 2;
 
 impl FeatureSpace {
     pub fn learn(units: &[Unit]) -> FeatureSpace {
@@ -122,11 +129,13 @@ impl FeatureSpace {
     }
 
     /// Appends the features of `unit` at decision point `point` (`None`: the conversation's
-    /// end, the state a policy that never hands off leaves it in) to `out`.
+    /// end, the state a policy that never hands off leaves it in) to `out`. `reference` is the
+    /// quality reference's own handoff point in this conversation.
     pub fn write(
         &self,
         unit: &Unit,
         onsets: &[Option<u32>; 7],
+        reference: Option<u32>,
         point: Option<u32>,
         out: &mut Vec<f64>,
     ) {
@@ -141,12 +150,23 @@ impl FeatureSpace {
                 _ => out.extend([0.0, 0.0]),
             }
         }
+        // Slot 0 of `Situation::SEVEN` is human_request.
+        out.push(onsets[0].filter(|o| *o <= h).map_or(0.0, |o| f64::from(h - o)));
         let qualified = if h >= 1 { unit.timeline.points[h as usize - 1].qualified } else { 0 };
         out.push(f64::from((qualified & 0x0f).count_ones()) / 4.0);
         for bit in 0..4 {
             out.push(if qualified & (1 << bit) != 0 { 1.0 } else { 0.0 });
         }
         out.push(f64::from(h.max(1)).ln());
+        let guard_message = h >= 1 && {
+            let signals = unit.timeline.points[h as usize - 1].signals;
+            signals.contains(Signal::Scheduling) || signals.contains(Signal::SimpleQuestion)
+        };
+        out.push(if guard_message { 1.0 } else { 0.0 });
+        match reference.filter(|r| *r <= h) {
+            Some(r) => out.extend([1.0, f64::from(h - r)]),
+            None => out.extend([0.0, 0.0]),
+        }
         match unit.conversation.employee_count {
             Some(e) => out.extend([(e.max(0) as f64).ln_1p(), 0.0]),
             None => out.extend([0.0, 1.0]),
@@ -222,7 +242,12 @@ pub(crate) mod tests {
         let mut conv = conversation("a");
         conv.segment = Some("smb".into());
         let tl = Timeline {
-            points: vec![point(&[], 0), point(&[Signal::DemoRequest], 0b0011), point(&[], 0b0111)],
+            points: vec![
+                point(&[], 0),
+                point(&[Signal::DemoRequest], 0b0011),
+                point(&[Signal::HumanRequest, Signal::Scheduling], 0b0111),
+                point(&[], 0b0111),
+            ],
             ..Timeline::default()
         };
         let unit = Unit {
@@ -236,18 +261,32 @@ pub(crate) mod tests {
         assert_eq!(space.segments.names(), &["(other)".to_string()]);
         assert_eq!(space.dim(), FIXED + 3);
         let on = onsets(&reference, &tl);
+        // The reference is taken as given: pretend it would have handed off at point 2.
         let mut at2 = Vec::new();
-        space.write(&unit, &on, Some(2), &mut at2);
+        space.write(&unit, &on, Some(2), Some(2), &mut at2);
         assert_eq!(at2.len(), space.dim());
         // high_intent pending since point 2: pending 1, ln(1 + 1).
         assert_eq!(&at2[2..4], &[1.0, 1f64.ln_1p()]);
-        assert_eq!(at2[14], 0.5); // two of four fields captured
-        assert_eq!(&at2[15..19], &[1.0, 1.0, 0.0, 0.0]);
-        assert_eq!(at2[19], 2f64.ln());
-        assert_eq!(&at2[20..22], &[0.0, 1.0]); // employee count missing
+        assert_eq!(at2[14], 0.0); // no request for a human yet
+        assert_eq!(at2[15], 0.5); // two of four fields captured
+        assert_eq!(&at2[16..20], &[1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(at2[20], 2f64.ln());
+        assert_eq!(at2[21], 0.0); // no guard signal in message 2
+        assert_eq!(&at2[22..24], &[1.0, 0.0]); // the reference is ready, since 0 points
+        assert_eq!(&at2[24..26], &[0.0, 1.0]); // employee count missing
+        let mut at3 = Vec::new();
+        space.write(&unit, &on, Some(2), Some(3), &mut at3);
+        assert_eq!(at3[21], 1.0); // message 3 is a scheduling request
+        let mut before = Vec::new();
+        space.write(&unit, &on, Some(2), Some(1), &mut before);
+        assert_eq!(&before[22..24], &[0.0, 0.0]); // premature: the reference is not ready
         let mut end = Vec::new();
-        space.write(&unit, &on, None, &mut end);
-        assert_eq!(&end[2..4], &[1.0, 2f64.ln_1p()]);
-        assert_eq!(end[14], 0.75);
+        space.write(&unit, &on, Some(2), None, &mut end);
+        assert_eq!(&end[2..4], &[1.0, 3f64.ln_1p()]);
+        assert_eq!(&end[0..2], &[1.0, 2f64.ln_1p()]); // human request pending since 3
+        assert_eq!(end[14], 1.0); // and it has waited one decision point
+        assert_eq!(end[15], 0.75);
+        assert_eq!(&end[22..24], &[1.0, 2.0]);
+        assert_eq!(end[21], 0.0);
     }
 }

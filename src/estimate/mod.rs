@@ -34,7 +34,7 @@ use crate::report::summary::Estimate;
 
 use estimators::{PolicyStatistics, UnitInput};
 use logistic::LogisticOptions;
-use models::{history_point, HazardModel, OutcomeModels, Prepared};
+use models::{history_point, CrossFitted, HazardModel, OutcomeModels, Prepared};
 
 pub use intervals::{paired_difference, Statistic};
 
@@ -61,10 +61,6 @@ impl EstimatorKind {
 
     fn uses_propensity(self) -> bool {
         matches!(self, EstimatorKind::Ipw | EstimatorKind::Snipw | EstimatorKind::Dr)
-    }
-
-    fn uses_outcome_model(self) -> bool {
-        matches!(self, EstimatorKind::Dm | EstimatorKind::Dr)
     }
 }
 
@@ -126,6 +122,14 @@ pub struct PolicyEvaluation {
     pub supported: bool,
 }
 
+/// The outcome model as an estimator uses it.
+enum Outcome {
+    /// Fitted on every unit (`dm`: the estimate is the model's).
+    InSample(OutcomeModels),
+    /// Out of fold (`dr`: the residuals must be out of sample).
+    CrossFitted(CrossFitted),
+}
+
 /// The fitted models and settings; `evaluate` must be given the same units as `fit`.
 pub struct Estimation {
     config: EstimationConfig,
@@ -133,7 +137,7 @@ pub struct Estimation {
     /// Probability of history's observed path per unit (policy-independent, so computed
     /// once); `None` when the estimator needs no propensity.
     propensities: Option<Vec<f64>>,
-    outcomes: Option<OutcomeModels>,
+    outcomes: Option<Outcome>,
     history_hands_off: bool,
     history_keeps_some: bool,
 }
@@ -162,8 +166,17 @@ impl Estimation {
                 .map(|i| hazard.path_propensity(units, &prepared, i))
                 .collect()
         });
-        let outcomes =
-            kind.uses_outcome_model().then(|| OutcomeModels::fit(units, &prepared, options));
+        let outcomes = match kind {
+            // `dr` corrects the model with each conversation's residual: out of fold, so the
+            // residual is honest (see `models::CrossFitted`).
+            EstimatorKind::Dr => {
+                Some(Outcome::CrossFitted(CrossFitted::fit(units, &prepared, options)))
+            }
+            EstimatorKind::Dm => {
+                Some(Outcome::InSample(OutcomeModels::fit(units, &prepared, options)))
+            }
+            _ => None,
+        };
         Estimation {
             config: config.clone(),
             prepared,
@@ -329,7 +342,8 @@ impl Estimation {
         let prep = &self.prepared;
         let propensity = self.propensities.as_ref().and_then(|p| p.get(i).copied()).unwrap_or(1.0);
         let m = match &self.outcomes {
-            Some(models) => models.predict(units, prep, i, hp),
+            Some(Outcome::InSample(models)) => models.predict(units, prep, i, hp),
+            Some(Outcome::CrossFitted(models)) => models.predict(units, prep, i, hp),
             None => [0.0; 3],
         };
         let o = unit.observed;

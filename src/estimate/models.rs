@@ -7,7 +7,9 @@
 //!   `handoff_probability` uses those instead.
 //! - Outcomes: logistic models for meeting and opportunity, fitted on every unit's observed
 //!   `(x(h0), y)`. The features are interacted with a no-handoff indicator (one coefficient
-//!   block for a handoff, one for none), so `m(x, none)` is not tied to `m(x, h)`.
+//!   block for a handoff, one for none), so `m(x, none)` is not tied to `m(x, h)`. `dr` uses
+//!   them cross-fitted (`CrossFitted`: each unit predicted by the model fitted without its
+//!   fold), `dm` fitted on every unit.
 //! - Pipeline: `E[amount | x, h] = P(opportunity | x, h) * mean amount of the segment's
 //!   opportunities` (shrunk towards the overall mean with a prior weight of `AMOUNT_PRIOR`
 //!   opportunities). This assumes a handoff's timing changes whether an opportunity opens, not
@@ -19,6 +21,7 @@ use super::features::{onsets, FeatureSpace};
 use super::logistic::{self, LogisticFit, LogisticOptions};
 use super::Unit;
 use crate::policy::Policy;
+use crate::replay::decide;
 use rayon::prelude::*;
 
 /// Prior weight (in opportunities) pulling a segment's mean amount towards the overall mean.
@@ -79,11 +82,13 @@ impl Standardizer {
     }
 }
 
-/// Per-unit data computed once: the onsets of the seven situations.
+/// Per-unit data computed once: the onsets of the seven situations and the quality
+/// reference's own handoff point.
 pub struct Prepared {
     pub space: FeatureSpace,
     pub reference: Policy,
     pub onsets: Vec<[Option<u32>; 7]>,
+    pub reference_points: Vec<Option<u32>>,
 }
 
 impl Prepared {
@@ -92,13 +97,19 @@ impl Prepared {
             space: FeatureSpace::learn(units),
             reference: reference.clone(),
             onsets: units.iter().map(|u| onsets(reference, u.timeline)).collect(),
+            reference_points: units.iter().map(|u| decide(reference, u.timeline).point).collect(),
         }
+    }
+
+    /// Appends the raw (unstandardised) features of unit `i` at `point` to `out`.
+    pub fn write(&self, units: &[Unit], i: usize, point: Option<u32>, out: &mut Vec<f64>) {
+        self.space.write(&units[i], &self.onsets[i], self.reference_points[i], point, out);
     }
 
     /// Raw (unstandardised) features of unit `i` at `point`.
     pub fn features(&self, units: &[Unit], i: usize, point: Option<u32>) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.space.dim());
-        self.space.write(&units[i], &self.onsets[i], point, &mut out);
+        self.write(units, i, point, &mut out);
         out
     }
 }
@@ -135,7 +146,7 @@ impl HazardModel {
             let h0 = history_point(unit);
             for d in 1..=h0.unwrap_or(n) {
                 rows.push(1.0);
-                prep.space.write(unit, &prep.onsets[i], Some(d), &mut rows);
+                prep.write(units, i, Some(d), &mut rows);
                 targets.push(if Some(d) == h0 { 1.0 } else { 0.0 });
             }
         }
@@ -155,7 +166,7 @@ impl HazardModel {
             (Some(p), _) => p,
             (None, Some((st, fit))) => {
                 let mut row = vec![1.0];
-                prep.space.write(unit, &prep.onsets[i], Some(d), &mut row);
+                prep.write(units, i, Some(d), &mut row);
                 st.apply(&mut row);
                 fit.predict(&row)
             }
@@ -195,22 +206,33 @@ pub struct OutcomeModels {
 
 impl OutcomeModels {
     pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> OutcomeModels {
+        OutcomeModels::fit_on(units, prep, options, |_| true)
+    }
+
+    /// Fits on the units `i` with `include(i)` only.
+    pub fn fit_on(
+        units: &[Unit],
+        prep: &Prepared,
+        options: LogisticOptions,
+        include: impl Fn(usize) -> bool,
+    ) -> OutcomeModels {
         let k = prep.space.dim();
-        let mut base = Vec::with_capacity(units.len() * k);
-        for (i, unit) in units.iter().enumerate() {
-            prep.space.write(unit, &prep.onsets[i], history_point(unit), &mut base);
+        let chosen: Vec<usize> = (0..units.len()).filter(|&i| include(i)).collect();
+        let mut base = Vec::with_capacity(chosen.len() * k);
+        for &i in &chosen {
+            prep.write(units, i, history_point(&units[i]), &mut base);
         }
         let standardizer = Standardizer::learn(&base, k);
-        let mut design = Vec::with_capacity(units.len() * (2 * k + 2));
-        for (unit, row) in units.iter().zip(base.chunks_exact(k.max(1))) {
+        let mut design = Vec::with_capacity(chosen.len() * (2 * k + 2));
+        for (&i, row) in chosen.iter().zip(base.chunks_exact(k.max(1))) {
             let mut r = row.to_vec();
             standardizer.apply(&mut r);
-            interact(&r, history_point(unit).is_none(), &mut design);
+            interact(&r, history_point(&units[i]).is_none(), &mut design);
         }
         let meeting_y: Vec<f64> =
-            units.iter().map(|u| f64::from(u8::from(u.observed.meeting))).collect();
+            chosen.iter().map(|&i| f64::from(u8::from(units[i].observed.meeting))).collect();
         let opp_y: Vec<f64> =
-            units.iter().map(|u| f64::from(u8::from(u.observed.opportunity))).collect();
+            chosen.iter().map(|&i| f64::from(u8::from(units[i].observed.opportunity))).collect();
         let width = 2 * k + 2;
         let meeting = logistic::fit(&design, &meeting_y, width, options);
         let opportunity = logistic::fit(&design, &opp_y, width, options);
@@ -240,6 +262,44 @@ impl OutcomeModels {
             .and_then(|s| self.segment_amount.get(s).copied())
             .unwrap_or(self.overall_amount);
         [meeting, opportunity, opportunity * amount]
+    }
+}
+
+/// Number of folds of the cross-fitted outcome models.
+pub const FOLDS: usize = 5;
+
+/// Outcome models fitted out of fold (cross-fitting): unit `i` is predicted by the model
+/// fitted on every fold but `i % FOLDS`, so that its residual `y_i - m(x_i, h0_i)` is an
+/// honest out-of-sample error. Fitted in sample, a logistic model's residuals sum to zero on
+/// its own fitting rows: `dr`'s correction term then hides the noise that the model
+/// absorbed, and intervals that hold the model fixed (the bootstrap refits nothing) come out
+/// too narrow. Out of fold, the per-conversation contributions carry that noise, so the
+/// bootstrap over them covers.
+pub struct CrossFitted {
+    folds: Vec<OutcomeModels>,
+}
+
+impl CrossFitted {
+    pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> CrossFitted {
+        let folds = (0..FOLDS)
+            .into_par_iter()
+            .map(|f| OutcomeModels::fit_on(units, prep, options, |i| i % FOLDS != f))
+            .collect();
+        CrossFitted { folds }
+    }
+
+    /// `m(x_i, point)` for unit `i`, by the model that did not see unit `i`.
+    pub fn predict(
+        &self,
+        units: &[Unit],
+        prep: &Prepared,
+        i: usize,
+        point: Option<u32>,
+    ) -> Outcomes {
+        match self.folds.get(i % FOLDS) {
+            Some(model) => model.predict(units, prep, i, point),
+            None => [0.0; 3],
+        }
     }
 }
 

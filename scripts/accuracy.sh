@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Estimation accuracy against known truth, from a fresh clone: builds the release binary,
+# generates a synthetic world with its truth (docs/generator.md), runs `handoff report` once
+# per estimator and prints the tables of docs/accuracy.md (scripts/accuracy.py).
+#
+# Usage: scripts/accuracy.sh [SEED ...]        (default: 11 12 13)
+# Environment: CONVERSATIONS (default 20000), WORK (default a new temporary folder),
+#              MARKDOWN=1 for Markdown tables, HANDOFF_BIN=path to use a built binary
+#              instead of building one. Exit status 1 when `dr` misses the acceptance
+#              criteria of issue 4 on any seed.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+conversations="${CONVERSATIONS:-20000}"
+work="${WORK:-$(mktemp -d)}"
+seeds=("$@")
+[ ${#seeds[@]} -gt 0 ] || seeds=(11 12 13)
+estimators=(matched dm ipw snipw dr)
+format_flag=()
+[ "${MARKDOWN:-0}" = 1 ] && format_flag=(--markdown)
+
+if [ -n "${HANDOFF_BIN:-}" ]; then
+    bin="$HANDOFF_BIN"
+else
+    cargo build --release --quiet
+    bin="${CARGO_TARGET_DIR:-target}/release/handoff"
+fi
+
+status=0
+for seed in "${seeds[@]}"; do
+    data="$work/seed-$seed"
+    "$bin" generate --conversations "$conversations" --seed "$seed" --format parquet \
+        --out "$data" --truth "$data/truth.json" --policies data/policies.toml --quiet
+    summaries=()
+    for e in "${estimators[@]}"; do
+        "$bin" report --data "$data" --out "$work/report-$seed-$e" --estimator "$e" \
+            --policies data/policies.toml --quiet
+        summaries+=("$e=$work/report-$seed-$e/all/summary.json")
+    done
+    echo "## seed $seed, $conversations conversations"
+    python3 scripts/accuracy.py "$data/truth.json" "${summaries[@]}" "${format_flag[@]}" --check \
+        || status=1
+done
+echo "work folder: $work"
+exit "$status"
