@@ -18,6 +18,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     // run.json's start is the command's, so its duration covers loading and estimating too.
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     check_flags(args)?;
+    pipeline::check_window_flags(&args.window)?;
     let prepared = prepare(&args.common, &args.policy)?;
     let (window, as_of) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
