@@ -190,7 +190,8 @@ mod tests {
         let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["base@threshold=0.1", "base@threshold=0.15", "base@threshold=0.2"]);
         assert!(variants.iter().all(|v| v.sweep == 4 && v.policy.name == v.name));
-        assert_eq!(variants[1].policy.threshold, 0.1 + 0.05);
+        // Values are rounded to 10 significant digits on expansion: 0.15, not 0.15000000000000002.
+        assert_eq!(variants[1].policy.threshold, 0.15);
 
         let s = sweep(SweepParameter::Weight(Signal::ObjectionPrice), vec![2.0]);
         let v = &expand(0, &s, &base)[0];
