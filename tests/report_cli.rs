@@ -369,7 +369,7 @@ fn bad_window_flags_exit_2_with_a_message() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: stderr {}", stderr(&o));
         assert!(stderr(&o).contains(message), "{args:?}: expected {message:?} in {}", stderr(&o));
     }
-    assert!(!out.exists() || summary_free(&out), "no report folder for a bad window");
+    assert!(!out.exists() || holds_no_report_folder(&out), "no report folder for a bad window");
 
     // Checked before the data is read: a bad week wins over a missing data folder.
     let missing = dir.path().join("no-such-data");
@@ -378,7 +378,7 @@ fn bad_window_flags_exit_2_with_a_message() {
     assert!(stderr(&o).contains("no ISO week 54"), "{}", stderr(&o));
 }
 
-fn summary_free(out: &Path) -> bool {
+fn holds_no_report_folder(out: &Path) -> bool {
     entries(out).iter().all(|n| n.starts_with('.'))
 }
 
