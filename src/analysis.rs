@@ -305,10 +305,13 @@ fn warnings(
         out.push(w);
     }
     if dataset.rejected_conversations > 0 || dataset.rejected_rows > 0 {
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         out.push(format!(
-            "{} conversations ({} rows) were rejected and left out of every figure; rejected.csv \
-             lists each with its file, row, column and reason",
-            dataset.rejected_conversations, dataset.rejected_rows
+            "{} ({}) rejected and left out of every figure; rejected.csv lists each with its \
+             file, row, column and reason",
+            plural(dataset.rejected_conversations, "conversation was", "conversations were"),
+            plural(dataset.rejected_rows, "row", "rows"),
         ));
     }
     let columns = &dataset.columns;

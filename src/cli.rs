@@ -35,6 +35,20 @@ pub enum Command {
     Brief(BriefArgs),
 }
 
+impl Command {
+    /// The flags every command but `generate` shares (logging, data folder).
+    pub fn common(&self) -> Option<&CommonArgs> {
+        match self {
+            Command::Report(a) => Some(&a.common),
+            Command::Replay(a) => Some(&a.common),
+            Command::Validate(a) => Some(&a.common),
+            Command::Signals(a) => Some(&a.common),
+            Command::Brief(a) => Some(&a.common),
+            Command::Generate(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
     #[default]

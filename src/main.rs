@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use handoff::cli::Cli;
+use handoff::cli::{Cli, LogFormat};
 use handoff::error::{exit, exit_code};
 
 fn main() -> ExitCode {
@@ -16,14 +16,31 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let json_logs = cli.command.common().is_some_and(|c| c.log_format == LogFormat::Json);
     match handoff::cmd::run(cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(err) => {
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            print_error(&err, json_logs);
             ExitCode::from(exit_code(&err))
         }
+    }
+}
+
+/// The error and its causes on stderr: plain lines, or with `--log-format json` one JSON line
+/// shaped like the log lines, so a log collector never meets a line it cannot parse.
+fn print_error(err: &anyhow::Error, json: bool) {
+    if json {
+        let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
+        let line = serde_json::json!({
+            "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            "level": "ERROR",
+            "fields": {"message": err.to_string(), "caused_by": causes},
+        });
+        eprintln!("{line}");
+        return;
+    }
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
     }
 }

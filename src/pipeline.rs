@@ -88,6 +88,19 @@ pub fn latest_timestamp(dataset: &Dataset) -> crate::model::Micros {
     }
 }
 
+/// Checks the window flags (`--week`, `--since`, `--until`, `--as-of`) before any data is
+/// read, so a typo in a cron line fails at once with exit 2 instead of after loading the data.
+pub fn check_window_flags(args: &crate::cli::WindowArgs) -> anyhow::Result<()> {
+    use crate::report::window::{parse_as_of, Window};
+    let now = chrono::Utc::now().timestamp_micros();
+    let as_of = match &args.as_of {
+        Some(text) => parse_as_of(text, now)?,
+        None => now,
+    };
+    Window::resolve(args.week.as_deref(), args.since.as_deref(), args.until.as_deref(), as_of)?;
+    Ok(())
+}
+
 /// Resolves `--as-of` and the window flags against the data.
 pub fn resolve_window(
     args: &crate::cli::WindowArgs,

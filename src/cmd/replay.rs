@@ -7,6 +7,7 @@ use crate::replay::{replay_all, Decision};
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     crate::logging::init(args.common.log_format, args.common.quiet);
     crate::pipeline::is_parquet_output(&args.out)?;
+    pipeline::check_window_flags(&args.window)?;
     let prepared = prepare(&args.common, &args.policy)?;
     let (window, _) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;

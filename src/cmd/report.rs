@@ -15,7 +15,10 @@ use crate::report::history::rows_from_summary;
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     crate::logging::init(args.common.log_format, args.common.quiet);
     let started = Instant::now();
+    // run.json's start is the command's, so its duration covers loading and estimating too.
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     check_flags(args)?;
+    pipeline::check_window_flags(&args.window)?;
     let prepared = prepare(&args.common, &args.policy)?;
     let (window, as_of) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
@@ -38,7 +41,8 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let mut inputs: Vec<&std::path::Path> =
         prepared.dataset.files.iter().map(|p| p.as_path()).collect();
     inputs.push(&args.policy.policies);
-    let run = RunInfo::start(std::env::args().collect(), &inputs, args.estimate.seed)?;
+    let mut run = RunInfo::start(std::env::args().collect(), &inputs, args.estimate.seed)?;
+    run.started_at = started_at;
     let history = rows_from_summary(&window, &analysis.summary);
     let data = ReportData {
         summary: analysis.summary,

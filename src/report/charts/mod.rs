@@ -321,8 +321,9 @@ pub(crate) fn fit_text_end<DB: DrawingBackend, CT: CoordTranslate>(
 pub(crate) enum LabelLayout {
     /// Horizontal, one or two lines each (long names wrap at a separator, then truncate).
     Horizontal(Vec<Vec<String>>),
-    /// Rotated to read bottom-up, truncated to the label area's height.
-    Rotated(Vec<String>),
+    /// Rotated to read bottom-up, truncated to the label area's height; with the pixel length
+    /// of the longest, so the area is no taller than the labels need.
+    Rotated(Vec<String>, i32),
 }
 
 impl LabelLayout {
@@ -348,9 +349,14 @@ impl LabelLayout {
         if wrapped.iter().zip(labels).all(|(lines, label)| kept(lines, label)) {
             LabelLayout::Horizontal(wrapped)
         } else {
-            LabelLayout::Rotated(
-                labels.iter().map(|l| fit_text(area, l, &style, rotated_px)).collect(),
-            )
+            let fitted: Vec<String> =
+                labels.iter().map(|l| fit_text(area, l, &style, rotated_px)).collect();
+            let longest = fitted
+                .iter()
+                .map(|l| area.estimate_text_size(l, &style).map_or(rotated_px, |(w, _)| w as i32))
+                .max()
+                .unwrap_or(0);
+            LabelLayout::Rotated(fitted, longest.min(rotated_px))
         }
     }
 
@@ -361,7 +367,7 @@ impl LabelLayout {
                 let rows = lines.iter().map(Vec::len).max().unwrap_or(1) as i32;
                 8 + rows * (LABEL_SIZE as i32 + 3)
             }
-            LabelLayout::Rotated(_) => rotated_px + 10,
+            LabelLayout::Rotated(_, longest) => (*longest).min(rotated_px) + 10,
         }
     }
 
@@ -382,7 +388,7 @@ impl LabelLayout {
                     }
                 }
             }
-            LabelLayout::Rotated(labels) => {
+            LabelLayout::Rotated(labels, _) => {
                 let style = anchored(text(LABEL_SIZE), HPos::Right, VPos::Center)
                     .transform(FontTransform::Rotate270);
                 for (label, &x) in labels.iter().zip(xs) {

@@ -74,7 +74,7 @@ impl SweepChart {
             self.points.iter().filter(|p| p.estimate.is_none()).count() + self.unplaceable;
         let mut parts = vec![
             format!("Objective: {}", self.objective),
-            format!("handoff cost {}", fmt_num(self.handoff_cost)),
+            format!("handoff cost {}", fmt_shortest(self.handoff_cost)),
             "line: estimate, band: 95% interval".to_string(),
         ];
         if missing > 0 {
@@ -212,10 +212,13 @@ impl SweepChart {
         root.draw(&Circle::new((px, py), 4, OPTIMUM_COLOR.filled()))?;
 
         let mut lines = vec![
-            format!("Optimum: {} = {}", self.parameter, fmt_num(optimum.value)),
+            // The value as the sweep table writes it (`3`, not `3.00`); the estimate and its
+            // interval with one shared precision (`13.8 [9.0, 18.7]`, not `[9.04, 18.7]`).
+            format!("Optimum: {} = {}", self.parameter, fmt_shortest(optimum.value)),
             match interval {
                 Some((low, high)) => {
-                    format!("net {} [{}, {}]", fmt_num(net), fmt_num(low), fmt_num(high))
+                    let d = decimals_for_magnitude(net.abs().max(low.abs()).max(high.abs()));
+                    format!("net {net:.d$} [{low:.d$}, {high:.d$}]")
                 }
                 None => format!("net {}", fmt_num(net)),
             },
@@ -275,4 +278,45 @@ fn runs<T: Copy>(points: &[Point], value: impl Fn(&Point) -> Option<T>) -> Vec<V
         all.push(current);
     }
     all
+}
+
+/// A parameter value in its shortest form: `3`, `1.4`, `0.05` (values are already rounded to
+/// ten significant digits when the sweep is expanded).
+fn fmt_shortest(value: f64) -> String {
+    if value == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{value}")
+    }
+}
+
+/// Decimals for figures up to `magnitude`: 0 from 100, 1 from 1, 2 below.
+fn decimals_for_magnitude(magnitude: f64) -> usize {
+    if magnitude >= 100.0 {
+        0
+    } else if magnitude >= 1.0 {
+        1
+    } else {
+        2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optimum_values_are_written_in_their_shortest_form() {
+        assert_eq!(fmt_shortest(3.0), "3");
+        assert_eq!(fmt_shortest(1.4), "1.4");
+        assert_eq!(fmt_shortest(0.05), "0.05");
+        assert_eq!(fmt_shortest(-0.0), "0");
+    }
+
+    #[test]
+    fn an_interval_shares_the_precision_of_its_largest_figure() {
+        assert_eq!(decimals_for_magnitude(18.7), 1);
+        assert_eq!(decimals_for_magnitude(250.0), 0);
+        assert_eq!(decimals_for_magnitude(0.4), 2);
+    }
 }

@@ -205,7 +205,7 @@ fn svgs_contain_titles_and_axis_titles() {
             &[
                 "Net opportunities per 100 conversations",
                 "score_threshold (parameter value)",
-                "Optimum: score_threshold = 0.70",
+                "Optimum: score_threshold = 0.7",
             ],
         ),
         ("timing", &["Share of the policy&apos;s conversations (%)", "earlier than history"]),
