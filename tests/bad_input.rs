@@ -130,7 +130,8 @@ fn wrong_types_reject_their_conversation_in_every_format() {
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 2, 1, 3);
     let dir = TempDir::new().unwrap();
-    let convs = csv_to_jsonl(CONVERSATIONS).replace("\"employee_count\":300", "\"employee_count\":true");
+    let convs =
+        csv_to_jsonl(CONVERSATIONS).replace("\"employee_count\":300", "\"employee_count\":true");
     write(dir.path(), "conversations.jsonl", convs.as_bytes());
     write(dir.path(), "messages.jsonl", csv_to_jsonl(MESSAGES).as_bytes());
     write(dir.path(), "outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
@@ -225,7 +226,8 @@ fn a_conversation_of_ten_thousand_turns_is_replayed_in_linear_time() {
     let mut conversations = String::from(CONVERSATIONS);
     conversations.push_str("long,2026-11-18T08:00:00Z,a9,smb,10,chat,sdr-v1\n");
     for turn in 1..=10_000i64 {
-        let (sender, text) = if turn % 2 == 1 { ("prospect", "tell me more") } else { ("ai", "ok") };
+        let (sender, text) =
+            if turn % 2 == 1 { ("prospect", "tell me more") } else { ("ai", "ok") };
         let at = chrono::DateTime::from_timestamp(1_763_452_800 + turn, 0).unwrap();
         messages.push_str(&format!(
             "long,{turn},{},{sender},p@x.com,{text},,,\n",

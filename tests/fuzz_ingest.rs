@@ -63,10 +63,22 @@ enum Mutation {
 fn arb_mutation() -> impl Strategy<Value = Mutation> {
     let bytes = prop_oneof![
         prop::sample::select(vec![
-            b",".to_vec(), b"\"".to_vec(), b"\n".to_vec(), b"\r\n".to_vec(), b"{".to_vec(),
-            b"}".to_vec(), b"null".to_vec(), b"NaN".to_vec(), b"-1".to_vec(), b"\xff".to_vec(),
-            b"9999999999999999999999".to_vec(), b"1969-12-31T23:59:59Z".to_vec(),
-            b"[1]".to_vec(), b"c1".to_vec(), b"prospect".to_vec(), b"\xef\xbb\xbf".to_vec(),
+            b",".to_vec(),
+            b"\"".to_vec(),
+            b"\n".to_vec(),
+            b"\r\n".to_vec(),
+            b"{".to_vec(),
+            b"}".to_vec(),
+            b"null".to_vec(),
+            b"NaN".to_vec(),
+            b"-1".to_vec(),
+            b"\xff".to_vec(),
+            b"9999999999999999999999".to_vec(),
+            b"1969-12-31T23:59:59Z".to_vec(),
+            b"[1]".to_vec(),
+            b"c1".to_vec(),
+            b"prospect".to_vec(),
+            b"\xef\xbb\xbf".to_vec(),
         ]),
         prop::collection::vec(any::<u8>(), 1..16),
     ];

@@ -20,13 +20,47 @@ fn cases(default: u32) -> ProptestConfig {
 
 /// TOML fragments that steer mutations towards the parser's interesting paths.
 const TOKENS: &[&str] = &[
-    "[[policy]]", "[[sweep]]", "[lexicon]", "[lexicon.extend]", "[quality]", "[policy.weights]",
-    "name = \"x\"", "name = \"a/b\"", "name = \"\"", "policy = \"framework\"", "delay = -1",
-    "delay = 4294967296", "min_turn = 0", "threshold = nan", "threshold = inf", "step = 0",
-    "step = 1e-300", "from = 0", "to = 1e300", "values = []", "values = [1, \"a\"]",
-    "parameter = \"weights.pricing\"", "parameter = \"delay\"", "hand_off_on = []",
-    "hand_off_on = [\"score\"]", "unless = [1]", "= = =", "\"", "'''", "[", "]", "{", "}",
-    "\n", "\u{0}", "\u{feff}", "é", "𝄞", "#", "0x7fffffffffffffff", "1979-05-27T07:32:00Z",
+    "[[policy]]",
+    "[[sweep]]",
+    "[lexicon]",
+    "[lexicon.extend]",
+    "[quality]",
+    "[policy.weights]",
+    "name = \"x\"",
+    "name = \"a/b\"",
+    "name = \"\"",
+    "policy = \"framework\"",
+    "delay = -1",
+    "delay = 4294967296",
+    "min_turn = 0",
+    "threshold = nan",
+    "threshold = inf",
+    "step = 0",
+    "step = 1e-300",
+    "from = 0",
+    "to = 1e300",
+    "values = []",
+    "values = [1, \"a\"]",
+    "parameter = \"weights.pricing\"",
+    "parameter = \"delay\"",
+    "hand_off_on = []",
+    "hand_off_on = [\"score\"]",
+    "unless = [1]",
+    "= = =",
+    "\"",
+    "'''",
+    "[",
+    "]",
+    "{",
+    "}",
+    "\n",
+    "\u{0}",
+    "\u{feff}",
+    "é",
+    "𝄞",
+    "#",
+    "0x7fffffffffffffff",
+    "1979-05-27T07:32:00Z",
 ];
 
 #[derive(Clone, Debug)]
@@ -138,7 +172,12 @@ fn check(text: &str) -> Result<(), TestCaseError> {
         }
         Err(PolicyFileError::Invalid { path, line, key, message }) => {
             prop_assert_eq!(path, "fuzz.toml");
-            prop_assert!(line >= 1 && line <= text.lines().count() + 1, "line {} of {}", line, text);
+            prop_assert!(
+                line >= 1 && line <= text.lines().count() + 1,
+                "line {} of {}",
+                line,
+                text
+            );
             prop_assert!(!key.is_empty() && !message.is_empty());
         }
         Err(other) => prop_assert!(false, "unexpected error kind {other}"),
