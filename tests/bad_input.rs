@@ -477,3 +477,44 @@ fn duplicated_headers_stop_the_run() {
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("duplicated header name"), "{err}");
 }
+
+// ---- regressions found by fuzzing (scripts/fuzz.sh) -------------------------------------------
+
+/// A copy of tests/fixtures/corrupt-parquet with `messages.parquet` taken from `source`.
+fn corrupt_parquet_dataset(source: &str) -> TempDir {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corrupt-parquet");
+    let dir = TempDir::new().unwrap();
+    for name in ["conversations.parquet", "outcomes.parquet"] {
+        std::fs::copy(fixtures.join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::copy(fixtures.join(source), dir.path().join("messages.parquet")).unwrap();
+    dir
+}
+
+#[test]
+fn a_parquet_page_declaring_a_negative_value_count_stops_the_run_without_aborting() {
+    // Found by fuzz_ingest: polars read the count as 2^64 values and the allocation aborted
+    // the process (SIGABRT, not even a panic).
+    let dir = corrupt_parquet_dataset("messages.parquet");
+    let (_, err) = validate_ok_or(dir.path(), 3);
+    assert!(err.contains("messages.parquet: cannot be read: the file is corrupt"), "{err}");
+    assert!(err.contains("negative value count"), "{err}");
+}
+
+#[test]
+fn a_parquet_file_the_decoder_panics_on_stops_the_run_without_a_panic_message() {
+    // Found by fuzzing: the decoder's panic was caught, but its message and backtrace reached
+    // stderr, where a scheduler reads a crash.
+    let dir = corrupt_parquet_dataset("messages-decoder-panic.parquet.bin");
+    let output = assert_cmd::Command::cargo_bin("handoff")
+        .unwrap()
+        .args(["validate", "--data"])
+        .arg(dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert!(err.contains("messages.parquet: cannot be read: the file is corrupt"), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+}
