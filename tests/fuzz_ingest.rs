@@ -193,15 +193,15 @@ proptest! {
 
 #[test]
 fn the_unmutated_fixtures_load() {
-    for t in 0..3 {
-        for f in 0..4 {
+    for (t, (table, _)) in TABLES.iter().enumerate() {
+        for (f, extension) in EXTENSIONS.iter().enumerate() {
             let dir = TempDir::new().unwrap();
             for (i, (name, text)) in TABLES.iter().enumerate() {
                 if i != t {
                     write(dir.path(), &format!("{name}.csv"), text.as_bytes());
                 }
             }
-            write(dir.path(), &format!("{}.{}", TABLES[t].0, EXTENSIONS[f]), &valid_bytes(t, f));
+            write(dir.path(), &format!("{table}.{extension}"), &valid_bytes(t, f));
             let data = ingest::read_dataset(dir.path()).expect("valid fixture");
             assert_eq!(data.conversations.len(), 3, "{t} {f}");
         }
