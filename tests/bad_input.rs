@@ -518,3 +518,52 @@ fn a_parquet_file_the_decoder_panics_on_stops_the_run_without_a_panic_message() 
     assert!(err.contains("messages.parquet: cannot be read: the file is corrupt"), "{err}");
     assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
 }
+
+#[test]
+fn parquet_timestamps_outside_years_0000_to_9999_are_rejected_like_text() {
+    use polars::prelude::*;
+    let cases = [
+        (TimeUnit::Milliseconds, i64::MAX, false),
+        (TimeUnit::Milliseconds, i64::MIN, false),
+        (TimeUnit::Nanoseconds, i64::MIN, true), // 1677-09-21: inside the range
+        (TimeUnit::Microseconds, i64::MAX, false),
+        (TimeUnit::Milliseconds, 253_402_300_799_999, true), // 9999-12-31T23:59:59.999Z
+    ];
+    for (unit, extreme, accepted) in cases {
+        let dir = TempDir::new().unwrap();
+        parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
+        // c3 starts at the extreme instant.
+        let path = dir.path().join("conversations.parquet");
+        let mut conversations =
+            ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
+        let column = Series::new("started_at".into(), vec![Some(0i64), Some(1), Some(extreme)])
+            .cast(&DataType::Datetime(unit, None))
+            .unwrap();
+        conversations.with_column(column.into_column()).unwrap();
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .finish(&mut conversations)
+            .unwrap();
+        let (out, _) = validate_ok_or(dir.path(), 0);
+        let data = read(dir.path());
+        if accepted {
+            assert_accounted(&data, 3, 0, 0);
+        } else {
+            assert!(out.contains("expected a timestamp in years 0000 to 9999"), "{out}");
+            assert_accounted(&data, 2, 1, 1);
+        }
+        // And a report over what is left completes.
+        let reports = dir.path().join("reports");
+        let output = assert_cmd::Command::cargo_bin("handoff")
+            .unwrap()
+            .args(["report", "--quiet", "--max-rejected", "1", "--policies", POLICIES])
+            .args(["--bootstrap", "10", "--data"])
+            .arg(dir.path())
+            .arg("--out")
+            .arg(&reports)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(!err.contains("panicked"), "{unit:?} {extreme}: {err}");
+        assert!(output.status.success(), "{unit:?} {extreme}: {err}");
+    }
+}
