@@ -436,7 +436,8 @@ fn nan_and_infinite_amounts_are_rejected() {
         assert_rejected_with(&data, "opportunity_amount");
         assert_accounted(&data, 2, 1, 2);
     }
-    // JSON has no NaN: the line is invalid JSON, rejected alone, and c2 loses its outcome row.
+    // JSON has no NaN: the line is invalid JSON; its conversation id is still read, so c2 is
+    // rejected whole rather than kept without its outcome.
     let dir = TempDir::new().unwrap();
     jsonl_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
     let outcomes = csv_to_jsonl(OUTCOMES).replace("12000", "NaN");
@@ -445,6 +446,7 @@ fn nan_and_infinite_amounts_are_rejected() {
     let data = read(dir.path());
     assert_rejected_with(&data, "invalid JSON");
     assert_eq!(data.rejected_rows, 1);
+    assert_accounted(&data, 2, 1, 2);
 }
 
 #[test]
