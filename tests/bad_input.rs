@@ -569,3 +569,52 @@ fn parquet_timestamps_outside_years_0000_to_9999_are_rejected_like_text() {
         assert!(output.status.success(), "{unit:?} {extreme}: {err}");
     }
 }
+
+#[test]
+fn replay_is_linear_in_the_length_of_a_conversation() {
+    use handoff::model::{Conversation, Message, Sender};
+    use handoff::replay::{build_timeline, decide};
+    use handoff::signals::vocabulary::SignalSet;
+    // 100,000 messages: linear work is milliseconds per policy, quadratic work (10^10 steps)
+    // would not finish within the bound even in a release build.
+    let messages: Vec<Message> = (1..=100_000i64)
+        .map(|turn| Message {
+            turn,
+            sent_at: turn,
+            sender: if turn % 2 == 1 { Sender::Prospect } else { Sender::Ai },
+            participant: Some(format!("p{}@x.com", turn % 7)),
+            text: String::new(),
+            tags: vec![],
+            qualified: 0,
+            handoff_probability: None,
+        })
+        .collect();
+    let conversation = Conversation {
+        id: "long".into(),
+        started_at: 0,
+        account_id: None,
+        segment: None,
+        employee_count: None,
+        channel: None,
+        ai_agent: None,
+        extra: vec![],
+        messages,
+        outcome: None,
+    };
+    let file = handoff::policy::file::load_policies(Path::new(POLICIES)).unwrap();
+    let (policies, variants) = handoff::pipeline::all_policies(&file);
+    let started = Instant::now();
+    // Signals only on the last prospect message: a policy that waits for one scans the whole
+    // conversation (its worst case) and hands off at the very end.
+    let mut signals = vec![SignalSet::EMPTY; 50_000];
+    signals[49_999] = SignalSet::of(&[handoff::signals::vocabulary::Signal::HumanRequest]);
+    let timeline = build_timeline(&conversation, &signals);
+    assert_eq!(timeline.points.len(), 50_000);
+    for policy in policies.iter().chain(variants.iter().map(|v| &v.policy)) {
+        decide(policy, &timeline);
+    }
+    let human = policies.iter().find(|p| p.name == "human-request-only").unwrap();
+    assert_eq!(decide(human, &timeline).point, Some(50_000));
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+}
