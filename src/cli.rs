@@ -136,6 +136,9 @@ pub struct ReportArgs {
     /// The reports root; the report goes to `<out>/<label>/`.
     #[arg(long, env = "HANDOFF_OUT", default_value = "reports")]
     pub out: PathBuf,
+    /// Seconds to wait while another run writes to the same reports root before giving up
+    #[arg(long, env = "HANDOFF_LOCK_TIMEOUT", default_value_t = 60.0)]
+    pub lock_timeout: f64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,7 +1,7 @@
 //! `handoff report`: the weekly job. Validate, replay every policy and sweep, estimate, and
 //! write the report folder atomically (see `report::folder`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::analysis::{analyse, AnalysisSettings};
 use crate::cli::ReportArgs;
@@ -9,7 +9,7 @@ use crate::error::UsageError;
 use crate::estimate::EstimationConfig;
 use crate::pipeline::{self, prepare};
 use crate::report::export::{ReportData, RunInfo};
-use crate::report::folder::write_report;
+use crate::report::folder::ReportWriter;
 use crate::report::history::rows_from_summary;
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
@@ -51,7 +51,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         charts: Vec::new(),
         run,
     };
-    let folder = write_report(&args.out, &window, data, history)?;
+    let writer = ReportWriter {
+        lock_timeout: Duration::from_secs_f64(args.lock_timeout),
+        ..Default::default()
+    };
+    let folder = writer.write(&args.out, &window, data, history)?;
     tracing::info!(
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
         "wrote the report to {}",
@@ -64,6 +68,13 @@ fn check_flags(args: &ReportArgs) -> anyhow::Result<()> {
     let e = &args.estimate;
     if !(e.clip.is_finite() && e.clip >= 1.0) {
         return Err(UsageError(format!("--clip must be a number >= 1, found {}", e.clip)).into());
+    }
+    if !(args.lock_timeout.is_finite() && (0.0..=86_400.0).contains(&args.lock_timeout)) {
+        return Err(UsageError(format!(
+            "--lock-timeout must be a number of seconds from 0 to 86400, found {}",
+            args.lock_timeout
+        ))
+        .into());
     }
     if e.bootstrap > 100_000 {
         return Err(UsageError(format!(

@@ -79,6 +79,11 @@ fn row_of_line(
         }
         Err(e) => {
             out.problem(None, format!("invalid JSON: {e}"));
+            // Name the conversation when its id can still be read, so that it is rejected
+            // whole rather than kept without this row.
+            if let Some(id) = salvage_id(text, spec.columns[0].name) {
+                out.cells[0] = Cell::Str(id);
+            }
             return out;
         }
     };
@@ -103,6 +108,17 @@ fn row_of_line(
         }
     }
     out
+}
+
+/// The string value of `"<key>": "..."` in a line that is not valid JSON as a whole. The key
+/// with its own unescaped quotes cannot occur inside a JSON string value, so a match is the key.
+fn salvage_id(text: &str, key: &str) -> Option<String> {
+    let quoted = format!("\"{key}\"");
+    text.match_indices(&quoted).find_map(|(at, _)| {
+        let rest = text[at + quoted.len()..].trim_start().strip_prefix(':')?.trim_start();
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+        values.next()?.ok().filter(|id| !id.is_empty())
+    })
 }
 
 fn id_cell(map: &Map<String, Value>, spec: &TableSpec) -> Cell {
@@ -154,6 +170,25 @@ mod tests {
         let r = row(r#"{"conversation_id":"c1","meta":{"a":1}}"#, &CONVERSATIONS, &mut extras);
         assert!(r.problems.is_empty());
         assert_eq!(r.extras, vec![(0, Cell::Str(r#"{"a":1}"#.to_string()))]);
+    }
+
+    #[test]
+    fn an_invalid_line_still_names_its_conversation_when_it_can() {
+        assert_eq!(
+            salvage_id(r#"{"conversation_id": "c1", oops"#, "conversation_id"),
+            Some("c1".into())
+        );
+        assert_eq!(
+            salvage_id(r#"{"x":1,"conversation_id":"c\u00e9","a":NaN}"#, "conversation_id"),
+            Some("cé".into())
+        );
+        assert_eq!(
+            salvage_id(r#"{"text":"\"conversation_id\": \"c9\"", oops"#, "conversation_id"),
+            None
+        );
+        assert_eq!(salvage_id(r#"{"conversation_id": 7, oops"#, "conversation_id"), None);
+        assert_eq!(salvage_id(r#"{"conversation_id": "unterminated"#, "conversation_id"), None);
+        assert_eq!(salvage_id("", "conversation_id"), None);
     }
 
     #[test]

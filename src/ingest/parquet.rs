@@ -1,10 +1,22 @@
 //! Parquet reader (polars): reads only the known columns (and, for kept tables, the extras) in
 //! slices of rows, converting native types (integers, floats, strings, booleans, dates,
 //! timestamps of any unit with or without a time zone) to cells column by column.
+//!
+//! A corrupt file must end in a clean "cannot be read" (exit 3), never a crash. polars panics on
+//! some corrupt files (caught here, silently: see `guarded`) and, worse, allocates whatever a
+//! corrupt page header claims (a negative value count read as 2^64), which aborts the process
+//! and cannot be caught; so every page header is checked first (`check_pages`).
 
+use std::cell::Cell as ThreadFlag;
 use std::fs::File;
+use std::io::Cursor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
+
+use polars_parquet::parquet::page::{CompressedPage, DataPageHeader};
+use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
 
 use polars::prelude::*;
 
@@ -24,6 +36,8 @@ pub fn read_parquet(
 ) -> Result<FileStats, DataError> {
     let unreadable = |reason: String| DataError::Unreadable { file: label.to_string(), reason };
     let open = || File::open(path).map_err(|e| unreadable(e.to_string()));
+    let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+    check_pages(bytes).map_err(unreadable)?;
     let mut reader = ParquetReader::new(open()?);
     let metadata = guarded(|| reader.get_metadata().cloned()).map_err(unreadable)?;
     let schema = guarded(|| reader.schema()).map_err(unreadable)?;
@@ -66,13 +80,125 @@ pub fn read_parquet(
     Ok(FileStats { rows: total as u64, present })
 }
 
+/// The largest page (compressed or not) a file may declare: far above what writers produce
+/// (about 1 MiB), far below what would exhaust memory.
+const MAX_PAGE_BYTES: usize = 1 << 30;
+
+/// Walks every page header of every column chunk and refuses the file when one declares
+/// impossible sizes: a negative or oversized value count (more values than its row group has
+/// rows, for a flat column), negative null or row counts, or a page larger than
+/// `MAX_PAGE_BYTES`. These are the values polars would allocate by without checking.
+fn check_pages(bytes: Vec<u8>) -> Result<(), String> {
+    let corrupt = |what: String| format!("the file is corrupt ({what})");
+    let buffer = polars_buffer::Buffer::from(bytes);
+    let outcome = quietly(|| -> Result<(), String> {
+        let metadata =
+            read_metadata(&mut Cursor::new(buffer.clone())).map_err(|e| corrupt(e.to_string()))?;
+        for (g, group) in metadata.row_groups.iter().enumerate() {
+            let rows = group.num_rows();
+            for column in group.parquet_columns() {
+                let flat = column.descriptor().descriptor.max_rep_level == 0;
+                let name = column.descriptor().path_in_schema.join(".");
+                let pages =
+                    get_page_iterator(column, Cursor::new(buffer.clone()), vec![], MAX_PAGE_BYTES)
+                        .map_err(|e| corrupt(format!("column {name}: {e}")))?;
+                for page in pages {
+                    let page = page.map_err(|e| corrupt(format!("column {name}: {e}")))?;
+                    if let CompressedPage::Data(data) = page {
+                        page_problem(data.header(), data.uncompressed_size(), rows, flat)
+                            .map_err(|p| corrupt(format!("column {name}, row group {g}: {p}")))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    });
+    match outcome {
+        Ok(result) => result,
+        Err(()) => Err(corrupt("the Parquet decoder failed".to_string())),
+    }
+}
+
+/// What is impossible about one data page header, if anything.
+fn page_problem(
+    header: &DataPageHeader,
+    uncompressed: usize,
+    rows: usize,
+    flat: bool,
+) -> Result<(), String> {
+    let (values, extra) = match header {
+        DataPageHeader::V1(h) => (h.num_values, vec![]),
+        DataPageHeader::V2(h) => (
+            h.num_values,
+            vec![
+                ("null count", h.num_nulls),
+                ("row count", h.num_rows),
+                ("definition levels length", h.definition_levels_byte_length),
+                ("repetition levels length", h.repetition_levels_byte_length),
+            ],
+        ),
+    };
+    let values = usize::try_from(values)
+        .map_err(|_| format!("a page declares a negative value count {values}"))?;
+    if flat && values > rows {
+        return Err(format!("a page declares {values} values in a row group of {rows} rows"));
+    }
+    if let Some((what, n)) = extra.into_iter().find(|(_, n)| *n < 0) {
+        return Err(format!("a page declares a negative {what} {n}"));
+    }
+    if uncompressed > MAX_PAGE_BYTES {
+        return Err(format!("a page declares {uncompressed} bytes"));
+    }
+    Ok(())
+}
+
 /// Runs a polars call, turning both its errors and any panic on corrupt input into a reason.
 fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> Result<T, String> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    match quietly(f) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the file is corrupt (the Parquet decoder failed)".to_string()),
+        Err(()) => Err("the file is corrupt (the Parquet decoder failed)".to_string()),
     }
+}
+
+/// Guarded sections running now, process-wide (their panics may surface on rayon workers).
+static QUIET_SECTIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Whether this thread is inside a guarded section.
+    static IN_QUIET_SECTION: ThreadFlag<bool> = const { ThreadFlag::new(false) };
+}
+
+/// Runs `f`, catching a panic. The panic is expected (a decoder meeting a corrupt file) and is
+/// reported as "cannot be read", so its message is kept off stderr, where it would read as a
+/// crash: a panic hook, installed once, stays quiet for panics on this thread or on a rayon
+/// worker while a section runs, and passes every other panic to the previous hook.
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let expected = QUIET_SECTIONS.load(Ordering::SeqCst) > 0
+                && (IN_QUIET_SECTION.with(ThreadFlag::get)
+                    || rayon::current_thread_index().is_some());
+            if expected {
+                tracing::debug!("the Parquet decoder panicked on a corrupt file: {info}");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    struct Section;
+    impl Drop for Section {
+        fn drop(&mut self) {
+            IN_QUIET_SECTION.with(|flag| flag.set(false));
+            QUIET_SECTIONS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    QUIET_SECTIONS.fetch_add(1, Ordering::SeqCst);
+    IN_QUIET_SECTION.with(|flag| flag.set(true));
+    let _section = Section;
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| ())
 }
 
 /// One column's values as cells, by its native type.

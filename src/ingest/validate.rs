@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::rows::{conv, msg, out, Cell, RawRow, RowProblem};
-use super::timestamp::parse_timestamp;
+use super::timestamp::{in_contract_range, parse_timestamp};
 use crate::model::{
     context_bit, qual_bit, split_list, ContextMask, Conversation, Message, Micros, Outcome,
     QualMask, Sender,
@@ -106,7 +106,10 @@ pub fn timestamp(cell: &Cell) -> Result<Option<Micros>, String> {
     let found = || format!("expected a timestamp, found {}", cell.describe());
     let Some(cell) = non_blank(cell) else { return Ok(None) };
     match cell {
-        Cell::Micros(us) => Ok(Some(*us)),
+        Cell::Micros(us) if in_contract_range(*us) => Ok(Some(*us)),
+        Cell::Micros(us) => {
+            Err(format!("expected a timestamp in years 0000 to 9999, found {us} µs since 1970"))
+        }
         Cell::Str(s) => parse_timestamp(s).map(Some).ok_or_else(found),
         _ => Err(found()),
     }
@@ -304,6 +307,9 @@ mod tests {
         assert_eq!(timestamp(&Cell::Micros(5)), Ok(Some(5)));
         assert_eq!(timestamp(&s("1970-01-01T00:00:01Z")), Ok(Some(1_000_000)));
         assert!(timestamp(&Cell::Int(5)).is_err());
+        // Native instants follow the text rule: years 0000 to 9999 only.
+        assert!(timestamp(&Cell::Micros(i64::MAX)).is_err());
+        assert!(timestamp(&Cell::Micros(i64::MIN)).is_err());
     }
 
     #[test]

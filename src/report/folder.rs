@@ -115,7 +115,11 @@ pub fn validate_label(label: &str) -> anyhow::Result<()> {
         && !label.starts_with(['.', '-'])
         && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !plain {
-        bail!("report label {label:?} is not a plain folder name (letters, digits, '-' and '_')");
+        // A usage error (exit 2): labels come from the window flags.
+        return Err(crate::error::UsageError(format!(
+            "report label {label:?} is not a plain folder name (letters, digits, '-' and '_')"
+        ))
+        .into());
     }
     Ok(())
 }

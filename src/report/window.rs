@@ -178,8 +178,19 @@ pub fn parse_as_of(text: &str, now: Micros) -> Result<Micros, UsageError> {
     )))
 }
 
+/// A `YYYY-MM-DD` date with a four-digit year: chrono alone also takes signed and longer years
+/// (`-0001-01-01`, `+12345-01-01`), which would make a window label that is no plain folder name.
 fn parse_date(flag: &str, text: &str) -> Result<NaiveDate, UsageError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+    let text = text.trim();
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    shaped.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten().ok_or_else(|| {
         UsageError(format!("{flag} {text:?} is not a date: expected YYYY-MM-DD (UTC)"))
     })
 }
@@ -213,6 +224,15 @@ pub fn format_micros(m: Micros) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dates_need_a_plain_four_digit_year() {
+        for bad in ["-0001-01-01", "+12345-01-01", "12345-01-01", "2026-1-01", "../../x", ""] {
+            assert!(parse_date("--since", bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_date("--since", " 0000-01-01 ").unwrap().to_string(), "0000-01-01");
+        assert_eq!(parse_date("--until", "9999-12-31").unwrap().to_string(), "9999-12-31");
+    }
+
     use super::*;
 
     fn at(rfc3339: &str) -> Micros {
