@@ -126,7 +126,8 @@ pub fn window_members(
     Ok(members)
 }
 
-/// The decision table of `names[k]` with `decisions[k]` (per conversation), over `members`.
+/// The decision table of `names[k]` with `decisions[k]` (per conversation), over `members`,
+/// stored compactly (see `report::decisions`).
 pub fn decision_table(
     prepared: &Prepared,
     members: &[usize],
@@ -134,26 +135,28 @@ pub fn decision_table(
     decisions: &[Vec<crate::replay::Decision>],
 ) -> crate::report::decisions::DecisionTable {
     use crate::replay::Timing;
-    use crate::report::decisions::{DecisionRow, DecisionTable};
-    let mut rows = Vec::with_capacity(members.len() * names.len());
+    use crate::report::decisions::{CompactCell, CompactDecisions, DecisionTable};
+    let mut compact = CompactDecisions {
+        conversations: Vec::with_capacity(members.len()),
+        policies: names.iter().map(|n| n.to_string()).collect(),
+        cells: Vec::with_capacity(members.len() * names.len()),
+    };
     for &i in members {
         let conv = &prepared.dataset.conversations[i];
         let tl = &prepared.timelines[i];
         let historical_turn = conv.outcome.as_ref().and_then(|o| o.handoff_turn);
-        for (name, per_conv) in names.iter().zip(decisions) {
+        compact.conversations.push((conv.id.clone(), historical_turn));
+        for per_conv in decisions {
             let d = per_conv[i];
-            rows.push(DecisionRow {
-                conversation_id: conv.id.clone(),
-                policy: name.to_string(),
+            compact.cells.push(CompactCell {
                 handoff_turn: d.turn(tl),
-                situation: d.situation.map(|s| s.name().to_string()),
-                historical_handoff_turn: historical_turn,
-                timing: Timing::of(d.point, tl.historical).name().to_string(),
+                situation: d.situation,
+                timing: Timing::of(d.point, tl.historical),
                 decision_point: d.point,
             });
         }
     }
-    DecisionTable { rows }
+    DecisionTable { rows: Vec::new(), compact }
 }
 
 /// Writes a frame to `path` as CSV or Parquet by extension, through a temporary sibling so a

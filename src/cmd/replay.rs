@@ -21,7 +21,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let mut frame = table.to_frame()?;
     write_frame(&mut frame, &args.out)?;
     tracing::info!(
-        rows = table.rows.len(),
+        rows = table.len(),
         policies = names.len(),
         conversations = members.len(),
         "wrote {}",

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::model::Rejection;
 use crate::replay::Timing;
 use crate::report::charts::ChartFile;
-use crate::report::decisions::DecisionTable;
+use crate::report::decisions::{DecisionTable, FRAME_ROWS};
 use crate::report::history::estimate_columns;
 use crate::report::page;
 use crate::report::summary::{Estimate, PolicySummary, Summary};
@@ -164,9 +164,22 @@ impl Exporter for DecisionsParquet {
         "decisions.parquet"
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
-        let mut df = data.decisions.to_frame()?;
+        // One row group at a time, so only one slice of the table is ever a frame.
+        let table = &data.decisions;
         let mut buf = Vec::new();
-        ParquetWriter::new(&mut buf).finish(&mut df).context("encoding decisions.parquet")?;
+        let first = table.slice_frame(0, FRAME_ROWS)?;
+        let mut writer = ParquetWriter::new(&mut buf)
+            .batched(first.schema())
+            .context("encoding decisions.parquet")?;
+        writer.write_batch(&first).context("encoding decisions.parquet")?;
+        let mut start = first.height();
+        drop(first);
+        while start < table.len() {
+            let slice = table.slice_frame(start, FRAME_ROWS)?;
+            writer.write_batch(&slice).context("encoding decisions.parquet")?;
+            start += slice.height();
+        }
+        writer.finish().context("encoding decisions.parquet")?;
         Ok(buf)
     }
 }
