@@ -1,12 +1,12 @@
 //! `handoff replay`: the per-conversation decision table of every policy and sweep variant.
 
 use crate::cli::ReplayArgs;
-use crate::pipeline::{self, all_policies, decision_table, prepare, write_frame};
+use crate::pipeline::{self, all_policies, decision_table, prepare_without_text, write_frame};
 use crate::replay::{replay_all, Decision};
 
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     crate::logging::init(args.common.log_format, args.common.quiet);
-    let prepared = prepare(&args.common, &args.policy)?;
+    let prepared = prepare_without_text(&args.common, &args.policy)?;
     let (window, _) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     let (policies, variants) = all_policies(&prepared.policies);

@@ -7,7 +7,7 @@ use crate::analysis::{analyse, AnalysisSettings};
 use crate::cli::ReportArgs;
 use crate::error::UsageError;
 use crate::estimate::EstimationConfig;
-use crate::pipeline::{self, prepare};
+use crate::pipeline::{self, prepare_without_text};
 use crate::report::export::{ReportData, RunInfo};
 use crate::report::folder::write_report;
 use crate::report::history::rows_from_summary;
@@ -16,7 +16,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     crate::logging::init(args.common.log_format, args.common.quiet);
     let started = Instant::now();
     check_flags(args)?;
-    let prepared = prepare(&args.common, &args.policy)?;
+    let prepared = prepare_without_text(&args.common, &args.policy)?;
     let (window, as_of) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");

@@ -139,8 +139,7 @@ impl DecisionTable {
         for index in start..end {
             if let Some(row) = self.rows.get(index) {
                 columns.push_row(row);
-            } else if let Some((id, policy, hist, cell)) =
-                self.compact.row(index - self.rows.len())
+            } else if let Some((id, policy, hist, cell)) = self.compact.row(index - self.rows.len())
             {
                 columns.push_compact(id, policy, hist, *cell);
             }
@@ -221,7 +220,10 @@ mod tests {
         let ids: Vec<_> = whole.column("conversation_id").unwrap().str().unwrap().iter().collect();
         assert_eq!(ids, [Some("c0"), Some("c1"), Some("c1"), Some("c2"), Some("c2")]);
         let policies: Vec<_> = whole.column("policy").unwrap().str().unwrap().iter().collect();
-        assert_eq!(policies, [Some("historical"), Some("early"), Some("never"), Some("early"), Some("never")]);
+        assert_eq!(
+            policies,
+            [Some("historical"), Some("early"), Some("never"), Some("early"), Some("never")]
+        );
         let tail = table.slice_frame(3, 10).unwrap();
         assert_eq!(tail.height(), 2);
         let hist: Vec<_> =
