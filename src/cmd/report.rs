@@ -16,7 +16,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     crate::logging::init(args.common.log_format, args.common.quiet);
     let started = Instant::now();
     check_flags(args)?;
-    let prepared = prepare_without_text(&args.common, &args.policy)?;
+    let mut prepared = prepare_without_text(&args.common, &args.policy)?;
     let (window, as_of) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");
@@ -35,15 +35,19 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     for warning in &analysis.summary.warnings {
         tracing::warn!("{warning}");
     }
-    let mut inputs: Vec<&std::path::Path> =
-        prepared.dataset.files.iter().map(|p| p.as_path()).collect();
+    // Only the file list and the rejections outlive the analysis: the data set and its
+    // timelines are freed before the report is encoded (the peak at scale).
+    let files = std::mem::take(&mut prepared.dataset.files);
+    let rejections = std::mem::take(&mut prepared.dataset.rejections);
+    drop(prepared);
+    let mut inputs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
     inputs.push(&args.policy.policies);
     let run = RunInfo::start(std::env::args().collect(), &inputs, args.estimate.seed)?;
     let history = rows_from_summary(&window, &analysis.summary);
     let data = ReportData {
         summary: analysis.summary,
         decisions: analysis.decisions,
-        rejections: prepared.dataset.rejections.clone(),
+        rejections,
         charts: Vec::new(),
         run,
     };
