@@ -18,7 +18,9 @@ use polars::prelude::*;
 fn read_table(dir: &Path, name: &str) -> anyhow::Result<DataFrame> {
     let path = dir.join(format!("{name}.parquet"));
     let file = std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    ParquetReader::new(file).finish().with_context(|| format!("reading {}", path.display()))
+    anyhow::Context::with_context(ParquetReader::new(file).finish(), || {
+        format!("reading {}", path.display())
+    })
 }
 
 fn main() -> anyhow::Result<()> {
