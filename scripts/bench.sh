@@ -18,16 +18,19 @@ SEED=${SEED:-42}
 WEEKS=${WEEKS:-2}
 target_dir=${CARGO_TARGET_DIR:-target}
 bench_root=target/bench-data
-bin="$target_dir/release/handoff"
-floor="$target_dir/release/examples/floor"
+# BENCH_PROFILE=dev only smoke-tests this script (debug figures mean nothing).
+profile=${BENCH_PROFILE:-release}
+profile_dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+bin="$target_dir/$profile_dir/handoff"
+floor="$target_dir/$profile_dir/examples/floor"
 
 if [ ! -x /usr/bin/time ]; then
   echo "$0: /usr/bin/time not found; install it with: apt-get update && apt-get install -y time" >&2
   exit 2
 fi
 
-echo "== building release (handoff + examples/floor)" >&2
-cargo build --release --quiet --bin handoff --example floor
+echo "== building $profile (handoff + examples/floor)" >&2
+cargo build --profile "$profile" --quiet --bin handoff --example floor
 
 # Runs "$@" under /usr/bin/time -v; prints "wall cpu rss_kib" (seconds, seconds, KiB).
 measure() {
@@ -66,9 +69,11 @@ for size in $SIZES; do
   out=$(mktemp -d)
   # Warm the page cache so the first measured run is not a disk benchmark.
   cat "$data"/*.parquet >/dev/null
-  read -r f_wall f_cpu f_rss < <(measure "$floor" "$data")
-  read -r wall cpu rss < <(measure "$bin" report --data "$data" --policies data/policies.toml \
-    --out "$out" --quiet)
+  floor_figures=$(measure "$floor" "$data") || exit 1
+  report_figures=$(measure "$bin" report --data "$data" --policies data/policies.toml \
+    --out "$out" --quiet) || exit 1
+  read -r f_wall f_cpu f_rss <<<"$floor_figures"
+  read -r wall cpu rss <<<"$report_figures"
   rm -rf "$out"
   for row in "floor $f_wall $f_cpu $f_rss" "report $wall $cpu $rss"; do
     set -- $row
