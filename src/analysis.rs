@@ -67,6 +67,7 @@ pub fn analyse(
     let (policies, variants) = all_policies(&prepared.policies);
     let every: Vec<&Policy> = policies.iter().chain(variants.iter().map(|v| &v.policy)).collect();
     let all_decisions = replay_all(&every, &prepared.timelines);
+    tracing::debug!(policies = every.len(), "stage: replayed");
     let reference = &prepared.policies.quality.policy;
     let late_after = prepared.policies.quality.late_after;
     let reference_decisions: Vec<Decision> =
@@ -78,6 +79,7 @@ pub fn analyse(
         .collect();
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
+    tracing::debug!(units = units.len(), "stage: models fitted");
     let pick = |per_conv: &[Decision]| -> Vec<Decision> {
         fit_indices.iter().map(|&i| per_conv[i]).collect()
     };
@@ -109,6 +111,7 @@ pub fn analyse(
             (eval, metrics_of(per_conv))
         })
         .collect();
+    tracing::debug!("stage: policies estimated");
     let variant_names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
     let mut summaries: Vec<PolicySummary> = Vec::with_capacity(every.len());
     for (k, (eval, metrics)) in evaluations.iter().enumerate() {
@@ -135,7 +138,9 @@ pub fn analyse(
     names.extend(variant_names.iter().copied());
     let mut table_decisions = vec![historical];
     table_decisions.extend(all_decisions);
+    tracing::debug!("stage: sweeps estimated");
     let decisions = decision_table(prepared, members, &names, &table_decisions);
+    tracing::debug!(rows = decisions.len(), "stage: decision table built");
 
     let mut summary = Summary {
         window: window.info(),

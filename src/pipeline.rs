@@ -3,9 +3,10 @@
 //! Commands call `prepare` and then do only their own part.
 
 use anyhow::Context;
+use rayon::prelude::*;
 
 use crate::cli::{CommonArgs, PolicyArgs};
-use crate::ingest::{self, IngestOptions};
+use crate::ingest::{self, IngestOptions, MessageText};
 use crate::model::Dataset;
 use crate::policy::file::{load_policies, PoliciesFile};
 use crate::policy::{sweep, Policy, Variant};
@@ -27,14 +28,40 @@ pub struct Prepared {
 /// Loads the policies file first (a bad file is a usage error, reported before any data is
 /// read), then the data, then signals and timelines.
 pub fn prepare(common: &CommonArgs, policy_args: &PolicyArgs) -> anyhow::Result<Prepared> {
+    prepare_with(common, policy_args, true)
+}
+
+/// `prepare` for commands that never show message text (`report`, `replay`): when the
+/// signals come from tags, the text is not even read, which at scale is most of the memory.
+/// Every figure is the same as with `prepare`.
+pub fn prepare_without_text(
+    common: &CommonArgs,
+    policy_args: &PolicyArgs,
+) -> anyhow::Result<Prepared> {
+    prepare_with(common, policy_args, false)
+}
+
+fn prepare_with(
+    common: &CommonArgs,
+    policy_args: &PolicyArgs,
+    keep_text: bool,
+) -> anyhow::Result<Prepared> {
     let policies = load_policies(&policy_args.policies)?;
     let source = policy_args.signal_source.or(policies.signal_source).unwrap_or_default();
-    let dataset = load_dataset(common)?;
+    let text_unused = match source {
+        SignalSource::Tags => true,
+        SignalSource::Auto => ingest::messages_have_signals_column(&common.data) == Some(true),
+        SignalSource::Text | SignalSource::Both => false,
+    };
+    let text = if keep_text || !text_unused { MessageText::Keep } else { MessageText::Skip };
+    let dataset = load_dataset_with(common, text)?;
+    tracing::debug!(conversations = dataset.conversations.len(), ?text, "stage: data loaded");
     let detector = Detector::new(&policies.lexicon);
     let signals = detect_dataset(&dataset, source, &detector);
+    tracing::debug!("stage: signals detected");
     let timelines = dataset
         .conversations
-        .iter()
+        .par_iter()
         .zip(&signals.per_conversation)
         .map(|(conv, sets)| build_timeline(conv, sets))
         .collect();
@@ -43,6 +70,10 @@ pub fn prepare(common: &CommonArgs, policy_args: &PolicyArgs) -> anyhow::Result<
 
 /// Loads and validates the data folder named by `--data`.
 pub fn load_dataset(common: &CommonArgs) -> anyhow::Result<Dataset> {
+    load_dataset_with(common, MessageText::Keep)
+}
+
+fn load_dataset_with(common: &CommonArgs, text: MessageText) -> anyhow::Result<Dataset> {
     if !(0.0..=1.0).contains(&common.max_rejected) {
         return Err(crate::error::UsageError(format!(
             "--max-rejected must be a fraction between 0 and 1, found {}",
@@ -51,7 +82,7 @@ pub fn load_dataset(common: &CommonArgs) -> anyhow::Result<Dataset> {
         .into());
     }
     let options = IngestOptions { max_rejected: common.max_rejected };
-    ingest::load(&common.data, &options)
+    ingest::load_with(&common.data, &options, text)
         .with_context(|| format!("reading the data set in {}", common.data.display()))
 }
 
@@ -139,7 +170,8 @@ pub fn window_members(
     Ok(members)
 }
 
-/// The decision table of `names[k]` with `decisions[k]` (per conversation), over `members`.
+/// The decision table of `names[k]` with `decisions[k]` (per conversation), over `members`,
+/// stored compactly (see `report::decisions`).
 pub fn decision_table(
     prepared: &Prepared,
     members: &[usize],
@@ -147,26 +179,28 @@ pub fn decision_table(
     decisions: &[Vec<crate::replay::Decision>],
 ) -> crate::report::decisions::DecisionTable {
     use crate::replay::Timing;
-    use crate::report::decisions::{DecisionRow, DecisionTable};
-    let mut rows = Vec::with_capacity(members.len() * names.len());
+    use crate::report::decisions::{CompactCell, CompactDecisions, DecisionTable};
+    let mut compact = CompactDecisions {
+        conversations: Vec::with_capacity(members.len()),
+        policies: names.iter().map(|n| n.to_string()).collect(),
+        cells: Vec::with_capacity(members.len() * names.len()),
+    };
     for &i in members {
         let conv = &prepared.dataset.conversations[i];
         let tl = &prepared.timelines[i];
         let historical_turn = conv.outcome.as_ref().and_then(|o| o.handoff_turn);
-        for (name, per_conv) in names.iter().zip(decisions) {
+        compact.conversations.push((conv.id.clone(), historical_turn));
+        for per_conv in decisions {
             let d = per_conv[i];
-            rows.push(DecisionRow {
-                conversation_id: conv.id.clone(),
-                policy: name.to_string(),
+            compact.cells.push(CompactCell {
                 handoff_turn: d.turn(tl),
-                situation: d.situation.map(|s| s.name().to_string()),
-                historical_handoff_turn: historical_turn,
-                timing: Timing::of(d.point, tl.historical).name().to_string(),
+                situation: d.situation,
+                timing: Timing::of(d.point, tl.historical),
                 decision_point: d.point,
             });
         }
     }
-    DecisionTable { rows }
+    DecisionTable { rows: Vec::new(), compact }
 }
 
 /// Whether a table output is Parquet (`.parquet`) rather than CSV (`.csv`); any other name is a

@@ -301,9 +301,8 @@ pub fn situation_onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 7] {
 /// Every policy's decision in every conversation: `result[p][c]` is `policies[p]` in
 /// `timelines[c]`. Parallel over conversations; the result does not depend on scheduling.
 pub fn replay_all(policies: &[&Policy], timelines: &[Timeline]) -> Vec<Vec<Decision>> {
-    let per_conversation: Vec<Vec<Decision>> =
-        timelines.par_iter().map(|tl| policies.iter().map(|p| decide(p, tl)).collect()).collect();
-    (0..policies.len()).map(|p| per_conversation.iter().map(|row| row[p]).collect()).collect()
+    // Policy-major straight away: no per-conversation vectors to allocate and transpose.
+    policies.iter().map(|p| timelines.par_iter().map(|tl| decide(p, tl)).collect()).collect()
 }
 
 #[cfg(test)]

@@ -140,6 +140,7 @@ fn data(hostile: &str) -> ReportData {
                 decision_point: None,
             },
         ],
+        ..DecisionTable::default()
     };
     ReportData {
         summary: summary(hostile),

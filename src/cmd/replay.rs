@@ -1,14 +1,14 @@
 //! `handoff replay`: the per-conversation decision table of every policy and sweep variant.
 
 use crate::cli::ReplayArgs;
-use crate::pipeline::{self, all_policies, decision_table, prepare, write_frame};
+use crate::pipeline::{self, all_policies, decision_table, prepare_without_text, write_frame};
 use crate::replay::{replay_all, Decision};
 
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     crate::logging::init(args.common.log_format, args.common.quiet);
     crate::pipeline::is_parquet_output(&args.out)?;
     pipeline::check_window_flags(&args.window)?;
-    let prepared = prepare(&args.common, &args.policy)?;
+    let prepared = prepare_without_text(&args.common, &args.policy)?;
     let (window, _) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     let (policies, variants) = all_policies(&prepared.policies);
@@ -23,7 +23,7 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let mut frame = table.to_frame()?;
     write_frame(&mut frame, &args.out)?;
     tracing::info!(
-        rows = table.rows.len(),
+        rows = table.len(),
         policies = names.len(),
         conversations = members.len(),
         "wrote {}",

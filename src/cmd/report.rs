@@ -7,7 +7,7 @@ use crate::analysis::{analyse, AnalysisSettings};
 use crate::cli::ReportArgs;
 use crate::error::UsageError;
 use crate::estimate::EstimationConfig;
-use crate::pipeline::{self, prepare};
+use crate::pipeline::{self, prepare_without_text};
 use crate::report::export::{ReportData, RunInfo};
 use crate::report::folder::ReportWriter;
 use crate::report::history::rows_from_summary;
@@ -19,7 +19,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     check_flags(args)?;
     pipeline::check_window_flags(&args.window)?;
-    let prepared = prepare(&args.common, &args.policy)?;
+    let mut prepared = prepare_without_text(&args.common, &args.policy)?;
     let (window, as_of) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");
@@ -38,8 +38,12 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     for warning in &analysis.summary.warnings {
         tracing::warn!("{warning}");
     }
-    let mut inputs: Vec<&std::path::Path> =
-        prepared.dataset.files.iter().map(|p| p.as_path()).collect();
+    // Only the file list and the rejections outlive the analysis: the data set and its
+    // timelines are freed before the report is encoded (the peak at scale).
+    let files = std::mem::take(&mut prepared.dataset.files);
+    let rejections = std::mem::take(&mut prepared.dataset.rejections);
+    drop(prepared);
+    let mut inputs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
     inputs.push(&args.policy.policies);
     let mut run = RunInfo::start(std::env::args().collect(), &inputs, args.estimate.seed)?;
     run.started_at = started_at;
@@ -47,7 +51,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let data = ReportData {
         summary: analysis.summary,
         decisions: analysis.decisions,
-        rejections: prepared.dataset.rejections.clone(),
+        rejections,
         charts: Vec::new(),
         run,
     };

@@ -9,11 +9,13 @@
 //! - bootstrap (`config.bootstrap > 0`): replicate `r` resamples the conversations with a
 //!   ChaCha8 stream seeded by `(config.seed, r)`; the same resample serves every statistic and
 //!   every policy, so numerators and denominators move together and paired differences are
-//!   consistent. Models are not refitted. Percentile intervals.
+//!   consistent. Models are not refitted. Percentile intervals. The resampling counts are
+//!   drawn once per `(seed, replicates, n)` and cached for the whole run (as bytes when every
+//!   count fits), so the dozens of `intervals` calls of a report share one set of draws.
 //! - normal (`config.bootstrap == 0`): the delta method on the contributions (the influence of
 //!   each conversation on the statistic), `estimate +- 1.96 sd / sqrt(n)`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rand::Rng;
 use rand::SeedableRng;
@@ -49,7 +51,7 @@ impl Mean {
 
     /// Value with resampling counts (`None` = the sample itself); `None` when the
     /// denominator sums to zero.
-    fn eval(&self, counts: Option<&[u32]>) -> Option<f64> {
+    fn eval(&self, counts: Option<Counts>) -> Option<f64> {
         let (num, den) = match counts {
             None => (
                 self.num.iter().sum::<f64>(),
@@ -82,16 +84,51 @@ impl Mean {
     }
 }
 
-fn weighted_sums(num: &[f64], den: Option<&[f64]>, counts: &[u32]) -> (f64, f64) {
+/// One replicate's resampling counts, borrowed: bytes when every count fits in one (the
+/// usual case: a count is about Poisson(1)), `u32` otherwise.
+#[derive(Clone, Copy, Debug)]
+enum Counts<'a> {
+    Narrow(&'a [u8]),
+    Wide(&'a [u32]),
+}
+
+fn weighted_sums(num: &[f64], den: Option<&[f64]>, counts: Counts) -> (f64, f64) {
+    match (counts, den) {
+        (Counts::Narrow(c), Some(d)) => sums_with_den(num, d, c),
+        (Counts::Narrow(c), None) => sums_without_den(num, c),
+        (Counts::Wide(c), Some(d)) => sums_with_den(num, d, c),
+        (Counts::Wide(c), None) => sums_without_den(num, c),
+    }
+}
+
+/// `(sum c*num, sum c*den)` in conversation order (the order fixes the rounding).
+fn sums_with_den<C: Copy + Into<u32>>(num: &[f64], den: &[f64], counts: &[C]) -> (f64, f64) {
     let mut s_num = 0.0;
     let mut s_den = 0.0;
-    for (i, &c) in counts.iter().enumerate() {
+    for ((&c, &x), &d) in counts.iter().zip(num).zip(den) {
+        let c: u32 = c.into();
         if c == 0 {
             continue;
         }
         let c = f64::from(c);
-        s_num += c * num[i];
-        s_den += c * den.map_or(1.0, |d| d[i]);
+        s_num += c * x;
+        s_den += c * d;
+    }
+    (s_num, s_den)
+}
+
+/// `(sum c*num, sum c)` in conversation order.
+fn sums_without_den<C: Copy + Into<u32>>(num: &[f64], counts: &[C]) -> (f64, f64) {
+    let mut s_num = 0.0;
+    let mut s_den = 0.0;
+    for (&c, &x) in counts.iter().zip(num) {
+        let c: u32 = c.into();
+        if c == 0 {
+            continue;
+        }
+        let c = f64::from(c);
+        s_num += c * x;
+        s_den += c;
     }
     (s_num, s_den)
 }
@@ -113,7 +150,7 @@ pub struct Term {
 }
 
 impl Term {
-    fn eval(&self, counts: Option<&[u32]>) -> Option<f64> {
+    fn eval(&self, counts: Option<Counts>) -> Option<f64> {
         let top = self.top.eval(counts)?;
         match &self.bottom {
             None => Some(self.coef * top),
@@ -179,7 +216,7 @@ impl Statistic {
         self.eval(None)
     }
 
-    fn eval(&self, counts: Option<&[u32]>) -> Option<f64> {
+    fn eval(&self, counts: Option<Counts>) -> Option<f64> {
         if self.terms.is_empty() {
             return None;
         }
@@ -229,6 +266,60 @@ pub fn bootstrap_counts(seed: u64, replicate: u32, n: usize) -> Vec<u32> {
     counts
 }
 
+/// One replicate's counts, owned.
+#[derive(Debug)]
+enum OwnedCounts {
+    Narrow(Box<[u8]>),
+    Wide(Box<[u32]>),
+}
+
+impl OwnedCounts {
+    fn borrow(&self) -> Counts<'_> {
+        match self {
+            OwnedCounts::Narrow(c) => Counts::Narrow(c),
+            OwnedCounts::Wide(c) => Counts::Wide(c),
+        }
+    }
+
+    /// Replicate `replicate`'s counts (`bootstrap_counts`), narrowed to bytes when they fit.
+    fn draw(seed: u64, replicate: u32, n: usize) -> OwnedCounts {
+        let wide = bootstrap_counts(seed, replicate, n);
+        if wide.iter().all(|&c| c <= u32::from(u8::MAX)) {
+            OwnedCounts::Narrow(wide.iter().map(|&c| c as u8).collect())
+        } else {
+            OwnedCounts::Wide(wide.into_boxed_slice())
+        }
+    }
+}
+
+/// Every replicate's counts for one `(seed, replicates, n)`.
+#[derive(Debug)]
+struct Resamples {
+    key: (u64, u32, usize),
+    counts: Vec<OwnedCounts>,
+}
+
+/// The resamples of the latest `(seed, replicates, n)` asked for: a report asks for the same
+/// ones for every policy, variant and difference, and drawing them is most of an interval's
+/// cost. Only one set is kept, so memory stays at `replicates * n` bytes.
+static RESAMPLES: Mutex<Option<Arc<Resamples>>> = Mutex::new(None);
+
+fn resamples(seed: u64, bootstrap: u32, n: usize) -> Arc<Resamples> {
+    let key = (seed, bootstrap, n);
+    // A poisoned lock only means another thread panicked mid-draw; the cache is then empty
+    // or complete, never partial (it is replaced whole).
+    let mut cached = RESAMPLES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(hit) = cached.as_ref().filter(|r| r.key == key) {
+        return Arc::clone(hit);
+    }
+    // Drawn sequentially on purpose: a rayon job here could steal another `intervals` job
+    // that then blocks on this very lock.
+    let counts = (0..bootstrap).map(|r| OwnedCounts::draw(seed, r, n)).collect();
+    let fresh = Arc::new(Resamples { key, counts });
+    *cached = Some(Arc::clone(&fresh));
+    fresh
+}
+
 /// The 95% intervals of several statistics over the same conversations: bootstrap when
 /// `bootstrap > 0` (one resample per replicate shared by all of them), normal otherwise.
 pub fn intervals(stats: &[&Statistic], bootstrap: u32, seed: u64) -> Vec<Estimate> {
@@ -236,12 +327,11 @@ pub fn intervals(stats: &[&Statistic], bootstrap: u32, seed: u64) -> Vec<Estimat
         return stats.iter().map(|s| s.normal_interval()).collect();
     }
     let n = stats.first().map_or(0, |s| s.len());
-    let replicates: Vec<Vec<Option<f64>>> = (0..bootstrap)
-        .into_par_iter()
-        .map(|r| {
-            let counts = bootstrap_counts(seed, r, n);
-            stats.iter().map(|s| s.eval(Some(&counts))).collect()
-        })
+    let resamples = resamples(seed, bootstrap, n);
+    let replicates: Vec<Vec<Option<f64>>> = resamples
+        .counts
+        .par_iter()
+        .map(|counts| stats.iter().map(|s| s.eval(Some(counts.borrow()))).collect())
         .collect();
     stats
         .iter()

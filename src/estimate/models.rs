@@ -139,8 +139,14 @@ impl HazardModel {
         // Rows carry a leading intercept column and are standardised in place: the hazard
         // design is the largest matrix of the run, so it is built once.
         let width = prep.space.dim() + 1;
-        let mut rows = Vec::new();
-        let mut targets = Vec::new();
+        // Reserved exactly: grown by doubling, this largest matrix of the run would briefly
+        // need up to twice its size (gigabytes at a million conversations).
+        let row_count: usize = units
+            .iter()
+            .map(|u| history_point(u).unwrap_or(u.timeline.points.len() as u32) as usize)
+            .sum();
+        let mut rows = Vec::with_capacity(row_count * width);
+        let mut targets = Vec::with_capacity(row_count);
         for (i, unit) in units.iter().enumerate() {
             let n = unit.timeline.points.len() as u32;
             let h0 = history_point(unit);
@@ -165,7 +171,8 @@ impl HazardModel {
         let p = match (logged, &self.fitted) {
             (Some(p), _) => p,
             (None, Some((st, fit))) => {
-                let mut row = vec![1.0];
+                let mut row = Vec::with_capacity(prep.space.dim() + 1);
+                row.push(1.0);
                 prep.write(units, i, Some(d), &mut row);
                 st.apply(&mut row);
                 fit.predict(&row)

@@ -285,7 +285,11 @@ impl Builder {
             }
         }
         conversation.extra = extra;
-        conversation.messages = entry.messages.into_iter().map(|(_, m)| m).collect();
+        // Into an exact-size vector: collecting in place would keep the row-tagged buffer and
+        // its growth slack alive for the whole run (a third of the messages' memory at scale).
+        let mut messages = Vec::with_capacity(entry.messages.len());
+        messages.extend(entry.messages.into_iter().map(|(_, m)| m));
+        conversation.messages = messages;
         conversation.outcome = entry.outcomes.into_iter().next().map(|(_, o)| self.tidy(o));
         if let Some(o) = &conversation.outcome {
             if let (Some(_), Some(currency)) = (o.opportunity_amount, &o.currency) {

@@ -43,6 +43,18 @@ pub fn read_csv(
     Ok(FileStats { rows, present })
 }
 
+/// A CSV file's header names (as `read_csv` sees them); `None` when it cannot be read.
+pub fn header_names(path: &Path, gzip: bool) -> Option<Vec<String>> {
+    let file = File::open(path).ok()?;
+    let input: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(input);
+    read_header(&mut reader).ok()
+}
+
 /// The header names, trimmed, with a UTF-8 byte-order mark removed.
 fn read_header<R: Read>(reader: &mut csv::Reader<R>) -> Result<Vec<String>, String> {
     let header = reader.byte_headers().map_err(|e| csv_error_reason(&e, 0))?.clone();
@@ -90,7 +102,9 @@ fn row_of_record(
         return out;
     }
     for ((field, slot), name) in record.iter().zip(slots).zip(header) {
+        // Every field is checked for UTF-8, but only the fields kept are copied.
         let cell = match std::str::from_utf8(field) {
+            Ok(_) if *slot == Slot::Ignored => continue,
             Ok(text) => text_cell(text),
             Err(_) => {
                 out.problem(Some(name), "invalid UTF-8");

@@ -34,16 +34,58 @@ impl Default for IngestOptions {
     }
 }
 
+/// Whether ingest keeps the messages' `text`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageText {
+    Keep,
+    /// Leave the text unread where the format allows (CSV, Parquet: every message's `text`
+    /// is then empty); JSON lines are read whole whatever this says. For commands whose
+    /// signals come from tags: at scale the text is most of the data set's memory.
+    Skip,
+}
+
 /// Loads and validates the data set in `dir`; fails when it is unusable as a whole.
 pub fn load(dir: &Path, options: &IngestOptions) -> Result<Dataset, DataError> {
-    let dataset = read_dataset(dir)?;
+    load_with(dir, options, MessageText::Keep)
+}
+
+/// `load`, saying whether the message text is kept.
+pub fn load_with(
+    dir: &Path,
+    options: &IngestOptions,
+    text: MessageText,
+) -> Result<Dataset, DataError> {
+    let dataset = read_dataset_with(dir, text)?;
     check_usable(&dataset, options)?;
     Ok(dataset)
+}
+
+/// Whether the messages table has a `signals` column, judged from the headers alone; `None`
+/// when that cannot be told without reading the table (JSON lines, or an unreadable file:
+/// the real read then reports it).
+pub fn messages_have_signals_column(dir: &Path) -> Option<bool> {
+    let table = discover(dir, rows::MESSAGES.name).ok()?;
+    let mut any = false;
+    for path in &table.files {
+        let header = match table.format {
+            Format::Csv => csv::header_names(path, false)?,
+            Format::CsvGz => csv::header_names(path, true)?,
+            Format::Parquet => parquet::column_names(path)?,
+            Format::Jsonl => return None,
+        };
+        any |= header.iter().any(|name| name == "signals");
+    }
+    Some(any)
 }
 
 /// Reads and validates `dir` without the rejected-share and empty checks of `check_usable`,
 /// so that `validate` can show the rejections of a data set it then declares unusable.
 pub fn read_dataset(dir: &Path) -> Result<Dataset, DataError> {
+    read_dataset_with(dir, MessageText::Keep)
+}
+
+/// `read_dataset`, saying whether the message text is kept.
+pub fn read_dataset_with(dir: &Path, text: MessageText) -> Result<Dataset, DataError> {
     if !dir.is_dir() {
         return Err(DataError::Unreadable {
             file: dir.display().to_string(),
@@ -63,9 +105,13 @@ pub fn read_dataset(dir: &Path) -> Result<Dataset, DataError> {
         &mut builder,
         Builder::add_conversation,
     )?;
+    let messages_spec = match text {
+        MessageText::Keep => rows::MESSAGES,
+        MessageText::Skip => TableSpec { skipped: &[rows::msg::TEXT], ..rows::MESSAGES },
+    };
     let present_m = read_table(
         dir,
-        &rows::MESSAGES,
+        &messages_spec,
         &mut ignored,
         &mut dataset,
         &mut builder,

@@ -152,6 +152,13 @@ fn page_problem(
     Ok(())
 }
 
+/// A Parquet file's column names, from its footer; `None` when it cannot be read.
+pub fn column_names(path: &Path) -> Option<Vec<String>> {
+    let mut reader = ParquetReader::new(File::open(path).ok()?);
+    let schema = guarded(|| reader.schema()).ok()?;
+    Some(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
 /// Runs a polars call, turning both its errors and any panic on corrupt input into a reason.
 fn guarded<T>(f: impl FnOnce() -> PolarsResult<T>) -> Result<T, String> {
     match quietly(f) {

@@ -101,6 +101,9 @@ pub struct TableSpec {
     pub columns: &'static [ColumnSpec],
     /// Whether unknown columns are kept (conversations) or ignored.
     pub keep_extras: bool,
+    /// Known columns whose presence is checked but whose values the command does not need:
+    /// header-based readers (CSV, Parquet) leave them unread, as nulls.
+    pub skipped: &'static [usize],
 }
 
 impl TableSpec {
@@ -165,6 +168,7 @@ pub const CONVERSATIONS: TableSpec = TableSpec {
         opt("ai_agent"),
     ],
     keep_extras: true,
+    skipped: &[],
 };
 
 pub const MESSAGES: TableSpec = TableSpec {
@@ -181,6 +185,7 @@ pub const MESSAGES: TableSpec = TableSpec {
         opt("handoff_probability"),
     ],
     keep_extras: false,
+    skipped: &[],
 };
 
 pub const OUTCOMES: TableSpec = TableSpec {
@@ -197,6 +202,7 @@ pub const OUTCOMES: TableSpec = TableSpec {
         opt("rep_rating"),
     ],
     keep_extras: false,
+    skipped: &[],
 };
 
 /// Names of the unknown columns kept for one table, in order of first appearance.
@@ -259,6 +265,10 @@ pub fn map_header(
     let mut slots = Vec::with_capacity(header.len());
     for name in header {
         let slot = match spec.index_of(name) {
+            Some(i) if spec.skipped.contains(&i) => {
+                present[i] = true;
+                Slot::Ignored
+            }
             Some(i) => {
                 present[i] = true;
                 Slot::Known(i)

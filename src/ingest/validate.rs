@@ -206,13 +206,18 @@ pub fn message(row: &mut RawRow, check: &mut RowCheck) -> Option<(Message, Unkno
         return None;
     }
     let (mask, unknown) = label_mask(qualified.as_deref(), qual_bit);
+    let mut tags: Vec<String> =
+        signals.as_deref().map(|s| split_list(s).collect()).unwrap_or_default();
+    // A collected vector starts at four slots; most messages carry one tag or none, and
+    // there are millions of messages.
+    tags.shrink_to_fit();
     let message = Message {
         turn: turn?,
         sent_at: sent_at?,
         sender: sender?,
         participant: folded(participant),
         text: body,
-        tags: signals.as_deref().map(|s| split_list(s).collect()).unwrap_or_default(),
+        tags,
         qualified: mask,
         handoff_probability: probability,
     };

@@ -1,7 +1,19 @@
 //! The per-conversation decision table (`decisions.parquet`): one row per conversation and
 //! policy, sweep variants included.
+//!
+//! A report over a million conversations has tens of millions of rows, so the table the
+//! analysis builds is compact (`CompactDecisions`: one id per conversation, one name per
+//! policy, 32 bytes per row) and becomes polars frames only a slice at a time when written.
+//! Hand-built tables (`rows`) come first, then the compact rows.
 
 use polars::prelude::{Column, DataFrame, PolarsResult};
+
+use crate::replay::Timing;
+use crate::signals::Situation;
+
+/// Rows per frame slice when the table is written: polars' own Parquet row-group size, so a
+/// slice is exactly one row group.
+pub const FRAME_ROWS: usize = 512 * 512;
 
 /// One policy's decision in one conversation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,47 +31,120 @@ pub struct DecisionRow {
     pub decision_point: Option<u32>,
 }
 
+/// One policy's decision in one conversation, without its names (see `CompactDecisions`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompactCell {
+    pub handoff_turn: Option<i64>,
+    pub situation: Option<Situation>,
+    pub timing: Timing,
+    pub decision_point: Option<u32>,
+}
+
+/// Rows stored conversation-major: row `c * policies.len() + p` is conversation `c` under
+/// policy `p`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CompactDecisions {
+    /// Per conversation: its id and history's handoff turn.
+    pub conversations: Vec<(String, Option<i64>)>,
+    pub policies: Vec<String>,
+    /// `conversations.len() * policies.len()` cells.
+    pub cells: Vec<CompactCell>,
+}
+
+impl CompactDecisions {
+    /// The row `index` (conversation-major) in full.
+    fn row(&self, index: usize) -> Option<(&str, &str, Option<i64>, &CompactCell)> {
+        let width = self.policies.len();
+        let cell = self.cells.get(index)?;
+        let (id, historical) = self.conversations.get(index / width)?;
+        let policy = self.policies.get(index % width)?;
+        Some((id.as_str(), policy.as_str(), *historical, cell))
+    }
+}
+
 /// The rows in the order the report writes them (the caller's order: conversations in data
 /// order, policies in report order).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DecisionTable {
     pub rows: Vec<DecisionRow>,
+    /// Rows after `rows`, stored compactly (what the analysis builds).
+    pub compact: CompactDecisions,
+}
+
+/// The seven columns of one slice, borrowed from the table.
+#[derive(Default)]
+struct SliceColumns<'a> {
+    conversation_id: Vec<&'a str>,
+    policy: Vec<&'a str>,
+    handoff_turn: Vec<Option<i64>>,
+    situation: Vec<Option<&'a str>>,
+    historical_handoff_turn: Vec<Option<i64>>,
+    timing: Vec<&'a str>,
+    decision_point: Vec<Option<i64>>,
+}
+
+impl<'a> SliceColumns<'a> {
+    fn push_row(&mut self, row: &'a DecisionRow) {
+        self.conversation_id.push(&row.conversation_id);
+        self.policy.push(&row.policy);
+        self.handoff_turn.push(row.handoff_turn);
+        self.situation.push(row.situation.as_deref());
+        self.historical_handoff_turn.push(row.historical_handoff_turn);
+        self.timing.push(&row.timing);
+        self.decision_point.push(row.decision_point.map(i64::from));
+    }
+
+    fn push_compact(&mut self, id: &'a str, policy: &'a str, hist: Option<i64>, c: CompactCell) {
+        self.conversation_id.push(id);
+        self.policy.push(policy);
+        self.handoff_turn.push(c.handoff_turn);
+        self.situation.push(c.situation.map(Situation::name));
+        self.historical_handoff_turn.push(hist);
+        self.timing.push(c.timing.name());
+        self.decision_point.push(c.decision_point.map(i64::from));
+    }
+
+    fn into_frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            Column::new("conversation_id".into(), self.conversation_id),
+            Column::new("policy".into(), self.policy),
+            Column::new("handoff_turn".into(), self.handoff_turn),
+            Column::new("situation".into(), self.situation),
+            Column::new("historical_handoff_turn".into(), self.historical_handoff_turn),
+            Column::new("timing".into(), self.timing),
+            Column::new("decision_point".into(), self.decision_point),
+        ])
+    }
 }
 
 impl DecisionTable {
+    /// Number of rows (hand-built and compact).
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.compact.cells.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The table as a frame with the columns of outputs.md (plus `decision_point`).
     pub fn to_frame(&self) -> PolarsResult<DataFrame> {
-        let rows = &self.rows;
-        DataFrame::new_infer_height(vec![
-            Column::new(
-                "conversation_id".into(),
-                rows.iter().map(|r| r.conversation_id.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "policy".into(),
-                rows.iter().map(|r| r.policy.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "handoff_turn".into(),
-                rows.iter().map(|r| r.handoff_turn).collect::<Vec<Option<i64>>>(),
-            ),
-            Column::new(
-                "situation".into(),
-                rows.iter().map(|r| r.situation.as_deref()).collect::<Vec<Option<&str>>>(),
-            ),
-            Column::new(
-                "historical_handoff_turn".into(),
-                rows.iter().map(|r| r.historical_handoff_turn).collect::<Vec<Option<i64>>>(),
-            ),
-            Column::new(
-                "timing".into(),
-                rows.iter().map(|r| r.timing.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "decision_point".into(),
-                rows.iter().map(|r| r.decision_point.map(i64::from)).collect::<Vec<Option<i64>>>(),
-            ),
-        ])
+        self.slice_frame(0, self.len())
+    }
+
+    /// Rows `start..start + len` (clamped to the table) as a frame.
+    pub fn slice_frame(&self, start: usize, len: usize) -> PolarsResult<DataFrame> {
+        let end = start.saturating_add(len).min(self.len());
+        let mut columns = SliceColumns::default();
+        for index in start..end {
+            if let Some(row) = self.rows.get(index) {
+                columns.push_row(row);
+            } else if let Some((id, policy, hist, cell)) = self.compact.row(index - self.rows.len())
+            {
+                columns.push_compact(id, policy, hist, *cell);
+            }
+        }
+        columns.into_frame()
     }
 }
 
@@ -89,6 +174,7 @@ mod tests {
                     ..DecisionRow::default()
                 },
             ],
+            ..DecisionTable::default()
         };
         let df = table.to_frame().unwrap();
         let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
@@ -106,5 +192,50 @@ mod tests {
         );
         assert_eq!(df.column("handoff_turn").unwrap().dtype(), &DataType::Int64);
         assert_eq!(df.column("handoff_turn").unwrap().null_count(), 1);
+    }
+
+    #[test]
+    fn compact_rows_follow_hand_built_rows_and_slice_anywhere() {
+        let cell = |turn: Option<i64>| CompactCell {
+            handoff_turn: turn,
+            situation: turn.map(|_| Situation::HumanRequest),
+            timing: if turn.is_some() { Timing::OnlyPolicy } else { Timing::Neither },
+            decision_point: turn.map(|t| t as u32),
+        };
+        let table = DecisionTable {
+            rows: vec![DecisionRow {
+                conversation_id: "c0".into(),
+                policy: "historical".into(),
+                timing: "neither".into(),
+                ..DecisionRow::default()
+            }],
+            compact: CompactDecisions {
+                conversations: vec![("c1".into(), None), ("c2".into(), Some(7))],
+                policies: vec!["early".into(), "never".into()],
+                cells: vec![cell(Some(1)), cell(None), cell(Some(2)), cell(None)],
+            },
+        };
+        assert_eq!(table.len(), 5);
+        let whole = table.to_frame().unwrap();
+        let ids: Vec<_> = whole.column("conversation_id").unwrap().str().unwrap().iter().collect();
+        assert_eq!(ids, [Some("c0"), Some("c1"), Some("c1"), Some("c2"), Some("c2")]);
+        let policies: Vec<_> = whole.column("policy").unwrap().str().unwrap().iter().collect();
+        assert_eq!(
+            policies,
+            [Some("historical"), Some("early"), Some("never"), Some("early"), Some("never")]
+        );
+        let tail = table.slice_frame(3, 10).unwrap();
+        assert_eq!(tail.height(), 2);
+        let hist: Vec<_> =
+            tail.column("historical_handoff_turn").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(hist, [Some(7), Some(7)]);
+        let situation: Vec<_> = tail.column("situation").unwrap().str().unwrap().iter().collect();
+        assert_eq!(situation, [Some("human_request"), None]);
+        let sliced: Vec<DataFrame> = (0..5).map(|i| table.slice_frame(i, 1).unwrap()).collect();
+        let mut stacked = sliced[0].clone();
+        for part in &sliced[1..] {
+            stacked.vstack_mut(part).unwrap();
+        }
+        assert!(stacked.equals_missing(&whole));
     }
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::model::Rejection;
 use crate::replay::Timing;
 use crate::report::charts::ChartFile;
-use crate::report::decisions::DecisionTable;
+use crate::report::decisions::{DecisionTable, FRAME_ROWS};
 use crate::report::history::estimate_columns;
 use crate::report::page;
 use crate::report::summary::{Estimate, PolicySummary, Summary};
@@ -49,10 +49,13 @@ pub struct RunInfo {
 impl RunInfo {
     /// A run starting now, hashing `inputs` (the data files and the policies file).
     pub fn start(argv: Vec<String>, inputs: &[&Path], seed: u64) -> anyhow::Result<RunInfo> {
-        let mut hashes = BTreeMap::new();
-        for path in inputs {
-            hashes.insert(path.display().to_string(), sha256_file(path)?);
-        }
+        use rayon::prelude::*;
+        // In parallel: at scale the data files are hundreds of megabytes.
+        let hashed: Vec<(String, String)> = inputs
+            .par_iter()
+            .map(|path| Ok((path.display().to_string(), sha256_file(path)?)))
+            .collect::<anyhow::Result<_>>()?;
+        let hashes: BTreeMap<String, String> = hashed.into_iter().collect();
         Ok(RunInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -65,10 +68,15 @@ impl RunInfo {
     }
 }
 
-/// The hex sha256 of a file's bytes.
+/// The hex sha256 of a file's bytes, streamed (the file is never held in memory whole).
 pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("hashing {}", path.display()))?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    let hash = || -> std::io::Result<String> {
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher)?;
+        Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    };
+    hash().with_context(|| format!("hashing {}", path.display()))
 }
 
 /// One file of the report folder.
@@ -164,9 +172,22 @@ impl Exporter for DecisionsParquet {
         "decisions.parquet"
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
-        let mut df = data.decisions.to_frame()?;
+        // One row group at a time, so only one slice of the table is ever a frame.
+        let table = &data.decisions;
         let mut buf = Vec::new();
-        ParquetWriter::new(&mut buf).finish(&mut df).context("encoding decisions.parquet")?;
+        let first = table.slice_frame(0, FRAME_ROWS)?;
+        let mut writer = ParquetWriter::new(&mut buf)
+            .batched(first.schema())
+            .context("encoding decisions.parquet")?;
+        writer.write_batch(&first).context("encoding decisions.parquet")?;
+        let mut start = first.height();
+        drop(first);
+        while start < table.len() {
+            let slice = table.slice_frame(start, FRAME_ROWS)?;
+            writer.write_batch(&slice).context("encoding decisions.parquet")?;
+            start += slice.height();
+        }
+        writer.finish().context("encoding decisions.parquet")?;
         Ok(buf)
     }
 }
