@@ -19,48 +19,17 @@ use std::collections::BTreeMap;
 use super::Unit;
 use crate::policy::Policy;
 use crate::replay::Timeline;
-use crate::signals::vocabulary::{Signal, Situation};
+use crate::signals::vocabulary::Signal;
 
 /// Category levels with fewer conversations than this are pooled.
 pub const RARE_LEVEL: usize = 20;
 const MISSING: &str = "(missing)";
 const OTHER: &str = "(other)";
 
-/// The first 1-based decision point at which each of the seven situations holds (policies.md,
-/// "Signals"), under `policy`'s `repeated_objection_after` and `enterprise_employees`. A
-/// private twin of `replay::situation_onsets` so that estimation does not depend on replay's
-/// internals; the definitions are the spec's.
+/// The first 1-based decision point at which each of the seven situations holds, under
+/// `policy`'s parameters: replay's own definition, so the features and the policies agree.
 pub fn onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 7] {
-    let mut found: [Option<u32>; 7] = [None; 7];
-    let mut objection_counts = [0u32; 5];
-    let account_enterprise = tl.enterprise_segment
-        || tl.employee_count.is_some_and(|e| e >= policy.enterprise_employees);
-    for (i, point) in tl.points.iter().enumerate() {
-        let d = i as u32 + 1;
-        for (k, obj) in Signal::OBJECTIONS.iter().enumerate() {
-            if point.signals.contains(*obj) {
-                objection_counts[k] += 1;
-            }
-        }
-        for (slot, situation) in Situation::SEVEN.iter().enumerate() {
-            if found[slot].is_some() {
-                continue;
-            }
-            let holds = point.signals.intersects(situation.signals())
-                || match situation {
-                    Situation::MultipleStakeholders => point.participants >= 2,
-                    Situation::Enterprise => account_enterprise,
-                    Situation::RepeatedObjection => {
-                        objection_counts.iter().any(|&c| c >= policy.repeated_objection_after)
-                    }
-                    _ => false,
-                };
-            if holds {
-                found[slot] = Some(d);
-            }
-        }
-    }
-    found
+    crate::replay::situation_onsets(policy, tl)
 }
 
 /// Category levels of one column, sorted, with rare ones pooled.
