@@ -187,7 +187,7 @@ fn all_onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 8] {
                 *count += 1;
             }
         }
-        for situation in ALL_SITUATIONS {
+        for situation in Situation::ALL {
             let slot = situation_slot(situation);
             if onsets[slot].is_some() {
                 continue;
@@ -210,18 +210,6 @@ fn all_onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 8] {
     }
     onsets
 }
-
-/// The seven situations and `score`, in slot order.
-const ALL_SITUATIONS: [Situation; 8] = [
-    Situation::HumanRequest,
-    Situation::HighIntent,
-    Situation::ComplexDiscovery,
-    Situation::MultipleStakeholders,
-    Situation::Enterprise,
-    Situation::Sensitive,
-    Situation::RepeatedObjection,
-    Situation::Score,
-];
 
 fn situation_slot(s: Situation) -> usize {
     match s {

@@ -71,16 +71,7 @@ fn arb_conversation() -> impl Strategy<Value = (Conversation, Vec<SignalSet>)> {
 }
 
 fn arb_policy() -> impl Strategy<Value = Policy> {
-    let all = vec![
-        Situation::HumanRequest,
-        Situation::HighIntent,
-        Situation::ComplexDiscovery,
-        Situation::MultipleStakeholders,
-        Situation::Enterprise,
-        Situation::Sensitive,
-        Situation::RepeatedObjection,
-        Situation::Score,
-    ];
+    let all = Situation::ALL.to_vec();
     (
         prop::sample::subsequence(all.clone(), 0..=8).prop_shuffle(),
         prop::sample::subsequence(Guard::ALL.to_vec(), 0..=3),

@@ -38,19 +38,7 @@ fn arb_timeline() -> impl Strategy<Value = Timeline> {
 }
 
 fn arb_policy() -> impl Strategy<Value = Policy> {
-    let situations = prop::sample::subsequence(
-        vec![
-            Situation::HumanRequest,
-            Situation::HighIntent,
-            Situation::ComplexDiscovery,
-            Situation::MultipleStakeholders,
-            Situation::Enterprise,
-            Situation::Sensitive,
-            Situation::RepeatedObjection,
-            Situation::Score,
-        ],
-        0..=8,
-    );
+    let situations = prop::sample::subsequence(Situation::ALL.to_vec(), 0..=8);
     let guards = prop::sample::subsequence(Guard::ALL.to_vec(), 0..=3);
     (
         situations,

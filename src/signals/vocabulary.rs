@@ -180,6 +180,18 @@ impl Situation {
         Situation::RepeatedObjection,
     ];
 
+    /// The seven situations and `score`, in slot order.
+    pub const ALL: [Situation; 8] = [
+        Situation::HumanRequest,
+        Situation::HighIntent,
+        Situation::ComplexDiscovery,
+        Situation::MultipleStakeholders,
+        Situation::Enterprise,
+        Situation::Sensitive,
+        Situation::RepeatedObjection,
+        Situation::Score,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Situation::HumanRequest => "human_request",
@@ -194,11 +206,7 @@ impl Situation {
     }
 
     pub fn parse(s: &str) -> Option<Situation> {
-        Situation::SEVEN
-            .iter()
-            .chain(std::iter::once(&Situation::Score))
-            .find(|x| x.name() == s)
-            .copied()
+        Situation::ALL.iter().find(|x| x.name() == s).copied()
     }
 
     /// The signals that make this situation hold (besides participants and the account).
