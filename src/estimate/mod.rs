@@ -23,6 +23,7 @@ pub mod features;
 pub mod intervals;
 pub mod logistic;
 pub mod models;
+pub mod refit;
 pub mod sweep;
 
 use rayon::prelude::*;
@@ -72,6 +73,11 @@ pub struct EstimationConfig {
     /// Bootstrap replicates; 0 = normal intervals on per-conversation contributions.
     pub bootstrap: u32,
     pub seed: u64,
+    /// Refits of the models on resamples (0: none), to widen the intervals by the models'
+    /// own uncertainty (see `refit`).
+    pub refits: u32,
+    /// Largest resample a refit uses (m-out-of-n; the spread is scaled by `sqrt(m / n)`).
+    pub refit_size: usize,
 }
 
 /// What history observed after a conversation, with `--outcome-days` applied.
@@ -120,6 +126,12 @@ pub struct PolicyEvaluation {
     pub handoff_points: Vec<Option<u32>>,
     /// False when history gives no support: every figure is null.
     pub supported: bool,
+    /// Per refit replicate (`refit`): meeting, opportunity, pipeline, handoff-to-meeting,
+    /// handoff-to-opportunity and handoff rate re-estimated with refitted models (NaN where
+    /// undefined). Empty without refits.
+    pub refit_values: Vec<[f64; 6]>,
+    /// `sqrt(m / n)`: what a refit's spread is multiplied by.
+    pub refit_scale: f64,
 }
 
 /// The outcome model as an estimator uses it.
@@ -140,6 +152,15 @@ pub struct Estimation {
     outcomes: Option<Outcome>,
     history_hands_off: bool,
     history_keeps_some: bool,
+    /// The models refitted on resamples (see `refit`); empty without `--refits`.
+    refits: Vec<Replicate>,
+    refit_scale: f64,
+}
+
+/// One refit: the resample's original unit indices and the models fitted on it.
+struct Replicate {
+    indices: Vec<usize>,
+    fit: Estimation,
 }
 
 impl Estimation {
@@ -156,6 +177,37 @@ impl Estimation {
         config: &EstimationConfig,
         reference: &Policy,
     ) -> Estimation {
+        let mut estimation = Estimation::fit_models(units, config, reference, None);
+        let n = units.len();
+        let wants_refits = config.refits > 0 && config.estimator != EstimatorKind::Matched;
+        if wants_refits && n >= 2 {
+            let m = config.refit_size.clamp(2, n);
+            estimation.refit_scale = (m as f64 / n as f64).sqrt();
+            estimation.refits = (0..config.refits)
+                .into_par_iter()
+                .map(|r| {
+                    let indices = refit::resample(config.seed, r, n, m);
+                    let resampled: Vec<Unit> = indices.iter().map(|&i| units[i]).collect();
+                    let fit = Estimation::fit_models(
+                        &resampled,
+                        config,
+                        reference,
+                        Some(indices.clone()),
+                    );
+                    Replicate { indices, fit }
+                })
+                .collect();
+        }
+        estimation
+    }
+
+    /// The models alone, on `units`; `keys` are the original indices of a resample.
+    fn fit_models(
+        units: &[Unit],
+        config: &EstimationConfig,
+        reference: &Policy,
+        keys: Option<Vec<usize>>,
+    ) -> Estimation {
         let prepared = Prepared::new(units, reference);
         let options = LogisticOptions::default();
         let kind = config.estimator;
@@ -170,7 +222,7 @@ impl Estimation {
             // `dr` corrects the model with each conversation's residual: out of fold, so the
             // residual is honest (see `models::CrossFitted`).
             EstimatorKind::Dr => {
-                Some(Outcome::CrossFitted(CrossFitted::fit(units, &prepared, options)))
+                Some(Outcome::CrossFitted(CrossFitted::fit_keyed(units, &prepared, options, keys)))
             }
             EstimatorKind::Dm => {
                 Some(Outcome::InSample(OutcomeModels::fit(units, &prepared, options)))
@@ -184,6 +236,8 @@ impl Estimation {
             outcomes,
             history_hands_off: units.iter().any(|u| history_point(u).is_some()),
             history_keeps_some: units.iter().any(|u| history_point(u).is_none()),
+            refits: Vec::new(),
+            refit_scale: 1.0,
         }
     }
 
@@ -237,7 +291,14 @@ impl Estimation {
         }
         if let Some(reason) = self.support_problem(!aligned, &handoff_points) {
             estimate.warnings.push(format!("{name}: {reason}"));
-            return PolicyEvaluation { estimate, statistics, handoff_points, supported: false };
+            return PolicyEvaluation {
+                estimate,
+                statistics,
+                handoff_points,
+                supported: false,
+                refit_values: Vec::new(),
+                refit_scale: 1.0,
+            };
         }
         let s = &statistics;
         let figures = intervals::intervals(
@@ -245,12 +306,17 @@ impl Estimation {
             cfg.bootstrap,
             cfg.seed,
         );
-        estimate.meeting_rate = figures[0];
-        estimate.opportunity_rate = figures[1];
-        estimate.pipeline_per_conversation = figures[2];
+        let refit_values = self.refit_values(units, decisions);
+        let widened = |j: usize, upper: f64| {
+            let spread = refit::spread(refit_values.iter().map(|v| v[j]), self.refit_scale);
+            refit::widen(figures[j], spread, 0.0, upper)
+        };
+        estimate.meeting_rate = widened(0, 1.0);
+        estimate.opportunity_rate = widened(1, 1.0);
+        estimate.pipeline_per_conversation = widened(2, f64::INFINITY);
         if handoffs > 0 {
-            estimate.handoff_to_meeting = figures[3];
-            estimate.handoff_to_opportunity = figures[4];
+            estimate.handoff_to_meeting = widened(3, 1.0);
+            estimate.handoff_to_opportunity = widened(4, 1.0);
         }
         let mut supported = true;
         if let Some(w) = self.reliance_warning(name, s) {
@@ -265,7 +331,43 @@ impl Estimation {
             }
             estimate.warnings.push(w);
         }
-        PolicyEvaluation { estimate, statistics, handoff_points, supported }
+        PolicyEvaluation {
+            estimate,
+            statistics,
+            handoff_points,
+            supported,
+            refit_values,
+            refit_scale: self.refit_scale,
+        }
+    }
+
+    /// The policy re-estimated by every refit, on its own resample (empty without refits).
+    fn refit_values(&self, units: &[Unit], decisions: &[Decision]) -> Vec<[f64; 6]> {
+        self.refits
+            .par_iter()
+            .map(|r| {
+                let resampled: Vec<Unit> = r.indices.iter().map(|&i| units[i]).collect();
+                let picked: Vec<Decision> = r.indices.iter().map(|&i| decisions[i]).collect();
+                r.fit.point_values(&resampled, &picked)
+            })
+            .collect()
+    }
+
+    /// The point estimates alone (no intervals): the five figures and the handoff rate.
+    fn point_values(&self, units: &[Unit], decisions: &[Decision]) -> [f64; 6] {
+        let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
+        let inputs: Vec<UnitInput> =
+            window.iter().map(|&i| self.unit_input(units, decisions, i)).collect();
+        let s = estimators::build(self.config.estimator, self.config.clip, &inputs);
+        let value = |st: &Statistic| st.value().unwrap_or(f64::NAN);
+        [
+            value(&s.outcomes[0]),
+            value(&s.outcomes[1]),
+            value(&s.outcomes[2]),
+            value(&s.handoff_to[0]),
+            value(&s.handoff_to[1]),
+            value(&s.handoff_rate),
+        ]
     }
 
     /// Why a policy cannot be estimated at all from this history, if it cannot.
@@ -460,6 +562,8 @@ pub fn historical_evaluation(units: &[Unit]) -> PolicyEvaluation {
         handoff_points: window.iter().map(|u| history_point(u)).collect(),
         supported: !window.is_empty(),
         statistics,
+        refit_values: Vec::new(),
+        refit_scale: 1.0,
     }
 }
 

@@ -284,15 +284,29 @@ pub const FOLDS: usize = 5;
 /// bootstrap over them covers.
 pub struct CrossFitted {
     folds: Vec<OutcomeModels>,
+    /// Per unit, the key its fold is `key % FOLDS` of (`None`: its position).
+    keys: Option<Vec<usize>>,
 }
 
 impl CrossFitted {
     pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> CrossFitted {
+        CrossFitted::fit_keyed(units, prep, options, None)
+    }
+
+    /// As `fit`, with unit `i` in fold `keys[i] % FOLDS`: a resample passes the original
+    /// indices, so a conversation drawn twice is never both fitted on and predicted.
+    pub fn fit_keyed(
+        units: &[Unit],
+        prep: &Prepared,
+        options: LogisticOptions,
+        keys: Option<Vec<usize>>,
+    ) -> CrossFitted {
+        let fold_of = |i: usize| keys.as_ref().and_then(|k| k.get(i).copied()).unwrap_or(i) % FOLDS;
         let folds = (0..FOLDS)
             .into_par_iter()
-            .map(|f| OutcomeModels::fit_on(units, prep, options, |i| i % FOLDS != f))
+            .map(|f| OutcomeModels::fit_on(units, prep, options, |i| fold_of(i) != f))
             .collect();
-        CrossFitted { folds }
+        CrossFitted { folds, keys }
     }
 
     /// `m(x_i, point)` for unit `i`, by the model that did not see unit `i`.
@@ -303,7 +317,8 @@ impl CrossFitted {
         i: usize,
         point: Option<u32>,
     ) -> Outcomes {
-        match self.folds.get(i % FOLDS) {
+        let key = self.keys.as_ref().and_then(|k| k.get(i).copied()).unwrap_or(i);
+        match self.folds.get(key % FOLDS) {
             Some(model) => model.predict(units, prep, i, point),
             None => [0.0; 3],
         }

@@ -8,6 +8,7 @@
 //! difference is paired over conversations.
 
 use super::intervals::{intervals, paired_difference, Statistic};
+use super::refit::{spread, widen};
 use super::{EstimationConfig, PolicyEvaluation};
 use crate::policy::Objective;
 use crate::report::summary::{Estimate, Optimal, SweepPoint};
@@ -40,6 +41,17 @@ pub fn net_objective(
     net.value().is_some().then_some(net)
 }
 
+/// The net objective per 100 of each refit replicate (NaN where undefined; empty without
+/// refits), from the replicate's objective and handoff rate.
+fn refit_nets(evaluation: &PolicyEvaluation, objective: Objective, handoff_cost: f64) -> Vec<f64> {
+    let j = match objective {
+        Objective::Meetings => 0,
+        Objective::Opportunities => 1,
+        Objective::Pipeline => 2,
+    };
+    evaluation.refit_values.iter().map(|v| 100.0 * (v[j] - handoff_cost * v[5])).collect()
+}
+
 /// The sweep's points (grid order) and its optimum (`None` when no point could be estimated).
 pub fn evaluate_sweep(
     candidates: &[SweepCandidate],
@@ -49,10 +61,18 @@ pub fn evaluate_sweep(
 ) -> (Vec<SweepPoint>, Option<Optimal>) {
     let nets: Vec<Option<Statistic>> =
         candidates.iter().map(|c| net_objective(c.evaluation, objective, handoff_cost)).collect();
+    let refit: Vec<Vec<f64>> =
+        candidates.iter().map(|c| refit_nets(c.evaluation, objective, handoff_cost)).collect();
+    let scale = |j: usize| candidates[j].evaluation.refit_scale;
     let net_estimates: Vec<Estimate> = nets
         .iter()
-        .map(|n| match n {
-            Some(s) => intervals(&[s], config.bootstrap, config.seed)[0],
+        .enumerate()
+        .map(|(j, n)| match n {
+            Some(s) => {
+                let e = intervals(&[s], config.bootstrap, config.seed)[0];
+                let inf = f64::INFINITY;
+                widen(e, spread(refit[j].iter().copied(), scale(j)), -inf, inf)
+            }
             None => Estimate::NULL,
         })
         .collect();
@@ -82,7 +102,13 @@ pub fn evaluate_sweep(
         let difference = match (runner, &nets[best]) {
             (Some(r), Some(b)) => nets[r]
                 .as_ref()
-                .map(|rs| paired_difference(b, rs, config.bootstrap, config.seed))
+                .map(|rs| {
+                    let e = paired_difference(b, rs, config.bootstrap, config.seed);
+                    // The models' uncertainty of the difference, paired replicate by replicate.
+                    let diffs = refit[best].iter().zip(&refit[r]).map(|(x, y)| x - y);
+                    let inf = f64::INFINITY;
+                    widen(e, spread(diffs, scale(best)), -inf, inf)
+                })
                 .unwrap_or(Estimate::NULL),
             _ => Estimate::NULL,
         };
@@ -138,6 +164,8 @@ mod tests {
             statistics: build(EstimatorKind::Dm, 50.0, &inputs),
             handoff_points: points.to_vec(),
             supported: true,
+            refit_values: Vec::new(),
+            refit_scale: 1.0,
         }
     }
 
@@ -148,6 +176,8 @@ mod tests {
             tolerance: 0,
             bootstrap: 0,
             seed: 1,
+            refits: 0,
+            refit_size: 0,
         }
     }
 

@@ -76,7 +76,15 @@ fn units(world: &World) -> Vec<Unit<'_>> {
 }
 
 fn config(estimator: EstimatorKind) -> EstimationConfig {
-    EstimationConfig { estimator, clip: 50.0, tolerance: 0, bootstrap: 0, seed: 7 }
+    EstimationConfig {
+        estimator,
+        clip: 50.0,
+        tolerance: 0,
+        bootstrap: 0,
+        seed: 7,
+        refits: 0,
+        refit_size: 0,
+    }
 }
 
 fn meeting_estimate(units: &[Unit], kind: EstimatorKind, decisions: &[Decision]) -> f64 {
@@ -312,4 +320,43 @@ fn tolerance_widens_agreement_for_matched_only() {
     dr_wide.tolerance = 1;
     let dr = Estimation::fit(&units, &dr_wide).evaluate(&units, &shifted);
     assert!(dr.matched_share.unwrap() < 1.0);
+}
+
+fn meeting_interval(units: &[Unit], config: &EstimationConfig, decisions: &[Decision]) -> Estimate {
+    Estimation::fit(units, config).evaluate(units, decisions).meeting_rate
+}
+
+#[test]
+fn refits_widen_a_model_based_interval_and_keep_the_estimate() {
+    let world = simulate(3000, 5);
+    let units = units(&world);
+    // Hand off everything at point 1: history rarely did, so `dm` extrapolates.
+    let first = vec![Decision { point: Some(1), situation: None }; units.len()];
+    let fixed = config(EstimatorKind::Dm);
+    let refitted = EstimationConfig { refits: 20, refit_size: 3000, ..fixed.clone() };
+    let held = meeting_interval(&units, &fixed, &first);
+    let wide = meeting_interval(&units, &refitted, &first);
+    assert_eq!(held.estimate, wide.estimate);
+    let width = |e: &Estimate| e.high.unwrap() - e.low.unwrap();
+    // Holding the model fixed, `dm`'s interval is only the noise of averaging predictions.
+    assert!(width(&wide) > 1.5 * width(&held), "held {held:?} refitted {wide:?}");
+    // Same seed, same interval.
+    assert_eq!(wide, meeting_interval(&units, &refitted, &first));
+    // Refitting on half-size resamples and scaling by sqrt(m / n) gives a comparable width.
+    let half = EstimationConfig { refit_size: 1500, ..refitted.clone() };
+    let ratio = width(&meeting_interval(&units, &half, &first)) / width(&wide);
+    assert!((0.6..1.6).contains(&ratio), "half-size refits change the width by {ratio}");
+}
+
+#[test]
+fn matched_uses_no_model_and_is_never_refitted() {
+    let world = simulate(500, 6);
+    let units = units(&world);
+    let never = vec![Decision::NEVER; units.len()];
+    let fixed = config(EstimatorKind::Matched);
+    let refitted = EstimationConfig { refits: 10, refit_size: 500, ..fixed.clone() };
+    assert_eq!(
+        meeting_interval(&units, &fixed, &never),
+        meeting_interval(&units, &refitted, &never)
+    );
 }
