@@ -679,3 +679,42 @@ fn quiet_prints_nothing_on_success_and_only_the_error_on_failure() {
     assert_eq!(o.status.code(), Some(3));
     assert_eq!(stderr(&o).lines().count(), 1, "only the error: {}", stderr(&o));
 }
+
+/// `framework`'s meeting rate interval (low, estimate, high) in a report folder.
+fn framework_meeting(folder: &Path) -> (f64, f64, f64) {
+    let s = summary(folder);
+    let policy = s["policies"]
+        .as_array()
+        .expect("policies")
+        .iter()
+        .find(|p| p["name"] == "framework")
+        .expect("framework")
+        .clone();
+    let field = |k: &str| policy["meeting_rate"][k].as_f64().expect(k);
+    (field("low"), field("estimate"), field("high"))
+}
+
+#[test]
+fn refits_widen_the_intervals_and_keep_the_estimates() {
+    let dir = TempDir::new().unwrap();
+    let data = generate(dir.path());
+    let fixed = dir.path().join("fixed");
+    let refitted = dir.path().join("refitted");
+    let common = ["--estimator", "dm", "--bootstrap", "20", "--quiet"];
+    assert_ok(&run(report(&data, &fixed, &common).args(["--refits", "0"])));
+    assert_ok(&run(report(&data, &refitted, &common).args(["--refits", "8"])));
+    let (fl, fe, fh) = framework_meeting(&fixed.join("all"));
+    let (rl, re, rh) = framework_meeting(&refitted.join("all"));
+    assert_eq!(fe, re, "refits change intervals, not estimates");
+    // `dm` with the model held fixed is only the noise of averaging; refitted, it is wider.
+    assert!(rh - rl > fh - fl, "refitted [{rl}, {rh}] not wider than fixed [{fl}, {fh}]");
+}
+
+#[test]
+fn a_refit_size_under_100_exits_2_naming_the_flag() {
+    let dir = TempDir::new().unwrap();
+    let o =
+        run(&mut report(&dir.path().join("data"), &dir.path().join("out"), &["--refit-size", "5"]));
+    assert_eq!(o.status.code(), Some(2), "stderr {}", stderr(&o));
+    assert!(stderr(&o).contains("--refit-size"), "{}", stderr(&o));
+}

@@ -301,12 +301,17 @@ impl CrossFitted {
         options: LogisticOptions,
         keys: Option<Vec<usize>>,
     ) -> CrossFitted {
-        let fold_of = |i: usize| keys.as_ref().and_then(|k| k.get(i).copied()).unwrap_or(i) % FOLDS;
-        let folds = (0..FOLDS)
+        let mut fitted = CrossFitted { folds: Vec::new(), keys };
+        fitted.folds = (0..FOLDS)
             .into_par_iter()
-            .map(|f| OutcomeModels::fit_on(units, prep, options, |i| fold_of(i) != f))
+            .map(|f| OutcomeModels::fit_on(units, prep, options, |i| fitted.fold_of(i) != f))
             .collect();
-        CrossFitted { folds, keys }
+        fitted
+    }
+
+    /// The fold unit `i` belongs to: its key's, else its position's.
+    fn fold_of(&self, i: usize) -> usize {
+        self.keys.as_ref().and_then(|k| k.get(i).copied()).unwrap_or(i) % FOLDS
     }
 
     /// `m(x_i, point)` for unit `i`, by the model that did not see unit `i`.
@@ -317,8 +322,7 @@ impl CrossFitted {
         i: usize,
         point: Option<u32>,
     ) -> Outcomes {
-        let key = self.keys.as_ref().and_then(|k| k.get(i).copied()).unwrap_or(i);
-        match self.folds.get(key % FOLDS) {
+        match self.folds.get(self.fold_of(i)) {
             Some(model) => model.predict(units, prep, i, point),
             None => [0.0; 3],
         }

@@ -8,14 +8,14 @@
 //! of size `m = min(n, --refit-size)`), re-estimates every policy on each, and takes the
 //! spread of those estimates, scaled by `sqrt(m / n)` when `m < n` (the m-out-of-n bootstrap:
 //! for an estimate that is an average, the spread shrinks as the square root of the size).
-//! Each interval is then widened, about its estimate and keeping its asymmetry, until its
-//! half-widths are at least 1.96 times that spread; an interval that is already wider stays
-//! as it is, so refits can only widen. Pure: no I/O.
+//! Each interval is then stretched about its estimate, keeping its asymmetry, until half its
+//! length is at least 1.96 times that spread; an interval that is already wider stays as it
+//! is, so refits can only widen. Pure: no I/O.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::intervals::Z95;
+use super::intervals::{sample_sd, Z95};
 use crate::report::summary::Estimate;
 
 /// Refit resamples draw from streams far from the bootstrap's (`0..B`), so the two never
@@ -39,16 +39,11 @@ pub fn resample(seed: u64, replicate: u32, n: usize, m: usize) -> Vec<usize> {
 /// than two finite values.
 pub fn spread(values: impl Iterator<Item = f64>, scale: f64) -> Option<f64> {
     let finite: Vec<f64> = values.filter(|v| v.is_finite()).collect();
-    if finite.len() < 2 {
-        return None;
-    }
-    let n = finite.len() as f64;
-    let mean = finite.iter().sum::<f64>() / n;
-    let var = finite.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    Some(var.sqrt() * scale)
+    (finite.len() >= 2).then(|| sample_sd(&finite) * scale)
 }
 
-/// `e` widened about its estimate until each half-width is at least `1.96 * spread`, then
+/// `e` stretched about its estimate (both sides by the same factor, so its asymmetry stays)
+/// until half its length is at least `1.96 * spread`, then
 /// kept inside `[lower, upper]` (a rate stays within 0 and 1). Unchanged without a spread or
 /// without an estimate.
 pub fn widen(e: Estimate, spread: Option<f64>, lower: f64, upper: f64) -> Estimate {
