@@ -4,14 +4,14 @@
 //! must land near the truth with honest intervals. Also: history that never hands off gives
 //! no confident number for a policy that does, and says so in plain words.
 //!
-//! Scaling. The acceptance criteria are stated for 20,000 conversations (docs/accuracy.md):
-//! |error| <= 0.02 on meeting and opportunity rates, the truth inside the 95% interval for at
-//! least 90% of the estimates, each sweep's chosen optimum within 0.5 net objective per 100
-//! conversations of the true best. A debug build must stay near a minute, so this test uses
-//! `N` = 5,000 conversations. Estimation error is sampling noise plus bias; the noise's
-//! standard error grows as `1 / sqrt(N)`, so the error and regret bounds are multiplied by
-//! `sqrt(20,000 / N)` = 2 (0.04 and 1.0). Coverage is a share and does not scale: it stays
-//! at 90%. The world is generated with one fixed seed, so the test is deterministic.
+//! The acceptance criteria (docs/accuracy.md) are checked as stated, at the size they are
+//! stated for: 20,000 conversations, |error| <= 0.02 on meeting and opportunity rates, the
+//! truth inside the 95% interval for at least 90% of the estimates, each sweep's chosen
+//! optimum within 0.5 net objective per 100 conversations of the true best. The world is
+//! generated with one fixed seed (11, the seed of docs/accuracy.md's tables, chosen before the
+//! current generator), so the test is deterministic; docs/accuracy.md reports how often the
+//! criteria hold over 24 seeds. The dev profile is optimised (`opt-level = 1`) so this runs
+//! in well under a minute.
 
 use std::path::Path;
 
@@ -19,17 +19,11 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 
-/// Conversations in the test's world.
-const N: u64 = 5_000;
-/// The size the acceptance criteria are stated for.
-const CRITERIA_N: f64 = 20_000.0;
-const MAX_ERROR_AT_CRITERIA_N: f64 = 0.02;
-const MAX_REGRET_AT_CRITERIA_N: f64 = 0.5;
+/// Conversations in the test's world: the size the acceptance criteria are stated for.
+const N: u64 = 20_000;
+const MAX_ERROR: f64 = 0.02;
+const MAX_REGRET: f64 = 0.5;
 const MIN_COVERAGE: f64 = 0.90;
-
-fn scale() -> f64 {
-    (CRITERIA_N / N as f64).sqrt()
-}
 
 fn handoff() -> Command {
     let mut cmd = Command::cargo_bin("handoff").expect("binary");
@@ -141,7 +135,7 @@ fn dr_estimates_land_near_the_known_truth_with_honest_intervals() {
         .collect();
     let table = report_lines.join("\n");
 
-    let max_error = MAX_ERROR_AT_CRITERIA_N * scale();
+    let max_error = MAX_ERROR;
     for c in checks
         .iter()
         .filter(|c| c.label.ends_with(" meeting_rate") || c.label.ends_with(" opportunity_rate"))
@@ -154,7 +148,7 @@ fn dr_estimates_land_near_the_known_truth_with_honest_intervals() {
     let coverage = judged.iter().filter(|c| **c).count() as f64 / judged.len() as f64;
     assert!(coverage >= MIN_COVERAGE, "coverage {coverage:.2} < {MIN_COVERAGE}\n{table}");
 
-    let max_regret = MAX_REGRET_AT_CRITERIA_N * scale();
+    let max_regret = MAX_REGRET;
     for sweep in summary["sweeps"].as_array().expect("sweeps") {
         let t = truth["sweeps"]
             .as_array()

@@ -11,9 +11,58 @@ pub const REPEATED_OBJECTION_AFTER: u32 = 2;
 pub const ENTERPRISE_EMPLOYEES: i64 = 1000;
 pub const REFERENCE_MIN_QUALIFIED: u32 = 3;
 
-/// The four AI agents and their eagerness (the hazard's intercept `alpha`).
-pub const AGENTS: [(&str, f64); 4] =
-    [("sdr-atlas", -6.2), ("sdr-beacon", -5.6), ("sdr-comet", -5.0), ("sdr-delta-v2", -4.4)];
+/// How one AI agent decides to hand off, on top of the hazard every agent shares. Real
+/// deployments run different playbooks (a cautious agent, one tuned to the framework, an eager
+/// one, one that waits for full qualification); that variety is also what lets history speak
+/// about policies it did not follow.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Playbook {
+    pub agent: &'static str,
+    /// The hazard's intercept: eagerness in a calm moment.
+    pub alpha: f64,
+    /// Multiplies the situations' coefficients: how strongly the agent reacts to them.
+    pub situation_weight: f64,
+    /// Added when the framework (the default quality reference) would hand off now.
+    pub framework_bonus: f64,
+    /// Added when a situation is pending and all four qualification fields are captured.
+    pub qualified_bonus: f64,
+}
+
+/// The four AI agents of the synthetic history.
+pub const PLAYBOOKS: [Playbook; 4] = [
+    // Cautious: hands off mostly on a request for a human.
+    Playbook {
+        agent: "sdr-atlas",
+        alpha: -5.5,
+        situation_weight: 1.0,
+        framework_bonus: 0.0,
+        qualified_bonus: 0.0,
+    },
+    // Tuned to the framework: hands off when the framework says so.
+    Playbook {
+        agent: "sdr-beacon",
+        alpha: -5.0,
+        situation_weight: 1.0,
+        framework_bonus: 3.5,
+        qualified_bonus: 0.0,
+    },
+    // Eager: hands off as soon as any situation arises, qualified or not.
+    Playbook {
+        agent: "sdr-comet",
+        alpha: -4.5,
+        situation_weight: 7.0,
+        framework_bonus: 0.0,
+        qualified_bonus: 0.0,
+    },
+    // Waits for budget, authority, need and timeline before handing off a situation.
+    Playbook {
+        agent: "sdr-delta-v2",
+        alpha: -5.5,
+        situation_weight: 1.0,
+        framework_bonus: 0.0,
+        qualified_bonus: 4.0,
+    },
+];
 
 /// Hazard coefficients of the seven situations, in `Situation::SEVEN` order. `human_request`
 /// has its own coefficient `HAZARD_HUMAN_REQUEST` (gamma) instead.
@@ -196,22 +245,35 @@ fn is_pending(onset: Option<u32>, d: u32) -> bool {
 /// qualification_incomplete (min 3), scheduling, simple_question; bypass human_request;
 /// min_turn 1, delay 0.
 pub fn reference_point(points: &[PointState], onsets: &[Option<u32>; 7]) -> Option<u32> {
-    (1..=points.len() as u32).find(|&d| {
-        let p = &points[d as usize - 1];
-        let any_pending = onsets.iter().any(|o| is_pending(*o, d));
-        let guard = p.qualified.count_ones() < REFERENCE_MIN_QUALIFIED
-            || p.signals.contains(Signal::Scheduling)
-            || p.signals.contains(Signal::SimpleQuestion);
-        any_pending && (!guard || is_pending(onsets[0], d))
-    })
+    (1..=points.len() as u32).find(|&d| reference_ready(&points[d as usize - 1], onsets, d))
 }
 
-/// History's hazard at decision point `d` of an agent with intercept `alpha`.
-pub fn handoff_hazard(alpha: f64, p: &PointState, onsets: &[Option<u32>; 7], d: u32) -> f64 {
-    let mut logit = alpha;
+/// Whether the default quality reference hands off at decision point `d` (state `p`).
+fn reference_ready(p: &PointState, onsets: &[Option<u32>; 7], d: u32) -> bool {
+    let guard = p.qualified.count_ones() < REFERENCE_MIN_QUALIFIED || guard_message(p);
+    any_pending(onsets, d) && (!guard || is_pending(onsets[0], d))
+}
+
+fn any_pending(onsets: &[Option<u32>; 7], d: u32) -> bool {
+    onsets.iter().any(|o| is_pending(*o, d))
+}
+
+/// The message is a scheduling request or a simple question.
+fn guard_message(p: &PointState) -> bool {
+    p.signals.contains(Signal::Scheduling) || p.signals.contains(Signal::SimpleQuestion)
+}
+
+/// History's hazard at decision point `d` of an agent running `playbook`.
+pub fn handoff_hazard(
+    playbook: &Playbook,
+    p: &PointState,
+    onsets: &[Option<u32>; 7],
+    d: u32,
+) -> f64 {
+    let mut logit = playbook.alpha;
     for (k, beta) in HAZARD_SITUATION.iter().enumerate() {
         if is_pending(onsets[k], d) {
-            logit += beta;
+            logit += playbook.situation_weight * beta;
         }
     }
     if is_pending(onsets[0], d) {
@@ -219,8 +281,14 @@ pub fn handoff_hazard(alpha: f64, p: &PointState, onsets: &[Option<u32>; 7], d: 
     }
     logit += HAZARD_QUALIFIED * f64::from(p.qualified.count_ones()) / 4.0;
     logit += HAZARD_LOG_POINT * f64::from(d).ln();
-    if p.signals.contains(Signal::Scheduling) || p.signals.contains(Signal::SimpleQuestion) {
+    if guard_message(p) {
         logit += HAZARD_GUARD_MESSAGE;
+    }
+    if reference_ready(p, onsets, d) {
+        logit += playbook.framework_bonus;
+    }
+    if any_pending(onsets, d) && p.qualified.count_ones() >= 4 {
+        logit += playbook.qualified_bonus;
     }
     sigmoid(logit).clamp(HAZARD_MIN, HAZARD_MAX)
 }
@@ -340,12 +408,37 @@ mod tests {
         let calm = point(&[], 0, 1);
         let none = [None; 7];
         let asked = [Some(1), None, None, None, None, None, None];
-        let p0 = handoff_hazard(AGENTS[3].1, &calm, &none, 1);
-        let p1 = handoff_hazard(AGENTS[3].1, &calm, &asked, 1);
+        let p0 = handoff_hazard(&PLAYBOOKS[3], &calm, &none, 1);
+        let p1 = handoff_hazard(&PLAYBOOKS[3], &calm, &asked, 1);
         assert!(p1 > p0);
         let all = [Some(1); 7];
         let full = point(&[], 0b1111, 3);
-        assert!(handoff_hazard(-1.6, &full, &all, 14) <= HAZARD_MAX);
-        assert!(handoff_hazard(-9.0, &calm, &none, 1) >= HAZARD_MIN);
+        for playbook in &PLAYBOOKS {
+            assert!(handoff_hazard(playbook, &full, &all, 14) <= HAZARD_MAX);
+            assert!(handoff_hazard(playbook, &calm, &none, 1) >= HAZARD_MIN);
+        }
+    }
+
+    #[test]
+    fn playbooks_react_to_their_own_triggers() {
+        let [cautious, framework, eager, qualifier] = PLAYBOOKS;
+        // Pricing asked at 1 with nothing qualified: the eager agent jumps, the others wait.
+        let intent = [None, Some(1), None, None, None, None, None];
+        let unqualified = point(&[Signal::Pricing], 0, 1);
+        let eager_p = handoff_hazard(&eager, &unqualified, &intent, 1);
+        assert!(eager_p > 0.5, "{eager_p}");
+        assert!(handoff_hazard(&cautious, &unqualified, &intent, 1) < 0.05);
+        // Three fields captured: the framework is ready, so its agent hands off far more often.
+        let ready = point(&[], 0b0111, 1);
+        assert!(
+            handoff_hazard(&framework, &ready, &intent, 2)
+                > 10.0 * handoff_hazard(&cautious, &ready, &intent, 2)
+        );
+        // All four fields: the qualifying agent finally hands off.
+        let complete = point(&[], 0b1111, 1);
+        assert!(
+            handoff_hazard(&qualifier, &complete, &intent, 3)
+                > 10.0 * handoff_hazard(&qualifier, &ready, &intent, 3)
+        );
     }
 }

@@ -10,7 +10,7 @@ use rand_distr::{Beta, Distribution, LogNormal, Poisson};
 use super::model::{
     expected_amount_given_opportunity, handoff_hazard, opportunity_given_meeting,
     outcome_probabilities, reference_point, situation_onsets, ConversationTruth, PointState,
-    Segment, AGENTS, AMOUNT_MEDIAN, AMOUNT_SIGMA, ENTERPRISE_EMPLOYEES,
+    Segment, AMOUNT_MEDIAN, AMOUNT_SIGMA, ENTERPRISE_EMPLOYEES, PLAYBOOKS,
 };
 use super::text;
 use crate::model::{Conversation, Message, Micros, Outcome, QualMask, Sender};
@@ -226,7 +226,7 @@ pub fn generate_conversation(cfg: &WorldConfig, index: u64) -> Generated {
     let acct = account(cfg, rng.random_range(0..cfg.accounts()));
     let t = traits(&mut rng, acct.segment);
     let channel = pick_channel(&mut rng);
-    let (agent, alpha) = AGENTS[rng.random_range(0..AGENTS.len())];
+    let playbook = &PLAYBOOKS[rng.random_range(0..PLAYBOOKS.len())];
     let start = started_at(&mut rng, cfg);
     let enterprise_account =
         acct.segment == Segment::Enterprise || acct.employees >= ENTERPRISE_EMPLOYEES;
@@ -289,7 +289,7 @@ pub fn generate_conversation(cfg: &WorldConfig, index: u64) -> Generated {
     let hazards: Vec<f64> = points
         .iter()
         .enumerate()
-        .map(|(i, p)| round6(handoff_hazard(alpha, p, &onsets, i as u32 + 1)))
+        .map(|(i, p)| round6(handoff_hazard(playbook, p, &onsets, i as u32 + 1)))
         .collect();
     let historical = hazards.iter().position(|p| rng.random_bool(*p)).map(|i| i as u32 + 1);
 
@@ -368,7 +368,7 @@ pub fn generate_conversation(cfg: &WorldConfig, index: u64) -> Generated {
             segment: Some(acct.segment.name().to_string()),
             employee_count: Some(acct.employees),
             channel: Some(channel.to_string()),
-            ai_agent: Some(agent.to_string()),
+            ai_agent: Some(playbook.agent.to_string()),
             extra: vec![],
             messages,
             outcome,
