@@ -86,7 +86,7 @@ pub struct Outcome {
     pub rep_rating: Option<u8>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Conversation {
     pub id: String,
     pub started_at: Micros,

@@ -348,15 +348,9 @@ mod tests {
     fn conversation(messages: Vec<Message>, handoff_turn: Option<i64>) -> Conversation {
         Conversation {
             id: "c".into(),
-            started_at: 0,
-            account_id: None,
-            segment: None,
-            employee_count: None,
-            channel: None,
-            ai_agent: None,
-            extra: vec![],
             messages,
             outcome: handoff_turn.map(|t| Outcome { handoff_turn: Some(t), ..Outcome::default() }),
+            ..Conversation::default()
         }
     }
 

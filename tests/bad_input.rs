@@ -589,18 +589,7 @@ fn replay_is_linear_in_the_length_of_a_conversation() {
             handoff_probability: None,
         })
         .collect();
-    let conversation = Conversation {
-        id: "long".into(),
-        started_at: 0,
-        account_id: None,
-        segment: None,
-        employee_count: None,
-        channel: None,
-        ai_agent: None,
-        extra: vec![],
-        messages,
-        outcome: None,
-    };
+    let conversation = Conversation { id: "long".into(), messages, ..Conversation::default() };
     let file = handoff::policy::file::load_policies(Path::new(POLICIES)).unwrap();
     let (policies, variants) = handoff::pipeline::all_policies(&file);
     let started = Instant::now();

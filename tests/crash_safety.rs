@@ -3,6 +3,8 @@
 //! cleans up after it; two runs writing one reports root at once never mix their folders, and a
 //! run that cannot get the lock in `--lock-timeout` seconds gives up with a clear message.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -49,24 +51,6 @@ fn run_ok(mut cmd: std::process::Command) {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-/// Every file under `root`, relative path -> bytes.
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(root).unwrap().display().to_string();
-                files.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
-}
-
 fn temporaries(out: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(out)
         .unwrap()
@@ -97,7 +81,7 @@ fn a_run_killed_midway_leaves_the_previous_report_and_the_next_run_cleans_up() {
     let out = tmp.path().join("reports");
     generate(&data, 3000);
     run_ok(report(&data, &out, 1));
-    let before = tree(&out);
+    let before = common::file_tree(&out);
     assert!(before.contains_key("2026-W46/summary.json"), "{:?}", before.keys());
 
     // A run with other results (another seed), killed while it writes its temporary folder.
@@ -108,13 +92,13 @@ fn a_run_killed_midway_leaves_the_previous_report_and_the_next_run_cleans_up() {
     assert!(caught, "the run ended before its temporary folder could be seen");
     assert!(!temporaries(&out).is_empty(), "the killed run's temporary is left behind");
     let after_kill: BTreeMap<String, Vec<u8>> =
-        tree(&out).into_iter().filter(|(name, _)| !name.contains(".tmp-")).collect();
+        common::file_tree(&out).into_iter().filter(|(name, _)| !name.contains(".tmp-")).collect();
     assert!(after_kill == before, "the previous report changed under a killed run");
 
     // The next run completes and removes the leftovers.
     run_ok(report(&data, &out, 2));
     assert_eq!(temporaries(&out), Vec::<PathBuf>::new());
-    let next = tree(&out);
+    let next = common::file_tree(&out);
     assert_eq!(next.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>());
     assert!(next["2026-W46/summary.json"] != before["2026-W46/summary.json"], "seed 2 differs");
 }
@@ -130,7 +114,7 @@ fn two_runs_at_once_never_mix_their_folders() {
         .map(|seed| {
             let out = tmp.path().join(format!("alone-{seed}"));
             run_ok(report(&data, &out, *seed));
-            tree(&out.join("2026-W46"))
+            common::file_tree(&out.join("2026-W46"))
         })
         .collect();
     assert!(alone[0]["summary.json"] != alone[1]["summary.json"]);
@@ -143,8 +127,10 @@ fn two_runs_at_once_never_mix_their_folders() {
         let err = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{err}");
     }
-    let folder: BTreeMap<String, Vec<u8>> =
-        tree(&out.join("2026-W46")).into_iter().filter(|(n, _)| n != "run.json").collect();
+    let folder: BTreeMap<String, Vec<u8>> = common::file_tree(&out.join("2026-W46"))
+        .into_iter()
+        .filter(|(n, _)| n != "run.json")
+        .collect();
     let without_run = |t: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
         t.iter().filter(|(n, _)| *n != "run.json").map(|(n, b)| (n.clone(), b.clone())).collect()
     };

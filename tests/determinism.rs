@@ -2,6 +2,8 @@
 //! across thread counts (RAYON_NUM_THREADS and POLARS_MAX_THREADS 1 vs 2). Only `run.json`
 //! (timings, the command line) may differ.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -12,19 +14,8 @@ const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.toml"
 
 /// Every file under `root` (relative path -> bytes), except `run.json`.
 fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n != "run.json") {
-                let rel = path.strip_prefix(root).unwrap().display().to_string();
-                files.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
+    let mut files = common::file_tree(root);
+    files.retain(|path, _| Path::new(path).file_name().is_some_and(|n| n != "run.json"));
     files
 }
 

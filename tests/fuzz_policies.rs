@@ -137,17 +137,12 @@ fn conversation() -> Conversation {
     };
     Conversation {
         id: "c".into(),
-        started_at: 0,
-        account_id: None,
         segment: Some("enterprise".into()),
         employee_count: Some(5000),
-        channel: None,
-        ai_agent: None,
-        extra: vec![],
         messages: (1..=12)
             .map(|t| message(t, if t % 2 == 1 { Sender::Prospect } else { Sender::Ai }))
             .collect(),
-        outcome: None,
+        ..Conversation::default()
     }
 }
 

@@ -56,15 +56,11 @@ fn arb_conversation() -> impl Strategy<Value = (Conversation, Vec<SignalSet>)> {
         .prop_map(|(messages, segment, employee_count, outcome, signals)| {
             let conversation = Conversation {
                 id: "c".into(),
-                started_at: 0,
-                account_id: None,
                 segment: segment.map(String::from),
                 employee_count,
-                channel: None,
-                ai_agent: None,
-                extra: vec![],
                 messages,
                 outcome: outcome.map(|handoff_turn| Outcome { handoff_turn, ..Outcome::default() }),
+                ..Conversation::default()
             };
             (conversation, signals)
         })

@@ -42,14 +42,9 @@ fn dataset() -> Dataset {
         .map(|r| Conversation {
             id: r["conversation_id"].clone(),
             started_at: micros(&r["started_at"]),
-            account_id: None,
             segment: opt(&r["segment"]).map(|s| s.to_lowercase()),
             employee_count: opt(&r["employee_count"]).map(|n| n.parse().expect("integer")),
-            channel: None,
-            ai_agent: None,
-            extra: vec![],
-            messages: vec![],
-            outcome: None,
+            ..Conversation::default()
         })
         .collect();
     for r in rows("messages") {

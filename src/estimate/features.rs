@@ -162,18 +162,7 @@ pub(crate) mod tests {
     use crate::signals::vocabulary::SignalSet;
 
     pub(crate) fn conversation(id: &str) -> Conversation {
-        Conversation {
-            id: id.to_string(),
-            started_at: 0,
-            account_id: None,
-            segment: None,
-            employee_count: None,
-            channel: None,
-            ai_agent: None,
-            extra: vec![],
-            messages: vec![],
-            outcome: None,
-        }
+        Conversation { id: id.to_string(), ..Conversation::default() }
     }
 
     pub(crate) fn point(signals: &[Signal], qualified: u8) -> DecisionPoint {

@@ -380,20 +380,13 @@ mod tests {
     fn dataset(has_tags: bool) -> Dataset {
         let conv = Conversation {
             id: "c1".into(),
-            started_at: 0,
-            account_id: None,
-            segment: None,
-            employee_count: None,
-            channel: None,
-            ai_agent: None,
-            extra: vec![],
             messages: vec![
                 message(1, Sender::Ai, "want a demo?", &["pricing"]),
                 message(2, Sender::Prospect, "how much is it?", &["demo_request", "Bogus"]),
                 message(3, Sender::Prospect, "ok", &["objection:weird"]),
                 message(4, Sender::Prospect, "talk to a human", &[]),
             ],
-            outcome: None,
+            ..Conversation::default()
         };
         Dataset {
             conversations: vec![conv],

@@ -184,3 +184,21 @@ pub fn csv_to_parquet(
     let file = std::fs::File::create(path).expect("parquet file");
     ParquetWriter::new(file).finish(&mut df).expect("write parquet");
 }
+
+/// Every file under `root`, relative path -> bytes.
+pub fn file_tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                files.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
