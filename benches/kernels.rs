@@ -18,7 +18,7 @@ use handoff::analysis::observe;
 use handoff::estimate::{Estimation, EstimationConfig, EstimatorKind, Unit};
 use handoff::ingest::{load, IngestOptions};
 use handoff::model::{Dataset, Sender};
-use handoff::pipeline::all_policies;
+use handoff::policy::all_policies;
 use handoff::policy::file::{load_policies, PoliciesFile};
 use handoff::policy::Policy;
 use handoff::replay::{build_timeline, replay_all, Timeline};

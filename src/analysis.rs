@@ -1,4 +1,4 @@
-//! The analysis behind `handoff report`: from prepared timelines to the `Summary` and the
+//! The analysis behind `handoff report`: from inputs timelines to the `Summary` and the
 //! decision table. Replays every policy and sweep variant, fits the estimation models once,
 //! estimates each policy, computes the exact timing metrics, finds each sweep's optimum and
 //! writes the findings and warnings in plain sentences. No I/O: the command writes the result.
@@ -7,20 +7,22 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+use crate::decisions::DecisionTable;
 use crate::estimate::sweep::{evaluate_sweep, SweepCandidate};
 use crate::estimate::{
     historical_evaluation, Estimation, EstimationConfig, Observed, PolicyEvaluation, Unit,
 };
 use crate::metrics::{historical_extras, policy_metrics, MetricRow, PolicyMetrics};
-use crate::model::{Conversation, Micros};
-use crate::pipeline::{all_policies, decision_table, Prepared};
-use crate::policy::{Policy, Variant};
-use crate::replay::{decide, replay_all, Decision};
-use crate::report::decisions::DecisionTable;
-use crate::report::summary::{
-    DataCounts, DataQualitySummary, Estimate, PolicySummary, Settings, Summary, SweepSummary,
+use crate::model::{Conversation, Dataset, Micros};
+use crate::policy::{all_policies, PoliciesFile, Variant};
+use crate::replay::{decide, Decision, Replayed, Timeline};
+use crate::signals::detect::DatasetSignals;
+use crate::signals::SignalSource;
+use crate::summary::{
+    DataCounts, DataQualitySummary, Estimate, Optimal, PolicyKind, PolicySummary, Settings,
+    Summary, SweepPoint, SweepSummary,
 };
-use crate::report::window::{format_micros, Window};
+use crate::window::{format_micros, Window};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -32,6 +34,18 @@ pub struct AnalysisSettings {
     pub as_of: Micros,
 }
 
+/// What the analysis reads: the policies, the validated data, its signals and one timeline
+/// per conversation (aligned with `dataset.conversations`).
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    pub policies: &'a PoliciesFile,
+    pub dataset: &'a Dataset,
+    pub signals: &'a DatasetSignals,
+    pub timelines: &'a [Timeline],
+    /// The signal source the run used.
+    pub source: SignalSource,
+}
+
 /// What the report is made of.
 pub struct Analysis {
     pub summary: Summary,
@@ -41,12 +55,12 @@ pub struct Analysis {
 /// Runs the whole analysis of `window` (conversations that started in it; models fitted on
 /// every accepted conversation that started before the window ends).
 pub fn analyse(
-    prepared: &Prepared,
+    inputs: &Inputs,
     window: &Window,
     members: &[usize],
     settings: &AnalysisSettings,
 ) -> Analysis {
-    let dataset = &prepared.dataset;
+    let dataset = &inputs.dataset;
     let single_currency = dataset.quality.currencies.len() <= 1;
     let fit_indices: Vec<usize> = (0..dataset.conversations.len())
         .filter(|&i| window.until.is_none_or(|u| dataset.conversations[i].started_at < u))
@@ -57,26 +71,23 @@ pub fn analyse(
             let conversation = &dataset.conversations[i];
             Unit {
                 conversation,
-                timeline: &prepared.timelines[i],
+                timeline: &inputs.timelines[i],
                 observed: observe(conversation, settings.outcome_days, single_currency),
                 in_window: window.contains(conversation.started_at),
             }
         })
         .collect();
 
-    let (policies, variants) = all_policies(&prepared.policies);
-    let every: Vec<&Policy> = policies.iter().chain(variants.iter().map(|v| &v.policy)).collect();
-    let all_decisions = replay_all(&every, &prepared.timelines);
-    tracing::debug!(policies = every.len(), "stage: replayed");
-    let reference = &prepared.policies.quality.policy;
-    let late_after = prepared.policies.quality.late_after;
+    let (policies, variants) = all_policies(inputs.policies);
+    let replayed = Replayed::run(&policies, &variants, inputs.timelines);
+    let historical = replayed.historical();
+    // Named policies, then sweep variants, aligned with `policies` and `variants`.
+    let replayed_policies = &replayed.decisions[1..];
+    tracing::debug!(policies = replayed_policies.len(), "stage: replayed");
+    let reference = &inputs.policies.quality.policy;
+    let late_after = inputs.policies.quality.late_after;
     let reference_decisions: Vec<Decision> =
-        prepared.timelines.par_iter().map(|tl| decide(reference, tl)).collect();
-    let historical: Vec<Decision> = prepared
-        .timelines
-        .iter()
-        .map(|tl| Decision { point: tl.historical, situation: None })
-        .collect();
+        inputs.timelines.par_iter().map(|tl| decide(reference, tl)).collect();
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
     tracing::debug!(units = units.len(), "stage: models fitted");
@@ -86,7 +97,7 @@ pub fn analyse(
     let metrics_of = |per_conv: &[Decision]| -> PolicyMetrics {
         policy_metrics(
             members.iter().map(|&i| MetricRow {
-                timeline: &prepared.timelines[i],
+                timeline: &inputs.timelines[i],
                 policy: per_conv[i],
                 reference: reference_decisions[i],
             }),
@@ -97,49 +108,45 @@ pub fn analyse(
     // Historical baseline from observed outcomes.
     let hist_eval = historical_evaluation(&units);
     let mut hist_summary =
-        policy_summary("historical", "historical", &hist_eval, &metrics_of(&historical));
+        policy_summary("historical", PolicyKind::Historical, &hist_eval, &metrics_of(historical));
     let extras = historical_extras(members.iter().map(|&i| &dataset.conversations[i]));
     hist_summary.context_transferred = extras.context_transferred;
     hist_summary.mean_rep_rating = extras.mean_rep_rating;
 
     // Named policies and sweep variants, in parallel (each evaluation is independent).
-    let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> = every
+    let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> = replayed.names[1..]
         .par_iter()
-        .zip(all_decisions.par_iter())
-        .map(|(policy, per_conv)| {
-            let eval = estimation.evaluate_policy(&policy.name, &units, &pick(per_conv));
+        .zip(replayed_policies.par_iter())
+        .map(|(name, per_conv)| {
+            let eval = estimation.evaluate_policy(name, &units, &pick(per_conv));
             (eval, metrics_of(per_conv))
         })
         .collect();
     tracing::debug!("stage: policies estimated");
-    let variant_names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
-    let mut summaries: Vec<PolicySummary> = Vec::with_capacity(every.len());
+    let mut summaries: Vec<PolicySummary> = Vec::with_capacity(evaluations.len());
     for (k, (eval, metrics)) in evaluations.iter().enumerate() {
-        let (name, kind) = if k < policies.len() {
-            (policies[k].name.as_str(), "policy")
-        } else {
-            (variant_names[k - policies.len()], "variant")
-        };
-        summaries.push(policy_summary(name, kind, eval, metrics));
+        let kind = if k < policies.len() { PolicyKind::Policy } else { PolicyKind::Variant };
+        summaries.push(policy_summary(replayed.names[k + 1], kind, eval, metrics));
     }
-    let sweeps = sweep_summaries(prepared, &variants, &evaluations[policies.len()..], settings);
+    let sweeps = sweep_summaries(inputs, &variants, &evaluations[policies.len()..], settings);
 
     let mut policy_rows = vec![hist_summary];
     policy_rows.extend(summaries.drain(..policies.len()));
     let mut variant_rows = summaries;
     if !single_currency {
         for p in policy_rows.iter_mut().chain(variant_rows.iter_mut()) {
-            p.pipeline_per_conversation = Estimate::NULL;
+            p.rates.pipeline_per_conversation = Estimate::NULL;
         }
     }
 
-    let mut names: Vec<&str> = vec!["historical"];
-    names.extend(policies.iter().map(|p| p.name.as_str()));
-    names.extend(variant_names.iter().copied());
-    let mut table_decisions = vec![historical];
-    table_decisions.extend(all_decisions);
     tracing::debug!("stage: sweeps estimated");
-    let decisions = decision_table(prepared, members, &names, &table_decisions);
+    let decisions = DecisionTable::build(
+        &dataset.conversations,
+        inputs.timelines,
+        members,
+        &replayed.names,
+        &replayed.decisions,
+    );
     tracing::debug!(rows = decisions.len(), "stage: decision table built");
 
     let mut summary = Summary {
@@ -162,13 +169,13 @@ pub fn analyse(
             bootstrap: settings.estimation.bootstrap,
             seed: settings.estimation.seed,
             outcome_days: settings.outcome_days,
-            signal_source: prepared.source.name().to_string(),
+            signal_source: inputs.source.name().to_string(),
             as_of: format_micros(settings.as_of),
         },
-        data_quality: data_quality(prepared),
+        data_quality: data_quality(inputs),
         variants: variant_rows,
     };
-    summary.warnings = warnings(prepared, window, members, settings, &summary);
+    summary.warnings = warnings(inputs, window, members, settings, &summary);
     summary.findings = crate::findings::findings(&summary);
     Analysis { summary, decisions }
 }
@@ -193,22 +200,17 @@ pub fn observe(conv: &Conversation, outcome_days: u32, single_currency: bool) ->
 
 fn policy_summary(
     name: &str,
-    kind: &str,
+    kind: PolicyKind,
     eval: &PolicyEvaluation,
     metrics: &PolicyMetrics,
 ) -> PolicySummary {
     let e = &eval.estimate;
     PolicySummary {
         name: name.to_string(),
-        kind: kind.to_string(),
+        kind,
         conversations: e.conversations,
         handoffs: e.handoffs,
-        handoff_rate: e.handoff_rate,
-        meeting_rate: e.meeting_rate,
-        opportunity_rate: e.opportunity_rate,
-        handoff_to_meeting: e.handoff_to_meeting,
-        handoff_to_opportunity: e.handoff_to_opportunity,
-        pipeline_per_conversation: e.pipeline_per_conversation,
+        rates: e.rates,
         quality_score: metrics.quality_score,
         premature_handoffs: metrics.premature_handoffs,
         late_handoffs: metrics.late_handoffs,
@@ -224,12 +226,12 @@ fn policy_summary(
 }
 
 fn sweep_summaries(
-    prepared: &Prepared,
+    inputs: &Inputs,
     variants: &[Variant],
     evaluations: &[(PolicyEvaluation, PolicyMetrics)],
     settings: &AnalysisSettings,
 ) -> Vec<SweepSummary> {
-    prepared
+    inputs
         .policies
         .sweeps
         .iter()
@@ -245,12 +247,30 @@ fn sweep_summaries(
                     evaluation: eval,
                 })
                 .collect();
-            let (points, optimal) = evaluate_sweep(
+            let estimate = evaluate_sweep(
                 &candidates,
                 sweep.objective,
                 sweep.handoff_cost,
                 &settings.estimation,
             );
+            let points = candidates
+                .iter()
+                .zip(&estimate.net_objective_per_100)
+                .map(|(c, net)| SweepPoint {
+                    value: c.value,
+                    variant: c.variant.to_string(),
+                    net_objective_per_100: *net,
+                    rates: c.evaluation.estimate.rates,
+                })
+                .collect();
+            let optimal = estimate.optimum.map(|o| Optimal {
+                value: candidates[o.best].value,
+                variant: candidates[o.best].variant.to_string(),
+                net_objective_per_100: estimate.net_objective_per_100[o.best],
+                runner_up: o.runner_up.map(|r| candidates[r].value),
+                difference: o.difference,
+                beats_runner_up: o.beats_runner_up,
+            });
             SweepSummary {
                 policy: sweep.policy.clone(),
                 parameter: sweep.parameter.name(),
@@ -263,14 +283,14 @@ fn sweep_summaries(
         .collect()
 }
 
-fn data_quality(prepared: &Prepared) -> DataQualitySummary {
-    let q = &prepared.dataset.quality;
+fn data_quality(inputs: &Inputs) -> DataQualitySummary {
+    let q = &inputs.dataset.quality;
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &prepared.dataset.rejections {
+    for r in &inputs.dataset.rejections {
         *by_reason.entry(reason_kind(&r.reason)).or_default() += 1;
     }
     DataQualitySummary {
-        unknown_signal_labels: prepared.signals.unknown_labels.clone(),
+        unknown_signal_labels: inputs.signals.unknown_labels.clone(),
         unknown_qualified_labels: q.unknown_qualified_labels.clone(),
         unknown_context_labels: q.unknown_context_labels.clone(),
         amount_without_opportunity: q.amount_without_opportunity,
@@ -290,15 +310,15 @@ fn reason_kind(reason: &str) -> String {
 
 /// The run's warnings, plain sentences a person can act on.
 fn warnings(
-    prepared: &Prepared,
+    inputs: &Inputs,
     window: &Window,
     members: &[usize],
     settings: &AnalysisSettings,
     summary: &Summary,
 ) -> Vec<String> {
-    let dataset = &prepared.dataset;
+    let dataset = &inputs.dataset;
     let mut out = Vec::new();
-    if !prepared.timelines.iter().any(|tl| tl.historical.is_some()) {
+    if !inputs.timelines.iter().any(|tl| tl.historical.is_some()) {
         out.push(
             "history never hands off: no policy that hands off can be estimated from it, so \
              those policies show no figures"
@@ -320,7 +340,7 @@ fn warnings(
         ));
     }
     let columns = &dataset.columns;
-    let guards_qualification = prepared.policies.policies.iter().any(|p| {
+    let guards_qualification = inputs.policies.policies.iter().any(|p| {
         p.unless.contains(&crate::signals::Guard::QualificationIncomplete) && p.min_qualified > 0
     });
     if !columns.qualified && guards_qualification {
@@ -341,7 +361,7 @@ fn warnings(
             dataset.quality.currencies.join(", ")
         ));
     }
-    let unknown: u64 = prepared.signals.unknown_labels.values().sum();
+    let unknown: u64 = inputs.signals.unknown_labels.values().sum();
     if unknown > 0 {
         out.push(format!(
             "{unknown} labels in the signals column are outside the vocabulary and were ignored \

@@ -1,23 +1,23 @@
 //! The headline findings: a few plain sentences that say what the figures mean, in the order
 //! the page shows them. Pure: reads a finished `Summary`.
 
-use crate::report::summary::{Estimate, PolicySummary, Summary, SweepSummary};
+use crate::summary::{Estimate, PolicyKind, PolicySummary, Summary, SweepSummary};
 
 /// The findings of a summary (its `findings` field is ignored).
 pub fn findings(summary: &Summary) -> Vec<String> {
     let mut out = Vec::new();
-    let Some(history) = summary.policies.iter().find(|p| p.kind == "historical") else {
+    let Some(history) = summary.policies.iter().find(|p| p.kind == PolicyKind::Historical) else {
         return out;
     };
     out.push(history_sentence(summary, history));
     let others: Vec<&PolicySummary> =
-        summary.policies.iter().filter(|p| p.kind != "historical").collect();
+        summary.policies.iter().filter(|p| p.kind != PolicyKind::Historical).collect();
     if let Some(best) = best_by_opportunities(&others) {
         out.push(best_sentence(best, history, &summary.estimator));
     }
     let unsupported: Vec<&str> = others
         .iter()
-        .filter(|p| p.opportunity_rate.estimate.is_none() && p.handoffs > 0)
+        .filter(|p| p.rates.opportunity_rate.estimate.is_none() && p.handoffs > 0)
         .map(|p| p.name.as_str())
         .collect();
     if !unsupported.is_empty() {
@@ -44,17 +44,17 @@ fn history_sentence(summary: &Summary, h: &PolicySummary) -> String {
          meeting and {} to an opportunity.",
         summary.data.conversations,
         h.handoffs,
-        pct(h.handoff_rate),
-        pct_opt(h.handoff_to_meeting.estimate),
-        pct_opt(h.handoff_to_opportunity.estimate),
+        pct(h.rates.handoff_rate),
+        pct_opt(h.rates.handoff_to_meeting.estimate),
+        pct_opt(h.rates.handoff_to_opportunity.estimate),
     )
 }
 
 fn best_by_opportunities<'a>(policies: &[&'a PolicySummary]) -> Option<&'a PolicySummary> {
     let mut best: Option<&PolicySummary> = None;
     for p in policies {
-        let Some(v) = p.opportunity_rate.estimate else { continue };
-        if best.and_then(|b| b.opportunity_rate.estimate).is_none_or(|b| v > b) {
+        let Some(v) = p.rates.opportunity_rate.estimate else { continue };
+        if best.and_then(|b| b.rates.opportunity_rate.estimate).is_none_or(|b| v > b) {
             best = Some(p);
         }
     }
@@ -62,7 +62,8 @@ fn best_by_opportunities<'a>(policies: &[&'a PolicySummary]) -> Option<&'a Polic
 }
 
 fn best_sentence(best: &PolicySummary, history: &PolicySummary, estimator: &str) -> String {
-    let (Some(b), Some(h)) = (best.opportunity_rate.estimate, history.opportunity_rate.estimate)
+    let (Some(b), Some(h)) =
+        (best.rates.opportunity_rate.estimate, history.rates.opportunity_rate.estimate)
     else {
         return format!(
             "{} has the highest estimated opportunity rate, but history's rate is unknown.",
@@ -76,25 +77,29 @@ fn best_sentence(best: &PolicySummary, history: &PolicySummary, estimator: &str)
             per100(Some(h)),
             best.name,
             per100(Some(b)),
-            interval100(&best.opportunity_rate),
+            interval100(&best.rates.opportunity_rate),
             estimator,
         );
     }
     // History's own figure has an interval too; claim a difference only where they separate.
-    let separated =
-        best.opportunity_rate.low.zip(history.opportunity_rate.high).is_some_and(|(l, hh)| l > hh);
+    let separated = best
+        .rates
+        .opportunity_rate
+        .low
+        .zip(history.rates.opportunity_rate.high)
+        .is_some_and(|(l, hh)| l > hh);
     format!(
         "Of the policies compared, {} would have created the most opportunities: {} per 100 \
          conversations ({}, estimator {}), against {} historically{}, handing off {} of \
          conversations (history: {}).",
         best.name,
         per100(Some(b)),
-        interval100(&best.opportunity_rate),
+        interval100(&best.rates.opportunity_rate),
         estimator,
         per100(Some(h)),
         if separated { "" } else { " (within the uncertainty)" },
-        pct(best.handoff_rate),
-        pct(history.handoff_rate),
+        pct(best.rates.handoff_rate),
+        pct(history.rates.handoff_rate),
     )
 }
 
@@ -175,15 +180,18 @@ fn fmt_value(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::summary::{Optimal, SweepSummary};
+    use crate::summary::{Optimal, SweepSummary};
 
-    fn policy(name: &str, kind: &str, opp: Option<f64>, handoffs: u64) -> PolicySummary {
+    fn policy(name: &str, kind: PolicyKind, opp: Option<f64>, handoffs: u64) -> PolicySummary {
         PolicySummary {
             name: name.into(),
-            kind: kind.into(),
+            kind,
             handoffs,
-            handoff_rate: 0.5,
-            opportunity_rate: Estimate { estimate: opp, low: opp, high: opp },
+            rates: crate::summary::Rates {
+                handoff_rate: 0.5,
+                opportunity_rate: Estimate { estimate: opp, low: opp, high: opp },
+                ..Default::default()
+            },
             ..PolicySummary::default()
         }
     }
@@ -193,10 +201,10 @@ mod tests {
         let summary = Summary {
             estimator: "dr".into(),
             policies: vec![
-                policy("historical", "historical", Some(0.10), 50),
-                policy("early", "policy", Some(0.12), 60),
-                policy("late", "policy", Some(0.15), 40),
-                policy("odd", "policy", None, 10),
+                policy("historical", PolicyKind::Historical, Some(0.10), 50),
+                policy("early", PolicyKind::Policy, Some(0.12), 60),
+                policy("late", PolicyKind::Policy, Some(0.15), 40),
+                policy("odd", PolicyKind::Policy, None, 10),
             ],
             ..Summary::default()
         };
@@ -209,8 +217,8 @@ mod tests {
     fn a_policy_no_better_than_history_is_not_called_a_win() {
         let summary = Summary {
             policies: vec![
-                policy("historical", "historical", Some(0.536), 0),
-                policy("late", "policy", Some(0.536), 0),
+                policy("historical", PolicyKind::Historical, Some(0.536), 0),
+                policy("late", PolicyKind::Policy, Some(0.536), 0),
             ],
             ..Summary::default()
         };
@@ -221,7 +229,7 @@ mod tests {
     #[test]
     fn a_sweep_optimum_that_does_not_beat_its_runner_up_says_so() {
         let summary = Summary {
-            policies: vec![policy("historical", "historical", Some(0.1), 5)],
+            policies: vec![policy("historical", PolicyKind::Historical, Some(0.1), 5)],
             sweeps: vec![SweepSummary {
                 policy: "framework".into(),
                 parameter: "delay".into(),

@@ -10,6 +10,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod cmd;
+pub mod decisions;
 pub mod error;
 pub mod estimate;
 pub mod findings;
@@ -23,3 +24,5 @@ pub mod policy;
 pub mod replay;
 pub mod report;
 pub mod signals;
+pub mod summary;
+pub mod window;

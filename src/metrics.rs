@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use crate::estimate::intervals::normal_mean;
+use crate::estimate::Estimate;
 use crate::model::Conversation;
 use crate::replay::{Decision, Timeline, Timing};
-use crate::report::summary::Estimate;
 use crate::signals::vocabulary::Signal;
 
 /// One conversation as the metrics see it.

@@ -9,7 +9,6 @@ use crate::cli::{CommonArgs, PolicyArgs};
 use crate::ingest::{self, IngestOptions, MessageText};
 use crate::model::Dataset;
 use crate::policy::file::{load_policies, PoliciesFile};
-use crate::policy::{sweep, Policy, Variant};
 use crate::replay::{build_timeline, Timeline};
 use crate::signals::detect::{detect_dataset, DatasetSignals, Detector};
 use crate::signals::SignalSource;
@@ -23,6 +22,19 @@ pub struct Prepared {
     pub timelines: Vec<Timeline>,
     /// The source asked for (flag over file over `auto`).
     pub source: SignalSource,
+}
+
+impl Prepared {
+    /// What the analysis reads, borrowed.
+    pub fn inputs(&self) -> crate::analysis::Inputs<'_> {
+        crate::analysis::Inputs {
+            policies: &self.policies,
+            dataset: &self.dataset,
+            signals: &self.signals,
+            timelines: &self.timelines,
+            source: self.source,
+        }
+    }
 }
 
 /// Loads the policies file first (a bad file is a usage error, reported before any data is
@@ -86,17 +98,6 @@ fn load_dataset_with(common: &CommonArgs, text: MessageText) -> anyhow::Result<D
         .with_context(|| format!("reading the data set in {}", common.data.display()))
 }
 
-/// The named policies followed by every sweep variant, in file order.
-pub fn all_policies(file: &PoliciesFile) -> (Vec<Policy>, Vec<Variant>) {
-    let mut variants = Vec::new();
-    for (index, sw) in file.sweeps.iter().enumerate() {
-        if let Some(base) = file.policies.iter().find(|p| p.name == sw.policy) {
-            variants.extend(sweep::expand(index, sw, base));
-        }
-    }
-    (file.policies.clone(), variants)
-}
-
 /// The latest timestamp anywhere in the data: the default `--as-of`, so that a rerun on the
 /// same data gives the same bytes.
 pub fn latest_timestamp(dataset: &Dataset) -> crate::model::Micros {
@@ -122,7 +123,7 @@ pub fn latest_timestamp(dataset: &Dataset) -> crate::model::Micros {
 /// Checks the window flags (`--week`, `--since`, `--until`, `--as-of`) before any data is
 /// read, so a typo in a cron line fails at once with exit 2 instead of after loading the data.
 pub fn check_window_flags(args: &crate::cli::WindowArgs) -> anyhow::Result<()> {
-    use crate::report::window::{parse_as_of, Window};
+    use crate::window::{parse_as_of, Window};
     let now = chrono::Utc::now().timestamp_micros();
     let as_of = match &args.as_of {
         Some(text) => parse_as_of(text, now)?,
@@ -136,8 +137,8 @@ pub fn check_window_flags(args: &crate::cli::WindowArgs) -> anyhow::Result<()> {
 pub fn resolve_window(
     args: &crate::cli::WindowArgs,
     dataset: &Dataset,
-) -> anyhow::Result<(crate::report::window::Window, crate::model::Micros)> {
-    use crate::report::window::{parse_as_of, Window};
+) -> anyhow::Result<(crate::window::Window, crate::model::Micros)> {
+    use crate::window::{parse_as_of, Window};
     let now = chrono::Utc::now().timestamp_micros();
     let as_of = match &args.as_of {
         Some(text) => parse_as_of(text, now)?,
@@ -151,7 +152,7 @@ pub fn resolve_window(
 /// Indices of the conversations that started in `window`; exit 3 when there is none.
 pub fn window_members(
     dataset: &Dataset,
-    window: &crate::report::window::Window,
+    window: &crate::window::Window,
 ) -> anyhow::Result<Vec<usize>> {
     let members: Vec<usize> = dataset
         .conversations
@@ -168,39 +169,6 @@ pub fn window_members(
         .into());
     }
     Ok(members)
-}
-
-/// The decision table of `names[k]` with `decisions[k]` (per conversation), over `members`,
-/// stored compactly (see `report::decisions`).
-pub fn decision_table(
-    prepared: &Prepared,
-    members: &[usize],
-    names: &[&str],
-    decisions: &[Vec<crate::replay::Decision>],
-) -> crate::report::decisions::DecisionTable {
-    use crate::replay::Timing;
-    use crate::report::decisions::{CompactCell, CompactDecisions, DecisionTable};
-    let mut compact = CompactDecisions {
-        conversations: Vec::with_capacity(members.len()),
-        policies: names.iter().map(|n| n.to_string()).collect(),
-        cells: Vec::with_capacity(members.len() * names.len()),
-    };
-    for &i in members {
-        let conv = &prepared.dataset.conversations[i];
-        let tl = &prepared.timelines[i];
-        let historical_turn = conv.outcome.as_ref().and_then(|o| o.handoff_turn);
-        compact.conversations.push((conv.id.clone(), historical_turn));
-        for per_conv in decisions {
-            let d = per_conv[i];
-            compact.cells.push(CompactCell {
-                handoff_turn: d.turn(tl),
-                situation: d.situation,
-                timing: Timing::of(d.point, tl.historical),
-                decision_point: d.point,
-            });
-        }
-    }
-    DecisionTable { rows: Vec::new(), compact }
 }
 
 /// Whether a table output is Parquet (`.parquet`) rather than CSV (`.csv`); any other name is a

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use rayon::prelude::*;
 
 use crate::model::{Conversation, Message, QualMask, Sender};
-use crate::policy::Policy;
+use crate::policy::{Policy, Variant};
 use crate::signals::vocabulary::{Guard, Signal, SignalSet, Situation};
 
 /// The state a policy sees at one decision point (one prospect message).
@@ -55,13 +55,14 @@ impl Decision {
 }
 
 /// How a policy's handoff compares with history's (the `timing` column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Timing {
     Earlier,
     Same,
     Later,
     OnlyPolicy,
     OnlyHistory,
+    #[default]
     Neither,
 }
 
@@ -291,6 +292,36 @@ pub fn situation_onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 7] {
 pub fn replay_all(policies: &[&Policy], timelines: &[Timeline]) -> Vec<Vec<Decision>> {
     // Policy-major straight away: no per-conversation vectors to allocate and transpose.
     policies.iter().map(|p| timelines.par_iter().map(|tl| decide(p, tl)).collect()).collect()
+}
+
+/// History's own decisions, as `Decision`s (no situation is reported for them).
+pub fn historical_decisions(timelines: &[Timeline]) -> Vec<Decision> {
+    timelines.iter().map(|tl| Decision { point: tl.historical, situation: None }).collect()
+}
+
+/// Every policy of a run replayed on every timeline: `historical` first, then the named
+/// policies in file order, then every sweep variant; `names` and `decisions` align.
+pub struct Replayed<'a> {
+    pub names: Vec<&'a str>,
+    /// Per policy, per conversation.
+    pub decisions: Vec<Vec<Decision>>,
+}
+
+impl<'a> Replayed<'a> {
+    pub fn run(policies: &'a [Policy], variants: &'a [Variant], timelines: &[Timeline]) -> Self {
+        let mut names: Vec<&str> = vec!["historical"];
+        names.extend(policies.iter().map(|p| p.name.as_str()));
+        names.extend(variants.iter().map(|v| v.name.as_str()));
+        let every: Vec<&Policy> =
+            policies.iter().chain(variants.iter().map(|v| &v.policy)).collect();
+        let mut decisions = vec![historical_decisions(timelines)];
+        decisions.extend(replay_all(&every, timelines));
+        Replayed { names, decisions }
+    }
+
+    pub fn historical(&self) -> &[Decision] {
+        &self.decisions[0]
+    }
 }
 
 #[cfg(test)]

@@ -591,7 +591,7 @@ fn replay_is_linear_in_the_length_of_a_conversation() {
         .collect();
     let conversation = Conversation { id: "long".into(), messages, ..Conversation::default() };
     let file = handoff::policy::file::load_policies(Path::new(POLICIES)).unwrap();
-    let (policies, variants) = handoff::pipeline::all_policies(&file);
+    let (policies, variants) = handoff::policy::all_policies(&file);
     let started = Instant::now();
     // Signals only on the last prospect message: a policy that waits for one scans the whole
     // conversation (its worst case) and hands off at the very end.

@@ -4,7 +4,7 @@
 //! replay without panicking. `FUZZ_CASES` sets the number of cases (scripts/fuzz.sh).
 
 use handoff::model::{Conversation, Message, Sender};
-use handoff::pipeline::all_policies;
+use handoff::policy::all_policies;
 use handoff::policy::file::MAX_SWEEP_POINTS;
 use handoff::policy::{parse_policies, PolicyFileError};
 use handoff::replay::{build_timeline, decide};

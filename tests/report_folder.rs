@@ -8,14 +8,14 @@ use std::io::Cursor;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use handoff::decisions::{DecisionRow, DecisionTable};
 use handoff::model::Rejection;
 use handoff::report::charts::ChartFile;
-use handoff::report::decisions::{DecisionRow, DecisionTable};
 use handoff::report::export::{all_exporters, Exporter, ReportData, RunInfo};
 use handoff::report::folder::{acquire_lock, ReportWriter};
 use handoff::report::history::{self, HistoryRow, HISTORY_FILE};
-use handoff::report::summary::*;
-use handoff::report::window::Window;
+use handoff::summary::*;
+use handoff::window::Window;
 use polars::prelude::{DataType, ParquetReader, SerReader};
 
 const STUB_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="240" viewBox="0 0 1000 240"><rect width="1000" height="240" fill="#ffffff"/><rect x="80" y="60" width="220" height="140" fill="#1f5fa8"/><rect x="340" y="100" width="220" height="100" fill="#e07b39"/><text x="500" y="30" font-family="sans-serif" font-size="20" text-anchor="middle">Stub chart</text></svg>"##;
@@ -30,15 +30,21 @@ fn policy(
 ) -> PolicySummary {
     PolicySummary {
         name: name.into(),
-        kind: kind.into(),
+        kind: match kind {
+            "historical" => PolicyKind::Historical,
+            "variant" => PolicyKind::Variant,
+            _ => PolicyKind::Policy,
+        },
         conversations: 400,
         handoffs,
-        handoff_rate: rate,
-        meeting_rate: Estimate::new(0.21, 0.17, 0.25),
-        opportunity_rate: Estimate::new(0.08, 0.055, 0.105),
-        handoff_to_meeting: Estimate::new(0.42, 0.35, 0.49),
-        handoff_to_opportunity: Estimate::new(0.16, 0.11, 0.21),
-        pipeline_per_conversation: Estimate::new(1520.0, 1100.5, 1990.25),
+        rates: Rates {
+            handoff_rate: rate,
+            meeting_rate: Estimate::new(0.21, 0.17, 0.25),
+            opportunity_rate: Estimate::new(0.08, 0.055, 0.105),
+            handoff_to_meeting: Estimate::new(0.42, 0.35, 0.49),
+            handoff_to_opportunity: Estimate::new(0.16, 0.11, 0.21),
+            pipeline_per_conversation: Estimate::new(1520.0, 1100.5, 1990.25),
+        },
         quality_score: Estimate::new(0.71, 0.66, 0.76),
         premature_handoffs: 3,
         late_handoffs: 7,
@@ -58,20 +64,24 @@ fn point(value: f64, net: f64) -> SweepPoint {
         value,
         variant: format!("intent-score@threshold={value}"),
         net_objective_per_100: Estimate::new(net, net - 2.0, net + 2.0),
-        handoff_rate: 0.5 - value / 2.0,
-        meeting_rate: Estimate::new(0.2, 0.18, 0.22),
-        opportunity_rate: Estimate::new(0.08, 0.07, 0.09),
-        handoff_to_meeting: Estimate::new(0.4, 0.35, 0.45),
-        handoff_to_opportunity: Estimate::NULL,
-        pipeline_per_conversation: Estimate::new(1500.0, 1400.0, 1600.0),
+        rates: Rates {
+            handoff_rate: 0.5 - value / 2.0,
+            meeting_rate: Estimate::new(0.2, 0.18, 0.22),
+            opportunity_rate: Estimate::new(0.08, 0.07, 0.09),
+            handoff_to_meeting: Estimate::new(0.4, 0.35, 0.45),
+            handoff_to_opportunity: Estimate::NULL,
+            pipeline_per_conversation: Estimate::new(1500.0, 1400.0, 1600.0),
+        },
     }
 }
 
 /// Historical plus two policies (one with a hostile name and warning) and one sweep.
 fn summary(hostile: &str) -> Summary {
     let points = vec![point(0.3, 3.1), point(0.5, 5.2), point(0.7, 2.4)];
-    let variants =
-        points.iter().map(|p| policy(&p.variant, "variant", 100, p.handoff_rate, vec![])).collect();
+    let variants = points
+        .iter()
+        .map(|p| policy(&p.variant, "variant", 100, p.rates.handoff_rate, vec![]))
+        .collect();
     Summary {
         window: Window::iso_week("2026-W47").unwrap().info(),
         data: DataCounts { conversations: 400, messages: 5123, rejected_conversations: 2, rejected_rows: 5 },
@@ -127,7 +137,7 @@ fn data(hostile: &str) -> ReportData {
                 handoff_turn: Some(4),
                 situation: None,
                 historical_handoff_turn: Some(4),
-                timing: "same".into(),
+                timing: handoff::replay::Timing::Same,
                 decision_point: Some(2),
             },
             DecisionRow {
@@ -136,7 +146,7 @@ fn data(hostile: &str) -> ReportData {
                 handoff_turn: None,
                 situation: None,
                 historical_handoff_turn: Some(4),
-                timing: "only_history".into(),
+                timing: handoff::replay::Timing::OnlyHistory,
                 decision_point: None,
             },
         ],

@@ -3,7 +3,8 @@
 
 use crate::cli::BriefArgs;
 use crate::error::UsageError;
-use crate::pipeline::{all_policies, prepare};
+use crate::pipeline::prepare;
+use crate::policy::all_policies;
 use crate::replay::decide;
 use crate::report::brief::{
     build_packet, render_markdown, NOTE_HISTORY_NEVER_HANDED_OFF, NOTE_POLICY_NEVER_HANDS_OFF,

@@ -36,7 +36,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         outcome_days: args.estimate.outcome_days,
         as_of,
     };
-    let analysis = analyse(&prepared, &window, &members, &settings);
+    let analysis = analyse(&prepared.inputs(), &window, &members, &settings);
     for warning in &analysis.summary.warnings {
         tracing::warn!("{warning}");
     }

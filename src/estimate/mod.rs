@@ -25,19 +25,20 @@ pub mod logistic;
 pub mod models;
 pub mod refit;
 pub mod sweep;
+pub mod value;
 
 use rayon::prelude::*;
 
 use crate::model::Conversation;
 use crate::policy::{Policy, QualityReference};
 use crate::replay::{Decision, Timeline};
-use crate::report::summary::Estimate;
 
 use estimators::{PolicyStatistics, UnitInput};
 use logistic::LogisticOptions;
 use models::{history_point, CrossFitted, HazardModel, OutcomeModels, Prepared};
 
 pub use intervals::{paired_difference, Statistic};
+pub use value::{Estimate, Rate, Rates};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum EstimatorKind {
@@ -104,12 +105,7 @@ pub struct Unit<'a> {
 pub struct PolicyEstimate {
     pub conversations: u64,
     pub handoffs: u64,
-    pub handoff_rate: f64,
-    pub meeting_rate: Estimate,
-    pub opportunity_rate: Estimate,
-    pub pipeline_per_conversation: Estimate,
-    pub handoff_to_meeting: Estimate,
-    pub handoff_to_opportunity: Estimate,
+    pub rates: Rates<Estimate>,
     pub matched_share: Option<f64>,
     pub effective_sample_size: Option<f64>,
     pub warnings: Vec<String>,
@@ -126,10 +122,9 @@ pub struct PolicyEvaluation {
     pub handoff_points: Vec<Option<u32>>,
     /// False when history gives no support: every figure is null.
     pub supported: bool,
-    /// Per refit replicate (`refit`): meeting, opportunity, pipeline, handoff-to-meeting,
-    /// handoff-to-opportunity and handoff rate re-estimated with refitted models (NaN where
+    /// Per refit replicate (`refit`): the rates re-estimated with refitted models (NaN where
     /// undefined). Empty without refits.
-    pub refit_values: Vec<[f64; 6]>,
+    pub refit_values: Vec<Rates<f64>>,
     /// `sqrt(m / n)`: what a refit's spread is multiplied by.
     pub refit_scale: f64,
 }
@@ -276,10 +271,13 @@ impl Estimation {
         let mut estimate = PolicyEstimate {
             conversations,
             handoffs,
-            handoff_rate: if conversations == 0 {
-                0.0
-            } else {
-                handoffs as f64 / conversations as f64
+            rates: Rates {
+                handoff_rate: if conversations == 0 {
+                    0.0
+                } else {
+                    handoffs as f64 / conversations as f64
+                },
+                ..Rates::default()
             },
             matched_share: Some(statistics.matched_share),
             effective_sample_size: statistics.effective_sample_size,
@@ -307,16 +305,22 @@ impl Estimation {
             cfg.seed,
         );
         let refit_values = self.refit_values(units, decisions);
-        let widened = |j: usize, upper: f64| {
-            let spread = refit::spread(refit_values.iter().map(|v| v[j]), self.refit_scale);
-            refit::widen(figures[j], spread, 0.0, upper)
-        };
-        estimate.meeting_rate = widened(0, 1.0);
-        estimate.opportunity_rate = widened(1, 1.0);
-        estimate.pipeline_per_conversation = widened(2, f64::INFINITY);
-        if handoffs > 0 {
-            estimate.handoff_to_meeting = widened(3, 1.0);
-            estimate.handoff_to_opportunity = widened(4, 1.0);
+        // `figures` is in the order of the statistics given to `intervals` above.
+        let figured = [
+            Rate::Meeting,
+            Rate::Opportunity,
+            Rate::Pipeline,
+            Rate::HandoffToMeeting,
+            Rate::HandoffToOpportunity,
+        ];
+        for (figure, rate) in figures.iter().zip(figured) {
+            let per_handoff = matches!(rate, Rate::HandoffToMeeting | Rate::HandoffToOpportunity);
+            if handoffs > 0 || !per_handoff {
+                let upper = if rate.is_share() { 1.0 } else { f64::INFINITY };
+                let spread =
+                    refit::spread(refit_values.iter().map(|v| v.get(rate)), self.refit_scale);
+                estimate.rates.set(rate, refit::widen(*figure, spread, 0.0, upper));
+            }
         }
         let mut supported = true;
         if let Some(w) = self.reliance_warning(name, s) {
@@ -342,7 +346,7 @@ impl Estimation {
     }
 
     /// The policy re-estimated by every refit, on its own resample (empty without refits).
-    fn refit_values(&self, units: &[Unit], decisions: &[Decision]) -> Vec<[f64; 6]> {
+    fn refit_values(&self, units: &[Unit], decisions: &[Decision]) -> Vec<Rates<f64>> {
         self.refits
             .par_iter()
             .map(|r| {
@@ -354,20 +358,20 @@ impl Estimation {
     }
 
     /// The point estimates alone (no intervals): the five figures and the handoff rate.
-    fn point_values(&self, units: &[Unit], decisions: &[Decision]) -> [f64; 6] {
+    fn point_values(&self, units: &[Unit], decisions: &[Decision]) -> Rates<f64> {
         let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
         let inputs: Vec<UnitInput> =
             window.iter().map(|&i| self.unit_input(units, decisions, i)).collect();
         let s = estimators::build(self.config.estimator, self.config.clip, &inputs);
         let value = |st: &Statistic| st.value().unwrap_or(f64::NAN);
-        [
-            value(&s.outcomes[0]),
-            value(&s.outcomes[1]),
-            value(&s.outcomes[2]),
-            value(&s.handoff_to[0]),
-            value(&s.handoff_to[1]),
-            value(&s.handoff_rate),
-        ]
+        Rates {
+            handoff_rate: value(&s.handoff_rate),
+            meeting_rate: value(&s.outcomes[0]),
+            opportunity_rate: value(&s.outcomes[1]),
+            handoff_to_meeting: value(&s.handoff_to[0]),
+            handoff_to_opportunity: value(&s.handoff_to[1]),
+            pipeline_per_conversation: value(&s.outcomes[2]),
+        }
     }
 
     /// Why a policy cannot be estimated at all from this history, if it cannot.
@@ -479,11 +483,7 @@ fn policy_point(unit: &Unit, decision: &Decision) -> Option<u32> {
 }
 
 fn null_outcomes(e: &mut PolicyEstimate) {
-    e.meeting_rate = Estimate::NULL;
-    e.opportunity_rate = Estimate::NULL;
-    e.pipeline_per_conversation = Estimate::NULL;
-    e.handoff_to_meeting = Estimate::NULL;
-    e.handoff_to_opportunity = Estimate::NULL;
+    e.rates.null_outcomes();
 }
 
 /// A share as a percentage in plain words: one decimal under 10%.
@@ -514,18 +514,20 @@ pub fn historical_estimate(units: &[Unit]) -> PolicyEstimate {
     PolicyEstimate {
         conversations: n,
         handoffs,
-        handoff_rate: if n == 0 { 0.0 } else { handoffs as f64 / n as f64 },
-        meeting_rate: intervals::wilson(meetings, n),
-        opportunity_rate: intervals::wilson(opportunities, n),
-        pipeline_per_conversation: intervals::normal_mean(&amounts),
-        handoff_to_meeting: intervals::wilson(
-            count(&mut handed.iter().map(|u| u.observed.meeting)),
-            handoffs,
-        ),
-        handoff_to_opportunity: intervals::wilson(
-            count(&mut handed.iter().map(|u| u.observed.opportunity)),
-            handoffs,
-        ),
+        rates: Rates {
+            handoff_rate: if n == 0 { 0.0 } else { handoffs as f64 / n as f64 },
+            meeting_rate: intervals::wilson(meetings, n),
+            opportunity_rate: intervals::wilson(opportunities, n),
+            handoff_to_meeting: intervals::wilson(
+                count(&mut handed.iter().map(|u| u.observed.meeting)),
+                handoffs,
+            ),
+            handoff_to_opportunity: intervals::wilson(
+                count(&mut handed.iter().map(|u| u.observed.opportunity)),
+                handoffs,
+            ),
+            pipeline_per_conversation: intervals::normal_mean(&amounts),
+        },
         matched_share: None,
         effective_sample_size: None,
         warnings,

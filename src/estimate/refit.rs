@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::intervals::{sample_sd, Z95};
-use crate::report::summary::Estimate;
+use super::value::Estimate;
 
 /// Refit resamples draw from streams far from the bootstrap's (`0..B`), so the two never
 /// share a resample.

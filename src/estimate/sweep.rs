@@ -9,9 +9,9 @@
 
 use super::intervals::{intervals, paired_difference, Statistic};
 use super::refit::{spread, widen};
+use super::{Estimate, Rate};
 use super::{EstimationConfig, PolicyEvaluation};
 use crate::policy::Objective;
-use crate::report::summary::{Estimate, Optimal, SweepPoint};
 
 /// One grid value and its evaluated variant.
 #[derive(Clone, Copy, Debug)]
@@ -19,6 +19,15 @@ pub struct SweepCandidate<'a> {
     pub value: f64,
     pub variant: &'a str,
     pub evaluation: &'a PolicyEvaluation,
+}
+
+/// The per-conversation figure a sweep's objective maximises.
+pub fn objective_rate(objective: Objective) -> Rate {
+    match objective {
+        Objective::Meetings => Rate::Meeting,
+        Objective::Opportunities => Rate::Opportunity,
+        Objective::Pipeline => Rate::Pipeline,
+    }
 }
 
 /// The statistic of the net objective per 100 conversations; `None` when unsupported.
@@ -31,10 +40,10 @@ pub fn net_objective(
         return None;
     }
     let stats = &evaluation.statistics;
-    let per_conversation = match objective {
-        Objective::Meetings => &stats.outcomes[0],
-        Objective::Opportunities => &stats.outcomes[1],
-        Objective::Pipeline => &stats.outcomes[2],
+    let per_conversation = match objective_rate(objective) {
+        Rate::Meeting => &stats.outcomes[0],
+        Rate::Opportunity => &stats.outcomes[1],
+        _ => &stats.outcomes[2],
     };
     let net =
         per_conversation.scaled(100.0).plus(&stats.handoff_rate.scaled(-100.0 * handoff_cost));
@@ -44,21 +53,42 @@ pub fn net_objective(
 /// The net objective per 100 of each refit replicate (NaN where undefined; empty without
 /// refits), from the replicate's objective and handoff rate.
 fn refit_nets(evaluation: &PolicyEvaluation, objective: Objective, handoff_cost: f64) -> Vec<f64> {
-    let j = match objective {
-        Objective::Meetings => 0,
-        Objective::Opportunities => 1,
-        Objective::Pipeline => 2,
-    };
-    evaluation.refit_values.iter().map(|v| 100.0 * (v[j] - handoff_cost * v[5])).collect()
+    let rate = objective_rate(objective);
+    evaluation
+        .refit_values
+        .iter()
+        .map(|v| 100.0 * (v.get(rate) - handoff_cost * v.handoff_rate))
+        .collect()
 }
 
-/// The sweep's points (grid order) and its optimum (`None` when no point could be estimated).
+/// A sweep's figures: the net objective of each candidate (in the candidates' order) and the
+/// optimum. The candidates' other figures are in their evaluations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepEstimate {
+    pub net_objective_per_100: Vec<Estimate>,
+    /// `None` when no candidate could be estimated.
+    pub optimum: Option<SweepOptimum>,
+}
+
+/// The best candidate and how it compares with the runner-up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepOptimum {
+    /// Index into the candidates.
+    pub best: usize,
+    /// The best other candidate whose decisions differ from the optimum's.
+    pub runner_up: Option<usize>,
+    /// Optimum minus runner-up, paired over conversations, with its interval.
+    pub difference: Estimate,
+    pub beats_runner_up: bool,
+}
+
+/// Estimates the net objective of every candidate (grid order) and finds the optimum.
 pub fn evaluate_sweep(
     candidates: &[SweepCandidate],
     objective: Objective,
     handoff_cost: f64,
     config: &EstimationConfig,
-) -> (Vec<SweepPoint>, Option<Optimal>) {
+) -> SweepEstimate {
     let nets: Vec<Option<Statistic>> =
         candidates.iter().map(|c| net_objective(c.evaluation, objective, handoff_cost)).collect();
     let refit: Vec<Vec<f64>> =
@@ -76,25 +106,7 @@ pub fn evaluate_sweep(
             None => Estimate::NULL,
         })
         .collect();
-    let points = candidates
-        .iter()
-        .zip(&net_estimates)
-        .map(|(c, net)| {
-            let e = &c.evaluation.estimate;
-            SweepPoint {
-                value: c.value,
-                variant: c.variant.to_string(),
-                net_objective_per_100: *net,
-                handoff_rate: e.handoff_rate,
-                meeting_rate: e.meeting_rate,
-                opportunity_rate: e.opportunity_rate,
-                handoff_to_meeting: e.handoff_to_meeting,
-                handoff_to_opportunity: e.handoff_to_opportunity,
-                pipeline_per_conversation: e.pipeline_per_conversation,
-            }
-        })
-        .collect();
-    let optimal = best_index(&net_estimates, |_| true).map(|best| {
+    let optimum = best_index(&net_estimates, |_| true).map(|best| {
         let differs = |j: usize| {
             candidates[j].evaluation.handoff_points != candidates[best].evaluation.handoff_points
         };
@@ -112,16 +124,14 @@ pub fn evaluate_sweep(
                 .unwrap_or(Estimate::NULL),
             _ => Estimate::NULL,
         };
-        Optimal {
-            value: candidates[best].value,
-            variant: candidates[best].variant.to_string(),
-            net_objective_per_100: net_estimates[best],
-            runner_up: runner.map(|r| candidates[r].value),
+        SweepOptimum {
+            best,
+            runner_up: runner,
             difference,
             beats_runner_up: difference.low.is_some_and(|low| low > 0.0),
         }
     });
-    (points, optimal)
+    SweepEstimate { net_objective_per_100: net_estimates, optimum }
 }
 
 /// The index with the highest estimate among those `eligible` (ties: the first).
@@ -200,13 +210,13 @@ mod tests {
             SweepCandidate { value: 2.0, variant: "p@threshold=2", evaluation: &b },
             SweepCandidate { value: 3.0, variant: "p@threshold=3", evaluation: &c },
         ];
-        let (points, optimal) = evaluate_sweep(&candidates, Objective::Meetings, 0.0, &config());
-        assert_eq!(points.len(), 3);
-        let optimal = optimal.unwrap();
+        let sweep = evaluate_sweep(&candidates, Objective::Meetings, 0.0, &config());
+        assert_eq!(sweep.net_objective_per_100.len(), 3);
+        let optimal = sweep.optimum.unwrap();
         // Tie between 2 and 3: the first in grid order wins.
-        assert_eq!(optimal.value, 2.0);
+        assert_eq!(optimal.best, 1);
         // 3 makes the same decisions as 2: the runner-up is 1.
-        assert_eq!(optimal.runner_up, Some(1.0));
+        assert_eq!(optimal.runner_up, Some(0));
         // Difference per conversation is (70, 60, 70, 60): mean 65, sd 5.77.
         assert!((optimal.difference.estimate.unwrap() - 65.0).abs() < 1e-9);
         assert!(optimal.beats_runner_up);
@@ -217,8 +227,8 @@ mod tests {
         let mut a = evaluation(&[0.2], &[Some(1)]);
         a.supported = false;
         let candidates = [SweepCandidate { value: 1.0, variant: "p@delay=1", evaluation: &a }];
-        let (points, optimal) = evaluate_sweep(&candidates, Objective::Pipeline, 0.0, &config());
-        assert_eq!(points[0].net_objective_per_100, Estimate::NULL);
-        assert!(optimal.is_none());
+        let sweep = evaluate_sweep(&candidates, Objective::Pipeline, 0.0, &config());
+        assert_eq!(sweep.net_objective_per_100[0], Estimate::NULL);
+        assert!(sweep.optimum.is_none());
     }
 }

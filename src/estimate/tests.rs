@@ -90,7 +90,7 @@ fn config(estimator: EstimatorKind) -> EstimationConfig {
 fn meeting_estimate(units: &[Unit], kind: EstimatorKind, decisions: &[Decision]) -> f64 {
     let estimation = Estimation::fit(units, &config(kind));
     let e = estimation.evaluate(units, decisions);
-    e.meeting_rate.estimate.expect("supported")
+    e.rates.meeting_rate.estimate.expect("supported")
 }
 
 #[test]
@@ -133,12 +133,12 @@ fn dr_recovers_a_state_dependent_policy_and_its_handoff_to_meeting() {
     let truth_to_meeting =
         (0..units.len()).filter(|&i| world.hot[i]).map(|i| world.truth_first[i]).sum::<f64>() / hot;
     let e = Estimation::fit(&units, &config(EstimatorKind::Dr)).evaluate(&units, &decisions);
-    let dr = e.meeting_rate.estimate.unwrap();
-    let to_meeting = e.handoff_to_meeting.estimate.unwrap();
+    let dr = e.rates.meeting_rate.estimate.unwrap();
+    let to_meeting = e.rates.handoff_to_meeting.estimate.unwrap();
     eprintln!("truth {truth} dr {dr}; handoff_to_meeting truth {truth_to_meeting} dr {to_meeting}");
     assert!((dr - truth).abs() < 0.02, "dr {dr} truth {truth}");
     assert!((to_meeting - truth_to_meeting).abs() < 0.03, "{to_meeting} vs {truth_to_meeting}");
-    assert!((e.handoff_rate - hot / n).abs() < 1e-12);
+    assert!((e.rates.handoff_rate - hot / n).abs() < 1e-12);
 }
 
 #[test]
@@ -151,9 +151,9 @@ fn intervals_cover_and_bootstrap_is_reproducible() {
     let a = Estimation::fit(&units, &cfg).evaluate(&units, &never);
     let b = Estimation::fit(&units, &cfg).evaluate(&units, &never);
     assert_eq!(a, b);
-    let m = a.meeting_rate;
+    let m = a.rates.meeting_rate;
     assert!(m.low.unwrap() < m.estimate.unwrap() && m.estimate.unwrap() < m.high.unwrap());
-    assert_eq!(a.handoff_to_meeting, Estimate::NULL, "a policy that never hands off");
+    assert_eq!(a.rates.handoff_to_meeting, Estimate::NULL, "a policy that never hands off");
     assert_eq!(a.handoffs, 0);
     assert!(a.effective_sample_size.unwrap() > 30.0);
 }
@@ -165,9 +165,9 @@ fn a_handing_off_policy_is_not_estimated_from_history_that_never_hands_off() {
     let units = units(&world);
     let at_one = vec![Decision { point: Some(1), situation: None }; units.len()];
     let e = Estimation::fit(&units, &config(EstimatorKind::Dr)).evaluate(&units, &at_one);
-    assert_eq!(e.meeting_rate, Estimate::NULL);
-    assert_eq!(e.handoff_to_meeting, Estimate::NULL);
-    assert_eq!(e.handoff_rate, 1.0);
+    assert_eq!(e.rates.meeting_rate, Estimate::NULL);
+    assert_eq!(e.rates.handoff_to_meeting, Estimate::NULL);
+    assert_eq!(e.rates.handoff_rate, 1.0);
     assert!(e.warnings[0].contains("history never hands off"), "{:?}", e.warnings);
 }
 
@@ -178,7 +178,7 @@ fn a_policy_that_never_hands_off_is_not_estimated_from_history_that_always_does(
     let units = units(&world);
     let never = vec![Decision::NEVER; units.len()];
     let e = Estimation::fit(&units, &config(EstimatorKind::Dm)).evaluate(&units, &never);
-    assert_eq!(e.opportunity_rate, Estimate::NULL);
+    assert_eq!(e.rates.opportunity_rate, Estimate::NULL);
     assert!(e.warnings[0].contains("history always hands off"), "{:?}", e.warnings);
 }
 
@@ -198,7 +198,7 @@ fn rare_agreement_is_flagged_as_resting_on_the_model() {
         .collect();
     let estimation = Estimation::fit(&units, &config(EstimatorKind::Dr));
     let e = estimation.evaluate_policy("late", &units, &last).estimate;
-    assert!(e.meeting_rate.estimate.is_some());
+    assert!(e.rates.meeting_rate.estimate.is_some());
     assert!(e.matched_share.unwrap() < 0.05);
     assert!(
         e.warnings
@@ -216,7 +216,7 @@ fn rare_agreement_is_flagged_as_resting_on_the_model() {
         })
         .collect();
     let ipw = Estimation::fit(&units, &config(EstimatorKind::Ipw)).evaluate(&units, &none_agree);
-    assert_eq!(ipw.meeting_rate, Estimate::NULL);
+    assert_eq!(ipw.rates.meeting_rate, Estimate::NULL);
     assert!(ipw.warnings.iter().any(|w| w.contains("no conversation matches")));
 }
 
@@ -249,11 +249,11 @@ fn historical_uses_observed_outcomes_with_wilson_intervals() {
     let window: Vec<&Unit> = units.iter().filter(|u| u.in_window).collect();
     let meetings = window.iter().filter(|u| u.observed.meeting).count() as u64;
     assert_eq!(e.conversations, 39);
-    assert_eq!(e.meeting_rate, intervals::wilson(meetings, 39));
+    assert_eq!(e.rates.meeting_rate, intervals::wilson(meetings, 39));
     let handed: Vec<&&Unit> = window.iter().filter(|u| u.timeline.historical.is_some()).collect();
     let handed_meetings = handed.iter().filter(|u| u.observed.meeting).count() as u64;
     assert_eq!(e.handoffs, handed.len() as u64);
-    assert_eq!(e.handoff_to_meeting, intervals::wilson(handed_meetings, handed.len() as u64));
+    assert_eq!(e.rates.handoff_to_meeting, intervals::wilson(handed_meetings, handed.len() as u64));
 }
 
 #[test]
@@ -262,10 +262,10 @@ fn misaligned_inputs_give_null_estimates_not_a_panic() {
     let units = units(&world);
     let estimation = Estimation::fit(&units, &config(EstimatorKind::Dr));
     let e = estimation.evaluate(&units, &[Decision::NEVER; 3]);
-    assert_eq!(e.meeting_rate, Estimate::NULL);
+    assert_eq!(e.rates.meeting_rate, Estimate::NULL);
     assert!(e.warnings[0].contains("do not line up"));
     let e = estimation.evaluate(&units[..5], &[Decision::NEVER; 5]);
-    assert_eq!(e.meeting_rate, Estimate::NULL);
+    assert_eq!(e.rates.meeting_rate, Estimate::NULL);
 }
 
 /// Timing on a larger world (run with `--ignored --nocapture`); not a correctness test.
@@ -284,7 +284,7 @@ fn timing_of_fit_and_bootstrap() {
     eprintln!(
         "fit {fitted:?}, evaluate with 200 replicates {:?}: {:?}",
         start.elapsed() - fitted,
-        e.meeting_rate
+        e.rates.meeting_rate
     );
 }
 
@@ -294,9 +294,9 @@ fn historical_contributions_reproduce_the_observed_rates() {
     let units = units(&world);
     let h = historical_evaluation(&units);
     let observed = h.statistics.outcomes[0].value().unwrap();
-    assert_eq!(Some(observed), h.estimate.meeting_rate.estimate);
+    assert_eq!(Some(observed), h.estimate.rates.meeting_rate.estimate);
     let to_meeting = h.statistics.handoff_to[0].value().unwrap();
-    assert!((to_meeting - h.estimate.handoff_to_meeting.estimate.unwrap()).abs() < 1e-12);
+    assert!((to_meeting - h.estimate.rates.handoff_to_meeting.estimate.unwrap()).abs() < 1e-12);
 }
 
 #[test]
@@ -323,7 +323,7 @@ fn tolerance_widens_agreement_for_matched_only() {
 }
 
 fn meeting_interval(units: &[Unit], config: &EstimationConfig, decisions: &[Decision]) -> Estimate {
-    Estimation::fit(units, config).evaluate(units, decisions).meeting_rate
+    Estimation::fit(units, config).evaluate(units, decisions).rates.meeting_rate
 }
 
 #[test]

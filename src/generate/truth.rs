@@ -6,6 +6,8 @@
 use serde::Serialize;
 
 use super::model::{outcome_probabilities, ConversationTruth};
+use crate::estimate::sweep::objective_rate;
+use crate::estimate::Rates;
 use crate::model::Conversation;
 use crate::policy::sweep::{expand, format_value};
 use crate::policy::{Objective, PoliciesFile, Policy};
@@ -99,13 +101,10 @@ pub fn conversation_totals(
 #[derive(Debug, Serialize)]
 pub struct PolicyTruth {
     pub name: String,
-    pub handoff_rate: f64,
-    pub meeting_rate: f64,
-    pub opportunity_rate: f64,
-    pub pipeline_per_conversation: f64,
-    /// Expected meetings among handed-off conversations per handoff; null without handoffs.
-    pub handoff_to_meeting: Option<f64>,
-    pub handoff_to_opportunity: Option<f64>,
+    /// Expected rates; `handoff_to_*` (expected meetings or opportunities among handed-off
+    /// conversations per handoff) are null without handoffs, the others always hold a value.
+    #[serde(flatten)]
+    pub rates: Rates<Option<f64>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -138,12 +137,14 @@ fn rates(name: &str, t: &Totals) -> PolicyTruth {
     let per_handoff = |x: f64| (t.handoffs > 0.0).then(|| x / t.handoffs);
     PolicyTruth {
         name: name.to_string(),
-        handoff_rate: t.handoffs / n,
-        meeting_rate: t.meetings / n,
-        opportunity_rate: t.opportunities / n,
-        pipeline_per_conversation: t.pipeline / n,
-        handoff_to_meeting: per_handoff(t.meetings_handed_off),
-        handoff_to_opportunity: per_handoff(t.opportunities_handed_off),
+        rates: Rates {
+            handoff_rate: t.handoffs / n,
+            meeting_rate: Some(t.meetings / n),
+            opportunity_rate: Some(t.opportunities / n),
+            handoff_to_meeting: per_handoff(t.meetings_handed_off),
+            handoff_to_opportunity: per_handoff(t.opportunities_handed_off),
+            pipeline_per_conversation: Some(t.pipeline / n),
+        },
     }
 }
 
@@ -151,12 +152,8 @@ fn rates(name: &str, t: &Totals) -> PolicyTruth {
 /// one handoff, in objective units, charged on each of the 100 x rate handoffs per 100
 /// conversations (the same reading as `estimate::sweep::net_objective`; see the README).
 pub fn net_objective_per_100(r: &PolicyTruth, objective: Objective, handoff_cost: f64) -> f64 {
-    let per_conversation = match objective {
-        Objective::Meetings => r.meeting_rate,
-        Objective::Opportunities => r.opportunity_rate,
-        Objective::Pipeline => r.pipeline_per_conversation,
-    };
-    100.0 * (per_conversation - handoff_cost * r.handoff_rate)
+    let per_conversation = r.rates.get(objective_rate(objective)).unwrap_or(f64::NAN);
+    100.0 * (per_conversation - handoff_cost * r.rates.handoff_rate)
 }
 
 /// Assembles the truth document from the per-policy totals (aligned with `policies`).
@@ -262,11 +259,12 @@ mod tests {
         let out = summarize(&f, &list, &totals, 2);
         assert_eq!(out.policies.len(), 2);
         let h = &out.policies[0];
-        assert!((h.handoff_rate - 0.5).abs() < 1e-12);
-        assert!((h.meeting_rate - (one.meetings + none.meetings) / 2.0).abs() < 1e-12);
-        assert_eq!(h.handoff_to_meeting, Some(one.meetings));
+        assert!((h.rates.handoff_rate - 0.5).abs() < 1e-12);
+        let meeting_rate = h.rates.meeting_rate.unwrap();
+        assert!((meeting_rate - (one.meetings + none.meetings) / 2.0).abs() < 1e-12);
+        assert_eq!(h.rates.handoff_to_meeting, Some(one.meetings));
         let point = &out.sweeps[0].points[0];
-        let expected = 100.0 * (h.meeting_rate - 2.0 * 0.5);
+        let expected = 100.0 * (meeting_rate - 2.0 * 0.5);
         assert!((point.net_objective_per_100 - expected).abs() < 1e-9);
     }
 }

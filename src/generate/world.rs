@@ -128,14 +128,14 @@ fn started_at<R: Rng>(rng: &mut R, cfg: &WorldConfig) -> Micros {
 }
 
 /// The relative weight of each signal on prospect message `k` of `n`.
-fn signal_weights(t: &Traits, k: u32, n: u32) -> [f64; 21] {
+fn signal_weights(t: &Traits, k: u32, n: u32) -> [f64; Signal::ALL.len()] {
     use Signal::*;
     let pos = f64::from(k) / f64::from(n);
     let ent = t.segment == Segment::Enterprise;
     // Ready prospects ask about buying early: the intent bump peaks near 1 - 0.8 rho.
     let peak = 1.0 - 0.8 * t.rho;
     let intent = 0.55 * t.rho * (-(pos - peak).powi(2) / 0.08).exp() + 0.02;
-    let mut w = [0.0; 21];
+    let mut w = [0.0; Signal::ALL.len()];
     w[HumanRequest.index()] = if t.wants_human { 0.25 * pos + 0.05 } else { 0.006 };
     w[DemoRequest.index()] = 0.4 * intent;
     w[Pricing.index()] = 0.35 * intent;
@@ -159,7 +159,11 @@ fn signal_weights(t: &Traits, k: u32, n: u32) -> [f64; 21] {
     w
 }
 
-fn draw_weighted<R: Rng>(rng: &mut R, w: &[f64; 21], exclude: Option<Signal>) -> Option<Signal> {
+fn draw_weighted<R: Rng>(
+    rng: &mut R,
+    w: &[f64; Signal::ALL.len()],
+    exclude: Option<Signal>,
+) -> Option<Signal> {
     let total: f64 =
         Signal::ALL.iter().filter(|s| Some(**s) != exclude).map(|s| w[s.index()]).sum();
     let mut x = rng.random::<f64>() * total;

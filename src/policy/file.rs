@@ -140,7 +140,7 @@ struct PolicyKeys {
     enterprise_employees: Option<i64>,
     min_turn: Option<u32>,
     delay: Option<u32>,
-    weights: Option<[f64; 21]>,
+    weights: Option<[f64; Signal::ALL.len()]>,
     threshold: Option<f64>,
     late_after: Option<u32>,
 }
@@ -332,8 +332,12 @@ impl Ctx<'_> {
         })
     }
 
-    fn weights(&self, value: &Value<'_>, key: &str) -> Result<[f64; 21], PolicyFileError> {
-        let mut weights = [0.0; 21];
+    fn weights(
+        &self,
+        value: &Value<'_>,
+        key: &str,
+    ) -> Result<[f64; Signal::ALL.len()], PolicyFileError> {
+        let mut weights = [0.0; Signal::ALL.len()];
         for (k, v) in entries_in_file_order(self.table(value, key)?) {
             let entry_key = format!("{key}.{}", k.get_ref());
             let signal = self.signal(k.get_ref(), k.span(), &entry_key)?;

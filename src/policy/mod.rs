@@ -9,6 +9,17 @@ use crate::signals::vocabulary::{Guard, Signal, Situation};
 pub use file::{parse_policies, PoliciesFile, PolicyFileError};
 pub use sweep::{Objective, Sweep, SweepParameter, Variant};
 
+/// The named policies of `file` followed by every sweep variant, in file order.
+pub fn all_policies(file: &PoliciesFile) -> (Vec<Policy>, Vec<Variant>) {
+    let mut variants = Vec::new();
+    for (index, sw) in file.sweeps.iter().enumerate() {
+        if let Some(base) = file.policies.iter().find(|p| p.name == sw.policy) {
+            variants.extend(sweep::expand(index, sw, base));
+        }
+    }
+    (file.policies.clone(), variants)
+}
+
 /// One handoff policy, with every default filled in (see policies.md).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Policy {
@@ -22,7 +33,7 @@ pub struct Policy {
     pub min_turn: u32,
     pub delay: u32,
     /// Score weights per signal, indexed by `Signal::index()`; zero where not given.
-    pub weights: [f64; 21],
+    pub weights: [f64; Signal::ALL.len()],
     pub threshold: f64,
 }
 
@@ -44,7 +55,7 @@ impl Policy {
             enterprise_employees: 1000,
             min_turn: 1,
             delay: 0,
-            weights: [0.0; 21],
+            weights: [0.0; Signal::ALL.len()],
             threshold: 0.0,
         }
     }

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use crate::model::{Conversation, Micros, QUAL_FIELDS};
 use crate::report::page::md_text;
-use crate::report::window::format_micros;
 use crate::signals::vocabulary::{Signal, SignalSet};
+use crate::window::format_micros;
 
 /// The note for a policy that never hands off in the conversation.
 pub const NOTE_POLICY_NEVER_HANDS_OFF: &str =

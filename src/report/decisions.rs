@@ -1,75 +1,15 @@
-//! The per-conversation decision table (`decisions.parquet`): one row per conversation and
-//! policy, sweep variants included.
-//!
-//! A report over a million conversations has tens of millions of rows, so the table the
-//! analysis builds is compact (`CompactDecisions`: one id per conversation, one name per
-//! policy, 32 bytes per row) and becomes polars frames only a slice at a time when written.
-//! Hand-built tables (`rows`) come first, then the compact rows.
+//! Writing the decision table (`decisions.parquet`, `replay --out`): the compact table of
+//! `crate::decisions` becomes polars frames a slice at a time, so tens of millions of rows
+//! never sit in one frame.
 
 use polars::prelude::{Column, DataFrame, PolarsResult};
 
-use crate::replay::Timing;
+use crate::decisions::{CompactCell, DecisionRow, DecisionTable};
 use crate::signals::Situation;
 
 /// Rows per frame slice when the table is written: polars' own Parquet row-group size, so a
 /// slice is exactly one row group.
 pub const FRAME_ROWS: usize = 512 * 512;
-
-/// One policy's decision in one conversation.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct DecisionRow {
-    pub conversation_id: String,
-    pub policy: String,
-    /// The turn after which the policy hands off; `None` = never.
-    pub handoff_turn: Option<i64>,
-    /// The situation reported for the handoff (`Situation::name`), if any.
-    pub situation: Option<String>,
-    pub historical_handoff_turn: Option<i64>,
-    /// `Timing::name`: `earlier`, `same`, `later`, `only_policy`, `only_history`, `neither`.
-    pub timing: String,
-    /// The 1-based decision point of the handoff; `None` = never.
-    pub decision_point: Option<u32>,
-}
-
-/// One policy's decision in one conversation, without its names (see `CompactDecisions`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CompactCell {
-    pub handoff_turn: Option<i64>,
-    pub situation: Option<Situation>,
-    pub timing: Timing,
-    pub decision_point: Option<u32>,
-}
-
-/// Rows stored conversation-major: row `c * policies.len() + p` is conversation `c` under
-/// policy `p`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CompactDecisions {
-    /// Per conversation: its id and history's handoff turn.
-    pub conversations: Vec<(String, Option<i64>)>,
-    pub policies: Vec<String>,
-    /// `conversations.len() * policies.len()` cells.
-    pub cells: Vec<CompactCell>,
-}
-
-impl CompactDecisions {
-    /// The row `index` (conversation-major) in full.
-    fn row(&self, index: usize) -> Option<(&str, &str, Option<i64>, &CompactCell)> {
-        let width = self.policies.len();
-        let cell = self.cells.get(index)?;
-        let (id, historical) = self.conversations.get(index / width)?;
-        let policy = self.policies.get(index % width)?;
-        Some((id.as_str(), policy.as_str(), *historical, cell))
-    }
-}
-
-/// The rows in the order the report writes them (the caller's order: conversations in data
-/// order, policies in report order).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DecisionTable {
-    pub rows: Vec<DecisionRow>,
-    /// Rows after `rows`, stored compactly (what the analysis builds).
-    pub compact: CompactDecisions,
-}
 
 /// The seven columns of one slice, borrowed from the table.
 #[derive(Default)]
@@ -90,7 +30,7 @@ impl<'a> SliceColumns<'a> {
         self.handoff_turn.push(row.handoff_turn);
         self.situation.push(row.situation.as_deref());
         self.historical_handoff_turn.push(row.historical_handoff_turn);
-        self.timing.push(&row.timing);
+        self.timing.push(row.timing.name());
         self.decision_point.push(row.decision_point.map(i64::from));
     }
 
@@ -118,15 +58,6 @@ impl<'a> SliceColumns<'a> {
 }
 
 impl DecisionTable {
-    /// Number of rows (hand-built and compact).
-    pub fn len(&self) -> usize {
-        self.rows.len() + self.compact.cells.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The table as a frame with the columns of outputs.md (plus `decision_point`).
     pub fn to_frame(&self) -> PolarsResult<DataFrame> {
         self.slice_frame(0, self.len())
@@ -151,6 +82,9 @@ impl DecisionTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decisions::{CompactCell, CompactDecisions, DecisionRow};
+    use crate::replay::Timing;
+    use crate::signals::Situation;
     use polars::prelude::DataType;
 
     #[test]
@@ -163,13 +97,13 @@ mod tests {
                     handoff_turn: Some(3),
                     situation: None,
                     historical_handoff_turn: Some(3),
-                    timing: "same".into(),
+                    timing: Timing::Same,
                     decision_point: Some(2),
                 },
                 DecisionRow {
                     conversation_id: "c1".into(),
                     policy: "never".into(),
-                    timing: "only_history".into(),
+                    timing: Timing::OnlyHistory,
                     historical_handoff_turn: Some(3),
                     ..DecisionRow::default()
                 },
@@ -206,7 +140,7 @@ mod tests {
             rows: vec![DecisionRow {
                 conversation_id: "c0".into(),
                 policy: "historical".into(),
-                timing: "neither".into(),
+                timing: Timing::Neither,
                 ..DecisionRow::default()
             }],
             compact: CompactDecisions {

@@ -10,13 +10,14 @@ use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, PolarsResult,
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::decisions::DecisionTable;
 use crate::model::Rejection;
 use crate::replay::Timing;
 use crate::report::charts::ChartFile;
-use crate::report::decisions::{DecisionTable, FRAME_ROWS};
+use crate::report::decisions::FRAME_ROWS;
 use crate::report::history::estimate_columns;
 use crate::report::page;
-use crate::report::summary::{Estimate, PolicySummary, Summary};
+use crate::summary::{Estimate, PolicySummary, Rate, Rates, Summary};
 
 /// Everything the report folder is made from.
 #[derive(Clone, Debug, Default)]
@@ -252,16 +253,11 @@ fn policies_frame(rows: &[&PolicySummary]) -> PolarsResult<DataFrame> {
     };
     let mut columns = vec![
         text("name", &|p| p.name.clone()),
-        text("kind", &|p| p.kind.clone()),
+        text("kind", &|p| p.kind.name().to_string()),
         count("conversations", &|p| p.conversations),
         count("handoffs", &|p| p.handoffs),
-        opt("handoff_rate", &|p| Some(p.handoff_rate)),
     ];
-    columns.extend(est("meeting_rate", &|p| p.meeting_rate));
-    columns.extend(est("opportunity_rate", &|p| p.opportunity_rate));
-    columns.extend(est("handoff_to_meeting", &|p| p.handoff_to_meeting));
-    columns.extend(est("handoff_to_opportunity", &|p| p.handoff_to_opportunity));
-    columns.extend(est("pipeline_per_conversation", &|p| p.pipeline_per_conversation));
+    columns.extend(rates_columns(&rows.iter().map(|p| &p.rates).collect::<Vec<_>>()));
     columns.extend(est("quality_score", &|p| p.quality_score));
     columns.extend([
         count("premature_handoffs", &|p| p.premature_handoffs),
@@ -283,12 +279,26 @@ fn policies_frame(rows: &[&PolicySummary]) -> PolarsResult<DataFrame> {
     DataFrame::new_infer_height(columns)
 }
 
+/// The rate columns shared by `policies.csv` and `sweeps.csv`: `handoff_rate`, then each of
+/// `Rate::ALL` as `<rate>`, `<rate>_low`, `<rate>_high`.
+fn rates_columns(rates: &[&Rates<Estimate>]) -> Vec<Column> {
+    let mut columns = vec![Column::new(
+        "handoff_rate".into(),
+        rates.iter().map(|r| r.handoff_rate).collect::<Vec<_>>(),
+    )];
+    for rate in Rate::ALL {
+        let values: Vec<Estimate> = rates.iter().map(|r| r.get(rate)).collect();
+        columns.extend(estimate_columns(rate.name(), &values));
+    }
+    columns
+}
+
 fn sweeps_frame(summary: &Summary) -> PolarsResult<DataFrame> {
     struct Row<'a> {
         policy: &'a str,
         parameter: &'a str,
         objective: &'a str,
-        point: &'a crate::report::summary::SweepPoint,
+        point: &'a crate::summary::SweepPoint,
         is_optimal: bool,
     }
     let rows: Vec<Row> = summary
@@ -318,15 +328,7 @@ fn sweeps_frame(summary: &Summary) -> PolarsResult<DataFrame> {
         Column::new("objective".into(), rows.iter().map(|r| r.objective).collect::<Vec<_>>()),
     ];
     columns.extend(est("net_objective_per_100", &|r| r.point.net_objective_per_100));
-    columns.push(Column::new(
-        "handoff_rate".into(),
-        rows.iter().map(|r| r.point.handoff_rate).collect::<Vec<_>>(),
-    ));
-    columns.extend(est("meeting_rate", &|r| r.point.meeting_rate));
-    columns.extend(est("opportunity_rate", &|r| r.point.opportunity_rate));
-    columns.extend(est("handoff_to_meeting", &|r| r.point.handoff_to_meeting));
-    columns.extend(est("handoff_to_opportunity", &|r| r.point.handoff_to_opportunity));
-    columns.extend(est("pipeline_per_conversation", &|r| r.point.pipeline_per_conversation));
+    columns.extend(rates_columns(&rows.iter().map(|r| &r.point.rates).collect::<Vec<_>>()));
     columns.push(Column::new(
         "is_optimal".into(),
         rows.iter().map(|r| r.is_optimal).collect::<Vec<_>>(),

@@ -11,8 +11,8 @@ use polars::prelude::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::report::summary::{Estimate, Summary};
-use crate::report::window::Window;
+use crate::summary::{Estimate, Rate, Rates, Summary};
+use crate::window::Window;
 
 /// One policy's headline figures in one ISO-week window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,19 +22,18 @@ pub struct HistoryRow {
     pub until: String,
     pub policy: String,
     pub handoffs: u64,
-    pub handoff_rate: f64,
-    pub meeting_rate: Estimate,
-    pub opportunity_rate: Estimate,
-    pub handoff_to_meeting: Estimate,
-    pub handoff_to_opportunity: Estimate,
+    /// Pipeline per conversation is not kept in the trend (`TREND_RATES`): it stays null.
+    #[serde(flatten)]
+    pub rates: Rates<Estimate>,
     pub quality_score: Option<f64>,
 }
 
 /// The file name under the reports root.
 pub const HISTORY_FILE: &str = "history.parquet";
 
-const ESTIMATE_COLUMNS: [&str; 4] =
-    ["meeting_rate", "opportunity_rate", "handoff_to_meeting", "handoff_to_opportunity"];
+/// The interval figures the trend keeps, in column order.
+const TREND_RATES: [Rate; 4] =
+    [Rate::Meeting, Rate::Opportunity, Rate::HandoffToMeeting, Rate::HandoffToOpportunity];
 
 /// The rows a report contributes: one per named policy (not sweep variants); none unless the
 /// window is an ISO week.
@@ -52,11 +51,7 @@ pub fn rows_from_summary(window: &Window, summary: &Summary) -> Vec<HistoryRow> 
             until: info.until.clone().unwrap_or_default(),
             policy: p.name.clone(),
             handoffs: p.handoffs,
-            handoff_rate: p.handoff_rate,
-            meeting_rate: p.meeting_rate,
-            opportunity_rate: p.opportunity_rate,
-            handoff_to_meeting: p.handoff_to_meeting,
-            handoff_to_opportunity: p.handoff_to_opportunity,
+            rates: Rates { pipeline_per_conversation: Estimate::NULL, ..p.rates },
             quality_score: p.quality_score.estimate,
         })
         .collect()
@@ -106,11 +101,14 @@ fn frame_from_rows(rows: &[HistoryRow]) -> PolarsResult<DataFrame> {
         strings("until", |r| &r.until),
         strings("policy", |r| &r.policy),
         Column::new("handoffs".into(), rows.iter().map(|r| r.handoffs).collect::<Vec<_>>()),
-        Column::new("handoff_rate".into(), rows.iter().map(|r| r.handoff_rate).collect::<Vec<_>>()),
+        Column::new(
+            "handoff_rate".into(),
+            rows.iter().map(|r| r.rates.handoff_rate).collect::<Vec<_>>(),
+        ),
     ];
-    for (i, name) in ESTIMATE_COLUMNS.iter().enumerate() {
-        let est: Vec<Estimate> = rows.iter().map(|r| estimate_at(r, i)).collect();
-        columns.extend(estimate_columns(name, &est));
+    for rate in TREND_RATES {
+        let est: Vec<Estimate> = rows.iter().map(|r| r.rates.get(rate)).collect();
+        columns.extend(estimate_columns(rate.name(), &est));
     }
     columns.push(Column::new(
         "quality_score".into(),
@@ -131,15 +129,6 @@ pub(crate) fn estimate_columns(name: &str, values: &[Estimate]) -> [Column; 3] {
     ]
 }
 
-fn estimate_at(r: &HistoryRow, i: usize) -> Estimate {
-    match i {
-        0 => r.meeting_rate,
-        1 => r.opportunity_rate,
-        2 => r.handoff_to_meeting,
-        _ => r.handoff_to_opportunity,
-    }
-}
-
 fn rows_from_frame(df: &DataFrame) -> PolarsResult<Vec<HistoryRow>> {
     let text = |name: &str| -> PolarsResult<Vec<String>> {
         Ok(df.column(name)?.str()?.iter().map(|v| v.unwrap_or_default().to_string()).collect())
@@ -158,7 +147,7 @@ fn rows_from_frame(df: &DataFrame) -> PolarsResult<Vec<HistoryRow>> {
         df.column("handoffs")?.cast(&DataType::UInt64)?.u64()?.iter().collect();
     let handoff_rate = floats("handoff_rate")?;
     let est: Vec<Vec<Estimate>> =
-        ESTIMATE_COLUMNS.iter().map(|n| estimates(n)).collect::<PolarsResult<_>>()?;
+        TREND_RATES.iter().map(|r| estimates(r.name())).collect::<PolarsResult<_>>()?;
     let quality = floats("quality_score")?;
     Ok((0..df.height())
         .map(|i| HistoryRow {
@@ -167,11 +156,14 @@ fn rows_from_frame(df: &DataFrame) -> PolarsResult<Vec<HistoryRow>> {
             until: until[i].clone(),
             policy: policy[i].clone(),
             handoffs: handoffs[i].unwrap_or(0),
-            handoff_rate: handoff_rate[i].unwrap_or(f64::NAN),
-            meeting_rate: est[0][i],
-            opportunity_rate: est[1][i],
-            handoff_to_meeting: est[2][i],
-            handoff_to_opportunity: est[3][i],
+            rates: {
+                let mut rates =
+                    Rates { handoff_rate: handoff_rate[i].unwrap_or(f64::NAN), ..Rates::default() };
+                for (k, rate) in TREND_RATES.into_iter().enumerate() {
+                    rates.set(rate, est[k][i]);
+                }
+                rates
+            },
             quality_score: quality[i],
         })
         .collect())
@@ -188,11 +180,14 @@ mod tests {
             until: "2026-11-23".into(),
             policy: policy.into(),
             handoffs,
-            handoff_rate: 0.25,
-            meeting_rate: Estimate::new(0.2, 0.1, 0.3),
-            opportunity_rate: Estimate::NULL,
-            handoff_to_meeting: Estimate { estimate: Some(0.5), low: None, high: Some(0.7) },
-            handoff_to_opportunity: Estimate::new(0.1, 0.05, 0.15),
+            rates: Rates {
+                handoff_rate: 0.25,
+                meeting_rate: Estimate::new(0.2, 0.1, 0.3),
+                opportunity_rate: Estimate::NULL,
+                handoff_to_meeting: Estimate { estimate: Some(0.5), low: None, high: Some(0.7) },
+                handoff_to_opportunity: Estimate::new(0.1, 0.05, 0.15),
+                pipeline_per_conversation: Estimate::NULL,
+            },
             quality_score: None,
         }
     }

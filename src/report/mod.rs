@@ -10,5 +10,3 @@ pub mod export;
 pub mod folder;
 pub mod history;
 pub mod page;
-pub mod summary;
-pub mod window;

@@ -7,7 +7,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::report::export::ReportData;
-use crate::report::summary::{Estimate, PolicySummary, Summary, SweepSummary};
+use crate::summary::{Estimate, PolicySummary, Summary, SweepSummary};
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -255,14 +255,14 @@ fn policy_view(p: &PolicySummary) -> PolicyView {
     };
     PolicyView {
         name: p.name.clone(),
-        kind: p.kind.clone(),
+        kind: p.kind.name().to_string(),
         handoffs: Fig::plain(p.handoffs.to_string()),
-        handoff_rate: Fig::plain(pct(Some(p.handoff_rate))),
-        handoff_to_meeting: Fig::pct(p.handoff_to_meeting),
-        handoff_to_opportunity: Fig::pct(p.handoff_to_opportunity),
-        meeting_rate: Fig::pct(p.meeting_rate),
-        opportunity_rate: Fig::pct(p.opportunity_rate),
-        pipeline: Fig::num(p.pipeline_per_conversation, 0),
+        handoff_rate: Fig::plain(pct(Some(p.rates.handoff_rate))),
+        handoff_to_meeting: Fig::pct(p.rates.handoff_to_meeting),
+        handoff_to_opportunity: Fig::pct(p.rates.handoff_to_opportunity),
+        meeting_rate: Fig::pct(p.rates.meeting_rate),
+        opportunity_rate: Fig::pct(p.rates.opportunity_rate),
+        pipeline: Fig::num(p.rates.pipeline_per_conversation, 0),
         quality: Fig::num(p.quality_score, 2),
         median_turn: Fig::plain(num(p.median_handoff_turn, 1)),
         support,
@@ -315,9 +315,9 @@ fn sweep_view(s: &SweepSummary) -> SweepView {
             .map(|p| SweepPointView {
                 value: value(p.value),
                 net: Fig::num(p.net_objective_per_100, 1),
-                handoff_rate: Fig::plain(pct(Some(p.handoff_rate))),
-                handoff_to_meeting: Fig::pct(p.handoff_to_meeting),
-                handoff_to_opportunity: Fig::pct(p.handoff_to_opportunity),
+                handoff_rate: Fig::plain(pct(Some(p.rates.handoff_rate))),
+                handoff_to_meeting: Fig::pct(p.rates.handoff_to_meeting),
+                handoff_to_opportunity: Fig::pct(p.rates.handoff_to_opportunity),
                 is_optimal: s.optimal.as_ref().is_some_and(|o| o.variant == p.variant),
             })
             .collect(),

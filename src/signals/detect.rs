@@ -286,7 +286,7 @@ pub fn evaluate<T: AsRef<str>>(
     detector: &Detector,
     labelled: &[(T, SignalSet)],
 ) -> Vec<(Signal, SignalCounts)> {
-    let mut counts = [SignalCounts::default(); 21];
+    let mut counts = [SignalCounts::default(); Signal::ALL.len()];
     for (text, expected) in labelled {
         let found = detector.detect(text.as_ref());
         for signal in Signal::ALL {

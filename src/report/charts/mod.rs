@@ -23,7 +23,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::FontStyle;
 
 use crate::report::history::HistoryRow;
-use crate::report::summary::{Estimate, PolicySummary, Summary};
+use crate::summary::{Estimate, PolicyKind, PolicySummary, Summary};
 
 /// One rendered chart: the same drawing as SVG and PNG.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -521,7 +521,7 @@ impl Palette {
 }
 
 pub(crate) fn is_historical(policy: &PolicySummary) -> bool {
-    policy.kind == "historical" || policy.name == "historical"
+    policy.kind == PolicyKind::Historical || policy.name == "historical"
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use super::{
     scaled, text, Chart, DrawResult, LabelLayout, Palette, AXIS_TITLE_SIZE, GRID, HISTORICAL_COLOR,
     LABEL_SIZE, MUTED,
 };
-use crate::report::summary::{Estimate, PolicySummary, Summary};
+use crate::summary::{Estimate, PolicySummary, Summary};
 
 /// One bar: a policy's figure in percent, with its interval when known.
 struct Bar {
@@ -55,10 +55,10 @@ impl PolicyRates {
             estimator: summary.estimator.clone(),
             panels: vec![
                 panel("Handoff → meeting", "Meetings per 100 handoffs (%)", |p| {
-                    &p.handoff_to_meeting
+                    &p.rates.handoff_to_meeting
                 }),
                 panel("Handoff → opportunity", "Opportunities per 100 handoffs (%)", |p| {
-                    &p.handoff_to_opportunity
+                    &p.rates.handoff_to_opportunity
                 }),
             ],
         }

@@ -9,7 +9,7 @@ use super::{
     anchored, bold, decimals_for, draw_header, draw_message, finite, fmt_num, padded_range,
     plottable, scaled, text, Chart, DrawResult, AXIS_TITLE_SIZE, GRID, INK, LABEL_SIZE, MUTED,
 };
-use crate::report::summary::SweepSummary;
+use crate::summary::SweepSummary;
 
 const LINE_COLOR: RGBColor = RGBColor(0, 114, 178);
 const OPTIMUM_COLOR: RGBColor = RGBColor(213, 94, 0);

@@ -6,8 +6,9 @@ use std::io::Read;
 use std::path::Path;
 
 use super::*;
-use crate::report::summary::{
-    Estimate, Optimal, PolicySummary, Summary, SweepPoint, SweepSummary, WindowInfo,
+use crate::summary::{
+    Estimate, Optimal, PolicyKind, PolicySummary, Rates, Summary, SweepPoint, SweepSummary,
+    WindowInfo,
 };
 
 fn est(v: f64, half: f64) -> Estimate {
@@ -22,31 +23,39 @@ fn timing(counts: [u64; 6]) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn policy(name: &str, kind: &str, handoff_rate: f64, meet: f64, opp: f64) -> PolicySummary {
+fn policy(name: &str, kind: PolicyKind, handoff_rate: f64, meet: f64, opp: f64) -> PolicySummary {
     PolicySummary {
         name: name.to_string(),
-        kind: kind.to_string(),
+        kind,
         conversations: 400,
         handoffs: (400.0 * handoff_rate) as u64,
-        handoff_rate,
-        meeting_rate: est(meet * handoff_rate, 0.02),
-        opportunity_rate: est(opp * handoff_rate, 0.015),
-        handoff_to_meeting: est(meet, 0.05),
-        handoff_to_opportunity: est(opp, 0.04),
+        rates: Rates {
+            handoff_rate,
+            meeting_rate: est(meet * handoff_rate, 0.02),
+            opportunity_rate: est(opp * handoff_rate, 0.015),
+            handoff_to_meeting: est(meet, 0.05),
+            handoff_to_opportunity: est(opp, 0.04),
+            pipeline_per_conversation: Estimate::NULL,
+        },
         ..PolicySummary::default()
     }
 }
 
 /// Historical + 3 policies (one with a long name) + one sweep of 5 points.
 pub(crate) fn fabricated_summary() -> Summary {
-    let mut historical = policy("historical", "historical", 0.42, 0.31, 0.18);
+    let mut historical = policy("historical", PolicyKind::Historical, 0.42, 0.31, 0.18);
     historical.timing = timing([0, 168, 0, 0, 0, 232]);
-    let mut fast = policy("fast-follow", "policy", 0.55, 0.27, 0.16);
+    let mut fast = policy("fast-follow", PolicyKind::Policy, 0.55, 0.27, 0.16);
     fast.timing = timing([120, 60, 20, 40, 8, 152]);
-    let mut qualified = policy("qualified-only", "policy", 0.30, 0.39, 0.24);
+    let mut qualified = policy("qualified-only", PolicyKind::Policy, 0.30, 0.39, 0.24);
     qualified.timing = timing([10, 80, 30, 0, 48, 232]);
-    let mut long =
-        policy("escalate_on_pricing_or_explicit_human_request_v2", "policy", 0.47, 0.34, 0.21);
+    let mut long = policy(
+        "escalate_on_pricing_or_explicit_human_request_v2",
+        PolicyKind::Policy,
+        0.47,
+        0.34,
+        0.21,
+    );
     long.timing = timing([60, 90, 24, 20, 14, 192]);
     let points: Vec<SweepPoint> = [(0.5, 3.1), (0.6, 4.4), (0.7, 5.2), (0.8, 4.6), (0.9, 2.9)]
         .iter()
@@ -54,7 +63,7 @@ pub(crate) fn fabricated_summary() -> Summary {
             value,
             variant: format!("fast-follow@score_threshold={value}"),
             net_objective_per_100: est(net, 1.1),
-            handoff_rate: 0.6 - value * 0.3,
+            rates: Rates { handoff_rate: 0.6 - value * 0.3, ..Rates::default() },
             ..SweepPoint::default()
         })
         .collect();
@@ -92,11 +101,14 @@ fn history_row(window: &str, since: &str, policy: &str, meet: f64, opp: f64) -> 
         until: String::new(),
         policy: policy.to_string(),
         handoffs: 100,
-        handoff_rate: 0.4,
-        meeting_rate: est(meet * 0.4, 0.02),
-        opportunity_rate: est(opp * 0.4, 0.02),
-        handoff_to_meeting: est(meet, 0.05),
-        handoff_to_opportunity: est(opp, 0.04),
+        rates: Rates {
+            handoff_rate: 0.4,
+            meeting_rate: est(meet * 0.4, 0.02),
+            opportunity_rate: est(opp * 0.4, 0.02),
+            handoff_to_meeting: est(meet, 0.05),
+            handoff_to_opportunity: est(opp, 0.04),
+            pipeline_per_conversation: Estimate::NULL,
+        },
         quality_score: None,
     }
 }
@@ -267,7 +279,7 @@ fn trend_orders_windows_by_time() {
 #[test]
 fn null_estimates_show_na_instead_of_a_bar() {
     let mut summary = fabricated_summary();
-    summary.policies[2].handoff_to_meeting = Estimate::NULL;
+    summary.policies[2].rates.handoff_to_meeting = Estimate::NULL;
     let dir = tempfile::TempDir::new().unwrap();
     let files = render_all(&summary, &[], dir.path()).unwrap();
     let svg = String::from_utf8(read(&files[0].svg)).unwrap();
@@ -300,10 +312,11 @@ fn no_policies_at_all_renders_without_panicking() {
 fn all_null_and_non_finite_figures_render_without_panicking() {
     let mut summary = fabricated_summary();
     for (i, p) in summary.policies.iter_mut().enumerate() {
-        p.handoff_to_meeting = Estimate::NULL;
-        p.handoff_to_opportunity = Estimate { estimate: Some(f64::NAN), low: None, high: None };
-        p.opportunity_rate = if i == 0 { Estimate::NULL } else { est(f64::INFINITY, 1.0) };
-        p.handoff_rate = f64::NAN;
+        p.rates.handoff_to_meeting = Estimate::NULL;
+        p.rates.handoff_to_opportunity =
+            Estimate { estimate: Some(f64::NAN), low: None, high: None };
+        p.rates.opportunity_rate = if i == 0 { Estimate::NULL } else { est(f64::INFINITY, 1.0) };
+        p.rates.handoff_rate = f64::NAN;
         p.timing = BTreeMap::new();
     }
     for point in &mut summary.sweeps[0].points {
@@ -311,8 +324,8 @@ fn all_null_and_non_finite_figures_render_without_panicking() {
     }
     let mut history = fabricated_history();
     for row in &mut history {
-        row.handoff_to_meeting = Estimate::NULL;
-        row.handoff_to_opportunity =
+        row.rates.handoff_to_meeting = Estimate::NULL;
+        row.rates.handoff_to_opportunity =
             Estimate { estimate: Some(f64::NEG_INFINITY), low: None, high: None };
     }
     let dir = tempfile::TempDir::new().unwrap();
@@ -441,7 +454,7 @@ fn stress_inputs() -> (Summary, Vec<HistoryRow>) {
     for (k, threshold) in [0.55, 0.6, 0.65, 0.7, 0.75].iter().enumerate() {
         let mut p = policy(
             &format!("fast-follow@score_threshold={threshold}"),
-            "variant",
+            PolicyKind::Variant,
             0.5 - k as f64 * 0.04,
             0.2 + k as f64 * 0.03,
             0.1 + k as f64 * 0.02,
@@ -449,9 +462,9 @@ fn stress_inputs() -> (Summary, Vec<HistoryRow>) {
         p.timing = timing([k as u64 * 10, 50, 5, 3, 20, 100]);
         summary.policies.push(p);
     }
-    summary.policies[2].handoff_to_opportunity = Estimate::NULL;
-    summary.policies[3].handoff_to_meeting = Estimate::new(0.02, -0.06, 0.1);
-    summary.policies[5].opportunity_rate = Estimate::NULL;
+    summary.policies[2].rates.handoff_to_opportunity = Estimate::NULL;
+    summary.policies[3].rates.handoff_to_meeting = Estimate::new(0.02, -0.06, 0.1);
+    summary.policies[5].rates.opportunity_rate = Estimate::NULL;
     let sweep = &mut summary.sweeps[0];
     for (i, point) in sweep.points.iter_mut().enumerate() {
         point.net_objective_per_100 = est(-2.0 + i as f64 * 1.5, 1.8);
@@ -475,7 +488,7 @@ fn stress_inputs() -> (Summary, Vec<HistoryRow>) {
         for (k, name) in ["historical", "fast-follow", "qualified-only"].iter().enumerate() {
             let mut row = history_row(&label, &since, name, 0.3 + k as f64 * 0.03, 0.2);
             if week == 43 && k == 1 {
-                row.handoff_to_meeting = Estimate::NULL;
+                row.rates.handoff_to_meeting = Estimate::NULL;
             }
             history.push(row);
         }
@@ -497,9 +510,9 @@ fn write_stress_preview_when_asked() {
     render_all(&only_history, &[], &Path::new(&dir).join("only-historical")).unwrap();
     let mut nulls = fabricated_summary();
     for p in &mut nulls.policies {
-        p.handoff_to_meeting = Estimate::NULL;
-        p.handoff_to_opportunity = Estimate::NULL;
-        p.opportunity_rate = Estimate::NULL;
+        p.rates.handoff_to_meeting = Estimate::NULL;
+        p.rates.handoff_to_opportunity = Estimate::NULL;
+        p.rates.opportunity_rate = Estimate::NULL;
     }
     nulls.sweeps[0].points.iter_mut().for_each(|p| p.net_objective_per_100 = Estimate::NULL);
     render_all(&nulls, &[], &Path::new(&dir).join("all-null")).unwrap();
@@ -519,9 +532,9 @@ fn crowded_summary_renders_valid_files() {
 #[test]
 fn absurd_magnitudes_and_tiny_spans_render_without_panicking() {
     let mut summary = fabricated_summary();
-    summary.policies[1].handoff_to_meeting = Estimate::new(1e300, -1e300, f64::MAX);
-    summary.policies[2].handoff_rate = 1e200;
-    summary.policies[3].handoff_to_opportunity = Estimate::new(0.2, 0.2, 0.2);
+    summary.policies[1].rates.handoff_to_meeting = Estimate::new(1e300, -1e300, f64::MAX);
+    summary.policies[2].rates.handoff_rate = 1e200;
+    summary.policies[3].rates.handoff_to_opportunity = Estimate::new(0.2, 0.2, 0.2);
     for (i, point) in summary.sweeps[0].points.iter_mut().enumerate() {
         point.value = 0.5 + i as f64 * 1e-12;
         point.net_objective_per_100 = Estimate::new(1.0 + i as f64 * 1e-13, 1.0, 1.0);
@@ -563,14 +576,14 @@ fn random_awkward_summaries_never_panic() {
                 1 => format!("p{k}@a_very_long_parameter_name_that_goes_on={k}.{case}"),
                 _ => format!("p{k}"),
             };
-            let mut p = policy(&name, "policy", 0.4, 0.3, 0.2);
-            p.handoff_rate = figure(&mut rng).unwrap_or(f64::NAN);
-            p.handoff_to_meeting = Estimate {
+            let mut p = policy(&name, PolicyKind::Policy, 0.4, 0.3, 0.2);
+            p.rates.handoff_rate = figure(&mut rng).unwrap_or(f64::NAN);
+            p.rates.handoff_to_meeting = Estimate {
                 estimate: figure(&mut rng),
                 low: figure(&mut rng),
                 high: figure(&mut rng),
             };
-            p.opportunity_rate = Estimate::new(
+            p.rates.opportunity_rate = Estimate::new(
                 figure(&mut rng).unwrap_or(0.0),
                 figure(&mut rng).unwrap_or(0.0),
                 figure(&mut rng).unwrap_or(0.0),

@@ -10,7 +10,7 @@ use super::{
     anchored, draw_header, draw_legend_row, draw_message, is_historical, text, wrap_label, Chart,
     DrawResult, LegendItem, AXIS_TITLE_SIZE, GRID, INK, LABEL_SIZE, MARGIN, MUTED,
 };
-use crate::report::summary::Summary;
+use crate::summary::Summary;
 
 /// The spec's timing classes in reading order, with legend text and colour.
 const CLASSES: [(&str, &str, RGBColor); 6] = [

@@ -67,8 +67,8 @@ impl TrendChart {
                 for row in history.iter().filter(|r| r.policy == *policy) {
                     if let Some(&i) = index.get(row.window.as_str()) {
                         values[i] = (
-                            scaled(&row.handoff_to_meeting, 100.0).map(|(v, _)| v),
-                            scaled(&row.handoff_to_opportunity, 100.0).map(|(v, _)| v),
+                            scaled(&row.rates.handoff_to_meeting, 100.0).map(|(v, _)| v),
+                            scaled(&row.rates.handoff_to_opportunity, 100.0).map(|(v, _)| v),
                         );
                     }
                 }

@@ -12,7 +12,7 @@ use super::{
     is_historical, padded_range, scaled, text, Chart, DrawResult, Palette, AXIS_TITLE_SIZE, GRID,
     HISTORICAL_COLOR, LABEL_SIZE, MUTED,
 };
-use crate::report::summary::Summary;
+use crate::summary::Summary;
 
 struct Dot {
     name: String,
@@ -36,8 +36,8 @@ impl WorkloadChart {
         let mut dots = Vec::new();
         let mut missing = Vec::new();
         for policy in &summary.policies {
-            let x = finite(Some(policy.handoff_rate * 100.0));
-            match (x, scaled(&policy.opportunity_rate, 100.0)) {
+            let x = finite(Some(policy.rates.handoff_rate * 100.0));
+            match (x, scaled(&policy.rates.opportunity_rate, 100.0)) {
                 (Some(x), Some(y)) => dots.push(Dot {
                     name: policy.name.clone(),
                     color: palette.color(&policy.name),

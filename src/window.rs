@@ -8,7 +8,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, U
 
 use crate::error::UsageError;
 use crate::model::Micros;
-use crate::report::summary::WindowInfo;
+use crate::summary::WindowInfo;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 

@@ -1,24 +1,11 @@
-//! `summary.json`: everything the report shows, machine-readable. Computed once by the
-//! `report` command; every exporter (JSON, CSV, Markdown, HTML, charts) reads only this.
+//! The figures of one report run (`summary.json`'s shape): what `analysis` computes and every
+//! exporter of `report/` (JSON, CSV, Markdown, HTML, charts) reads. Pure data.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// A figure with its 95% interval; all three null where the data cannot support it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Estimate {
-    pub estimate: Option<f64>,
-    pub low: Option<f64>,
-    pub high: Option<f64>,
-}
-
-impl Estimate {
-    pub const NULL: Estimate = Estimate { estimate: None, low: None, high: None };
-    pub fn new(estimate: f64, low: f64, high: f64) -> Estimate {
-        Estimate { estimate: Some(estimate), low: Some(low), high: Some(high) }
-    }
-}
+pub use crate::estimate::{Estimate, Rate, Rates};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WindowInfo {
@@ -40,19 +27,37 @@ pub struct DataCounts {
     pub rejected_rows: u64,
 }
 
+/// Where a row of the policies table comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyKind {
+    /// What history did, from observed outcomes.
+    #[default]
+    Historical,
+    /// A policy of the policies file.
+    Policy,
+    /// One grid value of a sweep.
+    Variant,
+}
+
+impl PolicyKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyKind::Historical => "historical",
+            PolicyKind::Policy => "policy",
+            PolicyKind::Variant => "variant",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PolicySummary {
     pub name: String,
-    /// `historical`, `policy` or `variant`.
-    pub kind: String,
+    pub kind: PolicyKind,
     pub conversations: u64,
     pub handoffs: u64,
-    pub handoff_rate: f64,
-    pub meeting_rate: Estimate,
-    pub opportunity_rate: Estimate,
-    pub handoff_to_meeting: Estimate,
-    pub handoff_to_opportunity: Estimate,
-    pub pipeline_per_conversation: Estimate,
+    #[serde(flatten)]
+    pub rates: Rates<Estimate>,
     pub quality_score: Estimate,
     pub premature_handoffs: u64,
     pub late_handoffs: u64,
@@ -75,12 +80,8 @@ pub struct SweepPoint {
     /// The variant's name, `<policy>@<parameter>=<value>`.
     pub variant: String,
     pub net_objective_per_100: Estimate,
-    pub handoff_rate: f64,
-    pub meeting_rate: Estimate,
-    pub opportunity_rate: Estimate,
-    pub handoff_to_meeting: Estimate,
-    pub handoff_to_opportunity: Estimate,
-    pub pipeline_per_conversation: Estimate,
+    #[serde(flatten)]
+    pub rates: Rates<Estimate>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
