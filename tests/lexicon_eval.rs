@@ -75,7 +75,7 @@ fn default_lexicon_meets_precision_and_recall_floors() {
     assert!(precision >= 0.8, "micro precision {precision:.3} below 0.8");
 }
 
-/// Messages written after the lexicon was last tuned, in phrasings chosen to avoid its
+/// Messages the lexicon was not tuned on, in phrasings chosen to avoid its
 /// phrases: a check of how the lexicon generalises, so its floors are lower on purpose.
 #[test]
 fn default_lexicon_on_held_out_messages() {

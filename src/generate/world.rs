@@ -609,7 +609,7 @@ mod tests {
         assert!(with_reference > 100 && with_reference < 400, "{with_reference}");
     }
 
-    /// The world's own reading of policies.md against `replay` (issue 3).
+    /// The world's own reading of policies.md against `replay`.
     #[test]
     fn world_reference_agrees_with_replay() {
         let cfg = cfg();
