@@ -36,7 +36,7 @@ fn fixture() -> Fixture {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dataset = load(&root.join("data"), &IngestOptions::default()).expect("data/ loads");
     let policies = load_policies(&root.join("data/policies.toml")).expect("policies load");
-    let detector = Detector::new(&policies.lexicon);
+    let detector = Detector::new(&policies.lexicon).expect("the lexicon compiles");
     let signals = detect_dataset(&dataset, SignalSource::Auto, &detector);
     let timelines = dataset
         .conversations
@@ -48,7 +48,7 @@ fn fixture() -> Fixture {
 }
 
 fn signal_detection(c: &mut Criterion, fx: &Fixture) {
-    let detector = Detector::new(&fx.policies.lexicon);
+    let detector = Detector::new(&fx.policies.lexicon).expect("the lexicon compiles");
     let texts: Vec<&str> = fx
         .dataset
         .conversations

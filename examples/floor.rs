@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use anyhow::Context;
-use handoff::signals::lexicon::LexiconConfig;
+use handoff::signals::lexicon::Lexicon;
 use handoff::signals::Signal;
 use polars::prelude::*;
 
@@ -34,8 +34,8 @@ fn main() -> anyhow::Result<()> {
     let outcomes = read_table(&dir, "outcomes")?;
     let read_secs = started.elapsed().as_secs_f64();
 
-    let lexicon = LexiconConfig::default();
-    let phrases: Vec<String> = Signal::ALL.iter().flat_map(|&s| lexicon.phrases(s)).collect();
+    let lexicon = Lexicon::shipped()?;
+    let phrases: Vec<&String> = Signal::ALL.iter().flat_map(|&s| lexicon.phrases(s)).collect();
     let automaton = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)

@@ -7,7 +7,7 @@
 # Environment: CONVERSATIONS (default 20000), WORK (default a new temporary folder),
 #              MARKDOWN=1 for Markdown tables, HANDOFF_BIN=path to use a built binary
 #              instead of building one. Exit status 1 when `dr` misses the acceptance
-#              criteria of issue 4 on any seed.
+#              criteria of docs/accuracy.md on any seed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

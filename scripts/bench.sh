@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale benchmark of `handoff report` (issue 6). One command from a fresh clone:
+# Scale benchmark of `handoff report`. One command from a fresh clone:
 #
 #   scripts/bench.sh                 # 100,000 and 1,000,000 conversations
 #   SIZES="20000 100000" scripts/bench.sh

@@ -1,8 +1,10 @@
-//! Typed errors that decide the exit code: usage and policies-file problems exit 2, unusable
-//! data exits 3, anything else 1. Commands wrap them with `anyhow` context (always the path);
-//! `main` finds them in the error chain.
+//! Typed errors that decide the exit code: usage, policies-file and lexicon problems exit 2,
+//! unusable data exits 3, anything else 1. Commands wrap them with `anyhow` context (always the
+//! path); `main` finds them in the error chain.
 
 use std::path::PathBuf;
+
+use crate::signals::detect::DetectorError;
 
 /// Bad usage: a flag value that cannot be used (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,13 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         }
         if cause.is::<UsageError>() || cause.is::<crate::policy::PolicyFileError>() {
             return exit::USAGE;
+        }
+        if let Some(err) = cause.downcast_ref::<DetectorError>() {
+            // The shipped lexicon is part of the build, not of the usage.
+            return match err {
+                DetectorError::DefaultLexicon(_) => exit::INTERNAL,
+                _ => exit::USAGE,
+            };
         }
     }
     exit::INTERNAL

@@ -68,7 +68,7 @@ fn prepare_with(
     let text = if keep_text || !text_unused { MessageText::Keep } else { MessageText::Skip };
     let dataset = load_dataset_with(common, text)?;
     tracing::debug!(conversations = dataset.conversations.len(), ?text, "stage: data loaded");
-    let detector = Detector::new(&policies.lexicon);
+    let detector = Detector::new(&policies.lexicon)?;
     let signals = detect_dataset(&dataset, source, &detector);
     tracing::debug!("stage: signals detected");
     let timelines = dataset

@@ -1,4 +1,4 @@
-//! Estimation accuracy against known truth (issue 4), through the real binary: `generate`
+//! Estimation accuracy against known truth (docs/accuracy.md), through the real binary: `generate`
 //! writes a synthetic world and the exact expected results of every policy (`--truth`),
 //! `report` estimates them from the sampled history alone, and the default estimator (`dr`)
 //! must land near the truth with honest intervals. Also: history that never hands off gives

@@ -1,4 +1,4 @@
-//! Hostile and malformed input across CSV, JSONL and Parquet (issue 7). Every case checks the
+//! Hostile and malformed input across CSV, JSONL and Parquet. Every case checks the
 //! documented behaviour (data.md, "Invalid data"; docs/reliability.md), that the binary never
 //! panics, and that nothing is silently dropped: every row read is either in an accepted
 //! conversation or accounted for by a rejection.
@@ -505,8 +505,8 @@ fn a_parquet_page_declaring_a_negative_value_count_stops_the_run_without_abortin
 
 #[test]
 fn a_parquet_file_the_decoder_panics_on_stops_the_run_without_a_panic_message() {
-    // Found by fuzzing: the decoder's panic was caught, but its message and backtrace reached
-    // stderr, where a scheduler reads a crash.
+    // The decoder panics on this file: the panic is caught, and its message and backtrace must
+    // not reach stderr either, where a scheduler would read a crash.
     let dir = corrupt_parquet_dataset("messages-decoder-panic.parquet.bin");
     let output = assert_cmd::Command::cargo_bin("handoff")
         .unwrap()

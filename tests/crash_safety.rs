@@ -1,4 +1,4 @@
-//! Crash safety of the report folder (issue 7, outputs.md "Behaviour a scheduler relies on"):
+//! Crash safety of the report folder (outputs.md, "Behaviour a scheduler relies on"):
 //! a run killed with SIGKILL while writing leaves the previous report intact and the next run
 //! cleans up after it; two runs writing one reports root at once never mix their folders, and a
 //! run that cannot get the lock in `--lock-timeout` seconds gives up with a clear message.

@@ -1,4 +1,4 @@
-//! Determinism (issue 7): `generate` and `report` write byte-identical files across runs and
+//! Determinism: `generate` and `report` write byte-identical files across runs and
 //! across thread counts (RAYON_NUM_THREADS and POLARS_MAX_THREADS 1 vs 2). Only `run.json`
 //! (timings, the command line) may differ.
 

@@ -1,4 +1,4 @@
-//! Safety of outputs (issue 7): window flags and policy names can never place a file outside
+//! Safety of outputs: window flags and policy names can never place a file outside
 //! `--out`; input files are never modified (sha256 and modification time before and after a
 //! report, and the hashes `run.json` records); the HTML page escapes data-derived text.
 

@@ -1,4 +1,4 @@
-//! The fast paths of issue 6 give the same data as the plain ones: reading without message
+//! The fast paths of ingest give the same data as the plain ones: reading without message
 //! text (CSV and Parquet) loses nothing but the text, the `signals` header peek agrees with
 //! what a full read finds, and invalid UTF-8 in a skipped column still rejects its row.
 

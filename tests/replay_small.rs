@@ -77,7 +77,7 @@ fn dataset() -> Dataset {
 }
 
 fn timelines(ds: &Dataset) -> Vec<Timeline> {
-    let detector = Detector::new(&LexiconConfig::default());
+    let detector = Detector::new(&LexiconConfig::default()).expect("the shipped lexicon compiles");
     let signals = detect_dataset(ds, SignalSource::Auto, &detector);
     assert_eq!(signals.source_used, Some(SignalSource::Tags));
     assert_eq!(signals.unknown_labels.get("foo"), Some(&1));

@@ -1,4 +1,4 @@
-//! The weekly report and the brief through the real binary (issue 5): the folder's contents and
+//! The weekly report and the brief through the real binary: the folder's contents and
 //! byte-identical reruns, the windows (ISO week edges, time zones, `--week last`, dates,
 //! `HANDOFF_WEEK`), empty and invalid windows, the history replacement and the trend chart,
 //! the atomic write when a run is killed or fails midway, hostile text, `handoff brief`, and

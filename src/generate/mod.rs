@@ -76,6 +76,7 @@ fn config(args: &GenerateArgs) -> Result<WorldConfig, UsageError> {
 /// `handoff generate`: writes the three tables (and the truth, when asked) into `args.out`.
 pub fn run(args: &GenerateArgs) -> anyhow::Result<GenerateStats> {
     let cfg = config(args)?;
+    let phrasings = text::Phrasings::shipped()?;
     let policies_file = match (&args.truth, &args.policies) {
         (Some(_), Some(p)) => Some(load_policies(p).with_context(|| format!("{}", p.display()))?),
         (Some(_), None) => return Err(UsageError("--truth needs --policies".into()).into()),
@@ -94,7 +95,7 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<GenerateStats> {
     let mut stats = GenerateStats::default();
 
     // Chunk k is written (and its truth added) while chunk k + 1 is generated.
-    let mut current = Some(generate_chunk(&cfg, 0));
+    let mut current = Some(generate_chunk(&cfg, phrasings, 0));
     while let Some(chunk) = current.take() {
         let first = chunk.first;
         let next_first = first + chunk.items.len() as u64;
@@ -109,7 +110,10 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<GenerateStats> {
                 }
                 Ok(())
             },
-            || (next_first < cfg.conversations).then(|| generate_chunk(&cfg, next_first)),
+            || {
+                (next_first < cfg.conversations)
+                    .then(|| generate_chunk(&cfg, phrasings, next_first))
+            },
         );
         written?;
         count(&chunk.items, &mut stats);
@@ -133,9 +137,10 @@ struct Chunk {
     items: Vec<Generated>,
 }
 
-fn generate_chunk(cfg: &WorldConfig, first: u64) -> Chunk {
+fn generate_chunk(cfg: &WorldConfig, phrasings: &text::Phrasings, first: u64) -> Chunk {
     let last = (first + CHUNK).min(cfg.conversations);
-    let items = (first..last).into_par_iter().map(|i| generate_conversation(cfg, i)).collect();
+    let items =
+        (first..last).into_par_iter().map(|i| generate_conversation(cfg, phrasings, i)).collect();
     Chunk { first, items }
 }
 

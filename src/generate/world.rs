@@ -12,7 +12,7 @@ use super::model::{
     outcome_probabilities, reference_point, situation_onsets, ConversationTruth, PointState,
     Segment, AMOUNT_MEDIAN, AMOUNT_SIGMA, ENTERPRISE_EMPLOYEES, PLAYBOOKS,
 };
-use super::text;
+use super::text::Phrasings;
 use crate::model::{Conversation, Message, Micros, Outcome, QualMask, Sender};
 use crate::signals::vocabulary::{Signal, SignalSet};
 
@@ -75,7 +75,7 @@ fn log_uniform<R: Rng>(rng: &mut R, low: f64, high: f64) -> f64 {
     (low.ln() + rng.random::<f64>() * (high.ln() - low.ln())).exp()
 }
 
-fn account(cfg: &WorldConfig, number: u64) -> Account {
+fn account(cfg: &WorldConfig, phrasings: &Phrasings, number: u64) -> Account {
     let mut rng = rng_for(cfg.seed, number, 1);
     let u: f64 = rng.random();
     let (segment, low, high) = if u < 0.55 {
@@ -86,7 +86,7 @@ fn account(cfg: &WorldConfig, number: u64) -> Account {
         (Segment::Enterprise, 1000.0, 50_000.0)
     };
     let employees = log_uniform(&mut rng, low, high).round() as i64;
-    Account { number, segment, employees, domain: text::company_domain(number) }
+    Account { number, segment, employees, domain: phrasings.company_domain(number) }
 }
 
 fn traits<R: Rng>(rng: &mut R, segment: Segment) -> Traits {
@@ -224,10 +224,10 @@ fn gap<R: Rng>(rng: &mut R, channel: &str, sender: Sender) -> Micros {
     log_uniform(rng, low, high).round() as Micros * SECOND
 }
 
-/// Generates conversation `index` (0-based) of the run.
-pub fn generate_conversation(cfg: &WorldConfig, index: u64) -> Generated {
+/// Generates conversation `index` (0-based) of the run, its text drawn from `phrasings`.
+pub fn generate_conversation(cfg: &WorldConfig, phrasings: &Phrasings, index: u64) -> Generated {
     let mut rng = rng_for(cfg.seed, index, 0);
-    let acct = account(cfg, rng.random_range(0..cfg.accounts()));
+    let acct = account(cfg, phrasings, rng.random_range(0..cfg.accounts()));
     let t = traits(&mut rng, acct.segment);
     let channel = pick_channel(&mut rng);
     let playbook = &PLAYBOOKS[rng.random_range(0..PLAYBOOKS.len())];
@@ -239,8 +239,8 @@ pub fn generate_conversation(cfg: &WorldConfig, index: u64) -> Generated {
     let rate = 4.5 + 4.0 * t.rho + if acct.segment == Segment::Enterprise { 1.5 } else { 0.0 };
     let extra = Poisson::new(rate).map(|p| p.sample(&mut rng)).unwrap_or(rate);
     let n = (2.0 + extra).min(14.0) as u32;
-    let primary = text::person_address(&mut rng, &acct.domain);
-    let second = text::person_address(&mut rng, &acct.domain);
+    let primary = phrasings.person_address(&mut rng, &acct.domain);
+    let second = phrasings.person_address(&mut rng, &acct.domain);
     let second_from = if rng.random_bool(if enterprise_account { 0.25 } else { 0.08 }) {
         rng.random_range(2..=n.max(2))
     } else {
@@ -322,7 +322,7 @@ pub fn generate_conversation(cfg: &WorldConfig, index: u64) -> Generated {
             sent_at: now,
             sender: Sender::Prospect,
             participant: Some(authors[i].clone()),
-            text: text::prospect_text(&mut rng, &signals[i]),
+            text: phrasings.prospect_text(&mut rng, &signals[i]),
             tags: signals[i].iter().map(|s| s.name().to_string()).collect(),
             qualified: 0,
             handoff_probability: Some(hazards[i]),
@@ -341,9 +341,9 @@ pub fn generate_conversation(cfg: &WorldConfig, index: u64) -> Generated {
             if after_handoff || (handed_here && !connect) { Sender::Human } else { Sender::Ai };
         now += gap(&mut rng, channel, sender);
         let text = match sender {
-            Sender::Human => text::human_text(&mut rng),
-            _ if connect => text::ai_connect_text(&mut rng),
-            _ => text::ai_text(&mut rng, captured[i]),
+            Sender::Human => phrasings.human_text(&mut rng),
+            _ if connect => phrasings.ai_connect_text(&mut rng),
+            _ => phrasings.ai_text(&mut rng, captured[i]),
         };
         let turn = messages.len() as i64 + 1;
         if connect {
@@ -476,16 +476,20 @@ fn rep_rating<R: Rng>(rng: &mut R, truth: &ConversationTruth) -> u8 {
 mod tests {
     use super::*;
 
+    fn phrasings() -> &'static Phrasings {
+        Phrasings::shipped().expect("the shipped phrasings parse")
+    }
+
     fn cfg() -> WorldConfig {
         WorldConfig { seed: 7, conversations: 500, weeks: 2, start: 1_794_182_400 * SECOND }
     }
 
     #[test]
     fn same_seed_and_index_give_the_same_conversation() {
-        let a = generate_conversation(&cfg(), 17);
-        let b = generate_conversation(&cfg(), 17);
+        let a = generate_conversation(&cfg(), phrasings(), 17);
+        let b = generate_conversation(&cfg(), phrasings(), 17);
         assert_eq!(a.conversation, b.conversation);
-        let c = generate_conversation(&cfg(), 18);
+        let c = generate_conversation(&cfg(), phrasings(), 18);
         assert_ne!(a.conversation.messages, c.conversation.messages);
     }
 
@@ -493,7 +497,7 @@ mod tests {
     fn conversations_are_well_formed() {
         let cfg = cfg();
         for i in 0..300 {
-            let g = generate_conversation(&cfg, i);
+            let g = generate_conversation(&cfg, phrasings(), i);
             let msgs = &g.conversation.messages;
             let prospects = msgs.iter().filter(|m| m.sender == Sender::Prospect).count();
             assert!((2..=14).contains(&prospects), "{prospects}");
@@ -528,7 +532,7 @@ mod tests {
         let cfg = cfg();
         let mut handed = 0;
         for i in 0..300 {
-            let g = generate_conversation(&cfg, i);
+            let g = generate_conversation(&cfg, phrasings(), i);
             let Some(h) = g.truth.historical else { continue };
             handed += 1;
             let turn = g.conversation.outcome.as_ref().and_then(|o| o.handoff_turn);
@@ -550,7 +554,7 @@ mod tests {
         let cfg = cfg();
         let (mut at_reference, mut history, mut never, mut delayed) = (0.0, 0.0, 0.0, 0.0);
         for i in 0..2000 {
-            let t = generate_conversation(&cfg, i).truth;
+            let t = generate_conversation(&cfg, phrasings(), i).truth;
             at_reference += outcome_probabilities(&t, t.reference).meeting;
             history += outcome_probabilities(&t, t.historical).meeting;
             never += outcome_probabilities(&t, None).meeting;
@@ -594,7 +598,7 @@ mod tests {
         let cfg = cfg();
         let mut with_reference = 0;
         for i in 0..400 {
-            let g = generate_conversation(&cfg, i);
+            let g = generate_conversation(&cfg, phrasings(), i);
             let c = &g.conversation;
             let points = points_from_rows(c);
             let enterprise = c.segment.as_deref() == Some("enterprise")
@@ -609,13 +613,13 @@ mod tests {
         assert!(with_reference > 100 && with_reference < 400, "{with_reference}");
     }
 
-    /// The world's own reading of policies.md against `replay` (issue 3).
+    /// The world's own reading of policies.md against `replay`.
     #[test]
     fn world_reference_agrees_with_replay() {
         let cfg = cfg();
         let reference = crate::policy::QualityReference::default().policy;
         for i in 0..400 {
-            let g = generate_conversation(&cfg, i);
+            let g = generate_conversation(&cfg, phrasings(), i);
             let tl = crate::replay::build_timeline(&g.conversation, &g.prospect_signals);
             let onsets = crate::replay::situation_onsets(&reference, &tl);
             let mine = situation_onsets(&points_from_rows(&g.conversation), {
@@ -632,8 +636,9 @@ mod tests {
     #[test]
     fn average_length_is_about_sixteen_messages() {
         let cfg = cfg();
-        let total: usize =
-            (0..400).map(|i| generate_conversation(&cfg, i).conversation.messages.len()).sum();
+        let total: usize = (0..400)
+            .map(|i| generate_conversation(&cfg, phrasings(), i).conversation.messages.len())
+            .sum();
         let mean = total as f64 / 400.0;
         assert!((12.0..20.0).contains(&mean), "{mean}");
     }

@@ -14,7 +14,7 @@ use toml::Spanned;
 
 use super::sweep::{parameter_value_problem, Objective, SweepParameter};
 use super::{Policy, QualityReference, Sweep};
-use crate::signals::lexicon::LexiconConfig;
+use crate::signals::lexicon::{read_lexicon_table, LexiconConfig};
 use crate::signals::vocabulary::{Guard, Signal, Situation};
 use crate::signals::SignalSource;
 
@@ -322,14 +322,7 @@ impl Ctx<'_> {
     }
 
     fn signal(&self, name: &str, span: Range<usize>, key: &str) -> Result<Signal, PolicyFileError> {
-        Signal::parse_exact(name).ok_or_else(|| {
-            let known: Vec<&str> = Signal::ALL.iter().map(|s| s.name()).collect();
-            self.error(
-                span,
-                key,
-                format!("unknown signal `{name}` (expected one of {})", known.join(", ")),
-            )
-        })
+        Signal::parse_key(name).map_err(|message| self.error(span, key, message))
     }
 
     fn weights(
@@ -504,36 +497,8 @@ impl Ctx<'_> {
     }
 
     fn lexicon(&self, value: &Value<'_>) -> Result<LexiconConfig, PolicyFileError> {
-        let mut config = LexiconConfig::default();
-        for (k, v) in entries_in_file_order(self.table(value, "lexicon")?) {
-            if k.get_ref() == "extend" {
-                for (ek, ev) in entries_in_file_order(self.table(v, "lexicon.extend")?) {
-                    let key = format!("lexicon.extend.{}", ek.get_ref());
-                    let signal = self.signal(ek.get_ref(), ek.span(), &key)?;
-                    config.extend.insert(signal, self.phrases(ev, &key)?);
-                }
-            } else {
-                let key = format!("lexicon.{}", k.get_ref());
-                let signal = self.signal(k.get_ref(), k.span(), &key)?;
-                config.overrides.insert(signal, self.phrases(v, &key)?);
-            }
-        }
-        Ok(config)
-    }
-
-    /// A list of phrases; a blank phrase would match everywhere, so it is an error.
-    fn phrases(&self, value: &Value<'_>, key: &str) -> Result<Vec<String>, PolicyFileError> {
-        self.strings(value, key)?
-            .into_iter()
-            .map(|(phrase, span)| {
-                let trimmed = phrase.trim();
-                if trimmed.is_empty() {
-                    Err(self.error(span, key, "a phrase must not be blank".into()))
-                } else {
-                    Ok(trimmed.to_string())
-                }
-            })
-            .collect()
+        read_lexicon_table(self.table(value, "lexicon")?)
+            .map_err(|e| self.error(e.span, &e.key, e.message))
     }
 
     fn sweep(&self, value: &Value<'_>, policies: &[Policy]) -> Result<Sweep, PolicyFileError> {

@@ -12,15 +12,24 @@ use std::collections::BTreeMap;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rayon::prelude::*;
 
-use super::lexicon::LexiconConfig;
+use super::lexicon::{DefaultLexiconError, Lexicon, LexiconConfig};
 use super::vocabulary::{Signal, SignalSet};
 use super::SignalSource;
 use crate::model::{Conversation, Dataset, Sender};
 
-/// The lexicon could not be compiled (only for absurdly large lexicons).
+/// A lexicon that cannot be turned into a detector (exit 2: the lexicon comes from the
+/// policies file; the shipped default is checked by a unit test).
 #[derive(Debug, thiserror::Error)]
-#[error("the lexicon cannot be compiled: {0}")]
-pub struct DetectorError(String);
+pub enum DetectorError {
+    #[error(transparent)]
+    DefaultLexicon(#[from] DefaultLexiconError),
+    /// A blank phrase would match every message.
+    #[error("the lexicon has a blank phrase for {0}")]
+    BlankPhrase(Signal),
+    /// The automaton has size limits that only an absurdly large lexicon reaches.
+    #[error("the lexicon cannot be compiled: {0}")]
+    Automaton(String),
+}
 
 /// Finds the lexicon's phrases in text: case-insensitive, on word boundaries, overlapping.
 pub struct Detector {
@@ -38,16 +47,21 @@ struct PatternInfo {
 }
 
 impl Detector {
-    /// Compiles the default lexicon with `config`'s overrides and extensions.
-    pub fn try_new(config: &LexiconConfig) -> Result<Detector, DetectorError> {
+    /// Compiles the shipped default lexicon with `config`'s overrides and extensions.
+    pub fn new(config: &LexiconConfig) -> Result<Detector, DetectorError> {
+        Detector::compile(Lexicon::shipped()?, config)
+    }
+
+    /// Compiles `defaults` with `config`'s overrides and extensions.
+    pub fn compile(defaults: &Lexicon, config: &LexiconConfig) -> Result<Detector, DetectorError> {
         let mut phrases = Vec::new();
         let mut patterns = Vec::new();
         for signal in Signal::ALL {
-            for phrase in config.phrases(signal) {
+            for phrase in config.phrases(defaults, signal) {
                 let phrase = normalize(&phrase);
                 let (Some(first), Some(last)) = (phrase.chars().next(), phrase.chars().last())
                 else {
-                    continue; // a blank phrase would match everywhere; the file parser rejects it
+                    return Err(DetectorError::BlankPhrase(signal));
                 };
                 patterns.push(PatternInfo {
                     signal,
@@ -57,6 +71,8 @@ impl Detector {
                 phrases.push(phrase);
             }
         }
+        // No phrase at all (every signal overridden with an empty list) is a valid lexicon
+        // that finds nothing.
         let automaton = if phrases.is_empty() {
             None
         } else {
@@ -64,20 +80,10 @@ impl Detector {
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
                 .build(&phrases)
-                .map_err(|e| DetectorError(e.to_string()))?;
+                .map_err(|e| DetectorError::Automaton(e.to_string()))?;
             Some(built)
         };
         Ok(Detector { automaton, patterns })
-    }
-
-    /// Like `try_new`, for lexicons known to compile (the default one and any lexicon small
-    /// enough to be written by hand). If compiling ever failed, the failure is logged and the
-    /// detector finds nothing.
-    pub fn new(config: &LexiconConfig) -> Detector {
-        Detector::try_new(config).unwrap_or_else(|e| {
-            tracing::error!("{e}; text detection finds no signals");
-            Detector { automaton: None, patterns: vec![] }
-        })
     }
 
     /// The signals whose phrases occur in `text`.
@@ -308,7 +314,7 @@ mod tests {
     use crate::model::{ColumnPresence, Message};
 
     fn default_detector() -> Detector {
-        Detector::new(&LexiconConfig::default())
+        Detector::new(&LexiconConfig::default()).expect("the shipped lexicon compiles")
     }
 
     #[test]
@@ -344,21 +350,35 @@ mod tests {
         let mut config = LexiconConfig::default();
         config.overrides.insert(Signal::Competitor, vec!["Acme CRM".into()]);
         config.extend.insert(Signal::Pricing, vec!["what's the damage".into()]);
-        let d = Detector::new(&config);
+        let d = Detector::new(&config).expect("compiles");
         assert!(d.detect("we run acme crm today").contains(Signal::Competitor));
         assert!(!d.detect("we looked at salesloft").contains(Signal::Competitor));
         assert!(d.detect("so what's the damage?").contains(Signal::Pricing));
         assert!(d.detect("how much is it").contains(Signal::Pricing));
         config.overrides.insert(Signal::Competitor, vec![]);
-        assert!(!Detector::new(&config).detect("acme crm").contains(Signal::Competitor));
+        let d = Detector::new(&config).expect("compiles");
+        assert!(!d.detect("acme crm").contains(Signal::Competitor));
+    }
+
+    #[test]
+    fn a_lexicon_that_cannot_be_built_is_an_error() {
+        let mut config = LexiconConfig::default();
+        config.extend.insert(Signal::Pricing, vec!["cost".into(), " \n ".into()]);
+        let err = Detector::new(&config).err();
+        assert!(matches!(err, Some(DetectorError::BlankPhrase(Signal::Pricing))), "{err:?}");
+        let broken = Lexicon::parse("[lexicon]\npricing = [\"cost\"]\n");
+        assert!(broken.is_err());
+        let from_broken = broken.map_err(DetectorError::from).err();
+        assert!(matches!(from_broken, Some(DetectorError::DefaultLexicon(_))));
     }
 
     #[test]
     fn every_signal_has_a_sizeable_default_lexicon() {
         for s in Signal::ALL {
-            let n = default_phrases(s).len();
+            let phrases = Lexicon::shipped().map(|l| l.phrases(s)).unwrap_or_default();
+            let n = phrases.len();
             assert!(n >= 15, "{s} has only {n} phrases");
-            for p in default_phrases(s) {
+            for p in phrases {
                 assert_eq!(*p, normalize(p), "phrase `{p}` of {s} is not normalized");
             }
         }
@@ -394,8 +414,6 @@ mod tests {
             ..Dataset::default()
         }
     }
-
-    use crate::signals::lexicon::default_phrases;
 
     #[test]
     fn sources_resolve_and_merge() {

@@ -106,6 +106,14 @@ impl Signal {
         Signal::ALL.iter().find(|s| s.name() == label).copied()
     }
 
+    /// `parse_exact` for a key of the policies file; the error lists the vocabulary.
+    pub fn parse_key(label: &str) -> Result<Signal, String> {
+        Signal::parse_exact(label).ok_or_else(|| {
+            let known: Vec<&str> = Signal::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown signal `{label}` (expected one of {})", known.join(", "))
+        })
+    }
+
     pub fn bit(self) -> SignalSet {
         SignalSet(1 << (self as u8))
     }

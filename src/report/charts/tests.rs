@@ -436,7 +436,7 @@ fn palette_is_stable_by_policy_order() {
     assert_eq!(palette.rank("qualified-only"), 2);
 }
 
-/// Writes the fabricated renders where the lead can look at them when
+/// Writes the fabricated renders where a person can look at them when
 /// `HANDOFF_CHARTS_PREVIEW=<dir>` is set (a no-op otherwise).
 #[test]
 fn write_preview_when_asked() {
