@@ -1,12 +1,12 @@
 //! The command line: one clap-derive struct per command. Every flag has a default and may come
-//! from a `HANDOFF_*` environment variable (for cron and systemd).
+//! from a `HANDOFF_*` environment variable (for cron and systemd). Values are range-checked
+//! here, as they are parsed (a usage error, exit 2); `cmd` maps the parsed flags onto the
+//! library's option structs, so nothing below `cmd` sees clap.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::estimate::EstimatorKind;
-use crate::signals::SignalSource;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,11 +49,31 @@ impl Command {
     }
 }
 
+/// `--log-format`; maps onto `logging::LogFormat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// `--estimator`; maps onto `estimate::EstimatorKind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EstimatorKind {
+    Matched,
+    Dm,
+    Ipw,
+    Snipw,
+    Dr,
+}
+
+/// `--signal-source`; maps onto `signals::SignalSource`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignalSource {
+    Auto,
+    Tags,
+    Text,
+    Both,
 }
 
 /// Flags every command shares.
@@ -69,7 +89,7 @@ pub struct CommonArgs {
     #[arg(long, env = "HANDOFF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Largest share of conversations that may be rejected before the run fails (exit 3).
-    #[arg(long, env = "HANDOFF_MAX_REJECTED", default_value_t = 0.01)]
+    #[arg(long, env = "HANDOFF_MAX_REJECTED", default_value_t = 0.01, value_parser = fraction)]
     pub max_rejected: f64,
 }
 
@@ -107,13 +127,14 @@ pub struct EstimateArgs {
     #[arg(long, env = "HANDOFF_ESTIMATOR", value_enum, default_value_t = EstimatorKind::Dr)]
     pub estimator: EstimatorKind,
     /// Largest inverse-propensity weight.
-    #[arg(long, env = "HANDOFF_CLIP", default_value_t = 50.0)]
+    #[arg(long, env = "HANDOFF_CLIP", default_value_t = 50.0, value_parser = clip)]
     pub clip: f64,
     /// `matched` only: agreement within this many decision points.
     #[arg(long, env = "HANDOFF_TOLERANCE", default_value_t = 0)]
     pub tolerance: u32,
     /// Bootstrap replicates for the intervals (0: normal intervals).
-    #[arg(long, env = "HANDOFF_BOOTSTRAP", default_value_t = 200)]
+    #[arg(long, env = "HANDOFF_BOOTSTRAP", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(..=i64::from(MAX_BOOTSTRAP)))]
     pub bootstrap: u32,
     /// Seed for every random choice (bootstrap).
     #[arg(long, env = "HANDOFF_SEED", default_value_t = 42)]
@@ -146,8 +167,8 @@ pub struct ReportArgs {
     #[arg(long, env = "HANDOFF_OUT", default_value = "reports")]
     pub out: PathBuf,
     /// Seconds to wait while another run writes to the same reports root before giving up
-    #[arg(long, env = "HANDOFF_LOCK_TIMEOUT", default_value_t = 60.0)]
-    pub lock_timeout: f64,
+    #[arg(long, env = "HANDOFF_LOCK_TIMEOUT", default_value = "60", value_parser = lock_timeout)]
+    pub lock_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -172,6 +193,7 @@ pub struct ValidateArgs {
     pub rejected: Option<PathBuf>,
 }
 
+/// `generate --format`; maps onto `generate::DataFormat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DataFormat {
     Csv,
@@ -236,4 +258,69 @@ pub struct BriefArgs {
     /// JSON instead of Markdown.
     #[arg(long)]
     pub json: bool,
+}
+
+/// More bootstrap replicates than any interval needs.
+pub const MAX_BOOTSTRAP: u32 = 100_000;
+
+/// Longest `--lock-timeout`, in seconds (a day).
+pub const MAX_LOCK_TIMEOUT_SECONDS: f64 = 86_400.0;
+
+/// A number parsed as `f64` that is finite and passes `allowed`; otherwise `expected` says
+/// what was wanted (clap names the flag and the value around it).
+fn bounded(text: &str, allowed: impl Fn(f64) -> bool, expected: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && allowed(value) => Ok(value),
+        _ => Err(expected.to_string()),
+    }
+}
+
+/// `--max-rejected`: a fraction from 0 to 1.
+fn fraction(text: &str) -> Result<f64, String> {
+    bounded(text, |v| (0.0..=1.0).contains(&v), "must be a fraction from 0 to 1")
+}
+
+/// `--clip`: a weight of at least 1.
+fn clip(text: &str) -> Result<f64, String> {
+    bounded(text, |v| v >= 1.0, "must be a number >= 1")
+}
+
+/// `--lock-timeout`: seconds from 0 to a day.
+fn lock_timeout(text: &str) -> Result<Duration, String> {
+    let seconds = bounded(
+        text,
+        |v| (0.0..=MAX_LOCK_TIMEOUT_SECONDS).contains(&v),
+        "must be a number of seconds from 0 to 86400",
+    )?;
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_parsers_accept_their_bounds_and_refuse_the_rest() {
+        assert_eq!(fraction("0"), Ok(0.0));
+        assert_eq!(fraction("1"), Ok(1.0));
+        for bad in ["-0.1", "1.01", "NaN", "inf", "x", ""] {
+            assert!(fraction(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(clip("1"), Ok(1.0));
+        for bad in ["0.99", "inf", "NaN", "-5"] {
+            assert!(clip(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(lock_timeout("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(lock_timeout("86400"), Ok(Duration::from_secs(86_400)));
+        for bad in ["-1", "86400.5", "NaN", "1e300"] {
+            assert!(lock_timeout(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bootstrap_is_capped() {
+        let parse = |value: &str| Cli::try_parse_from(["handoff", "report", "--bootstrap", value]);
+        assert!(parse("100000").is_ok());
+        assert!(parse("100001").is_err());
+    }
 }

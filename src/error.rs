@@ -12,7 +12,7 @@ use crate::signals::detect::DetectorError;
 pub struct UsageError(pub String);
 
 /// Data that cannot be used as a whole (exit 3).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum DataError {
     #[error("{dir}: no {table} table (expected {table}.csv, {table}.csv.gz, {table}.jsonl, {table}.ndjson, {table}.parquet or a {table}/ folder)")]
     MissingTable { dir: PathBuf, table: String },

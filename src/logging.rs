@@ -1,6 +1,14 @@
 //! Logs on stderr, as text or JSON lines, quiet on request; stdout stays for requested output.
 
-use crate::cli::LogFormat;
+/// How log lines are written on stderr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines without timestamps.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
 
 /// Installs the global subscriber once; later calls are ignored (tests run commands in-process).
 pub fn init(format: LogFormat, quiet: bool) {

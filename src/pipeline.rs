@@ -1,17 +1,50 @@
 //! The shared front of every command that runs policies: load the policies file, load and
 //! validate the data, find the signals once, and reduce each conversation to a timeline.
-//! Commands call `prepare` and then do only their own part.
+//! Commands call `prepare` and then do only their own part; what they write is `report`'s.
+
+use std::path::PathBuf;
 
 use anyhow::Context;
 use rayon::prelude::*;
 
-use crate::cli::{CommonArgs, PolicyArgs};
-use crate::ingest::{self, IngestOptions, MessageText};
+use crate::ingest::{self, FolderSource, IngestOptions, MessageText, Source};
 use crate::model::Dataset;
 use crate::policy::file::{load_policies, PoliciesFile};
 use crate::replay::{build_timeline, Timeline};
 use crate::signals::detect::{detect_dataset, DatasetSignals, Detector};
 use crate::signals::SignalSource;
+
+/// The data a run reads.
+#[derive(Clone, Debug)]
+pub struct DataOptions {
+    /// The data folder holding the conversations, messages and outcomes tables.
+    pub data: PathBuf,
+    /// Largest share of conversations that may be rejected before the run fails (0 to 1).
+    pub max_rejected: f64,
+}
+
+/// The policies a run replays and where their signals come from.
+#[derive(Clone, Debug)]
+pub struct PolicyOptions {
+    /// The policies file.
+    pub policies: PathBuf,
+    /// Overrides the policies file's `signal_source` when given.
+    pub signal_source: Option<SignalSource>,
+}
+
+/// Which conversations a run covers, as written on the command line (resolved against the
+/// data by `resolve_window`).
+#[derive(Clone, Debug, Default)]
+pub struct WindowSpec {
+    /// An ISO week (`2026-W47`) or `last`.
+    pub week: Option<String>,
+    /// First day of the window (UTC, inclusive), `YYYY-MM-DD`.
+    pub since: Option<String>,
+    /// End of the window (UTC, exclusive), `YYYY-MM-DD`.
+    pub until: Option<String>,
+    /// The run's "now": a timestamp or `now`; by default the latest timestamp in the data.
+    pub as_of: Option<String>,
+}
 
 /// Everything downstream of ingest and signal detection, computed once.
 pub struct Prepared {
@@ -39,34 +72,35 @@ impl Prepared {
 
 /// Loads the policies file first (a bad file is a usage error, reported before any data is
 /// read), then the data, then signals and timelines.
-pub fn prepare(common: &CommonArgs, policy_args: &PolicyArgs) -> anyhow::Result<Prepared> {
-    prepare_with(common, policy_args, true)
+pub fn prepare(data: &DataOptions, policy: &PolicyOptions) -> anyhow::Result<Prepared> {
+    prepare_with(data, policy, true)
 }
 
 /// `prepare` for commands that never show message text (`report`, `replay`): when the
 /// signals come from tags, the text is not even read, which at scale is most of the memory.
 /// Every figure is the same as with `prepare`.
 pub fn prepare_without_text(
-    common: &CommonArgs,
-    policy_args: &PolicyArgs,
+    data: &DataOptions,
+    policy: &PolicyOptions,
 ) -> anyhow::Result<Prepared> {
-    prepare_with(common, policy_args, false)
+    prepare_with(data, policy, false)
 }
 
 fn prepare_with(
-    common: &CommonArgs,
-    policy_args: &PolicyArgs,
+    data: &DataOptions,
+    policy: &PolicyOptions,
     keep_text: bool,
 ) -> anyhow::Result<Prepared> {
-    let policies = load_policies(&policy_args.policies)?;
-    let source = policy_args.signal_source.or(policies.signal_source).unwrap_or_default();
+    let policies = load_policies(&policy.policies)?;
+    let source = policy.signal_source.or(policies.signal_source).unwrap_or_default();
+    let tables = open_data(data)?;
     let text_unused = match source {
         SignalSource::Tags => true,
-        SignalSource::Auto => ingest::messages_have_signals_column(&common.data) == Some(true),
+        SignalSource::Auto => tables.messages_have_signals_column() == Some(true),
         SignalSource::Text | SignalSource::Both => false,
     };
     let text = if keep_text || !text_unused { MessageText::Keep } else { MessageText::Skip };
-    let dataset = load_dataset_with(common, text)?;
+    let dataset = load_from(&tables, data, text)?;
     tracing::debug!(conversations = dataset.conversations.len(), ?text, "stage: data loaded");
     let detector = Detector::new(&policies.lexicon)?;
     let signals = detect_dataset(&dataset, source, &detector);
@@ -80,22 +114,27 @@ fn prepare_with(
     Ok(Prepared { policies, dataset, signals, timelines, source })
 }
 
-/// Loads and validates the data folder named by `--data`.
-pub fn load_dataset(common: &CommonArgs) -> anyhow::Result<Dataset> {
-    load_dataset_with(common, MessageText::Keep)
+/// Loads and validates the data folder of `data`.
+pub fn load_dataset(data: &DataOptions) -> anyhow::Result<Dataset> {
+    load_from(&open_data(data)?, data, MessageText::Keep)
 }
 
-fn load_dataset_with(common: &CommonArgs, text: MessageText) -> anyhow::Result<Dataset> {
-    if !(0.0..=1.0).contains(&common.max_rejected) {
-        return Err(crate::error::UsageError(format!(
-            "--max-rejected must be a fraction between 0 and 1, found {}",
-            common.max_rejected
-        ))
-        .into());
-    }
-    let options = IngestOptions { max_rejected: common.max_rejected };
-    ingest::load_with(&common.data, &options, text)
-        .with_context(|| format!("reading the data set in {}", common.data.display()))
+/// The data folder with its tables discovered (once, for the peek and the read).
+fn open_data(data: &DataOptions) -> anyhow::Result<FolderSource> {
+    FolderSource::open(&data.data).with_context(|| reading_context(data))
+}
+
+fn load_from(
+    tables: &dyn Source,
+    data: &DataOptions,
+    text: MessageText,
+) -> anyhow::Result<Dataset> {
+    let options = IngestOptions { max_rejected: data.max_rejected };
+    ingest::load_from(tables, &options, text).with_context(|| reading_context(data))
+}
+
+fn reading_context(data: &DataOptions) -> String {
+    format!("reading the data set in {}", data.data.display())
 }
 
 /// The latest timestamp anywhere in the data: the default `--as-of`, so that a rerun on the
@@ -122,7 +161,7 @@ pub fn latest_timestamp(dataset: &Dataset) -> crate::model::Micros {
 
 /// Checks the window flags (`--week`, `--since`, `--until`, `--as-of`) before any data is
 /// read, so a typo in a cron line fails at once with exit 2 instead of after loading the data.
-pub fn check_window_flags(args: &crate::cli::WindowArgs) -> anyhow::Result<()> {
+pub fn check_window_flags(args: &WindowSpec) -> anyhow::Result<()> {
     use crate::window::{parse_as_of, Window};
     let now = chrono::Utc::now().timestamp_micros();
     let as_of = match &args.as_of {
@@ -135,7 +174,7 @@ pub fn check_window_flags(args: &crate::cli::WindowArgs) -> anyhow::Result<()> {
 
 /// Resolves `--as-of` and the window flags against the data.
 pub fn resolve_window(
-    args: &crate::cli::WindowArgs,
+    args: &WindowSpec,
     dataset: &Dataset,
 ) -> anyhow::Result<(crate::window::Window, crate::model::Micros)> {
     use crate::window::{parse_as_of, Window};
@@ -169,52 +208,4 @@ pub fn window_members(
         .into());
     }
     Ok(members)
-}
-
-/// Whether a table output is Parquet (`.parquet`) rather than CSV (`.csv`); any other name is a
-/// usage error (exit 2). Commands call it before reading the data so a mistyped `--out` fails
-/// at once instead of after the whole run.
-pub fn is_parquet_output(path: &std::path::Path) -> Result<bool, crate::error::UsageError> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    if name.ends_with(".parquet") {
-        Ok(true)
-    } else if name.ends_with(".csv") {
-        Ok(false)
-    } else {
-        Err(crate::error::UsageError(format!(
-            "{}: the output must end in .csv or .parquet",
-            path.display()
-        )))
-    }
-}
-
-/// Writes a frame to `path` as CSV or Parquet by extension, through a temporary sibling so a
-/// failed run never leaves half a file.
-pub fn write_frame(
-    frame: &mut polars::prelude::DataFrame,
-    path: &std::path::Path,
-) -> anyhow::Result<()> {
-    use polars::prelude::{CsvWriter, ParquetWriter, SerWriter};
-    let is_parquet = is_parquet_output(path)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating the folder {}", parent.display()))?;
-    }
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> anyhow::Result<()> {
-        let mut file = std::fs::File::create(&tmp)?;
-        if is_parquet {
-            ParquetWriter::new(&mut file).finish(frame)?;
-        } else {
-            CsvWriter::new(&mut file).finish(frame)?;
-        }
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
 }

@@ -603,7 +603,10 @@ fn a_max_rejected_outside_zero_to_one_is_a_usage_error() {
     write_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
     let (_, err, code) = run_validate(dir.path(), &["--max-rejected", "5"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--max-rejected must be a fraction from 0 to 1"), "{err}");
+    assert!(
+        err.contains("for '--max-rejected <MAX_REJECTED>': must be a fraction from 0 to 1"),
+        "{err}"
+    );
 }
 
 #[test]

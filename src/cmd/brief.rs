@@ -2,6 +2,7 @@
 //! conversation: the conversation so far, qualification, intent signals, objections, account.
 
 use crate::cli::BriefArgs;
+use crate::cmd::options::init_logging;
 use crate::error::UsageError;
 use crate::pipeline::prepare;
 use crate::policy::all_policies;
@@ -11,8 +12,8 @@ use crate::report::brief::{
 };
 
 pub fn run(args: &BriefArgs) -> anyhow::Result<()> {
-    crate::logging::init(args.common.log_format, args.common.quiet);
-    let prepared = prepare(&args.common, &args.policy_args)?;
+    init_logging(&args.common);
+    let prepared = prepare(&(&args.common).into(), &(&args.policy_args).into())?;
     let index = find_conversation(&prepared.dataset, &args.conversation)?;
     let conv = &prepared.dataset.conversations[index];
     let timeline = &prepared.timelines[index];

@@ -2,6 +2,7 @@
 
 pub mod brief;
 pub mod generate;
+pub mod options;
 pub mod replay;
 pub mod report;
 pub mod signals;

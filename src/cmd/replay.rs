@@ -1,17 +1,20 @@
 //! `handoff replay`: the per-conversation decision table of every policy and sweep variant.
 
 use crate::cli::ReplayArgs;
+use crate::cmd::options::init_logging;
 use crate::decisions::DecisionTable;
-use crate::pipeline::{self, prepare_without_text, write_frame};
+use crate::pipeline::{self, prepare_without_text, WindowSpec};
 use crate::policy::all_policies;
 use crate::replay::Replayed;
+use crate::report::frame::{is_parquet_output, write_frame};
 
 pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
-    crate::logging::init(args.common.log_format, args.common.quiet);
-    crate::pipeline::is_parquet_output(&args.out)?;
-    pipeline::check_window_flags(&args.window)?;
-    let prepared = prepare_without_text(&args.common, &args.policy)?;
-    let (window, _) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
+    init_logging(&args.common);
+    is_parquet_output(&args.out)?;
+    let window_spec = WindowSpec::from(&args.window);
+    pipeline::check_window_flags(&window_spec)?;
+    let prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;
+    let (window, _) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     let (policies, variants) = all_policies(&prepared.policies);
     let replayed = Replayed::run(&policies, &variants, &prepared.timelines);

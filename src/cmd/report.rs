@@ -1,31 +1,31 @@
 //! `handoff report`: the weekly job. Validate, replay every policy and sweep, estimate, and
 //! write the report folder atomically (see `report::folder`).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::analysis::{analyse, AnalysisSettings};
 use crate::cli::ReportArgs;
-use crate::error::UsageError;
+use crate::cmd::options::init_logging;
 use crate::estimate::EstimationConfig;
-use crate::pipeline::{self, prepare_without_text};
+use crate::pipeline::{self, prepare_without_text, WindowSpec};
 use crate::report::export::{ReportData, RunInfo};
 use crate::report::folder::ReportWriter;
 use crate::report::history::rows_from_summary;
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
-    crate::logging::init(args.common.log_format, args.common.quiet);
+    init_logging(&args.common);
     let started = Instant::now();
     // run.json's start is the command's, so its duration covers loading and estimating too.
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    check_flags(args)?;
-    pipeline::check_window_flags(&args.window)?;
-    let mut prepared = prepare_without_text(&args.common, &args.policy)?;
-    let (window, as_of) = pipeline::resolve_window(&args.window, &prepared.dataset)?;
+    let window_spec = WindowSpec::from(&args.window);
+    pipeline::check_window_flags(&window_spec)?;
+    let mut prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;
+    let (window, as_of) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");
     let settings = AnalysisSettings {
         estimation: EstimationConfig {
-            estimator: args.estimate.estimator,
+            estimator: args.estimate.estimator.into(),
             clip: args.estimate.clip,
             tolerance: args.estimate.tolerance,
             bootstrap: args.estimate.bootstrap,
@@ -57,37 +57,12 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         charts: Vec::new(),
         run,
     };
-    let writer = ReportWriter {
-        lock_timeout: Duration::from_secs_f64(args.lock_timeout),
-        ..Default::default()
-    };
+    let writer = ReportWriter { lock_timeout: args.lock_timeout, ..Default::default() };
     let folder = writer.write(&args.out, &window, data, history)?;
     tracing::info!(
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
         "wrote the report to {}",
         folder.display()
     );
-    Ok(())
-}
-
-fn check_flags(args: &ReportArgs) -> anyhow::Result<()> {
-    let e = &args.estimate;
-    if !(e.clip.is_finite() && e.clip >= 1.0) {
-        return Err(UsageError(format!("--clip must be a number >= 1, found {}", e.clip)).into());
-    }
-    if !(args.lock_timeout.is_finite() && (0.0..=86_400.0).contains(&args.lock_timeout)) {
-        return Err(UsageError(format!(
-            "--lock-timeout must be a number of seconds from 0 to 86400, found {}",
-            args.lock_timeout
-        ))
-        .into());
-    }
-    if e.bootstrap > 100_000 {
-        return Err(UsageError(format!(
-            "--bootstrap {} is more replicates than any interval needs (at most 100000)",
-            e.bootstrap
-        ))
-        .into());
-    }
     Ok(())
 }

@@ -4,13 +4,15 @@
 use polars::prelude::{Column, DataFrame};
 
 use crate::cli::SignalsArgs;
+use crate::cmd::options::init_logging;
 use crate::model::Sender;
-use crate::pipeline::{prepare, write_frame};
+use crate::pipeline::prepare;
+use crate::report::frame::{is_parquet_output, write_frame};
 
 pub fn run(args: &SignalsArgs) -> anyhow::Result<()> {
-    crate::logging::init(args.common.log_format, args.common.quiet);
-    crate::pipeline::is_parquet_output(&args.out)?;
-    let prepared = prepare(&args.common, &args.policy)?;
+    init_logging(&args.common);
+    is_parquet_output(&args.out)?;
+    let prepared = prepare(&(&args.common).into(), &(&args.policy).into())?;
     let mut ids = Vec::new();
     let mut turns = Vec::new();
     let mut labels = Vec::new();

@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::ValidateArgs;
+use crate::cmd::options::init_logging;
 use crate::ingest::{self, IngestOptions};
 use crate::model::{Dataset, Rejection};
 
@@ -17,12 +18,7 @@ use crate::model::{Dataset, Rejection};
 const EXAMPLES: usize = 10;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<()> {
-    crate::logging::init(args.common.log_format, args.common.quiet);
-    let max_rejected = args.common.max_rejected;
-    if !(0.0..=1.0).contains(&max_rejected) {
-        let message = format!("--max-rejected must be a fraction from 0 to 1, not {max_rejected}");
-        return Err(crate::error::UsageError(message).into());
-    }
+    init_logging(&args.common);
     let dir = &args.common.data;
     let dataset = ingest::read_dataset(dir)
         .with_context(|| format!("reading the data set in {}", dir.display()))?;
@@ -32,7 +28,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<()> {
             .with_context(|| format!("writing rejections to {}", path.display()))?;
         println!("Rejections written to {}", path.display());
     }
-    let options = IngestOptions { max_rejected };
+    let options = IngestOptions { max_rejected: args.common.max_rejected };
     ingest::check_usable(&dataset, &options)
         .with_context(|| format!("the data set in {} is unusable", dir.display()))?;
     println!("The data set is usable.");

@@ -40,7 +40,7 @@ use models::{history_point, CrossFitted, HazardModel, OutcomeModels, Prepared};
 pub use intervals::{paired_difference, Statistic};
 pub use value::{Estimate, Rate, Rates};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum EstimatorKind {
     Matched,
     Dm,

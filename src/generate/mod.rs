@@ -14,17 +14,17 @@ pub mod world;
 pub mod write;
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use rayon::prelude::*;
 
-use crate::cli::GenerateArgs;
 use crate::error::UsageError;
 use crate::policy::file::load_policies;
 
 pub use model::{outcome_probabilities, ConversationTruth, OutcomeProbs, Segment};
 pub use world::{generate_conversation, Generated, WorldConfig};
+pub use write::DataFormat;
 
 /// Limits that keep every timestamp and count far from overflow.
 pub const MAX_CONVERSATIONS: u64 = 100_000_000;
@@ -32,6 +32,36 @@ pub const MAX_WEEKS: u32 = 520;
 
 /// Conversations generated (and held) at a time.
 pub const CHUNK: u64 = 20_000;
+
+/// What `run` generates and where it writes it.
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    pub conversations: u64,
+    pub seed: u64,
+    pub weeks: u32,
+    /// First day of the data, `YYYY-MM-DD` (checked by `run`).
+    pub start: String,
+    pub format: DataFormat,
+    /// The folder the three tables are written to (created when missing).
+    pub out: PathBuf,
+    /// Whether the messages carry the upstream `signals` column.
+    pub tags: bool,
+    /// Whether the messages carry history's logged `handoff_probability`.
+    pub log_propensity: bool,
+    /// Also write the known truth of these policies.
+    pub truth: Option<TruthRequest>,
+    /// Whether a progress bar is drawn (only ever on a terminal).
+    pub progress: bool,
+}
+
+/// Where the truth goes and which policies it covers.
+#[derive(Clone, Debug)]
+pub struct TruthRequest {
+    /// The JSON file written.
+    pub out: PathBuf,
+    /// The policies file whose policies and sweeps are evaluated.
+    pub policies: PathBuf,
+}
 
 /// What a run wrote, for the log line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,45 +82,48 @@ pub fn parse_start(start: &str) -> Result<i64, UsageError> {
     Ok(midnight.and_utc().timestamp_micros())
 }
 
-fn config(args: &GenerateArgs) -> Result<WorldConfig, UsageError> {
-    if !(1..=MAX_CONVERSATIONS).contains(&args.conversations) {
+fn config(options: &GenerateOptions) -> Result<WorldConfig, UsageError> {
+    if !(1..=MAX_CONVERSATIONS).contains(&options.conversations) {
         return Err(UsageError(format!(
             "--conversations {}: must be between 1 and {MAX_CONVERSATIONS}",
-            args.conversations
+            options.conversations
         )));
     }
-    if !(1..=MAX_WEEKS).contains(&args.weeks) {
+    if !(1..=MAX_WEEKS).contains(&options.weeks) {
         return Err(UsageError(format!(
             "--weeks {}: must be between 1 and {MAX_WEEKS}",
-            args.weeks
+            options.weeks
         )));
     }
     Ok(WorldConfig {
-        seed: args.seed,
-        conversations: args.conversations,
-        weeks: args.weeks,
-        start: parse_start(&args.start)?,
+        seed: options.seed,
+        conversations: options.conversations,
+        weeks: options.weeks,
+        start: parse_start(&options.start)?,
     })
 }
 
-/// `handoff generate`: writes the three tables (and the truth, when asked) into `args.out`.
-pub fn run(args: &GenerateArgs) -> anyhow::Result<GenerateStats> {
-    let cfg = config(args)?;
+/// `handoff generate`: writes the three tables (and the truth, when asked) into
+/// `options.out`.
+pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
+    let cfg = config(options)?;
     let phrasings = text::Phrasings::shipped()?;
-    let policies_file = match (&args.truth, &args.policies) {
-        (Some(_), Some(p)) => Some(load_policies(p).with_context(|| format!("{}", p.display()))?),
-        (Some(_), None) => return Err(UsageError("--truth needs --policies".into()).into()),
-        _ => None,
+    let policies_file = match &options.truth {
+        Some(request) => {
+            let p = &request.policies;
+            Some(load_policies(p).with_context(|| format!("{}", p.display()))?)
+        }
+        None => None,
     };
     let evaluated = policies_file.as_ref().map(truth::evaluated_policies).unwrap_or_default();
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let cols = write::Columns { tags: !args.no_tags, propensity: args.log_propensity };
+    std::fs::create_dir_all(&options.out)
+        .with_context(|| format!("creating {}", options.out.display()))?;
+    let cols = write::Columns { tags: options.tags, propensity: options.log_propensity };
     let mut sinks = ["conversations", "messages", "outcomes"]
         .iter()
-        .map(|t| write::Sink::create(&args.out, t, args.format))
+        .map(|t| write::Sink::create(&options.out, t, options.format))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let progress = progress_bar(args.conversations, args.quiet);
+    let progress = progress_bar(options.conversations, options.progress);
     let mut totals = vec![truth::Totals::default(); evaluated.len()];
     let mut stats = GenerateStats::default();
 
@@ -124,9 +157,9 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<GenerateStats> {
         sink.finish()?;
     }
     progress.finish_and_clear();
-    if let (Some(path), Some(file)) = (&args.truth, &policies_file) {
+    if let (Some(request), Some(file)) = (&options.truth, &policies_file) {
         let doc = truth::summarize(file, &evaluated, &totals, cfg.conversations);
-        write_json(path, &doc)?;
+        write_json(&request.out, &doc)?;
     }
     Ok(stats)
 }
@@ -168,8 +201,8 @@ fn count(chunk: &[Generated], stats: &mut GenerateStats) {
     }
 }
 
-fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
+fn progress_bar(total: u64, wanted: bool) -> indicatif::ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(total);

@@ -12,7 +12,6 @@ use polars::prelude::{
     ParquetWriter, PlSmallStr, PolarsResult, TimeUnit, TimeZone,
 };
 
-use crate::cli::DataFormat;
 use crate::model::{Conversation, Micros, CONTEXT_ITEMS, QUAL_FIELDS};
 
 /// One column's values for a chunk.
@@ -222,6 +221,15 @@ enum SinkKind {
         file: Option<File>,
         writer: Option<Box<polars::io::parquet::write::BatchedWriter<File>>>,
     },
+}
+
+/// The file format the generated tables are written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DataFormat {
+    #[default]
+    Csv,
+    Jsonl,
+    Parquet,
 }
 
 pub fn extension(format: DataFormat) -> &'static str {

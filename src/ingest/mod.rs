@@ -1,6 +1,7 @@
 //! Ingest: find the three tables in a data folder, read them in any supported format, validate
 //! every row against the data contract, and assemble a `model::Dataset` with its rejections.
 //!
+//! Everything is read through a `source::Source` (the data folder: `source::FolderSource`).
 //! Readers (`csv`, `jsonl`, `parquet`) stream rows as `rows::Cell`s to `build::Builder`, which
 //! converts them with `validate` and applies the cross-row checks; nothing is held twice.
 
@@ -11,6 +12,7 @@ pub mod jsonl;
 pub mod parquet;
 pub mod rejected;
 pub mod rows;
+pub mod source;
 pub mod timestamp;
 pub mod validate;
 
@@ -19,8 +21,9 @@ use std::path::Path;
 use crate::error::DataError;
 use crate::model::Dataset;
 use build::Builder;
-use discover::{discover, relative_label, Format};
-use rows::{ExtraColumns, FileStats, RawRow, TableSpec};
+use rows::{ExtraColumns, RawRow, TableSpec};
+use source::TableRows;
+pub use source::{FolderSource, Source};
 
 #[derive(Clone, Debug)]
 pub struct IngestOptions {
@@ -55,27 +58,24 @@ pub fn load_with(
     options: &IngestOptions,
     text: MessageText,
 ) -> Result<Dataset, DataError> {
-    let dataset = read_dataset_with(dir, text)?;
+    load_from(&FolderSource::open(dir)?, options, text)
+}
+
+/// Loads and validates the data set of `source`; fails when it is unusable as a whole.
+pub fn load_from(
+    source: &dyn Source,
+    options: &IngestOptions,
+    text: MessageText,
+) -> Result<Dataset, DataError> {
+    let dataset = read_from(source, text)?;
     check_usable(&dataset, options)?;
     Ok(dataset)
 }
 
-/// Whether the messages table has a `signals` column, judged from the headers alone; `None`
-/// when that cannot be told without reading the table (JSON lines, or an unreadable file:
-/// the real read then reports it).
+/// Whether the messages table in `dir` has a `signals` column (see
+/// `Source::messages_have_signals_column`); `None` also when `dir` is not a folder.
 pub fn messages_have_signals_column(dir: &Path) -> Option<bool> {
-    let table = discover(dir, rows::MESSAGES.name).ok()?;
-    let mut any = false;
-    for path in &table.files {
-        let header = match table.format {
-            Format::Csv => csv::header_names(path, false)?,
-            Format::CsvGz => csv::header_names(path, true)?,
-            Format::Parquet => parquet::column_names(path)?,
-            Format::Jsonl => return None,
-        };
-        any |= header.iter().any(|name| name == "signals");
-    }
-    Some(any)
+    FolderSource::open(dir).ok()?.messages_have_signals_column()
 }
 
 /// Reads and validates `dir` without the rejected-share and empty checks of `check_usable`,
@@ -86,19 +86,19 @@ pub fn read_dataset(dir: &Path) -> Result<Dataset, DataError> {
 
 /// `read_dataset`, saying whether the message text is kept.
 pub fn read_dataset_with(dir: &Path, text: MessageText) -> Result<Dataset, DataError> {
-    if !dir.is_dir() {
-        return Err(DataError::Unreadable {
-            file: dir.display().to_string(),
-            reason: "no such data folder".to_string(),
-        });
-    }
+    read_from(&FolderSource::open(dir)?, text)
+}
+
+/// Reads and validates the three tables of `source` (conversations first) without the checks
+/// of `check_usable`.
+pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, DataError> {
     let mut dataset = Dataset::default();
     let mut builder = Builder::default();
     let mut extras = ExtraColumns::default();
     let mut ignored = ExtraColumns::default();
 
     let present = read_table(
-        dir,
+        source,
         &rows::CONVERSATIONS,
         &mut extras,
         &mut dataset,
@@ -110,7 +110,7 @@ pub fn read_dataset_with(dir: &Path, text: MessageText) -> Result<Dataset, DataE
         MessageText::Skip => TableSpec { skipped: &[rows::msg::TEXT], ..rows::MESSAGES },
     };
     let present_m = read_table(
-        dir,
+        source,
         &messages_spec,
         &mut ignored,
         &mut dataset,
@@ -118,7 +118,7 @@ pub fn read_dataset_with(dir: &Path, text: MessageText) -> Result<Dataset, DataE
         Builder::add_message,
     )?;
     let present_o = read_table(
-        dir,
+        source,
         &rows::OUTCOMES,
         &mut ignored,
         &mut dataset,
@@ -142,37 +142,21 @@ pub fn read_dataset_with(dir: &Path, text: MessageText) -> Result<Dataset, DataE
     Ok(dataset)
 }
 
-/// Reads every file of one table into the builder; which known columns any file had.
+/// Reads one table of `source` into the builder; which known columns any part of it had.
 fn read_table(
-    dir: &Path,
+    source: &dyn Source,
     spec: &TableSpec,
     extras: &mut ExtraColumns,
     dataset: &mut Dataset,
     builder: &mut Builder,
     add: fn(&mut Builder, u32, RawRow),
 ) -> Result<Vec<bool>, DataError> {
-    let table = discover(dir, spec.name)?;
-    let mut present = vec![false; spec.columns.len()];
-    let mut rows_read = 0u64;
-    for path in &table.files {
-        let label = relative_label(dir, path);
-        let file = builder.file(&label);
-        let mut sink = |row: RawRow| add(builder, file, row);
-        let stats: FileStats = match table.format {
-            Format::Csv => csv::read_csv(path, &label, false, spec, extras, &mut sink)?,
-            Format::CsvGz => csv::read_csv(path, &label, true, spec, extras, &mut sink)?,
-            Format::Jsonl => jsonl::read_jsonl(path, &label, spec, extras, &mut sink)?,
-            Format::Parquet => parquet::read_parquet(path, &label, spec, extras, &mut sink)?,
-        };
-        rows_read += stats.rows;
-        for (any, here) in present.iter_mut().zip(&stats.present) {
-            *any |= *here;
-        }
-        dataset.files.push(path.clone());
-    }
-    dataset.rows_read.insert(spec.name.to_string(), rows_read);
-    tracing::info!(table = spec.name, files = table.files.len(), rows = rows_read, "table read");
-    Ok(present)
+    let read = source.read_table(spec, extras, &mut TableRows::new(builder, add))?;
+    let files = read.files.len();
+    dataset.files.extend(read.files);
+    dataset.rows_read.insert(spec.name.to_string(), read.rows);
+    tracing::info!(table = spec.name, files, rows = read.rows, "table read");
+    Ok(read.present)
 }
 
 /// Fails when too many conversations were rejected or none is left.

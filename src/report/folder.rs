@@ -2,7 +2,7 @@
 //! sibling (`<out>/.<label>.tmp-<pid>`), fsynced, then swapped into place with
 //! `renameat2(RENAME_EXCHANGE)` (a plain rename when there is no previous folder), so at every
 //! instant `<out>/<label>` is either the complete previous report or the complete new one.
-//! `history.parquet` is then rewritten the same way (temp file + rename). Everything happens
+//! `history.parquet` is then rewritten atomically (see `atomic`). Everything happens
 //! under an exclusive lock on `<out>/.handoff.lock`, which also lets the next run delete the
 //! temporary leftovers of a killed run.
 
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+use crate::report::atomic::{replace_file, sync_dir, TMP_MARK};
 use crate::report::charts::{self, ChartFile};
 use crate::report::export::{all_exporters, Exporter, ReportData};
 use crate::report::history::{self, HistoryRow, HISTORY_FILE};
@@ -21,8 +22,6 @@ use crate::window::Window;
 
 /// The lock file under the reports root.
 pub const LOCK_FILE: &str = ".handoff.lock";
-/// What marks a temporary file or folder of ours (`.<name>.tmp-<pid>`).
-const TMP_MARK: &str = ".tmp-";
 
 /// Draws the charts into a folder: `charts::render_all` in production, a stub in tests.
 pub type RenderCharts = dyn Fn(&Summary, &[HistoryRow], &Path) -> anyhow::Result<Vec<ChartFile>>;
@@ -228,10 +227,6 @@ fn sync_tree(dir: &Path) -> anyhow::Result<()> {
     sync_dir(dir)
 }
 
-fn sync_dir(dir: &Path) -> anyhow::Result<()> {
-    File::open(dir).and_then(|f| f.sync_all()).with_context(|| format!("syncing {}", dir.display()))
-}
-
 /// Moves the finished `tmp` folder to `target`. With a previous report there, the two are
 /// exchanged atomically and the old one (now at `tmp`) is deleted.
 fn swap_into_place(tmp: PathBuf, target: &Path) -> anyhow::Result<()> {
@@ -294,19 +289,6 @@ fn exchange_unsupported(e: &std::io::Error) -> bool {
         return true;
     }
     e.kind() == std::io::ErrorKind::Unsupported
-}
-
-/// Replaces a file atomically: a synced temporary sibling renamed over it.
-fn replace_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = parent.join(format!(".{name}{TMP_MARK}{}", std::process::id()));
-    write_synced(&tmp, bytes)?;
-    if let Err(e) = fs::rename(&tmp, path) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("replacing {}", path.display()));
-    }
-    sync_dir(parent)
 }
 
 #[cfg(test)]

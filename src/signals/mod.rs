@@ -8,7 +8,7 @@ pub mod vocabulary;
 pub use vocabulary::{Guard, Signal, SignalSet, Situation};
 
 /// Where signals come from (policies.md, `signal_source`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SignalSource {
     #[default]
     Auto,
