@@ -20,9 +20,8 @@ use crate::report::decisions::DecisionTable;
 use crate::report::summary::{
     DataCounts, DataQualitySummary, Estimate, PolicySummary, Settings, Summary, SweepSummary,
 };
-use crate::report::window::{format_micros, Window};
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use crate::report::window::Window;
+use crate::time::{date_or_rfc3339_seconds, MICROS_PER_DAY};
 
 /// The settings of one analysis run.
 #[derive(Clone, Debug)]
@@ -163,7 +162,7 @@ pub fn analyse(
             seed: settings.estimation.seed,
             outcome_days: settings.outcome_days,
             signal_source: prepared.source.name().to_string(),
-            as_of: format_micros(settings.as_of),
+            as_of: date_or_rfc3339_seconds(settings.as_of),
         },
         data_quality: data_quality(prepared),
         variants: variant_rows,

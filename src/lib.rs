@@ -5,7 +5,8 @@
 //! (one text pass to per-message signal sets) → `replay` (policies on compact timelines) →
 //! `estimate` and `metrics` (what each policy would have achieved) → `report` (exporters and
 //! charts). `generate` writes synthetic data with known truth; `cmd` holds one thin file per
-//! command.
+//! command. `format` (numbers as text) and `time` (instants, dates and their text) are the
+//! pure helpers every layer shares.
 
 pub mod analysis;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod cmd;
 pub mod error;
 pub mod estimate;
 pub mod findings;
+pub mod format;
 pub mod generate;
 pub mod ingest;
 pub mod logging;
@@ -23,3 +25,4 @@ pub mod policy;
 pub mod replay;
 pub mod report;
 pub mod signals;
+pub mod time;

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use crate::report::charts::{self, ChartFile};
-use crate::report::export::{all_exporters, Exporter, ReportData};
+use crate::report::export::{all_exporters, Exporter};
 use crate::report::history::{self, HistoryRow, HISTORY_FILE};
 use crate::report::summary::Summary;
 use crate::report::window::Window;
+use crate::report::ReportData;
 
 /// The lock file under the reports root.
 pub const LOCK_FILE: &str = ".handoff.lock";
