@@ -17,28 +17,15 @@ pub(crate) fn fit_text<DB: DrawingBackend, CT: CoordTranslate>(
     style: &TextStyle,
     max_px: i32,
 ) -> String {
-    let fits = |candidate: &str| {
-        area.estimate_text_size(candidate, style).map(|(w, _)| w as i32 <= max_px).unwrap_or(true)
-    };
-    if fits(text) {
-        return text.to_string();
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let mut keep = chars.len();
-    while keep > 1 {
-        keep -= 1;
+    shorten_until_fits(area, text, style, max_px, |chars, keep| {
         let tail = keep * 2 / 5;
         let head = keep - tail;
-        let candidate: String = chars[..head]
+        chars[..head]
             .iter()
             .chain(std::iter::once(&'…'))
             .chain(&chars[chars.len() - tail..])
-            .collect();
-        if fits(&candidate) {
-            return candidate;
-        }
-    }
-    "…".to_string()
+            .collect()
+    })
 }
 
 /// `text` shortened with an ellipsis at the end until it fits (for a line that continues a
@@ -49,22 +36,33 @@ pub(crate) fn fit_text_end<DB: DrawingBackend, CT: CoordTranslate>(
     style: &TextStyle,
     max_px: i32,
 ) -> String {
+    shorten_until_fits(area, text, style, max_px, |chars, keep| {
+        chars[..keep].iter().collect::<String>() + "…"
+    })
+}
+
+/// `text` if it fits in `max_px`, else the first of `shorten(chars, keep)` for `keep` from one
+/// character fewer down to one that fits, else a lone ellipsis. A text whose size cannot be
+/// measured counts as fitting.
+fn shorten_until_fits<DB: DrawingBackend, CT: CoordTranslate>(
+    area: &DrawingArea<DB, CT>,
+    text: &str,
+    style: &TextStyle,
+    max_px: i32,
+    shorten: impl Fn(&[char], usize) -> String,
+) -> String {
     let fits = |candidate: &str| {
         area.estimate_text_size(candidate, style).map(|(w, _)| w as i32 <= max_px).unwrap_or(true)
     };
-    let chars: Vec<char> = text.chars().collect();
-    let mut keep = chars.len();
     if fits(text) {
         return text.to_string();
     }
-    while keep > 1 {
-        keep -= 1;
-        let candidate: String = chars[..keep].iter().collect::<String>() + "…";
-        if fits(&candidate) {
-            return candidate;
-        }
-    }
-    "…".to_string()
+    let chars: Vec<char> = text.chars().collect();
+    (1..chars.len())
+        .rev()
+        .map(|keep| shorten(&chars, keep))
+        .find(|candidate| fits(candidate))
+        .unwrap_or_else(|| "…".to_string())
 }
 
 /// How category labels (policy names, window labels) are drawn under an axis.
