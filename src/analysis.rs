@@ -22,9 +22,8 @@ use crate::summary::{
     DataCounts, DataQualitySummary, Estimate, Optimal, PolicyKind, PolicySummary, Settings,
     Summary, SweepPoint, SweepSummary,
 };
-use crate::window::{format_micros, Window};
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use crate::time::{date_or_rfc3339_seconds, MICROS_PER_DAY};
+use crate::window::Window;
 
 /// The settings of one analysis run.
 #[derive(Clone, Debug)]
@@ -170,7 +169,7 @@ pub fn analyse(
             seed: settings.estimation.seed,
             outcome_days: settings.outcome_days,
             signal_source: inputs.source.name().to_string(),
-            as_of: format_micros(settings.as_of),
+            as_of: date_or_rfc3339_seconds(settings.as_of),
         },
         data_quality: data_quality(inputs),
         variants: variant_rows,

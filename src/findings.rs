@@ -1,6 +1,8 @@
 //! The headline findings: a few plain sentences that say what the figures mean, in the order
 //! the page shows them. Pure: reads a finished `Summary`.
 
+use crate::format;
+use crate::policy::sweep::format_value;
 use crate::summary::{Estimate, PolicyKind, PolicySummary, Summary, SweepSummary};
 
 /// The findings of a summary (its `findings` field is ignored).
@@ -44,9 +46,9 @@ fn history_sentence(summary: &Summary, h: &PolicySummary) -> String {
          meeting and {} to an opportunity.",
         summary.data.conversations,
         h.handoffs,
-        pct(h.rates.handoff_rate),
-        pct_opt(h.rates.handoff_to_meeting.estimate),
-        pct_opt(h.rates.handoff_to_opportunity.estimate),
+        format::percent(h.rates.handoff_rate),
+        format::percent_or_na_if_missing(h.rates.handoff_to_meeting.estimate),
+        format::percent_or_na_if_missing(h.rates.handoff_to_opportunity.estimate),
     )
 }
 
@@ -74,9 +76,9 @@ fn best_sentence(best: &PolicySummary, history: &PolicySummary, estimator: &str)
         return format!(
             "None of the policies compared would have created more opportunities than history \
              ({} per 100 conversations); the best, {}, comes to {} ({}, estimator {}).",
-            per100(Some(h)),
+            format::per_hundred(h),
             best.name,
-            per100(Some(b)),
+            format::per_hundred(b),
             interval100(&best.rates.opportunity_rate),
             estimator,
         );
@@ -93,13 +95,13 @@ fn best_sentence(best: &PolicySummary, history: &PolicySummary, estimator: &str)
          conversations ({}, estimator {}), against {} historically{}, handing off {} of \
          conversations (history: {}).",
         best.name,
-        per100(Some(b)),
+        format::per_hundred(b),
         interval100(&best.rates.opportunity_rate),
         estimator,
-        per100(Some(h)),
+        format::per_hundred(h),
         if separated { "" } else { " (within the uncertainty)" },
-        pct(best.rates.handoff_rate),
-        pct(history.rates.handoff_rate),
+        format::percent(best.rates.handoff_rate),
+        format::percent(history.rates.handoff_rate),
     )
 }
 
@@ -110,20 +112,20 @@ fn sweep_sentence(sweep: &SweepSummary) -> Option<String> {
         Some(r) if optimal.beats_runner_up => format!(
             "it beats the runner-up ({} = {}) beyond the uncertainty",
             sweep.parameter,
-            fmt_value(r)
+            format_value(r)
         ),
         Some(r) => format!(
             "but it cannot be told apart from the runner-up ({} = {}) with this much data",
             sweep.parameter,
-            fmt_value(r)
+            format_value(r)
         ),
     };
     Some(format!(
         "For {}, the best {} is {}: a net {} {} per 100 conversations ({}); {}.",
         sweep.policy,
         sweep.parameter,
-        fmt_value(optimal.value),
-        fmt_num(optimal.net_objective_per_100.estimate),
+        format_value(optimal.value),
+        format::fixed_signed_or_na(optimal.net_objective_per_100.estimate, 1),
         sweep.objective,
         interval_plain(&optimal.net_objective_per_100),
         verdict
@@ -142,19 +144,6 @@ fn human_request_sentence(policies: &[&PolicySummary]) -> Option<String> {
     Some(format!("Requests for a human left waiting or unserved: {}.", missing.join(", ")))
 }
 
-fn pct(x: f64) -> String {
-    format!("{}%", crate::report::page::unsigned_zero(format!("{:.1}", 100.0 * x)))
-}
-
-fn pct_opt(x: Option<f64>) -> String {
-    x.map(pct).unwrap_or_else(|| "n/a".to_string())
-}
-
-fn per100(x: Option<f64>) -> String {
-    x.map(|v| crate::report::page::unsigned_zero(format!("{:.1}", 100.0 * v)))
-        .unwrap_or_else(|| "n/a".to_string())
-}
-
 fn interval100(e: &Estimate) -> String {
     match (e.low, e.high) {
         (Some(l), Some(h)) => format!("95% interval {:.1} to {:.1}", 100.0 * l, 100.0 * h),
@@ -167,14 +156,6 @@ fn interval_plain(e: &Estimate) -> String {
         (Some(l), Some(h)) => format!("95% interval {l:.1} to {h:.1}"),
         _ => "no interval".to_string(),
     }
-}
-
-fn fmt_num(x: Option<f64>) -> String {
-    x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "n/a".to_string())
-}
-
-fn fmt_value(v: f64) -> String {
-    crate::policy::sweep::format_value(v)
 }
 
 #[cfg(test)]

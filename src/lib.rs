@@ -5,7 +5,8 @@
 //! (one text pass to per-message signal sets) → `replay` (policies on compact timelines) →
 //! `estimate` and `metrics` (what each policy would have achieved) → `report` (exporters and
 //! charts). `generate` writes synthetic data with known truth; `cmd` holds one thin file per
-//! command.
+//! command. `format` (numbers as text) and `time` (instants, dates and their text) are the
+//! pure helpers every layer shares.
 
 pub mod analysis;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod decisions;
 pub mod error;
 pub mod estimate;
 pub mod findings;
+pub mod format;
 pub mod generate;
 pub mod ingest;
 pub mod logging;
@@ -25,4 +27,5 @@ pub mod replay;
 pub mod report;
 pub mod signals;
 pub mod summary;
+pub mod time;
 pub mod window;

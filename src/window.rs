@@ -9,8 +9,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, U
 use crate::error::UsageError;
 use crate::model::Micros;
 use crate::summary::WindowInfo;
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
+use crate::time::{date_or_rfc3339_seconds, date_to_micros, micros_to_date, MICROS_PER_DAY};
 
 /// The span of time a report covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,11 +142,11 @@ impl Window {
             "outcomes of this window may not be final: --as-of {} is earlier than the window's \
              end ({}) plus --outcome-days {} ({}); meetings and opportunities that come later are \
              counted as none, so rerun the window after {}",
-            format_micros(as_of),
-            format_micros(end),
+            date_or_rfc3339_seconds(as_of),
+            date_or_rfc3339_seconds(end),
             outcome_days,
-            format_micros(settled),
-            format_micros(settled),
+            date_or_rfc3339_seconds(settled),
+            date_or_rfc3339_seconds(settled),
         ))
     }
 }
@@ -193,33 +192,6 @@ fn parse_date(flag: &str, text: &str) -> Result<NaiveDate, UsageError> {
     shaped.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten().ok_or_else(|| {
         UsageError(format!("{flag} {text:?} is not a date: expected YYYY-MM-DD (UTC)"))
     })
-}
-
-fn date_to_micros(date: NaiveDate) -> Micros {
-    date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_micros()
-}
-
-fn micros_to_date(m: Micros) -> NaiveDate {
-    micros_to_datetime(m).date_naive()
-}
-
-fn micros_to_datetime(m: Micros) -> DateTime<Utc> {
-    // Out-of-range instants clamp rather than panic: data-derived values must not abort a run.
-    DateTime::from_timestamp_micros(m).unwrap_or(if m < 0 {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    })
-}
-
-/// `2026-11-23` at midnight UTC, else `2026-11-23T08:30:00Z`.
-pub fn format_micros(m: Micros) -> String {
-    let dt = micros_to_datetime(m);
-    if m.rem_euclid(MICROS_PER_DAY) == 0 {
-        dt.date_naive().to_string()
-    } else {
-        dt.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-    }
 }
 
 #[cfg(test)]

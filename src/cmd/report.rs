@@ -8,15 +8,15 @@ use crate::cli::ReportArgs;
 use crate::cmd::options::init_logging;
 use crate::estimate::EstimationConfig;
 use crate::pipeline::{self, prepare_without_text, WindowSpec};
-use crate::report::export::{ReportData, RunInfo};
 use crate::report::folder::ReportWriter;
 use crate::report::history::rows_from_summary;
+use crate::report::{ReportData, RunInfo};
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     init_logging(&args.common);
     let started = Instant::now();
     // run.json's start is the command's, so its duration covers loading and estimating too.
-    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let started_at = crate::time::rfc3339_millis(chrono::Utc::now());
     let window_spec = WindowSpec::from(&args.window);
     pipeline::check_window_flags(&window_spec)?;
     let mut prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;

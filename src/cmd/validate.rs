@@ -52,11 +52,11 @@ pub fn summary_text(dir: &Path, dataset: &Dataset) -> String {
     let total = dataset.total_conversation_ids;
     let _ = writeln!(
         out,
-        "Conversations: {} accepted, {} rejected of {} ({:.2}% rejected); {} rejected rows",
+        "Conversations: {} accepted, {} rejected of {} ({} rejected); {} rejected rows",
         dataset.conversations.len(),
         dataset.rejected_conversations,
         total,
-        percent(dataset.rejected_conversations, total),
+        crate::format::percent_of(dataset.rejected_conversations, total),
         dataset.rejected_rows,
     );
     write_rejection_summary(&mut out, &dataset.rejections);
@@ -69,14 +69,6 @@ fn belongs_to(dir: &Path, file: &Path, table: &str) -> bool {
     label.split('/').next().is_some_and(|first| {
         first == table || first.strip_prefix(table).is_some_and(|rest| rest.starts_with('.'))
     })
-}
-
-fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / whole as f64
-    }
 }
 
 /// The kind of problem a reason describes, for counting.

@@ -411,7 +411,7 @@ impl Estimation {
         if !weak {
             return None;
         }
-        let pct = format_percent(share);
+        let pct = crate::format::percent_in_words(share);
         let ess_text = ess.map(|e| format!(" (effective sample size {e:.0})")).unwrap_or_default();
         Some(match self.config.estimator {
             EstimatorKind::Dm | EstimatorKind::Dr => format!(
@@ -484,16 +484,6 @@ fn policy_point(unit: &Unit, decision: &Decision) -> Option<u32> {
 
 fn null_outcomes(e: &mut PolicyEstimate) {
     e.rates.null_outcomes();
-}
-
-/// A share as a percentage in plain words: one decimal under 10%.
-pub fn format_percent(share: f64) -> String {
-    let pct = 100.0 * share;
-    if pct < 10.0 && pct != 0.0 {
-        format!("{pct:.1}%")
-    } else {
-        format!("{pct:.0}%")
-    }
 }
 
 /// `historical` from observed outcomes over the window: Wilson intervals for the rates

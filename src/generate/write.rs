@@ -13,6 +13,7 @@ use polars::prelude::{
 };
 
 use crate::model::{Conversation, Micros, CONTEXT_ITEMS, QUAL_FIELDS};
+use crate::time::rfc3339_seconds;
 
 /// One column's values for a chunk.
 #[derive(Clone, Debug)]
@@ -40,7 +41,7 @@ impl Values {
             Values::Str(v) => v[row].clone().unwrap_or_default(),
             Values::Int(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
             Values::Float(v) => v[row].map(|x| x.to_string()).unwrap_or_default(),
-            Values::Time(v) => v[row].map(rfc3339).unwrap_or_default(),
+            Values::Time(v) => v[row].and_then(rfc3339_seconds).unwrap_or_default(),
         }
     }
 
@@ -50,7 +51,8 @@ impl Values {
             Values::Str(v) => v[row].clone().map_or(Value::Null, Value::String),
             Values::Int(v) => v[row].map_or(Value::Null, Value::from),
             Values::Float(v) => v[row].map_or(Value::Null, Value::from),
-            Values::Time(v) => v[row].map_or(Value::Null, |t| Value::String(rfc3339(t))),
+            Values::Time(v) => v[row]
+                .map_or(Value::Null, |t| Value::String(rfc3339_seconds(t).unwrap_or_default())),
         }
     }
 
@@ -66,13 +68,6 @@ impl Values {
                 .into_column(),
         })
     }
-}
-
-/// `2026-11-17T14:03:00Z`.
-pub fn rfc3339(t: Micros) -> String {
-    chrono::DateTime::from_timestamp_micros(t)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 /// A chunk of one table: named columns of equal length.
@@ -314,11 +309,6 @@ impl Sink {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339(1_794_182_400_000_000), "2026-11-09T00:00:00Z");
-    }
 
     fn sample() -> Table {
         Table {

@@ -225,9 +225,9 @@ impl Builder {
                 let reason = format!(
                     "turn {} was sent at {}, before turn {} at {} (sent_at must not decrease with turn)",
                     m.turn,
-                    super::timestamp::format_micros(m.sent_at),
+                    crate::time::rfc3339_exact(m.sent_at),
                     first.turn,
-                    super::timestamp::format_micros(first.sent_at)
+                    crate::time::rfc3339_exact(first.sent_at)
                 );
                 problems.push((*at, problem("sent_at", reason)));
             }

@@ -13,7 +13,6 @@ pub mod parquet;
 pub mod rejected;
 pub mod rows;
 pub mod source;
-pub mod timestamp;
 pub mod validate;
 
 use std::path::Path;

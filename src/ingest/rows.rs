@@ -28,7 +28,7 @@ impl Cell {
             Cell::Int(i) => Some(i.to_string()),
             Cell::Float(f) => Some(f.to_string()),
             Cell::Bool(b) => Some(b.to_string()),
-            Cell::Micros(us) => Some(super::timestamp::format_micros(*us)),
+            Cell::Micros(us) => Some(crate::time::rfc3339_exact(*us)),
         }
     }
 
@@ -53,7 +53,7 @@ impl Cell {
             Cell::Int(i) => i.to_string(),
             Cell::Float(f) => f.to_string(),
             Cell::Bool(b) => b.to_string(),
-            Cell::Micros(us) => super::timestamp::format_micros(*us),
+            Cell::Micros(us) => crate::time::rfc3339_exact(*us),
         }
     }
 }

@@ -4,11 +4,11 @@
 use std::borrow::Cow;
 
 use super::rows::{conv, msg, out, Cell, RawRow, RowProblem};
-use super::timestamp::{in_contract_range, parse_timestamp};
 use crate::model::{
     context_bit, qual_bit, split_list, ContextMask, Conversation, Message, Micros, Outcome,
     QualMask, Sender,
 };
+use crate::time::{in_contract_range, parse_timestamp};
 
 /// Collects the problems of one row while its cells are converted.
 #[derive(Debug, Default)]

@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::model::{Conversation, Micros, QUAL_FIELDS};
 use crate::report::page::md_text;
 use crate::signals::vocabulary::{Signal, SignalSet};
-use crate::window::format_micros;
 
 /// The note for a policy that never hands off in the conversation.
 pub const NOTE_POLICY_NEVER_HANDS_OFF: &str =
@@ -231,16 +230,9 @@ fn one_line(text: &str) -> String {
     md_text(text).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Always a full timestamp, midnights included; an instant beyond chrono's range clamps.
 fn rfc3339(m: Micros) -> String {
-    format_micros_full(m)
-}
-
-/// Always a full timestamp (`format_micros` shortens midnights to a date).
-fn format_micros_full(m: Micros) -> String {
-    match chrono::DateTime::from_timestamp_micros(m) {
-        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        None => format_micros(m),
-    }
+    crate::time::rfc3339_seconds(m).unwrap_or_else(|| crate::time::date_or_rfc3339_seconds(m))
 }
 
 #[cfg(test)]

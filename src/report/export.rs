@@ -1,84 +1,17 @@
 //! Exporters: one per file of the report folder, behind one trait, all reading the same
-//! `ReportData`. Each returns the file's bytes; `folder` decides where they go. Every file but
-//! `run.json` is a function of the data alone, so identical runs give identical bytes.
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//! `ReportData` (`crate::report`). Each returns the file's bytes; `folder` decides where they
+//! go. Every file but `run.json` is a function of the data alone, so identical runs give
+//! identical bytes.
 
 use anyhow::Context;
 use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, PolarsResult, SerWriter};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use crate::decisions::DecisionTable;
-use crate::model::Rejection;
 use crate::replay::Timing;
-use crate::report::charts::ChartFile;
 use crate::report::decisions::FRAME_ROWS;
 use crate::report::history::estimate_columns;
 use crate::report::page;
+use crate::report::ReportData;
 use crate::summary::{Estimate, PolicySummary, Rate, Rates, Summary};
-
-/// Everything the report folder is made from.
-#[derive(Clone, Debug, Default)]
-pub struct ReportData {
-    pub summary: Summary,
-    pub decisions: DecisionTable,
-    pub rejections: Vec<Rejection>,
-    /// Filled by `folder::write_report` after the charts are drawn into the new folder.
-    pub charts: Vec<ChartFile>,
-    pub run: RunInfo,
-}
-
-/// `run.json`: what makes a run reproducible or differ (the only file allowed to differ
-/// between identical runs).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct RunInfo {
-    pub version: String,
-    /// RFC 3339, UTC.
-    pub started_at: String,
-    /// RFC 3339, UTC; filled when `run.json` is rendered if empty.
-    pub finished_at: String,
-    pub duration_seconds: f64,
-    /// The command line as given.
-    pub argv: Vec<String>,
-    /// Input file path -> sha256 (hex).
-    pub inputs: BTreeMap<String, String>,
-    pub seed: u64,
-}
-
-impl RunInfo {
-    /// A run starting now, hashing `inputs` (the data files and the policies file).
-    pub fn start(argv: Vec<String>, inputs: &[&Path], seed: u64) -> anyhow::Result<RunInfo> {
-        use rayon::prelude::*;
-        // In parallel: at scale the data files are hundreds of megabytes.
-        let hashed: Vec<(String, String)> = inputs
-            .par_iter()
-            .map(|path| Ok((path.display().to_string(), sha256_file(path)?)))
-            .collect::<anyhow::Result<_>>()?;
-        let hashes: BTreeMap<String, String> = hashed.into_iter().collect();
-        Ok(RunInfo {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            finished_at: String::new(),
-            duration_seconds: 0.0,
-            argv,
-            inputs: hashes,
-            seed,
-        })
-    }
-}
-
-/// The hex sha256 of a file's bytes, streamed (the file is never held in memory whole).
-pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
-    let hash = || -> std::io::Result<String> {
-        let mut file = std::fs::File::open(path)?;
-        let mut hasher = Sha256::new();
-        std::io::copy(&mut file, &mut hasher)?;
-        Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
-    };
-    hash().with_context(|| format!("hashing {}", path.display()))
-}
 
 /// One file of the report folder.
 pub trait Exporter {
@@ -198,7 +131,7 @@ impl Exporter for ReportMarkdown {
         "report.md"
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
-        Ok(page::render_markdown(data).into_bytes())
+        Ok(page::render_markdown(data)?.into_bytes())
     }
 }
 
@@ -219,7 +152,7 @@ impl Exporter for RunJson {
         let mut run = data.run.clone();
         if run.finished_at.is_empty() {
             let now = chrono::Utc::now();
-            run.finished_at = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            run.finished_at = crate::time::rfc3339_millis(now);
             if let Ok(start) = chrono::DateTime::parse_from_rfc3339(&run.started_at) {
                 let micros = (now - start.with_timezone(&chrono::Utc)).num_microseconds();
                 run.duration_seconds = micros.unwrap_or(0) as f64 / 1e6;

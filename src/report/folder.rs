@@ -15,8 +15,9 @@ use anyhow::{bail, Context};
 
 use crate::report::atomic::{replace_file, sync_dir, TMP_MARK};
 use crate::report::charts::{self, ChartFile};
-use crate::report::export::{all_exporters, Exporter, ReportData};
+use crate::report::export::{all_exporters, Exporter};
 use crate::report::history::{self, HistoryRow, HISTORY_FILE};
+use crate::report::ReportData;
 use crate::summary::Summary;
 use crate::window::Window;
 

@@ -6,10 +6,12 @@
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::report::export::ReportData;
+use crate::format::{exact_or_na, fixed_or_na, percent_or_na};
+use crate::report::ReportData;
 use crate::summary::{Estimate, PolicySummary, Summary, SweepSummary};
 
-const TEMPLATE: &str = include_str!("templates/report.html");
+const HTML_TEMPLATE: &str = include_str!("templates/report.html");
+const MARKDOWN_TEMPLATE: &str = include_str!("templates/report.md");
 
 #[derive(Debug, Serialize)]
 struct PageView {
@@ -54,30 +56,30 @@ impl Fig {
     fn plain(v: String) -> Fig {
         Fig { v, ci: String::new() }
     }
-    fn pct(e: Estimate) -> Fig {
+    fn percent(e: Estimate) -> Fig {
         match (e.estimate, e.low, e.high) {
             (Some(_), Some(_), Some(_)) => Fig {
-                v: pct(e.estimate),
-                ci: format!("{}–{}", pct(e.low).trim_end_matches('%'), pct(e.high)),
+                v: percent_or_na(e.estimate),
+                ci: format!(
+                    "{}–{}",
+                    percent_or_na(e.low).trim_end_matches('%'),
+                    percent_or_na(e.high)
+                ),
             },
-            _ => Fig::plain(pct(e.estimate)),
+            _ => Fig::plain(percent_or_na(e.estimate)),
         }
     }
-    fn num(e: Estimate, decimals: usize) -> Fig {
+    fn fixed(e: Estimate, decimals: usize) -> Fig {
         match (e.estimate, e.low, e.high) {
             (Some(_), Some(_), Some(_)) => Fig {
-                v: num(e.estimate, decimals),
-                ci: format!("{} to {}", num(e.low, decimals), num(e.high, decimals)),
+                v: fixed_or_na(e.estimate, decimals),
+                ci: format!(
+                    "{} to {}",
+                    fixed_or_na(e.low, decimals),
+                    fixed_or_na(e.high, decimals)
+                ),
             },
-            _ => Fig::plain(num(e.estimate, decimals)),
-        }
-    }
-    /// `v (ci)`, or `v` alone.
-    fn text(&self) -> String {
-        if self.ci.is_empty() {
-            self.v.clone()
-        } else {
-            format!("{} ({})", self.v, self.ci)
+            _ => Fig::plain(fixed_or_na(e.estimate, decimals)),
         }
     }
 }
@@ -110,107 +112,32 @@ struct SweepPointView {
     is_optimal: bool,
 }
 
-/// `report.md`.
-pub fn render_markdown(data: &ReportData) -> String {
-    let v = view(data);
-    let mut md = String::new();
-    md.push_str(&format!("# {}\n\n{}\n\n", md_text(&v.title), md_text(&v.window_span)));
-    section_list(&mut md, "Findings", &v.findings);
-    section_list(&mut md, "Warnings", &v.warnings);
-    md.push_str("## Policies\n\n");
-    md.push_str(
-        "| Policy | Handoffs | Handoff rate | Handoff → meeting | Handoff → opportunity \
-         | Meeting rate | Opportunity rate | Pipeline / conversation | Quality | Median handoff turn \
-         | Support |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
-    );
-    for p in &v.policies {
-        let figures = [
-            &p.handoffs,
-            &p.handoff_rate,
-            &p.handoff_to_meeting,
-            &p.handoff_to_opportunity,
-            &p.meeting_rate,
-            &p.opportunity_rate,
-            &p.pipeline,
-            &p.quality,
-            &p.median_turn,
-            &p.support,
-        ];
-        let mut row = vec![md_cell(&p.name)];
-        row.extend(figures.iter().map(|f| md_cell(&f.text())));
-        md.push_str(&format!("| {} |\n", row.join(" | ")));
-    }
-    md.push('\n');
-    for p in v.policies.iter().filter(|p| !p.warnings.is_empty()) {
-        for w in &p.warnings {
-            md.push_str(&format!("- **{}**: {}\n", md_text(&p.name), md_text(w)));
-        }
-    }
-    if v.policies.iter().any(|p| !p.warnings.is_empty()) {
-        md.push('\n');
-    }
-    if !v.charts.is_empty() {
-        md.push_str("## Charts\n\n");
-        for c in &v.charts {
-            md.push_str(&format!("![{}]({})\n\n", md_text(&c.title), c.png));
-        }
-    }
-    if !v.sweeps.is_empty() {
-        md.push_str("## Sweeps\n\n");
-    }
-    for s in &v.sweeps {
-        md.push_str(&format!("### {}\n\n{}\n\n", md_text(&s.title), md_text(&s.optimum)));
-        md.push_str(&format!(
-            "| Value | {} | Handoff rate | Handoff → meeting | Handoff → opportunity |\n\
-             |---:|---:|---:|---:|---:|\n",
-            md_cell(&s.objective)
-        ));
-        for p in &s.points {
-            let mark = if p.is_optimal { " **(optimum)**" } else { "" };
-            md.push_str(&format!(
-                "| {}{mark} | {} | {} | {} | {} |\n",
-                md_cell(&p.value),
-                md_cell(&p.net.text()),
-                md_cell(&p.handoff_rate.text()),
-                md_cell(&p.handoff_to_meeting.text()),
-                md_cell(&p.handoff_to_opportunity.text())
-            ));
-        }
-        md.push('\n');
-    }
-    md.push_str("## Data quality\n\n");
-    for (k, val) in v.data.iter().chain(&v.quality) {
-        md.push_str(&format!("- {}: {}\n", md_text(k), md_text(val)));
-    }
-    md.push_str("\n## Settings\n\n");
-    for (k, val) in &v.settings {
-        md.push_str(&format!("- {}: {}\n", md_text(k), md_text(val)));
-    }
-    md
+/// `report.md`: the embedded Markdown template, its text escaped by the `md` and `cell`
+/// filters (Markdown has no auto-escaping).
+pub fn render_markdown(data: &ReportData) -> anyhow::Result<String> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // Block tags sit on lines of their own; the page's blank lines are written out.
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.add_filter("md", |text: String| md_text(&text));
+    env.add_filter("cell", |text: String| md_cell(&text));
+    env.add_template("report.md", MARKDOWN_TEMPLATE).context("parsing the report.md template")?;
+    let template = env.get_template("report.md").context("loading the report.md template")?;
+    template.render(view(data)).context("rendering report.md")
 }
 
 /// `report.html`: the embedded template, auto-escaped (the template's name ends in `.html`).
 pub fn render_html(data: &ReportData) -> anyhow::Result<String> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    env.add_template("report.html", TEMPLATE).context("parsing the report.html template")?;
+    env.add_template("report.html", HTML_TEMPLATE).context("parsing the report.html template")?;
     let template = env.get_template("report.html").context("loading the report.html template")?;
     let mut html = template.render(view(data)).context("rendering report.html")?;
     if !html.ends_with('\n') {
         html.push('\n');
     }
     Ok(html)
-}
-
-fn section_list(md: &mut String, title: &str, items: &[String]) {
-    if items.is_empty() {
-        return;
-    }
-    md.push_str(&format!("## {title}\n\n"));
-    for item in items {
-        md.push_str(&format!("- {}\n", md_text(item)));
-    }
-    md.push('\n');
 }
 
 fn view(data: &ReportData) -> PageView {
@@ -246,8 +173,8 @@ fn window_span(s: &Summary) -> String {
 }
 
 fn policy_view(p: &PolicySummary) -> PolicyView {
-    let matched = p.matched_share.map(|m| format!("matched {}", pct(Some(m))));
-    let ess = p.effective_sample_size.map(|e| format!("ESS {}", num(Some(e), 0)));
+    let matched = p.matched_share.map(|m| format!("matched {}", percent_or_na(Some(m))));
+    let ess = p.effective_sample_size.map(|e| format!("ESS {}", fixed_or_na(Some(e), 0)));
     let support = match (matched, ess) {
         (Some(m), Some(e)) => Fig { v: m, ci: e },
         (Some(one), None) | (None, Some(one)) => Fig::plain(one),
@@ -257,14 +184,14 @@ fn policy_view(p: &PolicySummary) -> PolicyView {
         name: p.name.clone(),
         kind: p.kind.name().to_string(),
         handoffs: Fig::plain(p.handoffs.to_string()),
-        handoff_rate: Fig::plain(pct(Some(p.rates.handoff_rate))),
-        handoff_to_meeting: Fig::pct(p.rates.handoff_to_meeting),
-        handoff_to_opportunity: Fig::pct(p.rates.handoff_to_opportunity),
-        meeting_rate: Fig::pct(p.rates.meeting_rate),
-        opportunity_rate: Fig::pct(p.rates.opportunity_rate),
-        pipeline: Fig::num(p.rates.pipeline_per_conversation, 0),
-        quality: Fig::num(p.quality_score, 2),
-        median_turn: Fig::plain(num(p.median_handoff_turn, 1)),
+        handoff_rate: Fig::plain(percent_or_na(Some(p.rates.handoff_rate))),
+        handoff_to_meeting: Fig::percent(p.rates.handoff_to_meeting),
+        handoff_to_opportunity: Fig::percent(p.rates.handoff_to_opportunity),
+        meeting_rate: Fig::percent(p.rates.meeting_rate),
+        opportunity_rate: Fig::percent(p.rates.opportunity_rate),
+        pipeline: Fig::fixed(p.rates.pipeline_per_conversation, 0),
+        quality: Fig::fixed(p.quality_score, 2),
+        median_turn: Fig::plain(fixed_or_na(p.median_handoff_turn, 1)),
         support,
         warnings: p.warnings.clone(),
     }
@@ -277,7 +204,7 @@ fn sweep_view(s: &SweepSummary) -> SweepView {
             let best = format!(
                 "Best {} = {}: net {} per 100 conversations {}",
                 s.parameter,
-                value(o.value),
+                exact_or_na(o.value),
                 s.objective,
                 est_num(o.net_objective_per_100, 1)
             );
@@ -286,14 +213,14 @@ fn sweep_view(s: &SweepSummary) -> SweepView {
                 Some(r) if o.beats_runner_up => format!(
                     "{best}; it beats the runner-up {} = {} by {}.",
                     s.parameter,
-                    value(r),
+                    exact_or_na(r),
                     est_num(o.difference, 1)
                 ),
                 Some(r) => format!(
                     "{best}; it does not clearly beat the runner-up {} = {} (difference {}), \
                      so the data cannot tell these values apart.",
                     s.parameter,
-                    value(r),
+                    exact_or_na(r),
                     est_num(o.difference, 1)
                 ),
             }
@@ -305,7 +232,7 @@ fn sweep_view(s: &SweepSummary) -> SweepView {
             s.policy,
             s.parameter,
             s.objective,
-            value(s.handoff_cost)
+            exact_or_na(s.handoff_cost)
         ),
         objective: format!("Net {} per 100", s.objective),
         optimum,
@@ -313,11 +240,11 @@ fn sweep_view(s: &SweepSummary) -> SweepView {
             .points
             .iter()
             .map(|p| SweepPointView {
-                value: value(p.value),
-                net: Fig::num(p.net_objective_per_100, 1),
-                handoff_rate: Fig::plain(pct(Some(p.rates.handoff_rate))),
-                handoff_to_meeting: Fig::pct(p.rates.handoff_to_meeting),
-                handoff_to_opportunity: Fig::pct(p.rates.handoff_to_opportunity),
+                value: exact_or_na(p.value),
+                net: Fig::fixed(p.net_objective_per_100, 1),
+                handoff_rate: Fig::plain(percent_or_na(Some(p.rates.handoff_rate))),
+                handoff_to_meeting: Fig::percent(p.rates.handoff_to_meeting),
+                handoff_to_opportunity: Fig::percent(p.rates.handoff_to_opportunity),
                 is_optimal: s.optimal.as_ref().is_some_and(|o| o.variant == p.variant),
             })
             .collect(),
@@ -381,7 +308,7 @@ fn settings_rows(s: &Summary) -> Vec<(String, String)> {
     let t = &s.settings;
     vec![
         ("Estimator".into(), t.estimator.clone()),
-        ("Weight clip".into(), value(t.clip)),
+        ("Weight clip".into(), exact_or_na(t.clip)),
         ("Timing tolerance (decision points)".into(), t.tolerance.to_string()),
         ("Bootstrap resamples".into(), t.bootstrap.to_string()),
         ("Seed".into(), t.seed.to_string()),
@@ -391,49 +318,16 @@ fn settings_rows(s: &Summary) -> Vec<(String, String)> {
     ]
 }
 
-/// `12.3%`, or `n/a` for a missing or non-finite figure.
-fn pct(x: Option<f64>) -> String {
-    match x {
-        Some(v) if v.is_finite() => format!("{}%", unsigned_zero(format!("{:.1}", v * 100.0))),
-        _ => "n/a".into(),
-    }
-}
-
-/// A rounded figure that shows as zero is written `0.0`, not `-0.0`: a tiny negative estimate
-/// (floating-point noise in an estimator) must not read as a negative rate.
-pub(crate) fn unsigned_zero(text: String) -> String {
-    match text.strip_prefix('-') {
-        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
-        _ => text,
-    }
-}
-
-fn num(x: Option<f64>, decimals: usize) -> String {
-    match x {
-        Some(v) if v.is_finite() => unsigned_zero(format!("{v:.decimals$}")),
-        _ => "n/a".into(),
-    }
-}
-
-/// A parameter value: as short as it can be written exactly.
-fn value(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x}")
-    } else {
-        "n/a".into()
-    }
-}
-
 /// `4.2 (-1.1 to 7.3)`: `to` because either end may be negative.
 fn est_num(e: Estimate, decimals: usize) -> String {
     match (e.estimate, e.low, e.high) {
         (Some(_), Some(_), Some(_)) => format!(
             "{} ({} to {})",
-            num(e.estimate, decimals),
-            num(e.low, decimals),
-            num(e.high, decimals)
+            fixed_or_na(e.estimate, decimals),
+            fixed_or_na(e.low, decimals),
+            fixed_or_na(e.high, decimals)
         ),
-        (Some(_), _, _) => num(e.estimate, decimals),
+        (Some(_), _, _) => fixed_or_na(e.estimate, decimals),
         _ => "n/a".into(),
     }
 }
@@ -469,16 +363,6 @@ fn base64(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn a_figure_rounding_to_zero_has_no_minus_sign() {
-        assert_eq!(pct(Some(-1e-19)), "0.0%");
-        assert_eq!(num(Some(-0.0001), 2), "0.00");
-        assert_eq!(pct(Some(-0.002)), "-0.2%");
-        assert_eq!(num(Some(-1.5), 0), "-2");
-        assert_eq!(unsigned_zero("-10".into()), "-10");
-    }
-
     use super::*;
 
     #[test]
@@ -492,15 +376,26 @@ mod tests {
 
     #[test]
     fn figures_format_with_intervals_and_nulls() {
-        assert_eq!(Fig::pct(Estimate::new(0.123, 0.091, 0.156)).text(), "12.3% (9.1–15.6%)");
-        assert_eq!(Fig::pct(Estimate::NULL).text(), "n/a");
+        let rate = Fig::percent(Estimate::new(0.123, 0.091, 0.156));
+        assert_eq!((rate.v.as_str(), rate.ci.as_str()), ("12.3%", "9.1–15.6%"));
+        let missing = Fig::percent(Estimate::NULL);
+        assert_eq!((missing.v.as_str(), missing.ci.as_str()), ("n/a", ""));
+        let signed = Fig::fixed(Estimate::new(-0.0001, -1.26, 2.0), 1);
+        assert_eq!((signed.v.as_str(), signed.ci.as_str()), ("0.0", "-1.3 to 2.0"));
         assert_eq!(est_num(Estimate::new(4.2, -1.1, 7.3), 1), "4.2 (-1.1 to 7.3)");
-        assert_eq!(pct(Some(f64::NAN)), "n/a");
-        assert_eq!(value(0.5), "0.5");
     }
 
     #[test]
     fn markdown_cells_escape_markup_and_pipes() {
         assert_eq!(md_cell("<script>a|b</script>"), "&lt;script&gt;a\\|b&lt;/script&gt;");
+    }
+
+    #[test]
+    fn the_markdown_template_renders_an_empty_report() {
+        let md = render_markdown(&ReportData::default()).expect("the template renders");
+        assert!(md.starts_with("# Handoff policy report: \n\nAll conversations in the data:"));
+        assert!(md.contains("\n## Policies\n\n| Policy |"), "{md}");
+        assert!(!md.contains("## Charts") && !md.contains("## Sweeps"), "{md}");
+        assert!(md.ends_with("- As of: \n"), "{md}");
     }
 }

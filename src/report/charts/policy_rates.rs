@@ -6,11 +6,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::{
-    anchored, bold, decimals_for, draw_header, draw_whisker, fmt_pct, is_historical, padded_range,
-    scaled, text, Chart, DrawResult, LabelLayout, Palette, AXIS_TITLE_SIZE, GRID, HISTORICAL_COLOR,
+use super::axis::{decimals_for, padded_range, scaled};
+use super::elements::{draw_header, draw_whisker};
+use super::labels::LabelLayout;
+use super::style::{
+    anchored, bold, is_historical, text, Palette, AXIS_TITLE_SIZE, GRID, HISTORICAL_COLOR,
     LABEL_SIZE, MUTED,
 };
+use super::{Chart, DrawResult};
+use crate::format::percent_units;
 use crate::summary::{Estimate, PolicySummary, Summary};
 
 /// One bar: a policy's figure in percent, with its interval when known.
@@ -122,7 +126,7 @@ fn draw_panel<DB: DrawingBackend>(
         .disable_x_mesh()
         .x_labels(0)
         .y_labels(8)
-        .y_label_formatter(&|v| format!("{v:.decimals$}%"))
+        .y_label_formatter(&|v| percent_units(*v, decimals))
         .y_desc(panel.axis)
         .x_desc("Policy")
         .axis_desc_style(text(AXIS_TITLE_SIZE))
@@ -192,9 +196,9 @@ fn draw_figure<DB: DrawingBackend>(
     slot: i32,
 ) -> DrawResult<DB> {
     let (label, size) = if slot >= 64 {
-        (fmt_pct(value), LABEL_SIZE)
+        (percent_units(value, 1), LABEL_SIZE)
     } else {
-        (format!("{value:.0}%"), LABEL_SIZE - 2)
+        (percent_units(value, 0), LABEL_SIZE - 2)
     };
     let style = anchored(bold(size), HPos::Center, VPos::Bottom);
     let (w, h) = root.estimate_text_size(&label, &style)?;

@@ -5,10 +5,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::{
-    anchored, bold, decimals_for, draw_header, draw_message, finite, fmt_num, padded_range,
-    plottable, scaled, text, Chart, DrawResult, AXIS_TITLE_SIZE, GRID, INK, LABEL_SIZE, MUTED,
-};
+use super::axis::{decimals_for, finite, padded_range, plottable, scaled};
+use super::elements::{draw_header, draw_message, draw_whisker};
+use super::style::{anchored, bold, text, AXIS_TITLE_SIZE, GRID, INK, LABEL_SIZE, MUTED};
+use super::{Chart, DrawResult};
+use crate::format::{adaptive, shortest};
 use crate::summary::SweepSummary;
 
 const LINE_COLOR: RGBColor = RGBColor(0, 114, 178);
@@ -74,7 +75,7 @@ impl SweepChart {
             self.points.iter().filter(|p| p.estimate.is_none()).count() + self.unplaceable;
         let mut parts = vec![
             format!("Objective: {}", self.objective),
-            format!("handoff cost {}", fmt_shortest(self.handoff_cost)),
+            format!("handoff cost {}", shortest(self.handoff_cost)),
             "line: estimate, band: 95% interval".to_string(),
         ];
         if missing > 0 {
@@ -176,7 +177,7 @@ impl SweepChart {
                 let (x, (low, high)) = run[0];
                 let (px, y_low) = chart.backend_coord(&(x, low));
                 let (_, y_high) = chart.backend_coord(&(x, high));
-                super::draw_whisker(root, px, (y_low, y_high), 8, LINE_COLOR)?;
+                draw_whisker(root, px, (y_low, y_high), 8, LINE_COLOR)?;
                 continue;
             }
             let upper = run.iter().map(|(x, (_, high))| (*x, *high));
@@ -214,13 +215,13 @@ impl SweepChart {
         let mut lines = vec![
             // The value as the sweep table writes it (`3`, not `3.00`); the estimate and its
             // interval with one shared precision (`13.8 [9.0, 18.7]`, not `[9.04, 18.7]`).
-            format!("Optimum: {} = {}", self.parameter, fmt_shortest(optimum.value)),
+            format!("Optimum: {} = {}", self.parameter, shortest(optimum.value)),
             match interval {
                 Some((low, high)) => {
                     let d = decimals_for_magnitude(net.abs().max(low.abs()).max(high.abs()));
                     format!("net {net:.d$} [{low:.d$}, {high:.d$}]")
                 }
-                None => format!("net {}", fmt_num(net)),
+                None => format!("net {}", adaptive(net)),
             },
         ];
         if optimum.has_runner_up {
@@ -280,16 +281,6 @@ fn runs<T: Copy>(points: &[Point], value: impl Fn(&Point) -> Option<T>) -> Vec<V
     all
 }
 
-/// A parameter value in its shortest form: `3`, `1.4`, `0.05` (values are already rounded to
-/// ten significant digits when the sweep is expanded).
-fn fmt_shortest(value: f64) -> String {
-    if value == 0.0 {
-        "0".to_string()
-    } else {
-        format!("{value}")
-    }
-}
-
 /// Decimals for figures up to `magnitude`: 0 from 100, 1 from 1, 2 below.
 fn decimals_for_magnitude(magnitude: f64) -> usize {
     if magnitude >= 100.0 {
@@ -304,14 +295,6 @@ fn decimals_for_magnitude(magnitude: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn optimum_values_are_written_in_their_shortest_form() {
-        assert_eq!(fmt_shortest(3.0), "3");
-        assert_eq!(fmt_shortest(1.4), "1.4");
-        assert_eq!(fmt_shortest(0.05), "0.05");
-        assert_eq!(fmt_shortest(-0.0), "0");
-    }
 
     #[test]
     fn an_interval_shares_the_precision_of_its_largest_figure() {

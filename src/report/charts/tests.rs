@@ -5,6 +5,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
+use super::axis::*;
+use super::labels::*;
+use super::style::*;
 use super::*;
 use crate::summary::{
     Estimate, Optimal, PolicyKind, PolicySummary, Rates, Summary, SweepPoint, SweepSummary,
@@ -416,12 +419,7 @@ fn long_labels_wrap_at_separators_and_truncate_the_last_line() {
 }
 
 #[test]
-fn numbers_format_compactly() {
-    assert_eq!(fmt_num(5.2), "5.20");
-    assert_eq!(fmt_num(-0.001), "0.00");
-    assert_eq!(fmt_num(12.34), "12.3");
-    assert_eq!(fmt_num(-250.0), "-250");
-    assert_eq!(fmt_pct(31.04), "31.0%");
+fn axis_ranges_hold_every_value() {
     assert_eq!(padded_range([f64::NAN], true), (0.0, 1.0));
     let (low, high) = padded_range([2.0, 2.0], false);
     assert!(low < 2.0 && high > 2.0);

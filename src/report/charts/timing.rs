@@ -6,10 +6,13 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::{
-    anchored, draw_header, draw_legend_row, draw_message, is_historical, text, wrap_label, Chart,
-    DrawResult, LegendItem, AXIS_TITLE_SIZE, GRID, INK, LABEL_SIZE, MARGIN, MUTED,
+use super::elements::{draw_header, draw_legend_row, draw_message, LegendItem};
+use super::labels::wrap_label;
+use super::style::{
+    anchored, is_historical, text, AXIS_TITLE_SIZE, GRID, INK, LABEL_SIZE, MARGIN, MUTED,
 };
+use super::{Chart, DrawResult};
+use crate::format::percent_units;
 use crate::summary::Summary;
 
 /// The spec's timing classes in reading order, with legend text and colour.
@@ -121,7 +124,7 @@ impl Chart for TimingChart {
             .disable_y_mesh()
             .y_labels(0)
             .x_labels(11)
-            .x_label_formatter(&|v| format!("{v:.0}%"))
+            .x_label_formatter(&|v| percent_units(*v, 0))
             .x_desc("Share of the policy's conversations (%)")
             .y_desc("Policy")
             .axis_desc_style(text(AXIS_TITLE_SIZE))
@@ -181,7 +184,7 @@ impl TimingChart {
             )))?;
             let (x0, py) = chart.backend_coord(&(start, y));
             let (x1, _) = chart.backend_coord(&(end, y));
-            let label = format!("{share:.0}%");
+            let label = percent_units(share, 0);
             let ink = label_color(class.color);
             let style = anchored(text(LABEL_SIZE).color(&ink), HPos::Center, VPos::Center);
             let (label_w, _) = root.estimate_text_size(&label, &style)?;

@@ -7,11 +7,14 @@ use std::collections::BTreeMap;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{
-    bold, decimals_for, draw_header, draw_legend_row, padded_range, scaled, text, Chart,
-    DrawResult, LabelLayout, LegendItem, Palette, AXIS_TITLE_SIZE, GRID, HISTORICAL_COLOR,
-    LABEL_SIZE, MARGIN,
+use super::axis::{decimals_for, padded_range, scaled};
+use super::elements::{draw_header, draw_legend_row, LegendItem};
+use super::labels::LabelLayout;
+use super::style::{
+    bold, text, Palette, AXIS_TITLE_SIZE, GRID, HISTORICAL_COLOR, LABEL_SIZE, MARGIN,
 };
+use super::{Chart, DrawResult};
+use crate::format::percent_units;
 use crate::report::history::HistoryRow;
 
 type Value = Option<f64>;
@@ -147,7 +150,7 @@ impl TrendChart {
             .configure_mesh()
             .x_labels(0)
             .y_labels(8)
-            .y_label_formatter(&|v| format!("{v:.decimals$}%"))
+            .y_label_formatter(&|v| percent_units(*v, decimals))
             .x_desc("ISO week")
             .y_desc(axis)
             .axis_desc_style(text(AXIS_TITLE_SIZE))

@@ -7,11 +7,14 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::{
-    anchored, bold, decimals_for, draw_header, draw_message, draw_whisker, finite, fit_text,
-    is_historical, padded_range, scaled, text, Chart, DrawResult, Palette, AXIS_TITLE_SIZE, GRID,
-    HISTORICAL_COLOR, LABEL_SIZE, MUTED,
+use super::axis::{decimals_for, finite, padded_range, scaled};
+use super::elements::{draw_header, draw_message, draw_whisker};
+use super::labels::fit_text;
+use super::style::{
+    anchored, bold, is_historical, text, Palette, AXIS_TITLE_SIZE, GRID, HISTORICAL_COLOR,
+    LABEL_SIZE, MUTED,
 };
+use super::{Chart, DrawResult};
 use crate::summary::Summary;
 
 struct Dot {
