@@ -2,17 +2,12 @@
 //! `--out`; input files are never modified (sha256 and modification time before and after a
 //! report, and the hashes `run.json` records); the HTML page escapes data-derived text.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use common::*;
 use sha2::{Digest, Sha256};
-use tempfile::TempDir;
 
-const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.toml");
+use crate::harness::*;
 
 /// Every path under `root` (folders too), relative.
 fn listing(root: &Path) -> Vec<String> {
@@ -34,12 +29,12 @@ fn listing(root: &Path) -> Vec<String> {
 /// A sandbox: `<tmp>/data` (the baseline data set) and `<tmp>/deep/er/out` as `--out`, so that
 /// `../..` from the reports root still lands inside the sandbox where the test can see it.
 struct Sandbox {
-    tmp: TempDir,
+    tmp: Workdir,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        let tmp = TempDir::new().unwrap();
+        let tmp = Workdir::new();
         write_dataset(&tmp.path().join("data"), CONVERSATIONS, MESSAGES, OUTCOMES);
         std::fs::create_dir_all(tmp.path().join("deep/er")).unwrap();
         Sandbox { tmp }
@@ -48,8 +43,7 @@ impl Sandbox {
         self.tmp.path().join("deep/er/out")
     }
     fn report(&self, policies: &Path, extra: &[&str]) -> (String, i32) {
-        let output = Command::cargo_bin("handoff")
-            .unwrap()
+        let output = handoff()
             .args(["report", "--quiet", "--bootstrap", "20", "--data"])
             .arg(self.tmp.path().join("data"))
             .arg("--policies")
@@ -57,7 +51,6 @@ impl Sandbox {
             .arg("--out")
             .arg(self.out())
             .args(extra)
-            .env_remove("HANDOFF_OUT")
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&output.stderr).into_owned();

@@ -18,6 +18,8 @@ use handoff::report::summary::*;
 use handoff::report::window::Window;
 use polars::prelude::{DataType, ParquetReader, SerReader};
 
+use crate::harness::{entries, Workdir};
+
 const STUB_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="240" viewBox="0 0 1000 240"><rect width="1000" height="240" fill="#ffffff"/><rect x="80" y="60" width="220" height="140" fill="#1f5fa8"/><rect x="340" y="100" width="220" height="100" fill="#e07b39"/><text x="500" y="30" font-family="sans-serif" font-size="20" text-anchor="middle">Stub chart</text></svg>"##;
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
@@ -189,7 +191,7 @@ fn header(path: &Path) -> String {
 
 #[test]
 fn every_file_of_the_contract_exists_and_parses() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("careful")).unwrap();
     assert_eq!(dir, out.path().join("2026-W47"));
     for f in [
@@ -266,7 +268,7 @@ fn every_file_of_the_contract_exists_and_parses() {
 
 #[test]
 fn identical_inputs_give_identical_files_except_run_json() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (Workdir::new(), Workdir::new());
     let da = write(a.path(), "2026-W47", data("p")).unwrap();
     let db = write(b.path(), "2026-W47", data("p")).unwrap();
     for f in [
@@ -288,7 +290,7 @@ fn identical_inputs_give_identical_files_except_run_json() {
 
 #[test]
 fn html_escapes_hostile_text_and_loads_nothing_from_the_network() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("<script>alert(1)</script>")).unwrap();
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(!html.contains("<script"), "unescaped script in the page");
@@ -304,7 +306,7 @@ fn html_escapes_hostile_text_and_loads_nothing_from_the_network() {
 
 #[test]
 fn rerunning_a_week_replaces_its_history_rows() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     write(out.path(), "2026-W47", data("p")).unwrap();
     write(out.path(), "2026-W47", data("p")).unwrap();
     let rows = history::read_history(&out.path().join(HISTORY_FILE)).unwrap();
@@ -320,7 +322,7 @@ fn rerunning_a_week_replaces_its_history_rows() {
 
 #[test]
 fn non_week_windows_do_not_enter_history() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let w = Window::all();
     writer().write(out.path(), &w, data("p"), Vec::new()).unwrap();
     assert!(out.path().join("all/summary.json").is_file());
@@ -337,18 +339,9 @@ impl Exporter for Failing {
     }
 }
 
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn a_failed_write_leaves_the_previous_report_and_no_temporary() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("before")).unwrap();
     let before = fs::read(dir.join("summary.json")).unwrap();
     let history_before = fs::read(out.path().join(HISTORY_FILE)).unwrap();
@@ -366,7 +359,7 @@ fn a_failed_write_leaves_the_previous_report_and_no_temporary() {
 
 #[test]
 fn a_rerun_replaces_the_folder_and_removes_stale_temporaries() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("before")).unwrap();
     fs::write(dir.join("leftover.txt"), "from an older version").unwrap();
     let stale = out.path().join(".2026-W47.tmp-999999");
@@ -382,7 +375,7 @@ fn a_rerun_replaces_the_folder_and_removes_stale_temporaries() {
 
 #[test]
 fn a_second_writer_gives_up_with_a_clear_message_while_the_lock_is_held() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let held = acquire_lock(out.path(), Duration::from_secs(1)).unwrap();
     let started = Instant::now();
     let err = write(out.path(), "2026-W47", data("p")).unwrap_err();
@@ -396,7 +389,7 @@ fn a_second_writer_gives_up_with_a_clear_message_while_the_lock_is_held() {
 
 #[test]
 fn report_markdown_snapshot() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("<b>bold</b> | piped")).unwrap();
     insta::assert_snapshot!(fs::read_to_string(dir.join("report.md")).unwrap());
 }
@@ -421,7 +414,7 @@ fn write_preview_when_asked() {
 
 #[test]
 fn an_empty_summary_still_writes_a_complete_folder() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let d = ReportData { summary: Summary::default(), ..ReportData::default() };
     let w = Window::between(Some("2026-11-01"), None).unwrap();
     let dir = writer().write(out.path(), &w, d, Vec::new()).unwrap();
