@@ -90,10 +90,10 @@ fn check(label: String, truth: &Value, estimate: &Value) -> Option<Check> {
 #[test]
 fn dr_estimates_land_near_the_known_truth_with_honest_intervals() {
     let dir = Workdir::new();
-    let data = dir.path().join("data");
-    let truth_path = dir.path().join("truth.json");
+    let data = dir.join("data");
+    let truth_path = dir.join("truth.json");
     generate(&data, N, 11, "parquet", Some(&truth_path));
-    let folder = report(&data, &dir.path().join("reports"));
+    let folder = report(&data, &dir.join("reports"));
     let summary = read_json(&folder.join("summary.json"));
     let truth = read_json(&truth_path);
     assert_eq!(summary["estimator"], "dr", "dr is the default estimator");
@@ -192,10 +192,10 @@ fn remove_handoffs(outcomes_csv: &Path) {
 #[test]
 fn history_that_never_hands_off_gives_no_confident_number_for_handing_off_policies() {
     let dir = Workdir::new();
-    let data = dir.path().join("data");
+    let data = dir.join("data");
     generate(&data, 300, 5, "csv", None);
     remove_handoffs(&data.join("outcomes.csv"));
-    let folder = report(&data, &dir.path().join("reports"));
+    let folder = report(&data, &dir.join("reports"));
     let summary = read_json(&folder.join("summary.json"));
 
     let historical = by_name(&summary["policies"], "historical");

@@ -140,14 +140,14 @@ fn wrong_types_reject_their_conversation_in_every_format() {
 fn parquet_string_where_an_integer_is_expected_rejects_the_conversation() {
     let dir = Workdir::new();
     parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    string_parquet(&MESSAGES.replace("c2,2,", "c2,2nd,"), &dir.path().join("messages.parquet"));
+    string_parquet(&MESSAGES.replace("c2,2,", "c2,2nd,"), &dir.join("messages.parquet"));
     let (out, _) = validate_ok_or(dir.path(), 0);
     assert!(out.contains("messages.parquet row 5: column turn"), "{out}");
     let data = read(dir.path());
     assert_rejected_with(&data, "expected an integer");
     assert_accounted(&data, 2, 1, 2);
     // Strings that do hold integers are read as integers.
-    string_parquet(MESSAGES, &dir.path().join("messages.parquet"));
+    string_parquet(MESSAGES, &dir.join("messages.parquet"));
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 3, 0, 0);
 }
@@ -156,7 +156,7 @@ fn parquet_string_where_an_integer_is_expected_rejects_the_conversation() {
 fn parquet_float_turns_are_accepted_when_integral_and_rejected_otherwise() {
     let dir = Workdir::new();
     parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    let path = dir.path().join("messages.parquet");
+    let path = dir.join("messages.parquet");
     csv_to_parquet(MESSAGES, &path, TimeUnit::Nanoseconds, None, true);
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 3, 0, 0);
@@ -333,14 +333,14 @@ fn a_truncated_gzip_or_parquet_stops_the_run() {
     let dir = Workdir::new();
     let gz = gzip(MESSAGES.as_bytes());
     dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
-    std::fs::remove_file(dir.path().join("messages.csv")).unwrap();
+    std::fs::remove_file(dir.join("messages.csv")).unwrap();
     dir.write("messages.csv.gz", &gz[..gz.len() - 9]);
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("messages.csv.gz: cannot be read"), "{err}");
 
     let dir = Workdir::new();
     parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    let path = dir.path().join("messages.parquet");
+    let path = dir.join("messages.parquet");
     let full = std::fs::read(&path).unwrap();
     for cut in [full.len() - 1, full.len() - 8, full.len() / 2, 4, 0] {
         std::fs::write(&path, &full[..cut]).unwrap();
@@ -381,7 +381,7 @@ fn a_report_over_extreme_timestamps_completes() {
     let conversations = CONVERSATIONS.replace("c3,2026-11-17T11:00:00Z", "c3,9999-12-31T23:00:00Z");
     let messages = MESSAGES.replace("c3,1,2026-11-17T11:00:00Z", "c3,1,9999-12-31T23:00:00Z");
     dir.write_dataset(&conversations, &messages, OUTCOMES);
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let output = handoff()
         .args(["report", "--quiet", "--policies", POLICIES, "--bootstrap", "20"])
         .arg("--data")
@@ -468,7 +468,7 @@ fn duplicated_headers_stop_the_run() {
     assert!(err.contains("duplicated header name \"signals\""), "{err}");
     let dir = Workdir::new();
     dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
-    std::fs::remove_file(dir.path().join("messages.csv")).unwrap();
+    std::fs::remove_file(dir.join("messages.csv")).unwrap();
     dir.write("messages.csv.gz", &gzip(dup.as_bytes()));
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("duplicated header name"), "{err}");
@@ -481,9 +481,9 @@ fn corrupt_parquet_dataset(source: &str) -> Workdir {
     let fixtures = fixture("corrupt-parquet");
     let dir = Workdir::new();
     for name in ["conversations.parquet", "outcomes.parquet"] {
-        std::fs::copy(fixtures.join(name), dir.path().join(name)).unwrap();
+        std::fs::copy(fixtures.join(name), dir.join(name)).unwrap();
     }
-    std::fs::copy(fixtures.join(source), dir.path().join("messages.parquet")).unwrap();
+    std::fs::copy(fixtures.join(source), dir.join("messages.parquet")).unwrap();
     dir
 }
 
@@ -528,7 +528,7 @@ fn parquet_timestamps_outside_years_0000_to_9999_are_rejected_like_text() {
         let dir = Workdir::new();
         parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
         // c3 starts at the extreme instant.
-        let path = dir.path().join("conversations.parquet");
+        let path = dir.join("conversations.parquet");
         let mut conversations =
             ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
         let column = Series::new("started_at".into(), vec![Some(0i64), Some(1), Some(extreme)])
@@ -547,7 +547,7 @@ fn parquet_timestamps_outside_years_0000_to_9999_are_rejected_like_text() {
             assert_accounted(&data, 2, 1, 1);
         }
         // And a report over what is left completes.
-        let reports = dir.path().join("reports");
+        let reports = dir.join("reports");
         let output = handoff()
             .args(["report", "--quiet", "--max-rejected", "1", "--policies", POLICIES])
             .args(["--bootstrap", "10", "--data"])

@@ -72,8 +72,8 @@ fn wait_for_temporary(child: &mut Child, out: &Path, limit: Duration) -> bool {
 #[test]
 fn a_run_killed_midway_leaves_the_previous_report_and_the_next_run_cleans_up() {
     let tmp = Workdir::new();
-    let data = tmp.path().join("data");
-    let out = tmp.path().join("reports");
+    let data = tmp.join("data");
+    let out = tmp.join("reports");
     generate(&data, 3000);
     run_ok(report(&data, &out, 1));
     let before = file_tree(&out);
@@ -101,20 +101,20 @@ fn a_run_killed_midway_leaves_the_previous_report_and_the_next_run_cleans_up() {
 #[test]
 fn two_runs_at_once_never_mix_their_folders() {
     let tmp = Workdir::new();
-    let data = tmp.path().join("data");
+    let data = tmp.join("data");
     generate(&data, 300);
     // The two possible outcomes, written alone.
     let alone: Vec<BTreeMap<String, Vec<u8>>> = [1, 2]
         .iter()
         .map(|seed| {
-            let out = tmp.path().join(format!("alone-{seed}"));
+            let out = tmp.join(format!("alone-{seed}"));
             run_ok(report(&data, &out, *seed));
             file_tree_but_run_json(&out.join("2026-W46"))
         })
         .collect();
     assert!(alone[0]["summary.json"] != alone[1]["summary.json"]);
 
-    let out = tmp.path().join("reports");
+    let out = tmp.join("reports");
     let first = report(&data, &out, 1).spawn().unwrap();
     let second = report(&data, &out, 2).spawn().unwrap();
     for child in [first, second] {
@@ -130,8 +130,8 @@ fn two_runs_at_once_never_mix_their_folders() {
 #[test]
 fn a_run_that_cannot_get_the_lock_gives_up_with_a_clear_message() {
     let tmp = Workdir::new();
-    let data = tmp.path().join("data");
-    let out = tmp.path().join("reports");
+    let data = tmp.join("data");
+    let out = tmp.join("reports");
     generate(&data, 100);
     std::fs::create_dir_all(&out).unwrap();
     let lock = std::fs::File::create(out.join(".handoff.lock")).unwrap();

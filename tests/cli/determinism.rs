@@ -65,7 +65,7 @@ fn generate_is_byte_identical_across_runs_and_thread_counts() {
         let runs: Vec<_> = [(1, "a"), (2, "b"), (2, "c")]
             .iter()
             .map(|(threads, name)| {
-                let out = tmp.path().join(name);
+                let out = tmp.join(name);
                 generate(&out, *threads, format);
                 file_tree_but_run_json(&out)
             })
@@ -79,11 +79,11 @@ fn generate_is_byte_identical_across_runs_and_thread_counts() {
 #[test]
 fn report_is_byte_identical_across_runs_and_thread_counts_except_run_json() {
     let tmp = Workdir::new();
-    let data = tmp.path().join("data");
+    let data = tmp.join("data");
     generate(&data, 2, "csv");
     let mut runs = Vec::new();
     for (threads, name) in [(1, "a"), (2, "b"), (2, "c")] {
-        let out = tmp.path().join(name);
+        let out = tmp.join(name);
         // A week (writes history.parquet too) and the default window.
         report(&data, &out, threads, &["--week", "2026-W47"]);
         report(&data, &out, threads, &[]);

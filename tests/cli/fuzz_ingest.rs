@@ -33,7 +33,7 @@ fn valid_bytes(t: usize, f: usize) -> Vec<u8> {
                 TABLES
                     .iter()
                     .map(|(name, text)| {
-                        let path = dir.path().join(format!("{name}.parquet"));
+                        let path = dir.join(format!("{name}.parquet"));
                         csv_to_parquet(text, &path, TimeUnit::Milliseconds, Some("UTC"), false);
                         std::fs::read(&path).expect("parquet bytes")
                     })

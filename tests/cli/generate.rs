@@ -130,19 +130,19 @@ fn truth_with_an_unreadable_policies_file_is_a_usage_error_naming_it() {
     let dir = Workdir::new();
     let mut cmd = handoff();
     cmd.args(["generate", "--conversations", "10", "--quiet", "--out"])
-        .arg(dir.path().join("out"))
+        .arg(dir.join("out"))
         .arg("--truth")
-        .arg(dir.path().join("truth.json"))
+        .arg(dir.join("truth.json"))
         .arg("--policies")
-        .arg(dir.path().join("missing.toml"));
+        .arg(dir.join("missing.toml"));
     cmd.assert().code(2).stderr(predicates::str::contains("missing.toml"));
-    assert!(!dir.path().join("truth.json").exists());
+    assert!(!dir.join("truth.json").exists());
 }
 
 #[test]
 fn truth_lists_historical_policies_and_sweep_points() {
     let dir = Workdir::new();
-    let policies = dir.path().join("policies.toml");
+    let policies = dir.join("policies.toml");
     std::fs::write(
         &policies,
         r#"
@@ -160,8 +160,8 @@ objective = "meetings"
 "#,
     )
     .expect("write policies");
-    let truth = dir.path().join("truth.json");
-    let out = dir.path().join("data");
+    let truth = dir.join("truth.json");
+    let out = dir.join("data");
     generate(
         &out,
         &["--truth", truth.to_str().expect("utf8"), "--policies", policies.to_str().expect("utf8")],

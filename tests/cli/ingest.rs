@@ -299,7 +299,7 @@ fn an_orphan_outcome_is_rejected_alone() {
     let dir = Workdir::new();
     dir.baseline_with("outcomes", &format!("{OUTCOMES}c9,,,,,,,,\n"));
     let reason = "no conversation \"c9\" in the conversations table";
-    let rejected = dir.path().join("rejected.csv");
+    let rejected = dir.join("rejected.csv");
     // The default --max-rejected holds: no conversation is rejected.
     let (out, err, code) = run_validate(dir.path(), &["--rejected", rejected.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -608,7 +608,7 @@ fn a_max_rejected_outside_zero_to_one_is_a_usage_error() {
 #[test]
 fn a_missing_data_folder_is_fatal() {
     let dir = Workdir::new();
-    assert_fatal(&dir.path().join("nowhere"), "no such data folder");
+    assert_fatal(&dir.join("nowhere"), "no such data folder");
 }
 
 /// The fast paths give the same data as the plain ones: reading without message
@@ -656,7 +656,7 @@ mod fast_paths {
         for (name, csv) in
             [("conversations", CONVERSATIONS), ("messages", MESSAGES), ("outcomes", OUTCOMES)]
         {
-            let path = dir.path().join(format!("{name}.parquet"));
+            let path = dir.join(format!("{name}.parquet"));
             csv_to_parquet(csv, &path, TimeUnit::Microseconds, Some("UTC"), false);
         }
         assert_same_but_text(

@@ -179,12 +179,12 @@ fn report_rejects_a_broken_file_the_same_way() {
 #[test]
 fn a_missing_policies_file_exits_2_naming_it() {
     let dir = Workdir::new();
-    let missing = dir.path().join("nowhere.toml");
+    let missing = dir.join("nowhere.toml");
     let output = on_fixture(&["replay"])
         .arg("--policies")
         .arg(&missing)
         .arg("--out")
-        .arg(dir.path().join("d.csv"))
+        .arg(dir.join("d.csv"))
         .output()
         .expect("run handoff");
     let stderr = String::from_utf8_lossy(&output.stderr);

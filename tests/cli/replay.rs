@@ -17,7 +17,8 @@ use handoff::signals::SignalSource;
 use crate::harness::REPLAY_SMALL;
 
 fn rows(table: &str) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(format!("{REPLAY_SMALL}/{table}.csv")).expect("fixture");
+    let mut reader =
+        csv::Reader::from_path(format!("{REPLAY_SMALL}/{table}.csv")).expect("fixture");
     let headers = reader.headers().expect("header").clone();
     reader
         .records()

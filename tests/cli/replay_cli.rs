@@ -30,7 +30,11 @@ fn fixture_policies() -> PathBuf {
 /// Runs `handoff replay --out <dir>/<file>` and returns the output path.
 fn replay(dir: &Path, policies: &Path, file: &str) -> PathBuf {
     let out = dir.join(file);
-    subcommand("replay", Path::new(REPLAY_SMALL), policies).arg("--out").arg(&out).assert().success();
+    subcommand("replay", Path::new(REPLAY_SMALL), policies)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
     out
 }
 
@@ -177,7 +181,7 @@ fn sweep_variants_are_named_policy_at_parameter_equals_value() {
          step = 0.25\n\n[[sweep]]\npolicy = \"intent_delay\"\nparameter = \"delay\"\n\
          values = [0, 1]\n",
     );
-    let policies = dir.path().join("policies.toml");
+    let policies = dir.join("policies.toml");
     std::fs::write(&policies, text).expect("write policies");
     let (_, rows) = read_csv(&replay(dir.path(), &policies, "decisions.csv"));
     let names: std::collections::BTreeSet<&str> =
@@ -214,7 +218,7 @@ fn sweep_variants_are_named_policy_at_parameter_equals_value() {
 #[test]
 fn replay_to_an_unknown_extension_exits_2_and_writes_nothing() {
     let dir = Workdir::new();
-    let out = dir.path().join("decisions.txt");
+    let out = dir.join("decisions.txt");
     let output = subcommand("replay", Path::new(REPLAY_SMALL), &fixture_policies())
         .arg("--out")
         .arg(&out)
@@ -269,13 +273,14 @@ fn signals_lists_every_prospect_message_tagged_with_its_source() {
 fn signals_both_says_which_source_found_each_message_signals() {
     let dir = Workdir::new();
     // A copy of the fixture whose c1 turn 3 has lost its `pricing` tag: only the text finds it.
-    let data = dir.path().join("data");
+    let data = dir.join("data");
     std::fs::create_dir(&data).expect("folder");
     for table in ["conversations", "outcomes"] {
         let name = format!("{table}.csv");
         std::fs::copy(Path::new(REPLAY_SMALL).join(&name), data.join(&name)).expect("copy");
     }
-    let messages = std::fs::read_to_string(Path::new(REPLAY_SMALL).join("messages.csv")).expect("msgs");
+    let messages =
+        std::fs::read_to_string(Path::new(REPLAY_SMALL).join("messages.csv")).expect("msgs");
     let untagged = messages.replace("10k a year.,pricing,budget", "10k a year.,,budget");
     assert_ne!(untagged, messages, "the fixture line to untag is still there");
     std::fs::write(data.join("messages.csv"), untagged).expect("write");
@@ -292,11 +297,11 @@ fn signals_both_says_which_source_found_each_message_signals() {
 #[test]
 fn the_output_extension_is_checked_before_the_data_is_read() {
     let dir = Workdir::new();
-    let missing_data = dir.path().join("no-such-folder");
+    let missing_data = dir.join("no-such-folder");
     for command in ["replay", "signals"] {
         let output = subcommand(command, &missing_data, &fixture_policies())
             .arg("--out")
-            .arg(dir.path().join("out.json"))
+            .arg(dir.join("out.json"))
             .output()
             .expect("run");
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -314,9 +319,9 @@ fn signals_use_the_policies_file_lexicon_override_and_extension() {
         "\n[lexicon]\npricing = [\"price sheet\"]\n\n[lexicon.extend]\n\
          \"objection:other\" = [\"hmm\"]\n",
     );
-    let policies = dir.path().join("policies.toml");
+    let policies = dir.join("policies.toml");
     std::fs::write(&policies, text).expect("write policies");
-    let out = dir.path().join("signals.csv");
+    let out = dir.join("signals.csv");
     subcommand("signals", Path::new(REPLAY_SMALL), &policies)
         .args(["--signal-source", "text", "--out"])
         .arg(&out)

@@ -83,7 +83,7 @@ fn history_windows(root: &Path) -> BTreeMap<String, usize> {
 fn report_writes_every_file_of_the_folder() {
     let dir = Workdir::new();
     let data = generate(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let o = run(&mut report(&data, &out, &["--week", "2026-W47", "--bootstrap", "20"]));
     assert_ok(&o);
     assert!(stdout(&o).is_empty(), "report prints nothing on stdout: {}", stdout(&o));
@@ -145,7 +145,7 @@ fn report_writes_every_file_of_the_folder() {
 fn two_runs_with_the_same_seed_are_byte_identical_but_run_json() {
     let dir = Workdir::new();
     let data = generate(dir.path());
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = (dir.join("a"), dir.join("b"));
     assert_ok(&run(&mut report(&data, &a, &["--week", "2026-W47"])));
     assert_ok(&run(&mut report(&data, &b, &["--week", "2026-W47"])));
     let (fa, fb) =
@@ -161,7 +161,7 @@ fn two_runs_with_the_same_seed_are_byte_identical_but_run_json() {
     );
 
     // Another seed changes the intervals, so the comparison above could have failed.
-    let c = dir.path().join("c");
+    let c = dir.join("c");
     assert_ok(&run(&mut report(&data, &c, &["--week", "2026-W47", "--seed", "7"])));
     let fc = file_tree_but_run_json(&c.join("2026-W47"));
     assert!(fa["summary.json"] != fc["summary.json"], "the seed reaches the estimates");
@@ -245,12 +245,12 @@ fn iso_weeks_are_utc_and_include_their_edges() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
     // W46: its first and last second, and Monday 00:30 in Paris (still Sunday 23:30 UTC).
-    let (label, n) = window_of(&data, &dir.path().join("w46"), &["--week", "2026-W46"]);
+    let (label, n) = window_of(&data, &dir.join("w46"), &["--week", "2026-W46"]);
     assert_eq!((label.as_str(), n), ("2026-W46", 3));
     // W47: Sunday 23:30 at UTC-2 is Monday 01:30 UTC; the first second of W48 is out.
-    let (label, n) = window_of(&data, &dir.path().join("w47"), &["--week", "2026-W47"]);
+    let (label, n) = window_of(&data, &dir.join("w47"), &["--week", "2026-W47"]);
     assert_eq!((label.as_str(), n), ("2026-W47", 2));
-    let (label, n) = window_of(&data, &dir.path().join("all"), &[]);
+    let (label, n) = window_of(&data, &dir.join("all"), &[]);
     assert_eq!((label.as_str(), n), ("all", 7), "no window means all data");
 }
 
@@ -259,10 +259,10 @@ fn week_last_is_the_last_complete_week_before_as_of() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
     let at_monday = ["--week", "last", "--as-of", "2026-11-23T00:00:00Z"];
-    let (label, n) = window_of(&data, &dir.path().join("a"), &at_monday);
+    let (label, n) = window_of(&data, &dir.join("a"), &at_monday);
     assert_eq!((label.as_str(), n), ("2026-W47", 2), "W47 is complete at Monday 00:00");
     let on_sunday = ["--week", "last", "--as-of", "2026-11-22T23:59:59Z"];
-    let (label, n) = window_of(&data, &dir.path().join("b"), &on_sunday);
+    let (label, n) = window_of(&data, &dir.join("b"), &on_sunday);
     assert_eq!((label.as_str(), n), ("2026-W46", 3), "W47 is not complete yet on Sunday");
 }
 
@@ -270,13 +270,13 @@ fn week_last_is_the_last_complete_week_before_as_of() {
 fn since_until_windows_are_dates_with_until_exclusive_and_stay_out_of_history() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("range");
+    let out = dir.join("range");
     let (label, n) = window_of(&data, &out, &["--since", "2026-11-09", "--until", "2026-11-16"]);
     assert_eq!((label.as_str(), n), ("2026-11-09_2026-11-16", 3), "the same as W46");
     assert!(!out.join("history.parquet").exists(), "only ISO weeks enter the history");
-    let (label, n) = window_of(&data, &dir.path().join("open"), &["--since", "2026-11-16"]);
+    let (label, n) = window_of(&data, &dir.join("open"), &["--since", "2026-11-16"]);
     assert_eq!((label.as_str(), n), ("2026-11-16_open", 3));
-    let s = summary(&dir.path().join("open").join("2026-11-16_open"));
+    let s = summary(&dir.join("open").join("2026-11-16_open"));
     assert_eq!(s["window"]["since"], "2026-11-16");
     assert_eq!(s["window"]["until"], Value::Null);
 }
@@ -285,7 +285,7 @@ fn since_until_windows_are_dates_with_until_exclusive_and_stay_out_of_history() 
 fn handoff_week_variable_works_like_the_flag() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let o = run(report(&data, &out, &["--bootstrap", "0"]).env("HANDOFF_WEEK", "2026-W46"));
     assert_ok(&o);
     assert_eq!(entries(&out), [".handoff.lock", "2026-W46", "history.parquet"]);
@@ -296,7 +296,7 @@ fn handoff_week_variable_works_like_the_flag() {
 fn a_window_without_conversations_exits_3_and_writes_nothing() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let o = run(&mut report(&data, &out, &["--week", "2026-W40"]));
     assert_eq!(o.status.code(), Some(3), "stderr: {}", stderr(&o));
     assert!(stderr(&o).contains("2026-W40"), "the message names the window: {}", stderr(&o));
@@ -307,7 +307,7 @@ fn a_window_without_conversations_exits_3_and_writes_nothing() {
 fn bad_window_flags_exit_2_with_a_message() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let cases: &[(&[&str], &str)] = &[
         (&["--since", "2026-13-01"], "is not a date"),
         (&["--until", "yesterday"], "is not a date"),
@@ -327,7 +327,7 @@ fn bad_window_flags_exit_2_with_a_message() {
     assert!(!out.exists() || holds_no_report_folder(&out), "no report folder for a bad window");
 
     // Checked before the data is read: a bad week wins over a missing data folder.
-    let missing = dir.path().join("no-such-data");
+    let missing = dir.join("no-such-data");
     let o = run(&mut report(&missing, &out, &["--week", "2026-W54"]));
     assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
     assert!(stderr(&o).contains("no ISO week 54"), "{}", stderr(&o));
@@ -344,7 +344,7 @@ fn holds_no_report_folder(out: &Path) -> bool {
 fn rerunning_a_week_replaces_its_history_rows_and_two_weeks_draw_the_trend() {
     let dir = Workdir::new();
     let data = generate(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let fast = ["--bootstrap", "0", "--quiet"];
     let week = |w: &str, estimator: &str| {
         let mut args = vec!["--week", w, "--estimator", estimator];
@@ -478,7 +478,7 @@ fn a_run_killed_midway_leaves_the_previous_folder_and_the_next_run_cleans_up() {
 fn hostile_text_is_escaped_in_the_page_and_kept_faithfully_in_the_data_files() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     assert_ok(&run(&mut report(&data, &out, &["--week", "2026-W47", "--bootstrap", "0"])));
     let folder = out.join("2026-W47");
     // The unknown label `<script>alert(3)</script>` reaches the data-quality section.
@@ -541,7 +541,7 @@ fn brief_shows_the_historical_handoff_and_keeps_text_faithful() {
 fn brief_for_a_policy_matches_its_replayed_handoff() {
     let dir = Workdir::new();
     let data = generate(dir.path());
-    let decisions = dir.path().join("decisions.csv");
+    let decisions = dir.join("decisions.csv");
     let mut replay = handoff();
     replay.arg("replay").arg("--data").arg(&data).arg("--policies").arg(POLICIES);
     assert_ok(&run(replay.arg("--quiet").arg("--out").arg(&decisions)));
@@ -600,7 +600,7 @@ fn brief_with_an_unknown_conversation_or_policy_exits_2() {
 fn log_format_json_writes_json_lines_on_stderr_and_nothing_on_stdout() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let args = ["--week", "2026-W47", "--bootstrap", "0", "--log-format", "json"];
     let o = run(&mut report(&data, &out, &args));
     assert_ok(&o);
@@ -626,7 +626,7 @@ fn log_format_json_writes_json_lines_on_stderr_and_nothing_on_stdout() {
 fn quiet_prints_nothing_on_success_and_only_the_error_on_failure() {
     let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let o = run(&mut report(&data, &out, &["--week", "2026-W47", "--bootstrap", "0", "--quiet"]));
     assert_ok(&o);
     assert!(o.stdout.is_empty() && o.stderr.is_empty(), "stderr: {}", stderr(&o));
@@ -653,8 +653,8 @@ fn framework_meeting(folder: &Path) -> (f64, f64, f64) {
 fn refits_widen_the_intervals_and_keep_the_estimates() {
     let dir = Workdir::new();
     let data = generate(dir.path());
-    let fixed = dir.path().join("fixed");
-    let refitted = dir.path().join("refitted");
+    let fixed = dir.join("fixed");
+    let refitted = dir.join("refitted");
     let common = ["--estimator", "dm", "--bootstrap", "20", "--quiet"];
     assert_ok(&run(report(&data, &fixed, &common).args(["--refits", "0"])));
     assert_ok(&run(report(&data, &refitted, &common).args(["--refits", "8"])));
@@ -668,8 +668,7 @@ fn refits_widen_the_intervals_and_keep_the_estimates() {
 #[test]
 fn a_refit_size_under_100_exits_2_naming_the_flag() {
     let dir = Workdir::new();
-    let o =
-        run(&mut report(&dir.path().join("data"), &dir.path().join("out"), &["--refit-size", "5"]));
+    let o = run(&mut report(&dir.join("data"), &dir.join("out"), &["--refit-size", "5"]));
     assert_eq!(o.status.code(), Some(2), "stderr {}", stderr(&o));
     assert!(stderr(&o).contains("--refit-size"), "{}", stderr(&o));
 }

@@ -193,7 +193,7 @@ fn header(path: &Path) -> String {
 fn every_file_of_the_contract_exists_and_parses() {
     let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("careful")).unwrap();
-    assert_eq!(dir, out.path().join("2026-W47"));
+    assert_eq!(dir, out.join("2026-W47"));
     for f in [
         "report.html",
         "report.md",
@@ -282,10 +282,7 @@ fn identical_inputs_give_identical_files_except_run_json() {
     ] {
         assert_eq!(fs::read(da.join(f)).unwrap(), fs::read(db.join(f)).unwrap(), "{f} differs");
     }
-    assert_eq!(
-        fs::read(a.path().join(HISTORY_FILE)).unwrap(),
-        fs::read(b.path().join(HISTORY_FILE)).unwrap()
-    );
+    assert_eq!(fs::read(a.join(HISTORY_FILE)).unwrap(), fs::read(b.join(HISTORY_FILE)).unwrap());
 }
 
 #[test]
@@ -309,10 +306,10 @@ fn rerunning_a_week_replaces_its_history_rows() {
     let out = Workdir::new();
     write(out.path(), "2026-W47", data("p")).unwrap();
     write(out.path(), "2026-W47", data("p")).unwrap();
-    let rows = history::read_history(&out.path().join(HISTORY_FILE)).unwrap();
+    let rows = history::read_history(&out.join(HISTORY_FILE)).unwrap();
     assert_eq!(rows.len(), 3, "one row per policy, not doubled");
     write(out.path(), "2026-W46", data("p")).unwrap();
-    let rows = history::read_history(&out.path().join(HISTORY_FILE)).unwrap();
+    let rows = history::read_history(&out.join(HISTORY_FILE)).unwrap();
     let keys: Vec<(String, String)> =
         rows.iter().map(|r| (r.window.clone(), r.policy.clone())).collect();
     assert_eq!(keys[0], ("2026-W46".to_string(), "historical".to_string()));
@@ -325,8 +322,8 @@ fn non_week_windows_do_not_enter_history() {
     let out = Workdir::new();
     let w = Window::all();
     writer().write(out.path(), &w, data("p"), Vec::new()).unwrap();
-    assert!(out.path().join("all/summary.json").is_file());
-    assert!(!out.path().join(HISTORY_FILE).exists());
+    assert!(out.join("all/summary.json").is_file());
+    assert!(!out.join(HISTORY_FILE).exists());
 }
 
 struct Failing;
@@ -344,7 +341,7 @@ fn a_failed_write_leaves_the_previous_report_and_no_temporary() {
     let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("before")).unwrap();
     let before = fs::read(dir.join("summary.json")).unwrap();
-    let history_before = fs::read(out.path().join(HISTORY_FILE)).unwrap();
+    let history_before = fs::read(out.join(HISTORY_FILE)).unwrap();
 
     let mut failing = writer();
     failing.exporters.push(Box::new(Failing));
@@ -353,7 +350,7 @@ fn a_failed_write_leaves_the_previous_report_and_no_temporary() {
     assert!(format!("{err:#}").contains("disk full (simulated)"), "{err:#}");
 
     assert_eq!(fs::read(dir.join("summary.json")).unwrap(), before, "previous report changed");
-    assert_eq!(fs::read(out.path().join(HISTORY_FILE)).unwrap(), history_before);
+    assert_eq!(fs::read(out.join(HISTORY_FILE)).unwrap(), history_before);
     assert_eq!(entries(out.path()), [".handoff.lock", "2026-W47", "history.parquet"]);
 }
 
@@ -362,10 +359,10 @@ fn a_rerun_replaces_the_folder_and_removes_stale_temporaries() {
     let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("before")).unwrap();
     fs::write(dir.join("leftover.txt"), "from an older version").unwrap();
-    let stale = out.path().join(".2026-W47.tmp-999999");
+    let stale = out.join(".2026-W47.tmp-999999");
     fs::create_dir(&stale).unwrap();
     fs::write(stale.join("summary.json"), "{").unwrap();
-    fs::write(out.path().join(".history.parquet.tmp-999999"), "x").unwrap();
+    fs::write(out.join(".history.parquet.tmp-999999"), "x").unwrap();
 
     write(out.path(), "2026-W47", data("after")).unwrap();
     assert!(fs::read_to_string(dir.join("summary.json")).unwrap().contains("\"after\""));
@@ -382,7 +379,7 @@ fn a_second_writer_gives_up_with_a_clear_message_while_the_lock_is_held() {
     let message = format!("{err:#}");
     assert!(message.contains("another handoff run is writing to"), "{message}");
     assert!(started.elapsed() >= Duration::from_millis(300), "did not wait for the timeout");
-    assert!(!out.path().join("2026-W47").exists());
+    assert!(!out.join("2026-W47").exists());
     drop(held);
     write(out.path(), "2026-W47", data("p")).unwrap();
 }
@@ -418,7 +415,7 @@ fn an_empty_summary_still_writes_a_complete_folder() {
     let d = ReportData { summary: Summary::default(), ..ReportData::default() };
     let w = Window::between(Some("2026-11-01"), None).unwrap();
     let dir = writer().write(out.path(), &w, d, Vec::new()).unwrap();
-    assert_eq!(dir, out.path().join("2026-11-01_open"));
+    assert_eq!(dir, out.join("2026-11-01_open"));
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<h2>Policies</h2>"));
     assert_eq!(header(&dir.join("rejected.csv")), "file,row,column,conversation_id,reason");

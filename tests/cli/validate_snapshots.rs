@@ -7,7 +7,6 @@ use std::path::Path;
 
 use crate::harness::{run_validate, Workdir, CONVERSATIONS, MESSAGES, OUTCOMES};
 
-
 /// Messages with a bad timestamp (rejects c3), an unknown sender (rejects c2) and an unknown
 /// qualification label (a warning).
 const FLAWED_MESSAGES: &str = "\
