@@ -90,6 +90,23 @@ fn string_parquet(csv_text: &str, path: &Path) {
     ParquetWriter::new(std::fs::File::create(path).unwrap()).finish(&mut df).unwrap();
 }
 
+/// Runs `handoff report --quiet --policies <shipped>` plus `extra` on `dir` into `dir/reports`,
+/// asserting that it completes without a panic (`context` starts the failure message).
+fn assert_report_completes(dir: &Path, extra: &[&str], context: &str) {
+    let output = handoff()
+        .args(["report", "--quiet", "--policies", POLICIES])
+        .args(extra)
+        .arg("--data")
+        .arg(dir)
+        .arg("--out")
+        .arg(dir.join("reports"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("panicked"), "{context}{err}");
+    assert!(output.status.success(), "{context}{err}");
+}
+
 /// Runs `handoff replay` on `dir`; the decision table's text.
 fn replay(dir: &Path) -> String {
     let out = dir.join("decisions.csv");
@@ -381,18 +398,7 @@ fn a_report_over_extreme_timestamps_completes() {
     let conversations = CONVERSATIONS.replace("c3,2026-11-17T11:00:00Z", "c3,9999-12-31T23:00:00Z");
     let messages = MESSAGES.replace("c3,1,2026-11-17T11:00:00Z", "c3,1,9999-12-31T23:00:00Z");
     dir.write_dataset(&conversations, &messages, OUTCOMES);
-    let out = dir.join("reports");
-    let output = handoff()
-        .args(["report", "--quiet", "--policies", POLICIES, "--bootstrap", "20"])
-        .arg("--data")
-        .arg(dir.path())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(output.status.success(), "{err}");
+    assert_report_completes(dir.path(), &["--bootstrap", "20"], "");
 }
 
 #[test]
@@ -547,18 +553,8 @@ fn parquet_timestamps_outside_years_0000_to_9999_are_rejected_like_text() {
             assert_accounted(&data, 2, 1, 1);
         }
         // And a report over what is left completes.
-        let reports = dir.join("reports");
-        let output = handoff()
-            .args(["report", "--quiet", "--max-rejected", "1", "--policies", POLICIES])
-            .args(["--bootstrap", "10", "--data"])
-            .arg(dir.path())
-            .arg("--out")
-            .arg(&reports)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&output.stderr);
-        assert!(!err.contains("panicked"), "{unit:?} {extreme}: {err}");
-        assert!(output.status.success(), "{unit:?} {extreme}: {err}");
+        let extra = ["--max-rejected", "1", "--bootstrap", "10"];
+        assert_report_completes(dir.path(), &extra, &format!("{unit:?} {extreme}: "));
     }
 }
 

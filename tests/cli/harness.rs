@@ -18,6 +18,18 @@ pub const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.t
 /// The hand-worked replay fixture: six conversations, four policies, expected decisions.
 pub const REPLAY_SMALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay_small");
 
+/// The files of outputs.md that every report folder holds, besides `charts/`.
+pub const REPORT_FILES: [&str; 8] = [
+    "report.html",
+    "report.md",
+    "summary.json",
+    "policies.csv",
+    "decisions.parquet",
+    "sweeps.csv",
+    "rejected.csv",
+    "run.json",
+];
+
 /// A file or folder under tests/fixtures.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)

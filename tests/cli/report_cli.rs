@@ -89,16 +89,7 @@ fn report_writes_every_file_of_the_folder() {
     assert!(stdout(&o).is_empty(), "report prints nothing on stdout: {}", stdout(&o));
 
     let folder = out.join("2026-W47");
-    for file in [
-        "report.html",
-        "report.md",
-        "summary.json",
-        "policies.csv",
-        "decisions.parquet",
-        "sweeps.csv",
-        "rejected.csv",
-        "run.json",
-    ] {
+    for file in REPORT_FILES {
         assert!(folder.join(file).is_file(), "{file} is missing");
     }
     let charts: Vec<String> = entries(&folder.join("charts"));

@@ -18,7 +18,7 @@ use handoff::report::summary::*;
 use handoff::report::window::Window;
 use polars::prelude::{DataType, ParquetReader, SerReader};
 
-use crate::harness::{entries, Workdir};
+use crate::harness::{entries, Workdir, REPORT_FILES};
 
 const STUB_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="240" viewBox="0 0 1000 240"><rect width="1000" height="240" fill="#ffffff"/><rect x="80" y="60" width="220" height="140" fill="#1f5fa8"/><rect x="340" y="100" width="220" height="100" fill="#e07b39"/><text x="500" y="30" font-family="sans-serif" font-size="20" text-anchor="middle">Stub chart</text></svg>"##;
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -194,18 +194,7 @@ fn every_file_of_the_contract_exists_and_parses() {
     let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("careful")).unwrap();
     assert_eq!(dir, out.join("2026-W47"));
-    for f in [
-        "report.html",
-        "report.md",
-        "summary.json",
-        "policies.csv",
-        "decisions.parquet",
-        "sweeps.csv",
-        "rejected.csv",
-        "run.json",
-        "charts/policy-rates.svg",
-        "charts/policy-rates.png",
-    ] {
+    for f in REPORT_FILES.iter().chain(&["charts/policy-rates.svg", "charts/policy-rates.png"]) {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
 
@@ -271,15 +260,7 @@ fn identical_inputs_give_identical_files_except_run_json() {
     let (a, b) = (Workdir::new(), Workdir::new());
     let da = write(a.path(), "2026-W47", data("p")).unwrap();
     let db = write(b.path(), "2026-W47", data("p")).unwrap();
-    for f in [
-        "report.html",
-        "report.md",
-        "summary.json",
-        "policies.csv",
-        "decisions.parquet",
-        "sweeps.csv",
-        "rejected.csv",
-    ] {
+    for f in REPORT_FILES.iter().filter(|f| **f != "run.json") {
         assert_eq!(fs::read(da.join(f)).unwrap(), fs::read(db.join(f)).unwrap(), "{f} differs");
     }
     assert_eq!(fs::read(a.join(HISTORY_FILE)).unwrap(), fs::read(b.join(HISTORY_FILE)).unwrap());
