@@ -1,13 +1,12 @@
 //! `handoff validate` on tiny fixtures: accepted variants, row-level rejections (named in the
-//! output and in `--rejected`), and fatal problems (exit 3).
-
-mod common;
+//! output and in `--rejected`), and fatal problems (exit 3); and the readers' fast paths
+//! (no message text, the `signals` header peek) against the plain ones.
 
 use std::path::Path;
 
-use common::*;
 use handoff::ingest::{self, IngestOptions};
-use tempfile::TempDir;
+
+use crate::harness::*;
 
 fn assert_usable(dir: &Path, accepted: usize) -> String {
     let (out, err, code) = run_validate(dir, &[]);
@@ -23,8 +22,8 @@ fn load(dir: &Path) -> handoff::model::Dataset {
 
 #[test]
 fn baseline_is_usable_and_normalised() {
-    let dir = TempDir::new().unwrap();
-    write_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
     let out = assert_usable(dir.path(), 3);
     assert!(out.contains("messages: 6 rows read from messages.csv"), "{out}");
     let data = load(dir.path());
@@ -42,16 +41,16 @@ fn baseline_is_usable_and_normalised() {
 
 #[test]
 fn accepts_crlf_line_ends_and_a_bom() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let crlf = |s: &str| format!("\u{feff}{}", s.replace('\n', "\r\n"));
-    write_dataset(dir.path(), &crlf(CONVERSATIONS), &crlf(MESSAGES), &crlf(OUTCOMES));
+    dir.write_dataset(&crlf(CONVERSATIONS), &crlf(MESSAGES), &crlf(OUTCOMES));
     assert_usable(dir.path(), 3);
     assert_eq!(load(dir.path()).conversations[2].ai_agent.as_deref(), Some("sdr-v2"));
 }
 
 #[test]
 fn accepts_reordered_and_extra_columns() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let conversations = "\
 region,started_at,conversation_id
 emea,2026-11-16T09:00:00Z,c1
@@ -66,7 +65,7 @@ Demo?,prospect,2026-11-16T10:00:00Z,1,c2,
 Look,prospect,2026-11-17T11:00:00Z,1,c3,
 ";
     let outcomes = "conversation_id\nc1\n";
-    write_dataset(dir.path(), conversations, messages, outcomes);
+    dir.write_dataset(conversations, messages, outcomes);
     let out = assert_usable(dir.path(), 3);
     assert!(out.contains("no qualified column"), "{out}");
     assert!(out.contains("no handoff_turn values: history never hands off"), "{out}");
@@ -79,32 +78,32 @@ Look,prospect,2026-11-17T11:00:00Z,1,c3,
 
 #[test]
 fn accepts_quoted_newlines_in_text() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let messages = MESSAGES.replace("Hello!", "\"Hello,\nhow \"\"are\"\" you?\"");
-    baseline_with(dir.path(), "messages", &messages);
+    dir.baseline_with("messages", &messages);
     assert_usable(dir.path(), 3);
     let data = load(dir.path());
     assert_eq!(data.conversations[0].messages[1].text, "Hello,\nhow \"are\" you?");
     // The record after the quoted newline keeps its data-row number: row 3 is still c1 turn 3.
     let bad = messages.replace("What does it cost?", "x").replace("c1,3,", "c1,3a,");
-    baseline_with(dir.path(), "messages", &bad);
+    dir.baseline_with("messages", &bad);
     let (out, _, _) = run_validate(dir.path(), &["--max-rejected", "1"]);
     assert!(out.contains("messages.csv row 3: column turn: expected an integer"), "{out}");
 }
 
 #[test]
 fn time_zone_offsets_are_normalised_to_utc() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let conversations = CONVERSATIONS
         .replace("2026-11-16T09:00:00Z", "2026-11-16T10:00:00+01:00")
         .replace("2026-11-17T11:00:00Z", "2026-11-17 11:00:00");
     // 10:00:30+01:00 is 09:00:30Z: before turn 3 at 09:05Z, after turn 1 at 09:00Z.
     let messages = MESSAGES.replace("c1,2,2026-11-16T09:01:00Z", "c1,2,2026-11-16T10:00:30+01:00");
-    write_dataset(dir.path(), &conversations, &messages, OUTCOMES);
+    dir.write_dataset(&conversations, &messages, OUTCOMES);
     assert_usable(dir.path(), 3);
     let data = load(dir.path());
-    let baseline_dir = TempDir::new().unwrap();
-    write_dataset(baseline_dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
+    let baseline_dir = Workdir::new();
+    baseline_dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
     let baseline = load(baseline_dir.path());
     assert_eq!(data.conversations[0].started_at, baseline.conversations[0].started_at);
     assert_eq!(data.conversations[2].started_at, baseline.conversations[2].started_at);
@@ -114,40 +113,40 @@ fn time_zone_offsets_are_normalised_to_utc() {
 
 #[test]
 fn accepts_gzip_compressed_csv() {
-    let dir = TempDir::new().unwrap();
-    write(dir.path(), "conversations.csv", CONVERSATIONS.as_bytes());
-    write(dir.path(), "messages.csv.gz", &gzip(MESSAGES.as_bytes()));
-    write(dir.path(), "outcomes.csv", OUTCOMES.as_bytes());
+    let dir = Workdir::new();
+    dir.write("conversations.csv", CONVERSATIONS.as_bytes());
+    dir.write("messages.csv.gz", &gzip(MESSAGES.as_bytes()));
+    dir.write("outcomes.csv", OUTCOMES.as_bytes());
     let out = assert_usable(dir.path(), 3);
     assert!(out.contains("6 rows read from messages.csv.gz"), "{out}");
 }
 
 #[test]
 fn accepts_jsonl_and_ndjson() {
-    let dir = TempDir::new().unwrap();
-    write(dir.path(), "conversations.jsonl", csv_to_jsonl(CONVERSATIONS).as_bytes());
+    let dir = Workdir::new();
+    dir.write("conversations.jsonl", csv_to_jsonl(CONVERSATIONS).as_bytes());
     // A blank line is skipped but still counted in line numbers.
     let messages = format!("\n{}", csv_to_jsonl(MESSAGES));
-    write(dir.path(), "messages.ndjson", messages.as_bytes());
-    write(dir.path(), "outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
+    dir.write("messages.ndjson", messages.as_bytes());
+    dir.write("outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
     let out = assert_usable(dir.path(), 3);
     assert!(out.contains("messages: 6 rows read from messages.ndjson"), "{out}");
-    let csv_dir = TempDir::new().unwrap();
-    write_dataset(csv_dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
+    let csv_dir = Workdir::new();
+    csv_dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
     assert_eq!(load(dir.path()).conversations, load(csv_dir.path()).conversations);
 }
 
 #[test]
 fn accepts_a_partitioned_csv_folder() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let mut lines = MESSAGES.lines();
     let header = lines.next().unwrap();
     let rows: Vec<&str> = lines.collect();
     let part = |rows: &[&str]| format!("{header}\n{}\n", rows.join("\n"));
-    write(dir.path(), "conversations.csv", CONVERSATIONS.as_bytes());
-    write(dir.path(), "outcomes.csv", OUTCOMES.as_bytes());
-    write(dir.path(), "messages/week=2026-W47/part-1.csv", part(&rows[3..]).as_bytes());
-    write(dir.path(), "messages/week=2026-W47/part-0.csv", part(&rows[..3]).as_bytes());
+    dir.write("conversations.csv", CONVERSATIONS.as_bytes());
+    dir.write("outcomes.csv", OUTCOMES.as_bytes());
+    dir.write("messages/week=2026-W47/part-1.csv", part(&rows[3..]).as_bytes());
+    dir.write("messages/week=2026-W47/part-0.csv", part(&rows[..3]).as_bytes());
     let out = assert_usable(dir.path(), 3);
     assert!(
         out.contains("messages/week=2026-W47/part-0.csv, messages/week=2026-W47/part-1.csv"),
@@ -157,11 +156,11 @@ fn accepts_a_partitioned_csv_folder() {
 
 #[test]
 fn a_folder_of_mixed_formats_is_unusable() {
-    let dir = TempDir::new().unwrap();
-    write(dir.path(), "conversations.csv", CONVERSATIONS.as_bytes());
-    write(dir.path(), "outcomes.csv", OUTCOMES.as_bytes());
-    write(dir.path(), "messages/a.csv", MESSAGES.as_bytes());
-    write(dir.path(), "messages/b.jsonl", csv_to_jsonl(MESSAGES).as_bytes());
+    let dir = Workdir::new();
+    dir.write("conversations.csv", CONVERSATIONS.as_bytes());
+    dir.write("outcomes.csv", OUTCOMES.as_bytes());
+    dir.write("messages/a.csv", MESSAGES.as_bytes());
+    dir.write("messages/b.jsonl", csv_to_jsonl(MESSAGES).as_bytes());
     let (_, err, code) = run_validate(dir.path(), &[]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("mixed formats in one table folder"), "{err}");
@@ -182,8 +181,8 @@ fn assert_rejection(dir: &Path, line: &str, record: [&str; 5]) -> String {
 
 #[test]
 fn a_bad_value_rejects_its_conversation() {
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "messages", &MESSAGES.replace("c1,3,", "c1,3a,"));
+    let dir = Workdir::new();
+    dir.baseline_with("messages", &MESSAGES.replace("c1,3,", "c1,3a,"));
     let out = assert_rejection(
         dir.path(),
         "messages.csv row 3: column turn: expected an integer, found \"3a\"",
@@ -197,14 +196,14 @@ fn a_bad_value_rejects_its_conversation() {
 
 #[test]
 fn out_of_range_values_are_rejected() {
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "outcomes", &OUTCOMES.replace(",USD,5", ",USD,7"));
+    let dir = Workdir::new();
+    dir.baseline_with("outcomes", &OUTCOMES.replace(",USD,5", ",USD,7"));
     assert_rejection(
         dir.path(),
         "outcomes.csv row 2: column rep_rating: expected an integer from 1 to 5, found 7",
         ["outcomes.csv", "2", "rep_rating", "c2", "expected an integer from 1 to 5, found 7"],
     );
-    baseline_with(dir.path(), "messages", &MESSAGES.replace(",0.5\n", ",1.5\n"));
+    dir.baseline_with("messages", &MESSAGES.replace(",0.5\n", ",1.5\n"));
     assert_rejection(
         dir.path(),
         "messages.csv row 4: column handoff_probability: expected a number from 0 to 1, found 1.5",
@@ -216,13 +215,13 @@ fn out_of_range_values_are_rejected() {
             "expected a number from 0 to 1, found 1.5",
         ],
     );
-    baseline_with(dir.path(), "messages", &MESSAGES.replace("c3,1,", "c3,0,"));
+    dir.baseline_with("messages", &MESSAGES.replace("c3,1,", "c3,0,"));
     assert_rejection(
         dir.path(),
         "messages.csv row 6: column turn: expected an integer >= 1, found 0",
         ["messages.csv", "6", "turn", "c3", "expected an integer >= 1, found 0"],
     );
-    baseline_with(dir.path(), "messages", &MESSAGES.replace(",ai,,Sure", ",bot,,Sure"));
+    dir.baseline_with("messages", &MESSAGES.replace(",ai,,Sure", ",bot,,Sure"));
     assert_rejection(
         dir.path(),
         "messages.csv row 5: column sender: expected prospect, ai or human, found \"bot\"",
@@ -232,8 +231,8 @@ fn out_of_range_values_are_rejected() {
 
 #[test]
 fn a_null_in_a_required_column_is_rejected() {
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "messages", &MESSAGES.replace("c2,1,2026-11-16T10:00:00Z", "c2,1,"));
+    let dir = Workdir::new();
+    dir.baseline_with("messages", &MESSAGES.replace("c2,1,2026-11-16T10:00:00Z", "c2,1,"));
     assert_rejection(
         dir.path(),
         "messages.csv row 4: column sent_at: required value is missing",
@@ -243,9 +242,9 @@ fn a_null_in_a_required_column_is_rejected() {
 
 #[test]
 fn a_duplicate_conversation_id_is_rejected() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let conversations = format!("{CONVERSATIONS}c1,2026-11-18T09:00:00Z,a9,smb,1,chat,x\n");
-    baseline_with(dir.path(), "conversations", &conversations);
+    dir.baseline_with("conversations", &conversations);
     let reason = "duplicate conversation id \"c1\" (first at conversations.csv row 1)";
     let out = assert_rejection(
         dir.path(),
@@ -257,9 +256,9 @@ fn a_duplicate_conversation_id_is_rejected() {
 
 #[test]
 fn a_duplicate_turn_is_rejected() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let messages = format!("{MESSAGES}c3,1,2026-11-17T11:00:00Z,prospect,,again,,,\n");
-    baseline_with(dir.path(), "messages", &messages);
+    dir.baseline_with("messages", &messages);
     let reason = "duplicate turn 1 in conversation \"c3\" (first at messages.csv row 6)";
     assert_rejection(
         dir.path(),
@@ -270,9 +269,9 @@ fn a_duplicate_turn_is_rejected() {
 
 #[test]
 fn a_duplicate_outcome_is_rejected() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let outcomes = format!("{OUTCOMES}c1,,,,,,,,\n");
-    baseline_with(dir.path(), "outcomes", &outcomes);
+    dir.baseline_with("outcomes", &outcomes);
     let reason = "duplicate outcome for conversation \"c1\" (first at outcomes.csv row 1)";
     assert_rejection(
         dir.path(),
@@ -283,9 +282,9 @@ fn a_duplicate_outcome_is_rejected() {
 
 #[test]
 fn turns_out_of_time_order_are_rejected() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let messages = MESSAGES.replace("c2,2,2026-11-16T10:02:00Z", "c2,2,2026-11-16T09:59:00Z");
-    baseline_with(dir.path(), "messages", &messages);
+    dir.baseline_with("messages", &messages);
     let reason = "turn 2 was sent at 2026-11-16T09:59:00Z, before turn 1 at 2026-11-16T10:00:00Z \
                   (sent_at must not decrease with turn)";
     assert_rejection(
@@ -297,10 +296,10 @@ fn turns_out_of_time_order_are_rejected() {
 
 #[test]
 fn an_orphan_outcome_is_rejected_alone() {
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "outcomes", &format!("{OUTCOMES}c9,,,,,,,,\n"));
+    let dir = Workdir::new();
+    dir.baseline_with("outcomes", &format!("{OUTCOMES}c9,,,,,,,,\n"));
     let reason = "no conversation \"c9\" in the conversations table";
-    let rejected = dir.path().join("rejected.csv");
+    let rejected = dir.join("rejected.csv");
     // The default --max-rejected holds: no conversation is rejected.
     let (out, err, code) = run_validate(dir.path(), &["--rejected", rejected.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -315,8 +314,8 @@ fn an_orphan_outcome_is_rejected_alone() {
 
 #[test]
 fn a_handoff_turn_the_conversation_lacks_is_rejected() {
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "outcomes", &OUTCOMES.replace("c2,1,", "c2,7,"));
+    let dir = Workdir::new();
+    dir.baseline_with("outcomes", &OUTCOMES.replace("c2,1,", "c2,7,"));
     let reason = "handoff turn 7 is not a turn of conversation \"c2\"";
     assert_rejection(
         dir.path(),
@@ -327,14 +326,14 @@ fn a_handoff_turn_the_conversation_lacks_is_rejected() {
 
 #[test]
 fn invalid_utf8_in_csv_is_rejected() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let mut messages = MESSAGES.replace("Just looking", "Just @@").into_bytes();
     let at = messages.windows(2).position(|w| w == b"@@").unwrap();
     messages[at] = 0xff;
     messages[at + 1] = 0xfe;
-    write(dir.path(), "conversations.csv", CONVERSATIONS.as_bytes());
-    write(dir.path(), "messages.csv", &messages);
-    write(dir.path(), "outcomes.csv", OUTCOMES.as_bytes());
+    dir.write("conversations.csv", CONVERSATIONS.as_bytes());
+    dir.write("messages.csv", &messages);
+    dir.write("outcomes.csv", OUTCOMES.as_bytes());
     assert_rejection(
         dir.path(),
         "messages.csv row 6: column text: invalid UTF-8",
@@ -344,8 +343,8 @@ fn invalid_utf8_in_csv_is_rejected() {
 
 #[test]
 fn a_wrong_field_count_is_rejected() {
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "messages", &MESSAGES.replace("Sure,,,", "Sure,,,,extra"));
+    let dir = Workdir::new();
+    dir.baseline_with("messages", &MESSAGES.replace("Sure,,,", "Sure,,,,extra"));
     let reason = "wrong field count: expected 9 fields, found 10";
     let out = assert_rejection(
         dir.path(),
@@ -363,7 +362,7 @@ fn jsonl_dataset(dir: &Path, messages: &[u8]) {
 
 #[test]
 fn invalid_utf8_in_jsonl_is_rejected() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let mut messages = csv_to_jsonl(MESSAGES).into_bytes();
     let at = messages.windows(7).position(|w| w == b"looking").unwrap();
     messages[at] = 0xff;
@@ -377,7 +376,7 @@ fn invalid_utf8_in_jsonl_is_rejected() {
 
 #[test]
 fn a_json_line_that_is_not_an_object_is_rejected_alone() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let messages =
         format!("{}[1,2]\n{{\"conversation_id\": \"c1\", oops\n", csv_to_jsonl(MESSAGES));
     jsonl_dataset(dir.path(), messages.as_bytes());
@@ -402,23 +401,23 @@ fn assert_fatal(dir: &Path, message: &str) {
 
 #[test]
 fn a_missing_table_is_fatal() {
-    let dir = TempDir::new().unwrap();
-    write(dir.path(), "conversations.csv", CONVERSATIONS.as_bytes());
-    write(dir.path(), "messages.csv", MESSAGES.as_bytes());
+    let dir = Workdir::new();
+    dir.write("conversations.csv", CONVERSATIONS.as_bytes());
+    dir.write("messages.csv", MESSAGES.as_bytes());
     assert_fatal(dir.path(), "no outcomes table");
 }
 
 #[test]
 fn two_files_for_one_table_are_fatal() {
-    let dir = TempDir::new().unwrap();
-    write_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    write(dir.path(), "outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
+    dir.write("outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
     assert_fatal(dir.path(), "two files for the outcomes table: outcomes.csv and outcomes.jsonl");
 }
 
 #[test]
 fn a_missing_required_column_is_fatal() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let messages: String = MESSAGES
         .lines()
         .map(|l| {
@@ -426,27 +425,27 @@ fn a_missing_required_column_is_fatal() {
             format!("{}\n", [&fields[..3], &fields[4..]].concat().join(","))
         })
         .collect();
-    baseline_with(dir.path(), "messages", &messages);
+    dir.baseline_with("messages", &messages);
     assert_fatal(dir.path(), "messages.csv: missing required column sender");
     // JSONL learns its columns from the objects.
-    let jsonl = TempDir::new().unwrap();
+    let jsonl = Workdir::new();
     jsonl_dataset(jsonl.path(), csv_to_jsonl(&messages).as_bytes());
     assert_fatal(jsonl.path(), "messages.jsonl: missing required column sender");
 }
 
 #[test]
 fn a_truncated_gzip_is_fatal() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let gz = gzip(MESSAGES.as_bytes());
-    write(dir.path(), "conversations.csv", CONVERSATIONS.as_bytes());
-    write(dir.path(), "messages.csv.gz", &gz[..gz.len() / 2]);
-    write(dir.path(), "outcomes.csv", OUTCOMES.as_bytes());
+    dir.write("conversations.csv", CONVERSATIONS.as_bytes());
+    dir.write("messages.csv.gz", &gz[..gz.len() / 2]);
+    dir.write("outcomes.csv", OUTCOMES.as_bytes());
     assert_fatal(dir.path(), "messages.csv.gz: cannot be read");
 }
 
 #[test]
 fn duplicated_header_names_are_fatal() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     baseline_with(
         dir.path(),
         "outcomes",
@@ -457,8 +456,8 @@ fn duplicated_header_names_are_fatal() {
 
 #[test]
 fn too_many_rejected_conversations_are_fatal() {
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "messages", &MESSAGES.replace("c1,3,", "c1,3a,"));
+    let dir = Workdir::new();
+    dir.baseline_with("messages", &MESSAGES.replace("c1,3,", "c1,3a,"));
     let (out, err, code) = run_validate(dir.path(), &[]);
     assert_eq!(code, 3, "{out}\n{err}");
     assert!(err.contains("1 of 3 conversations rejected (33.33%)"), "{err}");
@@ -468,15 +467,15 @@ fn too_many_rejected_conversations_are_fatal() {
 
 #[test]
 fn no_conversation_left_is_fatal() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let header = CONVERSATIONS.lines().next().unwrap();
-    baseline_with(dir.path(), "conversations", &format!("{header}\n"));
+    dir.baseline_with("conversations", &format!("{header}\n"));
     assert_fatal(dir.path(), "no conversation left to analyse");
 }
 
 #[test]
 fn data_quality_problems_are_warnings_not_rejections() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let outcomes = "\
 conversation_id,handoff_turn,handoff_at,context,meeting_at,opportunity_at,opportunity_amount,currency,rep_rating
 c1,,2026-11-16T09:06:00Z,history;gossip,,,500,EUR,3
@@ -484,7 +483,7 @@ c2,1,,history,,2026-11-20T10:00:00Z,12000,USD,5
 c3,1,,,,2026-11-21T10:00:00Z,10,EUR,
 ";
     let messages = MESSAGES.replace(",budget,", ",budget;mood,");
-    write_dataset(dir.path(), CONVERSATIONS, &messages, outcomes);
+    dir.write_dataset(CONVERSATIONS, &messages, outcomes);
     let out = assert_usable(dir.path(), 3);
     for warning in [
         "unknown qualified labels ignored: \"mood\" (1)",
@@ -508,7 +507,7 @@ mod parquet {
 
     #[test]
     fn accepts_parquet_with_any_timestamp_unit_and_time_zone() {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         let d = dir.path();
         let paris = Some("Europe/Paris");
         csv_to_parquet(
@@ -528,8 +527,8 @@ mod parquet {
         );
         let out = assert_usable(d, 3);
         assert!(out.contains("messages: 6 rows read from messages.parquet"), "{out}");
-        let csv_dir = TempDir::new().unwrap();
-        write_dataset(csv_dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
+        let csv_dir = Workdir::new();
+        csv_dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
         let (from_parquet, from_csv) = (load(d), load(csv_dir.path()));
         assert_eq!(from_parquet.conversations, from_csv.conversations);
         assert_eq!(from_parquet.columns, from_csv.columns);
@@ -537,7 +536,7 @@ mod parquet {
 
     #[test]
     fn accepts_a_partitioned_parquet_folder() {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         let d = dir.path();
         let mut lines = MESSAGES.lines();
         let header = lines.next().unwrap();
@@ -557,7 +556,7 @@ mod parquet {
 
     #[test]
     fn a_float_in_turn_is_rejected() {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         let d = dir.path();
         write(d, "conversations.csv", CONVERSATIONS.as_bytes());
         write(d, "outcomes.csv", OUTCOMES.as_bytes());
@@ -575,7 +574,7 @@ mod parquet {
 
     #[test]
     fn a_truncated_parquet_file_is_fatal() {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         let d = dir.path();
         write(d, "conversations.csv", CONVERSATIONS.as_bytes());
         write(d, "outcomes.csv", OUTCOMES.as_bytes());
@@ -588,7 +587,7 @@ mod parquet {
 
     #[test]
     fn a_csv_posing_as_parquet_is_fatal() {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         let d = dir.path();
         write(d, "conversations.csv", CONVERSATIONS.as_bytes());
         write(d, "outcomes.csv", OUTCOMES.as_bytes());
@@ -599,8 +598,8 @@ mod parquet {
 
 #[test]
 fn a_max_rejected_outside_zero_to_one_is_a_usage_error() {
-    let dir = TempDir::new().unwrap();
-    write_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
     let (_, err, code) = run_validate(dir.path(), &["--max-rejected", "5"]);
     assert_eq!(code, 2, "{err}");
     assert!(
@@ -611,6 +610,100 @@ fn a_max_rejected_outside_zero_to_one_is_a_usage_error() {
 
 #[test]
 fn a_missing_data_folder_is_fatal() {
-    let dir = TempDir::new().unwrap();
-    assert_fatal(&dir.path().join("nowhere"), "no such data folder");
+    let dir = Workdir::new();
+    assert_fatal(&dir.join("nowhere"), "no such data folder");
+}
+
+/// The fast paths give the same data as the plain ones: reading without message
+/// text (CSV and Parquet) loses nothing but the text, the `signals` header peek agrees with
+/// what a full read finds, and invalid UTF-8 in a skipped column still rejects its row.
+mod fast_paths {
+    use std::path::Path;
+
+    use handoff::ingest::{self, IngestOptions, MessageText};
+    use handoff::model::Dataset;
+    use polars::prelude::TimeUnit;
+
+    use crate::harness::*;
+
+    fn load(dir: &Path, text: MessageText) -> Dataset {
+        ingest::load_with(dir, &IngestOptions { max_rejected: 1.0 }, text).expect("usable data set")
+    }
+
+    /// Asserts that `skipped` is `kept` with every message text blanked.
+    fn assert_same_but_text(kept: &Dataset, skipped: &Dataset) {
+        let mut blanked = kept.conversations.clone();
+        for m in blanked.iter_mut().flat_map(|c| c.messages.iter_mut()) {
+            m.text.clear();
+        }
+        assert_eq!(blanked, skipped.conversations);
+        assert_eq!(kept.rejections, skipped.rejections);
+        assert_eq!(kept.columns, skipped.columns);
+        assert!(kept.conversations.iter().flat_map(|c| &c.messages).any(|m| !m.text.is_empty()));
+    }
+
+    #[test]
+    fn csv_without_text_is_the_same_data_set_without_text() {
+        let dir = Workdir::new();
+        dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
+        assert_same_but_text(
+            &load(dir.path(), MessageText::Keep),
+            &load(dir.path(), MessageText::Skip),
+        );
+        assert_eq!(ingest::messages_have_signals_column(dir.path()), Some(true));
+    }
+
+    #[test]
+    fn parquet_without_text_is_the_same_data_set_without_text() {
+        let dir = Workdir::new();
+        for (name, csv) in
+            [("conversations", CONVERSATIONS), ("messages", MESSAGES), ("outcomes", OUTCOMES)]
+        {
+            let path = dir.join(format!("{name}.parquet"));
+            csv_to_parquet(csv, &path, TimeUnit::Microseconds, Some("UTC"), false);
+        }
+        assert_same_but_text(
+            &load(dir.path(), MessageText::Keep),
+            &load(dir.path(), MessageText::Skip),
+        );
+        assert_eq!(ingest::messages_have_signals_column(dir.path()), Some(true));
+    }
+
+    #[test]
+    fn the_signals_peek_sees_a_missing_column_and_gives_up_on_json_lines() {
+        let dir = Workdir::new();
+        let without: String = MESSAGES
+            .lines()
+            .map(|line| {
+                let mut fields: Vec<&str> = line.split(',').collect();
+                fields.remove(6);
+                fields.join(",") + "\n"
+            })
+            .collect();
+        dir.write_dataset(CONVERSATIONS, &without, OUTCOMES);
+        assert_eq!(ingest::messages_have_signals_column(dir.path()), Some(false));
+        assert!(!load(dir.path(), MessageText::Skip).columns.signals);
+
+        let jsonl = Workdir::new();
+        jsonl.write("conversations.csv", CONVERSATIONS.as_bytes());
+        jsonl.write("messages.jsonl", csv_to_jsonl(MESSAGES).as_bytes());
+        jsonl.write("outcomes.csv", OUTCOMES.as_bytes());
+        assert_eq!(ingest::messages_have_signals_column(jsonl.path()), None);
+    }
+
+    #[test]
+    fn invalid_utf8_in_the_skipped_text_still_rejects_the_row() {
+        let dir = Workdir::new();
+        let mut messages = MESSAGES.as_bytes().to_vec();
+        let at = messages.windows(5).position(|w| w == b"Sure,").expect("fixture text");
+        messages[at] = 0xff;
+        dir.write("conversations.csv", CONVERSATIONS.as_bytes());
+        dir.write("messages.csv", &messages);
+        dir.write("outcomes.csv", OUTCOMES.as_bytes());
+        let kept = load(dir.path(), MessageText::Keep);
+        let skipped = load(dir.path(), MessageText::Skip);
+        assert_eq!(kept.rejections.len(), 1);
+        assert_eq!(kept.rejections, skipped.rejections);
+        assert_eq!(kept.conversations.len(), skipped.conversations.len());
+    }
 }

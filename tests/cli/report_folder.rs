@@ -19,6 +19,8 @@ use handoff::summary::*;
 use handoff::window::Window;
 use polars::prelude::{DataType, ParquetReader, SerReader};
 
+use crate::harness::{entries, Workdir, REPORT_FILES};
+
 const STUB_SVG: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="240" viewBox="0 0 1000 240"><rect width="1000" height="240" fill="#ffffff"/><rect x="80" y="60" width="220" height="140" fill="#1f5fa8"/><rect x="340" y="100" width="220" height="100" fill="#e07b39"/><text x="500" y="30" font-family="sans-serif" font-size="20" text-anchor="middle">Stub chart</text></svg>"##;
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
@@ -200,21 +202,10 @@ fn header(path: &Path) -> String {
 
 #[test]
 fn every_file_of_the_contract_exists_and_parses() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("careful")).unwrap();
-    assert_eq!(dir, out.path().join("2026-W47"));
-    for f in [
-        "report.html",
-        "report.md",
-        "summary.json",
-        "policies.csv",
-        "decisions.parquet",
-        "sweeps.csv",
-        "rejected.csv",
-        "run.json",
-        "charts/policy-rates.svg",
-        "charts/policy-rates.png",
-    ] {
+    assert_eq!(dir, out.join("2026-W47"));
+    for f in REPORT_FILES.iter().chain(&["charts/policy-rates.svg", "charts/policy-rates.png"]) {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
 
@@ -277,29 +268,18 @@ fn every_file_of_the_contract_exists_and_parses() {
 
 #[test]
 fn identical_inputs_give_identical_files_except_run_json() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (Workdir::new(), Workdir::new());
     let da = write(a.path(), "2026-W47", data("p")).unwrap();
     let db = write(b.path(), "2026-W47", data("p")).unwrap();
-    for f in [
-        "report.html",
-        "report.md",
-        "summary.json",
-        "policies.csv",
-        "decisions.parquet",
-        "sweeps.csv",
-        "rejected.csv",
-    ] {
+    for f in REPORT_FILES.iter().filter(|f| **f != "run.json") {
         assert_eq!(fs::read(da.join(f)).unwrap(), fs::read(db.join(f)).unwrap(), "{f} differs");
     }
-    assert_eq!(
-        fs::read(a.path().join(HISTORY_FILE)).unwrap(),
-        fs::read(b.path().join(HISTORY_FILE)).unwrap()
-    );
+    assert_eq!(fs::read(a.join(HISTORY_FILE)).unwrap(), fs::read(b.join(HISTORY_FILE)).unwrap());
 }
 
 #[test]
 fn html_escapes_hostile_text_and_loads_nothing_from_the_network() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("<script>alert(1)</script>")).unwrap();
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(!html.contains("<script"), "unescaped script in the page");
@@ -315,13 +295,13 @@ fn html_escapes_hostile_text_and_loads_nothing_from_the_network() {
 
 #[test]
 fn rerunning_a_week_replaces_its_history_rows() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     write(out.path(), "2026-W47", data("p")).unwrap();
     write(out.path(), "2026-W47", data("p")).unwrap();
-    let rows = history::read_history(&out.path().join(HISTORY_FILE)).unwrap();
+    let rows = history::read_history(&out.join(HISTORY_FILE)).unwrap();
     assert_eq!(rows.len(), 3, "one row per policy, not doubled");
     write(out.path(), "2026-W46", data("p")).unwrap();
-    let rows = history::read_history(&out.path().join(HISTORY_FILE)).unwrap();
+    let rows = history::read_history(&out.join(HISTORY_FILE)).unwrap();
     let keys: Vec<(String, String)> =
         rows.iter().map(|r| (r.window.clone(), r.policy.clone())).collect();
     assert_eq!(keys[0], ("2026-W46".to_string(), "historical".to_string()));
@@ -331,11 +311,11 @@ fn rerunning_a_week_replaces_its_history_rows() {
 
 #[test]
 fn non_week_windows_do_not_enter_history() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let w = Window::all();
     writer().write(out.path(), &w, data("p"), Vec::new()).unwrap();
-    assert!(out.path().join("all/summary.json").is_file());
-    assert!(!out.path().join(HISTORY_FILE).exists());
+    assert!(out.join("all/summary.json").is_file());
+    assert!(!out.join(HISTORY_FILE).exists());
 }
 
 struct Failing;
@@ -348,21 +328,12 @@ impl Exporter for Failing {
     }
 }
 
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn a_failed_write_leaves_the_previous_report_and_no_temporary() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("before")).unwrap();
     let before = fs::read(dir.join("summary.json")).unwrap();
-    let history_before = fs::read(out.path().join(HISTORY_FILE)).unwrap();
+    let history_before = fs::read(out.join(HISTORY_FILE)).unwrap();
 
     let mut failing = writer();
     failing.exporters.push(Box::new(Failing));
@@ -371,19 +342,19 @@ fn a_failed_write_leaves_the_previous_report_and_no_temporary() {
     assert!(format!("{err:#}").contains("disk full (simulated)"), "{err:#}");
 
     assert_eq!(fs::read(dir.join("summary.json")).unwrap(), before, "previous report changed");
-    assert_eq!(fs::read(out.path().join(HISTORY_FILE)).unwrap(), history_before);
+    assert_eq!(fs::read(out.join(HISTORY_FILE)).unwrap(), history_before);
     assert_eq!(entries(out.path()), [".handoff.lock", "2026-W47", "history.parquet"]);
 }
 
 #[test]
 fn a_rerun_replaces_the_folder_and_removes_stale_temporaries() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("before")).unwrap();
     fs::write(dir.join("leftover.txt"), "from an older version").unwrap();
-    let stale = out.path().join(".2026-W47.tmp-999999");
+    let stale = out.join(".2026-W47.tmp-999999");
     fs::create_dir(&stale).unwrap();
     fs::write(stale.join("summary.json"), "{").unwrap();
-    fs::write(out.path().join(".history.parquet.tmp-999999"), "x").unwrap();
+    fs::write(out.join(".history.parquet.tmp-999999"), "x").unwrap();
 
     write(out.path(), "2026-W47", data("after")).unwrap();
     assert!(fs::read_to_string(dir.join("summary.json")).unwrap().contains("\"after\""));
@@ -393,21 +364,21 @@ fn a_rerun_replaces_the_folder_and_removes_stale_temporaries() {
 
 #[test]
 fn a_second_writer_gives_up_with_a_clear_message_while_the_lock_is_held() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let held = acquire_lock(out.path(), Duration::from_secs(1)).unwrap();
     let started = Instant::now();
     let err = write(out.path(), "2026-W47", data("p")).unwrap_err();
     let message = format!("{err:#}");
     assert!(message.contains("another handoff run is writing to"), "{message}");
     assert!(started.elapsed() >= Duration::from_millis(300), "did not wait for the timeout");
-    assert!(!out.path().join("2026-W47").exists());
+    assert!(!out.join("2026-W47").exists());
     drop(held);
     write(out.path(), "2026-W47", data("p")).unwrap();
 }
 
 #[test]
 fn report_markdown_snapshot() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let dir = write(out.path(), "2026-W47", data("<b>bold</b> | piped")).unwrap();
     insta::assert_snapshot!(fs::read_to_string(dir.join("report.md")).unwrap());
 }
@@ -432,11 +403,11 @@ fn write_preview_when_asked() {
 
 #[test]
 fn an_empty_summary_still_writes_a_complete_folder() {
-    let out = tempfile::tempdir().unwrap();
+    let out = Workdir::new();
     let d = ReportData { summary: Summary::default(), ..ReportData::default() };
     let w = Window::between(Some("2026-11-01"), None).unwrap();
     let dir = writer().write(out.path(), &w, d, Vec::new()).unwrap();
-    assert_eq!(dir, out.path().join("2026-11-01_open"));
+    assert_eq!(dir, out.join("2026-11-01_open"));
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("<h2>Policies</h2>"));
     assert_eq!(header(&dir.join("rejected.csv")), "file,row,column,conversation_id,reason");

@@ -4,22 +4,16 @@
 //! panic, a failure is a `DataError` naming the file, and a data set that loads accounts for
 //! every row it read. `FUZZ_CASES` sets the number of cases (scripts/fuzz.sh).
 
-mod common;
-
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::*;
 use handoff::error::DataError;
 use handoff::ingest::{self, IngestOptions};
 use polars::prelude::TimeUnit;
 use proptest::prelude::*;
-use tempfile::TempDir;
 
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    ProptestConfig { cases, max_shrink_iters: 500, ..ProptestConfig::default() }
-}
+use crate::harness::*;
+use crate::strategies::{fuzz_config, ByteMutation};
 
 const TABLES: [(&str, &str); 3] =
     [("conversations", CONVERSATIONS), ("messages", MESSAGES), ("outcomes", OUTCOMES)];
@@ -35,11 +29,11 @@ fn valid_bytes(t: usize, f: usize) -> Vec<u8> {
         "jsonl" => csv_to_jsonl(text).into_bytes(),
         _ => PARQUET
             .get_or_init(|| {
-                let dir = TempDir::new().expect("temp dir");
+                let dir = Workdir::new();
                 TABLES
                     .iter()
                     .map(|(name, text)| {
-                        let path = dir.path().join(format!("{name}.parquet"));
+                        let path = dir.join(format!("{name}.parquet"));
                         csv_to_parquet(text, &path, TimeUnit::Milliseconds, Some("UTC"), false);
                         std::fs::read(&path).expect("parquet bytes")
                     })
@@ -51,82 +45,36 @@ fn valid_bytes(t: usize, f: usize) -> Vec<u8> {
     }
 }
 
-#[derive(Clone, Debug)]
-enum Mutation {
-    Flip(usize, u8),
-    Insert(usize, Vec<u8>),
-    Delete(usize, usize),
-    Duplicate(usize, usize),
-    Truncate(usize),
-}
-
-fn arb_mutation() -> impl Strategy<Value = Mutation> {
-    let bytes = prop_oneof![
-        prop::sample::select(vec![
-            b",".to_vec(),
-            b"\"".to_vec(),
-            b"\n".to_vec(),
-            b"\r\n".to_vec(),
-            b"{".to_vec(),
-            b"}".to_vec(),
-            b"null".to_vec(),
-            b"NaN".to_vec(),
-            b"-1".to_vec(),
-            b"\xff".to_vec(),
-            b"9999999999999999999999".to_vec(),
-            b"1969-12-31T23:59:59Z".to_vec(),
-            b"[1]".to_vec(),
-            b"c1".to_vec(),
-            b"prospect".to_vec(),
-            b"\xef\xbb\xbf".to_vec(),
-        ]),
-        prop::collection::vec(any::<u8>(), 1..16),
-    ];
-    prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(a, b)| Mutation::Flip(a, b)),
-        (any::<usize>(), bytes).prop_map(|(a, b)| Mutation::Insert(a, b)),
-        (any::<usize>(), 1usize..64).prop_map(|(a, n)| Mutation::Delete(a, n)),
-        (any::<usize>(), 1usize..64).prop_map(|(a, n)| Mutation::Duplicate(a, n)),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn apply(mut bytes: Vec<u8>, m: &Mutation) -> Vec<u8> {
-    let at = |a: usize, len: usize| if len == 0 { 0 } else { a % len };
-    match m {
-        Mutation::Flip(a, b) if !bytes.is_empty() => {
-            let i = at(*a, bytes.len());
-            bytes[i] ^= b.max(&1);
-        }
-        Mutation::Insert(a, ins) => {
-            let i = at(*a, bytes.len() + 1);
-            bytes.splice(i..i, ins.iter().copied());
-        }
-        Mutation::Delete(a, n) if !bytes.is_empty() => {
-            let i = at(*a, bytes.len());
-            bytes.drain(i..(i + n).min(bytes.len()));
-        }
-        Mutation::Duplicate(a, n) if !bytes.is_empty() => {
-            let i = at(*a, bytes.len());
-            let chunk = bytes[i..(i + n).min(bytes.len())].to_vec();
-            bytes.splice(i..i, chunk);
-        }
-        Mutation::Truncate(a) => bytes.truncate(at(*a, bytes.len() + 1)),
-        _ => {}
-    }
-    bytes
-}
+/// Byte fragments that steer mutations towards the readers' interesting paths.
+const TOKENS: &[&[u8]] = &[
+    b",",
+    b"\"",
+    b"\n",
+    b"\r\n",
+    b"{",
+    b"}",
+    b"null",
+    b"NaN",
+    b"-1",
+    b"\xff",
+    b"9999999999999999999999",
+    b"1969-12-31T23:59:59Z",
+    b"[1]",
+    b"c1",
+    b"prospect",
+    b"\xef\xbb\xbf",
+];
 
 /// Writes the data set with table `t` replaced by `bytes` in format `f`; loads it and checks.
 fn check(t: usize, f: usize, bytes: &[u8]) -> Result<(), TestCaseError> {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     for (i, (name, text)) in TABLES.iter().enumerate() {
         if i != t {
-            write(dir.path(), &format!("{name}.csv"), text.as_bytes());
+            dir.write(&format!("{name}.csv"), text.as_bytes());
         }
     }
     let label = format!("{}.{}", TABLES[t].0, EXTENSIONS[f]);
-    write(dir.path(), &label, bytes);
+    dir.write(&label, bytes);
     check_loaded(dir.path(), &label)
 }
 
@@ -169,7 +117,7 @@ fn check_loaded(dir: &Path, label: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(cases(48))]
+    #![proptest_config(fuzz_config(48, 500))]
 
     #[test]
     fn arbitrary_bytes_as_any_table_never_panic(
@@ -184,9 +132,9 @@ proptest! {
     fn mutated_valid_tables_never_panic(
         t in 0usize..3,
         f in 0usize..4,
-        mutations in prop::collection::vec(arb_mutation(), 1..6),
+        mutations in prop::collection::vec(ByteMutation::arb(TOKENS), 1..6),
     ) {
-        let bytes = mutations.iter().fold(valid_bytes(t, f), apply);
+        let bytes = mutations.iter().fold(valid_bytes(t, f), |b, m| m.apply(b));
         check(t, f, &bytes)?;
     }
 }
@@ -195,13 +143,13 @@ proptest! {
 fn the_unmutated_fixtures_load() {
     for (t, (table, _)) in TABLES.iter().enumerate() {
         for (f, extension) in EXTENSIONS.iter().enumerate() {
-            let dir = TempDir::new().unwrap();
+            let dir = Workdir::new();
             for (i, (name, text)) in TABLES.iter().enumerate() {
                 if i != t {
-                    write(dir.path(), &format!("{name}.csv"), text.as_bytes());
+                    dir.write(&format!("{name}.csv"), text.as_bytes());
                 }
             }
-            write(dir.path(), &format!("{table}.{extension}"), &valid_bytes(t, f));
+            dir.write(&format!("{table}.{extension}"), &valid_bytes(t, f));
             let data = ingest::read_dataset(dir.path()).expect("valid fixture");
             assert_eq!(data.conversations.len(), 3, "{t} {f}");
         }

@@ -5,10 +5,9 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-use tempfile::TempDir;
+use std::process::Command;
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay_small");
+use crate::harness::*;
 
 /// A valid policy, used as the first table of files whose problem is further down.
 const GOOD: &str = "\
@@ -17,12 +16,10 @@ name = \"human_first\"
 hand_off_on = [\"human_request\"]
 ";
 
-fn handoff(args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("handoff").expect("binary");
-    cmd.args(args).arg("--data").arg(DATA).arg("--quiet");
-    for var in ["HANDOFF_DATA", "HANDOFF_POLICIES", "HANDOFF_SIGNAL_SOURCE", "HANDOFF_OUT"] {
-        cmd.env_remove(var);
-    }
+/// `handoff <args> --data <the hand-worked fixture> --quiet`.
+fn on_fixture(args: &[&str]) -> Command {
+    let mut cmd = handoff();
+    cmd.args(args).arg("--data").arg(REPLAY_SMALL).arg("--quiet");
     cmd
 }
 
@@ -35,7 +32,7 @@ fn run_with(command: &str, dir: &Path, text: &str) -> (String, std::path::PathBu
         "replay" => dir.join("decisions.csv"),
         _ => dir.join("reports"),
     };
-    let output = handoff(&[command])
+    let output = on_fixture(&[command])
         .arg("--policies")
         .arg(&policies)
         .arg("--out")
@@ -53,7 +50,7 @@ fn run_with(command: &str, dir: &Path, text: &str) -> (String, std::path::PathBu
 /// Asserts exit 2, no output written, and a message `<file>: line <line>: <key>: ...` that
 /// also contains `mentions`.
 fn assert_rejected(command: &str, text: &str, line: usize, key: &str, mentions: &str) {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     let (path, out, stderr, code) = run_with(command, dir.path(), text);
     assert_eq!(code, 2, "exit code; stderr:\n{stderr}");
     let expected = format!("{path}: line {line}: {key}: ");
@@ -68,7 +65,7 @@ fn replay_rejects(text: &str, line: usize, key: &str, mentions: &str) {
 
 #[test]
 fn a_valid_file_is_accepted() {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     let (_, out, stderr, code) = run_with("replay", dir.path(), GOOD);
     assert_eq!(code, 0, "stderr:\n{stderr}");
     assert!(out.exists());
@@ -181,13 +178,13 @@ fn report_rejects_a_broken_file_the_same_way() {
 
 #[test]
 fn a_missing_policies_file_exits_2_naming_it() {
-    let dir = TempDir::new().expect("temp dir");
-    let missing = dir.path().join("nowhere.toml");
-    let output = handoff(&["replay"])
+    let dir = Workdir::new();
+    let missing = dir.join("nowhere.toml");
+    let output = on_fixture(&["replay"])
         .arg("--policies")
         .arg(&missing)
         .arg("--out")
-        .arg(dir.path().join("d.csv"))
+        .arg(dir.join("d.csv"))
         .output()
         .expect("run handoff");
     let stderr = String::from_utf8_lossy(&output.stderr);

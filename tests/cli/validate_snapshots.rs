@@ -3,12 +3,9 @@
 //! and the same data refused (exit 3). The temporary folder's path is replaced by `[DATA]` so
 //! that the text is stable.
 
-mod common;
-
 use std::path::Path;
 
-use common::{run_validate, write_dataset, CONVERSATIONS, MESSAGES, OUTCOMES};
-use tempfile::TempDir;
+use crate::harness::{run_validate, Workdir, CONVERSATIONS, MESSAGES, OUTCOMES};
 
 /// Messages with a bad timestamp (rejects c3), an unknown sender (rejects c2) and an unknown
 /// qualification label (a warning).
@@ -38,8 +35,8 @@ fn validate_text(dir: &Path, extra: &[&str]) -> (String, String, i32) {
 
 #[test]
 fn clean_data_set() {
-    let dir = TempDir::new().expect("temp dir");
-    write_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
     let (stdout, stderr, code) = validate_text(dir.path(), &["--quiet"]);
     assert_eq!(code, 0, "stderr:\n{stderr}");
     assert_eq!(stderr, "");
@@ -48,8 +45,8 @@ fn clean_data_set() {
 
 #[test]
 fn rejections_and_warnings_within_the_allowed_share() {
-    let dir = TempDir::new().expect("temp dir");
-    write_dataset(dir.path(), CONVERSATIONS, FLAWED_MESSAGES, FLAWED_OUTCOMES);
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, FLAWED_MESSAGES, FLAWED_OUTCOMES);
     let (stdout, stderr, code) = validate_text(dir.path(), &["--quiet", "--max-rejected", "0.7"]);
     assert_eq!(code, 0, "stderr:\n{stderr}");
     insta::assert_snapshot!(stdout);
@@ -57,8 +54,8 @@ fn rejections_and_warnings_within_the_allowed_share() {
 
 #[test]
 fn too_many_rejections_exit_3() {
-    let dir = TempDir::new().expect("temp dir");
-    write_dataset(dir.path(), CONVERSATIONS, FLAWED_MESSAGES, FLAWED_OUTCOMES);
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, FLAWED_MESSAGES, FLAWED_OUTCOMES);
     let (stdout, stderr, code) = validate_text(dir.path(), &["--quiet"]);
     assert_eq!(code, 3);
     insta::assert_snapshot!(format!("--- stdout\n{stdout}--- stderr\n{stderr}"));

@@ -1,6 +1,7 @@
-//! The hand-worked replay fixture (tests/fixtures/replay_small): six conversations, four
-//! policies, decisions worked out by hand in expected.csv (with the reasoning in its `why`
-//! column). The CSVs are read here with the `csv` crate, independently of `ingest`.
+//! The replay core through the library: the hand-worked fixture (tests/fixtures/replay_small:
+//! six conversations, four policies, decisions worked out by hand in expected.csv, with the
+//! reasoning in its `why` column; the CSVs are read here with the `csv` crate, independently of
+//! `ingest`), and properties of the replay state machine over random timelines and policies.
 
 use std::collections::BTreeMap;
 
@@ -13,10 +14,11 @@ use handoff::signals::detect::{detect_dataset, Detector};
 use handoff::signals::lexicon::LexiconConfig;
 use handoff::signals::SignalSource;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay_small");
+use crate::harness::REPLAY_SMALL;
 
 fn rows(table: &str) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(format!("{DIR}/{table}.csv")).expect("fixture");
+    let mut reader =
+        csv::Reader::from_path(format!("{REPLAY_SMALL}/{table}.csv")).expect("fixture");
     let headers = reader.headers().expect("header").clone();
     reader
         .records()
@@ -107,7 +109,7 @@ fn shown(d: &Decision, tl: &Timeline) -> (Option<i64>, Option<String>) {
 fn decisions_match_the_hand_worked_expectations() {
     let ds = dataset();
     let tls = timelines(&ds);
-    let text = std::fs::read_to_string(format!("{DIR}/policies.toml")).expect("policies");
+    let text = std::fs::read_to_string(format!("{REPLAY_SMALL}/policies.toml")).expect("policies");
     let file = parse_policies(&text, "policies.toml").expect("valid policies file");
     let expected = expected();
     assert_eq!(expected.len(), ds.conversations.len() * (file.policies.len() + 1));
@@ -141,6 +143,62 @@ fn decisions_match_the_hand_worked_expectations() {
     for (p, policy) in file.policies.iter().enumerate() {
         for (c, tl) in tls.iter().enumerate() {
             assert_eq!(all[p][c], decide(policy, tl));
+        }
+    }
+}
+
+/// Properties of the replay state machine over random timelines and policies.
+mod properties {
+    use handoff::policy::Policy;
+    use handoff::replay::decide;
+    use handoff::signals::vocabulary::{Guard, Signal, Situation};
+    use proptest::prelude::*;
+
+    use crate::strategies::{arb_policy, arb_timeline, PolicyValues};
+
+    proptest! {
+        #[test]
+        fn more_delay_never_hands_off_earlier(policy in arb_policy(PolicyValues::Plausible), tl in arb_timeline(), extra in 1u32..4) {
+            let base = decide(&policy, &tl);
+            let mut later = policy.clone();
+            later.delay += extra;
+            let delayed = decide(&later, &tl);
+            if let (Some(a), Some(b)) = (base.point, delayed.point) {
+                prop_assert_eq!(b, a + extra);
+            }
+            if base.point.is_none() {
+                prop_assert_eq!(delayed.point, None);
+            }
+        }
+
+        #[test]
+        fn human_request_only_hands_off_at_the_first_request(tl in arb_timeline(), unless in prop::sample::subsequence(Guard::ALL.to_vec(), 0..=3)) {
+            let mut policy = Policy::new("p", vec![Situation::HumanRequest]);
+            policy.unless = unless;
+            let first = tl.points.iter().position(|p| p.signals.contains(Signal::HumanRequest));
+            let d = decide(&policy, &tl);
+            prop_assert_eq!(d.point, first.map(|i| i as u32 + 1));
+            prop_assert_eq!(d.situation, first.map(|_| Situation::HumanRequest));
+        }
+
+        #[test]
+        fn empty_hand_off_on_never_hands_off(mut policy in arb_policy(PolicyValues::Plausible), tl in arb_timeline()) {
+            policy.hand_off_on.clear();
+            policy.bypass.clear();
+            prop_assert_eq!(decide(&policy, &tl).point, None);
+        }
+
+        #[test]
+        fn decision_is_within_the_conversation_and_after_min_turn(policy in arb_policy(PolicyValues::Plausible), tl in arb_timeline()) {
+            let d = decide(&policy, &tl);
+            if let Some(p) = d.point {
+                prop_assert!(p as usize <= tl.points.len());
+                prop_assert!(p >= policy.min_turn + policy.delay);
+                let situation = d.situation.expect("a handoff reports a situation");
+                prop_assert!(policy.hand_off_on.contains(&situation));
+            } else {
+                prop_assert_eq!(d.situation, None);
+            }
         }
     }
 }

@@ -2,34 +2,24 @@
 //! across thread counts (RAYON_NUM_THREADS and POLARS_MAX_THREADS 1 vs 2). Only `run.json`
 //! (timings, the command line) may differ.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use assert_cmd::Command;
-use tempfile::TempDir;
+use std::process::Command;
 
-const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.toml");
+use crate::harness::*;
 
-/// Every file under `root` (relative path -> bytes), except `run.json`.
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = common::file_tree(root);
-    files.retain(|path, _| Path::new(path).file_name().is_some_and(|n| n != "run.json"));
-    files
-}
-
-fn handoff(threads: u32) -> Command {
-    let mut cmd = Command::cargo_bin("handoff").unwrap();
+/// `handoff` on `threads` threads (rayon and polars), quiet.
+fn on_threads(threads: u32) -> Command {
+    let mut cmd = handoff();
     cmd.env("RAYON_NUM_THREADS", threads.to_string())
         .env("POLARS_MAX_THREADS", threads.to_string())
-        .env_remove("HANDOFF_SEED")
         .env("HANDOFF_QUIET", "true");
     cmd
 }
 
 fn generate(out: &Path, threads: u32, format: &str) {
-    handoff(threads)
+    on_threads(threads)
         .args([
             "generate",
             "--conversations",
@@ -50,7 +40,7 @@ fn generate(out: &Path, threads: u32, format: &str) {
 }
 
 fn report(data: &Path, out: &Path, threads: u32, window: &[&str]) {
-    handoff(threads)
+    on_threads(threads)
         .args(["report", "--policies", POLICIES, "--bootstrap", "40"])
         .args(window)
         .arg("--data")
@@ -71,13 +61,13 @@ fn assert_same(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>, wha
 #[test]
 fn generate_is_byte_identical_across_runs_and_thread_counts() {
     for format in ["csv", "parquet"] {
-        let tmp = TempDir::new().unwrap();
+        let tmp = Workdir::new();
         let runs: Vec<_> = [(1, "a"), (2, "b"), (2, "c")]
             .iter()
             .map(|(threads, name)| {
-                let out = tmp.path().join(name);
+                let out = tmp.join(name);
                 generate(&out, *threads, format);
-                tree(&out)
+                file_tree_but_run_json(&out)
             })
             .collect();
         assert!(runs[0].len() >= 4, "{format}: {:?}", runs[0].keys());
@@ -88,16 +78,16 @@ fn generate_is_byte_identical_across_runs_and_thread_counts() {
 
 #[test]
 fn report_is_byte_identical_across_runs_and_thread_counts_except_run_json() {
-    let tmp = TempDir::new().unwrap();
-    let data = tmp.path().join("data");
+    let tmp = Workdir::new();
+    let data = tmp.join("data");
     generate(&data, 2, "csv");
     let mut runs = Vec::new();
     for (threads, name) in [(1, "a"), (2, "b"), (2, "c")] {
-        let out = tmp.path().join(name);
+        let out = tmp.join(name);
         // A week (writes history.parquet too) and the default window.
         report(&data, &out, threads, &["--week", "2026-W47"]);
         report(&data, &out, threads, &[]);
-        runs.push(tree(&out));
+        runs.push(file_tree_but_run_json(&out));
     }
     let names: Vec<&String> = runs[0].keys().collect();
     for expected in ["history.parquet", "2026-W47/summary.json", "2026-W47/report.html"] {

@@ -13,23 +13,8 @@ use std::process::Output;
 
 use handoff::report::history::read_history;
 use serde_json::Value;
-use tempfile::TempDir;
 
-/// The shipped policies file (the one `cargo run -- report` uses).
-fn policies() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/policies.toml")
-}
-
-/// `handoff` with no `HANDOFF_*` variable inherited from the caller's environment.
-fn handoff() -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("HANDOFF_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
+use crate::harness::*;
 
 fn run(cmd: &mut std::process::Command) -> Output {
     cmd.output().expect("run handoff")
@@ -58,7 +43,7 @@ fn generate(dir: &Path) -> PathBuf {
 /// `handoff report --data DATA --policies <shipped> --out OUT` plus `extra`.
 fn report(data: &Path, out: &Path, extra: &[&str]) -> std::process::Command {
     let mut cmd = handoff();
-    cmd.arg("report").arg("--data").arg(data).arg("--policies").arg(policies());
+    cmd.arg("report").arg("--data").arg(data).arg("--policies").arg(POLICIES);
     cmd.arg("--out").arg(out).args(extra);
     cmd
 }
@@ -72,40 +57,10 @@ fn conversations(folder: &Path) -> u64 {
     summary(folder)["data"]["conversations"].as_u64().expect("data.conversations")
 }
 
-/// Every file under `dir` (relative path -> bytes), `run.json` left out.
-fn files_but_run_json(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in fs::read_dir(dir).expect("list folder") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path.strip_prefix(root).expect("relative").to_string_lossy().into_owned();
-                if rel != "run.json" {
-                    out.insert(rel, fs::read(&path).expect("read file"));
-                }
-            }
-        }
-    }
-    let mut files = BTreeMap::new();
-    walk(dir, dir, &mut files);
-    files
-}
-
 /// The names of the files that differ between two folder listings (or exist in only one).
 fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
     let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     names.into_iter().filter(|n| a.get(*n) != b.get(*n)).cloned().collect()
-}
-
-/// Names in the reports root (hidden temporaries and the lock included).
-fn entries(root: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(root)
-        .expect("list root")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn csv_header(path: &Path) -> Vec<String> {
@@ -126,24 +81,15 @@ fn history_windows(root: &Path) -> BTreeMap<String, usize> {
 
 #[test]
 fn report_writes_every_file_of_the_folder() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = generate(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let o = run(&mut report(&data, &out, &["--week", "2026-W47", "--bootstrap", "20"]));
     assert_ok(&o);
     assert!(stdout(&o).is_empty(), "report prints nothing on stdout: {}", stdout(&o));
 
     let folder = out.join("2026-W47");
-    for file in [
-        "report.html",
-        "report.md",
-        "summary.json",
-        "policies.csv",
-        "decisions.parquet",
-        "sweeps.csv",
-        "rejected.csv",
-        "run.json",
-    ] {
+    for file in REPORT_FILES {
         assert!(folder.join(file).is_file(), "{file} is missing");
     }
     let charts: Vec<String> = entries(&folder.join("charts"));
@@ -188,13 +134,13 @@ fn report_writes_every_file_of_the_folder() {
 
 #[test]
 fn two_runs_with_the_same_seed_are_byte_identical_but_run_json() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = generate(dir.path());
-    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let (a, b) = (dir.join("a"), dir.join("b"));
     assert_ok(&run(&mut report(&data, &a, &["--week", "2026-W47"])));
     assert_ok(&run(&mut report(&data, &b, &["--week", "2026-W47"])));
     let (fa, fb) =
-        (files_but_run_json(&a.join("2026-W47")), files_but_run_json(&b.join("2026-W47")));
+        (file_tree_but_run_json(&a.join("2026-W47")), file_tree_but_run_json(&b.join("2026-W47")));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     for (name, bytes) in &fa {
         assert!(bytes == &fb[name], "{name} differs between two runs with the same seed");
@@ -206,9 +152,9 @@ fn two_runs_with_the_same_seed_are_byte_identical_but_run_json() {
     );
 
     // Another seed changes the intervals, so the comparison above could have failed.
-    let c = dir.path().join("c");
+    let c = dir.join("c");
     assert_ok(&run(&mut report(&data, &c, &["--week", "2026-W47", "--seed", "7"])));
-    let fc = files_but_run_json(&c.join("2026-W47"));
+    let fc = file_tree_but_run_json(&c.join("2026-W47"));
     assert!(fa["summary.json"] != fc["summary.json"], "the seed reaches the estimates");
 }
 
@@ -287,50 +233,50 @@ fn summary_label(out: &Path) -> String {
 
 #[test]
 fn iso_weeks_are_utc_and_include_their_edges() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
     // W46: its first and last second, and Monday 00:30 in Paris (still Sunday 23:30 UTC).
-    let (label, n) = window_of(&data, &dir.path().join("w46"), &["--week", "2026-W46"]);
+    let (label, n) = window_of(&data, &dir.join("w46"), &["--week", "2026-W46"]);
     assert_eq!((label.as_str(), n), ("2026-W46", 3));
     // W47: Sunday 23:30 at UTC-2 is Monday 01:30 UTC; the first second of W48 is out.
-    let (label, n) = window_of(&data, &dir.path().join("w47"), &["--week", "2026-W47"]);
+    let (label, n) = window_of(&data, &dir.join("w47"), &["--week", "2026-W47"]);
     assert_eq!((label.as_str(), n), ("2026-W47", 2));
-    let (label, n) = window_of(&data, &dir.path().join("all"), &[]);
+    let (label, n) = window_of(&data, &dir.join("all"), &[]);
     assert_eq!((label.as_str(), n), ("all", 7), "no window means all data");
 }
 
 #[test]
 fn week_last_is_the_last_complete_week_before_as_of() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
     let at_monday = ["--week", "last", "--as-of", "2026-11-23T00:00:00Z"];
-    let (label, n) = window_of(&data, &dir.path().join("a"), &at_monday);
+    let (label, n) = window_of(&data, &dir.join("a"), &at_monday);
     assert_eq!((label.as_str(), n), ("2026-W47", 2), "W47 is complete at Monday 00:00");
     let on_sunday = ["--week", "last", "--as-of", "2026-11-22T23:59:59Z"];
-    let (label, n) = window_of(&data, &dir.path().join("b"), &on_sunday);
+    let (label, n) = window_of(&data, &dir.join("b"), &on_sunday);
     assert_eq!((label.as_str(), n), ("2026-W46", 3), "W47 is not complete yet on Sunday");
 }
 
 #[test]
 fn since_until_windows_are_dates_with_until_exclusive_and_stay_out_of_history() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("range");
+    let out = dir.join("range");
     let (label, n) = window_of(&data, &out, &["--since", "2026-11-09", "--until", "2026-11-16"]);
     assert_eq!((label.as_str(), n), ("2026-11-09_2026-11-16", 3), "the same as W46");
     assert!(!out.join("history.parquet").exists(), "only ISO weeks enter the history");
-    let (label, n) = window_of(&data, &dir.path().join("open"), &["--since", "2026-11-16"]);
+    let (label, n) = window_of(&data, &dir.join("open"), &["--since", "2026-11-16"]);
     assert_eq!((label.as_str(), n), ("2026-11-16_open", 3));
-    let s = summary(&dir.path().join("open").join("2026-11-16_open"));
+    let s = summary(&dir.join("open").join("2026-11-16_open"));
     assert_eq!(s["window"]["since"], "2026-11-16");
     assert_eq!(s["window"]["until"], Value::Null);
 }
 
 #[test]
 fn handoff_week_variable_works_like_the_flag() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let o = run(report(&data, &out, &["--bootstrap", "0"]).env("HANDOFF_WEEK", "2026-W46"));
     assert_ok(&o);
     assert_eq!(entries(&out), [".handoff.lock", "2026-W46", "history.parquet"]);
@@ -339,9 +285,9 @@ fn handoff_week_variable_works_like_the_flag() {
 
 #[test]
 fn a_window_without_conversations_exits_3_and_writes_nothing() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let o = run(&mut report(&data, &out, &["--week", "2026-W40"]));
     assert_eq!(o.status.code(), Some(3), "stderr: {}", stderr(&o));
     assert!(stderr(&o).contains("2026-W40"), "the message names the window: {}", stderr(&o));
@@ -350,9 +296,9 @@ fn a_window_without_conversations_exits_3_and_writes_nothing() {
 
 #[test]
 fn bad_window_flags_exit_2_with_a_message() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let cases: &[(&[&str], &str)] = &[
         (&["--since", "2026-13-01"], "is not a date"),
         (&["--until", "yesterday"], "is not a date"),
@@ -372,7 +318,7 @@ fn bad_window_flags_exit_2_with_a_message() {
     assert!(!out.exists() || holds_no_report_folder(&out), "no report folder for a bad window");
 
     // Checked before the data is read: a bad week wins over a missing data folder.
-    let missing = dir.path().join("no-such-data");
+    let missing = dir.join("no-such-data");
     let o = run(&mut report(&missing, &out, &["--week", "2026-W54"]));
     assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
     assert!(stderr(&o).contains("no ISO week 54"), "{}", stderr(&o));
@@ -387,9 +333,9 @@ fn holds_no_report_folder(out: &Path) -> bool {
 
 #[test]
 fn rerunning_a_week_replaces_its_history_rows_and_two_weeks_draw_the_trend() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = generate(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let fast = ["--bootstrap", "0", "--quiet"];
     let week = |w: &str, estimator: &str| {
         let mut args = vec!["--week", w, "--estimator", estimator];
@@ -459,7 +405,7 @@ fn report_with_file_limit(data: &Path, out: &Path, limit: u64, ignore_signal: bo
 /// so the run gets through the charts and most exporters and then fails.
 fn limit_failing_at_the_page(folder: &Path) -> u64 {
     let sizes: BTreeMap<String, u64> =
-        files_but_run_json(folder).into_iter().map(|(n, b)| (n, b.len() as u64)).collect();
+        file_tree_but_run_json(folder).into_iter().map(|(n, b)| (n, b.len() as u64)).collect();
     let page = sizes["report.html"];
     let others = sizes.iter().filter(|(n, _)| *n != "report.html").map(|(_, s)| *s).max().unwrap();
     assert!(page > others + 8_000, "report.html should be the largest file: {sizes:?}");
@@ -470,21 +416,21 @@ fn previous_report(dir: &Path) -> (PathBuf, PathBuf, BTreeMap<String, Vec<u8>>, 
     let data = generate(dir);
     let out = dir.join("reports");
     assert_ok(&run(&mut report(&data, &out, &["--week", "2026-W47", "--quiet"])));
-    let files = files_but_run_json(&out.join("2026-W47"));
+    let files = file_tree_but_run_json(&out.join("2026-W47"));
     let history = fs::read(out.join("history.parquet")).unwrap();
     (data, out, files, history)
 }
 
 #[test]
 fn a_run_that_fails_midway_leaves_the_previous_folder_and_history() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let (data, out, before, history) = previous_report(dir.path());
     let limit = limit_failing_at_the_page(&out.join("2026-W47"));
 
     let o = report_with_file_limit(&data, &out, limit, true);
     assert_eq!(o.status.code(), Some(1), "an I/O failure is an internal failure: {}", stderr(&o));
     assert!(stderr(&o).contains("report.html"), "the error names the file: {}", stderr(&o));
-    let now = files_but_run_json(&out.join("2026-W47"));
+    let now = file_tree_but_run_json(&out.join("2026-W47"));
     assert_eq!(differing(&now, &before), Vec::<String>::new(), "the old report is intact");
     assert!(fs::read(out.join("history.parquet")).unwrap() == history, "history unchanged");
     assert_eq!(entries(&out), [".handoff.lock", "2026-W47", "history.parquet"], "temp removed");
@@ -492,13 +438,13 @@ fn a_run_that_fails_midway_leaves_the_previous_folder_and_history() {
 
 #[test]
 fn a_run_killed_midway_leaves_the_previous_folder_and_the_next_run_cleans_up() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let (data, out, before, history) = previous_report(dir.path());
     let limit = limit_failing_at_the_page(&out.join("2026-W47"));
 
     let o = report_with_file_limit(&data, &out, limit, false);
     assert_eq!(o.status.code(), None, "killed by SIGXFSZ; stderr: {}", stderr(&o));
-    let now = files_but_run_json(&out.join("2026-W47"));
+    let now = file_tree_but_run_json(&out.join("2026-W47"));
     assert_eq!(differing(&now, &before), Vec::<String>::new(), "the old report is intact");
     assert!(fs::read(out.join("history.parquet")).unwrap() == history, "history unchanged");
     let stale: Vec<String> = entries(&out).into_iter().filter(|n| n.contains(".tmp-")).collect();
@@ -511,7 +457,7 @@ fn a_run_killed_midway_leaves_the_previous_folder_and_the_next_run_cleans_up() {
         [".handoff.lock", "2026-W47", "history.parquet"],
         "stale temp removed"
     );
-    let after = files_but_run_json(&out.join("2026-W47"));
+    let after = file_tree_but_run_json(&out.join("2026-W47"));
     assert!(after["summary.json"] != before["summary.json"], "the new report replaced the old");
     assert_eq!(after.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>());
 }
@@ -521,9 +467,9 @@ fn a_run_killed_midway_leaves_the_previous_folder_and_the_next_run_cleans_up() {
 
 #[test]
 fn hostile_text_is_escaped_in_the_page_and_kept_faithfully_in_the_data_files() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     assert_ok(&run(&mut report(&data, &out, &["--week", "2026-W47", "--bootstrap", "0"])));
     let folder = out.join("2026-W47");
     // The unknown label `<script>alert(3)</script>` reaches the data-quality section.
@@ -541,7 +487,7 @@ fn hostile_text_is_escaped_in_the_page_and_kept_faithfully_in_the_data_files() {
 
 fn brief(data: &Path, args: &[&str]) -> Output {
     let mut cmd = handoff();
-    cmd.arg("brief").arg("--data").arg(data).arg("--policies").arg(policies()).arg("--quiet");
+    cmd.arg("brief").arg("--data").arg(data).arg("--policies").arg(POLICIES).arg("--quiet");
     run(cmd.args(args))
 }
 
@@ -559,7 +505,7 @@ fn transcript_turns(packet: &Value) -> Vec<i64> {
 
 #[test]
 fn brief_shows_the_historical_handoff_and_keeps_text_faithful() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
     let o = brief(&data, &["--conversation", "w47-sunday-in-brazil"]);
     assert_ok(&o);
@@ -584,11 +530,11 @@ fn brief_shows_the_historical_handoff_and_keeps_text_faithful() {
 
 #[test]
 fn brief_for_a_policy_matches_its_replayed_handoff() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = generate(dir.path());
-    let decisions = dir.path().join("decisions.csv");
+    let decisions = dir.join("decisions.csv");
     let mut replay = handoff();
-    replay.arg("replay").arg("--data").arg(&data).arg("--policies").arg(policies());
+    replay.arg("replay").arg("--data").arg(&data).arg("--policies").arg(POLICIES);
     assert_ok(&run(replay.arg("--quiet").arg("--out").arg(&decisions)));
     let mut reader = csv::Reader::from_path(&decisions).unwrap();
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
@@ -626,7 +572,7 @@ fn brief_for_a_policy_matches_its_replayed_handoff() {
 
 #[test]
 fn brief_with_an_unknown_conversation_or_policy_exits_2() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
     let o = brief(&data, &["--conversation", "c-nope"]);
     assert_eq!(o.status.code(), Some(2));
@@ -643,9 +589,9 @@ fn brief_with_an_unknown_conversation_or_policy_exits_2() {
 
 #[test]
 fn log_format_json_writes_json_lines_on_stderr_and_nothing_on_stdout() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let args = ["--week", "2026-W47", "--bootstrap", "0", "--log-format", "json"];
     let o = run(&mut report(&data, &out, &args));
     assert_ok(&o);
@@ -669,9 +615,9 @@ fn log_format_json_writes_json_lines_on_stderr_and_nothing_on_stdout() {
 
 #[test]
 fn quiet_prints_nothing_on_success_and_only_the_error_on_failure() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = edge_data(dir.path());
-    let out = dir.path().join("reports");
+    let out = dir.join("reports");
     let o = run(&mut report(&data, &out, &["--week", "2026-W47", "--bootstrap", "0", "--quiet"]));
     assert_ok(&o);
     assert!(o.stdout.is_empty() && o.stderr.is_empty(), "stderr: {}", stderr(&o));
@@ -696,10 +642,10 @@ fn framework_meeting(folder: &Path) -> (f64, f64, f64) {
 
 #[test]
 fn refits_widen_the_intervals_and_keep_the_estimates() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let data = generate(dir.path());
-    let fixed = dir.path().join("fixed");
-    let refitted = dir.path().join("refitted");
+    let fixed = dir.join("fixed");
+    let refitted = dir.join("refitted");
     let common = ["--estimator", "dm", "--bootstrap", "20", "--quiet"];
     assert_ok(&run(report(&data, &fixed, &common).args(["--refits", "0"])));
     assert_ok(&run(report(&data, &refitted, &common).args(["--refits", "8"])));
@@ -712,9 +658,8 @@ fn refits_widen_the_intervals_and_keep_the_estimates() {
 
 #[test]
 fn a_refit_size_under_100_exits_2_naming_the_flag() {
-    let dir = TempDir::new().unwrap();
-    let o =
-        run(&mut report(&dir.path().join("data"), &dir.path().join("out"), &["--refit-size", "5"]));
+    let dir = Workdir::new();
+    let o = run(&mut report(&dir.join("data"), &dir.join("out"), &["--refit-size", "5"]));
     assert_eq!(o.status.code(), Some(2), "stderr {}", stderr(&o));
     assert!(stderr(&o).contains("--refit-size"), "{}", stderr(&o));
 }

@@ -6,9 +6,10 @@ use handoff::signals::detect::{evaluate, Detector, SignalCounts};
 use handoff::signals::lexicon::LexiconConfig;
 use handoff::signals::{Signal, SignalSet};
 
+use crate::harness::fixture;
+
 fn labelled(file: &str) -> Vec<(String, SignalSet)> {
-    let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
-    let mut reader = csv::Reader::from_path(path).expect("fixture readable");
+    let mut reader = csv::Reader::from_path(fixture(file)).expect("fixture readable");
     reader
         .records()
         .map(|r| {

@@ -11,12 +11,9 @@ use handoff::replay::{build_timeline, decide};
 use handoff::signals::vocabulary::SignalSet;
 use proptest::prelude::*;
 
-const SHIPPED: &str = include_str!("../data/policies.toml");
+use crate::strategies::{fuzz_config, TextMutation};
 
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    ProptestConfig { cases, max_shrink_iters: 2000, ..ProptestConfig::default() }
-}
+const SHIPPED: &str = include_str!("../../data/policies.toml");
 
 /// TOML fragments that steer mutations towards the parser's interesting paths.
 const TOKENS: &[&str] = &[
@@ -62,66 +59,6 @@ const TOKENS: &[&str] = &[
     "0x7fffffffffffffff",
     "1979-05-27T07:32:00Z",
 ];
-
-#[derive(Clone, Debug)]
-enum Mutation {
-    DeleteLine(usize),
-    DuplicateLine(usize),
-    SwapLines(usize, usize),
-    Insert(usize, String),
-    ReplaceChar(usize, char),
-    Truncate(usize),
-}
-
-fn arb_mutation() -> impl Strategy<Value = Mutation> {
-    let token = prop_oneof![
-        3 => prop::sample::select(TOKENS).prop_map(String::from),
-        1 => "\\PC{0,12}",
-    ];
-    prop_oneof![
-        any::<usize>().prop_map(Mutation::DeleteLine),
-        any::<usize>().prop_map(Mutation::DuplicateLine),
-        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-        (any::<usize>(), token).prop_map(|(at, t)| Mutation::Insert(at, t)),
-        (any::<usize>(), any::<char>()).prop_map(|(at, c)| Mutation::ReplaceChar(at, c)),
-        any::<usize>().prop_map(Mutation::Truncate),
-    ]
-}
-
-fn apply(text: &str, mutation: &Mutation) -> String {
-    let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let n = lines.len().max(1);
-    let boundary = |at: usize| {
-        let mut at = at % (text.len() + 1);
-        while !text.is_char_boundary(at) {
-            at -= 1;
-        }
-        at
-    };
-    match mutation {
-        Mutation::DeleteLine(i) if !lines.is_empty() => {
-            lines.remove(i % n);
-        }
-        Mutation::DuplicateLine(i) if !lines.is_empty() => {
-            let line = lines[i % n].clone();
-            lines.insert(i % n, line);
-        }
-        Mutation::SwapLines(a, b) if !lines.is_empty() => lines.swap(a % n, b % n),
-        Mutation::Insert(at, token) => {
-            let at = boundary(*at);
-            return format!("{}{token}{}", &text[..at], &text[at..]);
-        }
-        Mutation::ReplaceChar(at, c) => {
-            let at = boundary(*at);
-            let rest = &text[at..];
-            let skip = rest.chars().next().map_or(0, char::len_utf8);
-            return format!("{}{c}{}", &text[..at], &rest[skip..]);
-        }
-        Mutation::Truncate(at) => return text[..boundary(*at)].to_string(),
-        _ => {}
-    }
-    lines.join("\n")
-}
 
 /// A small conversation in which most situations occur.
 fn conversation() -> Conversation {
@@ -181,7 +118,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(cases(256))]
+    #![proptest_config(fuzz_config(256, 2000))]
 
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
@@ -194,8 +131,8 @@ proptest! {
     }
 
     #[test]
-    fn mutated_shipped_file_never_panics(mutations in prop::collection::vec(arb_mutation(), 1..8)) {
-        let text = mutations.iter().fold(SHIPPED.to_string(), |t, m| apply(&t, m));
+    fn mutated_shipped_file_never_panics(mutations in prop::collection::vec(TextMutation::arb(TOKENS), 1..8)) {
+        let text = mutations.iter().fold(SHIPPED.to_string(), |t, m| m.apply(&t));
         check(&text)?;
     }
 }

@@ -15,28 +15,15 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
-use tempfile::TempDir;
+
+use crate::harness::*;
 
 /// Conversations in the test's world: the size the acceptance criteria are stated for.
 const N: u64 = 20_000;
 const MAX_ERROR: f64 = 0.02;
 const MAX_REGRET: f64 = 0.5;
 const MIN_COVERAGE: f64 = 0.90;
-
-fn handoff() -> Command {
-    let mut cmd = Command::cargo_bin("handoff").expect("binary");
-    for var in ["HANDOFF_DATA", "HANDOFF_ESTIMATOR", "HANDOFF_CLIP", "HANDOFF_BOOTSTRAP"] {
-        cmd.env_remove(var);
-    }
-    cmd.env_remove("HANDOFF_SEED").env_remove("HANDOFF_POLICIES").env_remove("HANDOFF_OUT");
-    cmd
-}
-
-fn policies_file() -> String {
-    format!("{}/data/policies.toml", env!("CARGO_MANIFEST_DIR"))
-}
 
 fn generate(out: &Path, conversations: u64, seed: u64, format: &str, truth: Option<&Path>) {
     let mut cmd = handoff();
@@ -45,7 +32,7 @@ fn generate(out: &Path, conversations: u64, seed: u64, format: &str, truth: Opti
         .arg("--out")
         .arg(out)
         .arg("--policies")
-        .arg(policies_file());
+        .arg(POLICIES);
     if let Some(t) = truth {
         cmd.arg("--truth").arg(t);
     }
@@ -60,7 +47,7 @@ fn report(data: &Path, out: &Path) -> std::path::PathBuf {
         .arg("--out")
         .arg(out)
         .arg("--policies")
-        .arg(policies_file())
+        .arg(POLICIES)
         .assert()
         .success();
     out.join("all")
@@ -102,11 +89,11 @@ fn check(label: String, truth: &Value, estimate: &Value) -> Option<Check> {
 
 #[test]
 fn dr_estimates_land_near_the_known_truth_with_honest_intervals() {
-    let dir = TempDir::new().expect("temp dir");
-    let data = dir.path().join("data");
-    let truth_path = dir.path().join("truth.json");
+    let dir = Workdir::new();
+    let data = dir.join("data");
+    let truth_path = dir.join("truth.json");
     generate(&data, N, 11, "parquet", Some(&truth_path));
-    let folder = report(&data, &dir.path().join("reports"));
+    let folder = report(&data, &dir.join("reports"));
     let summary = read_json(&folder.join("summary.json"));
     let truth = read_json(&truth_path);
     assert_eq!(summary["estimator"], "dr", "dr is the default estimator");
@@ -204,11 +191,11 @@ fn remove_handoffs(outcomes_csv: &Path) {
 
 #[test]
 fn history_that_never_hands_off_gives_no_confident_number_for_handing_off_policies() {
-    let dir = TempDir::new().expect("temp dir");
-    let data = dir.path().join("data");
+    let dir = Workdir::new();
+    let data = dir.join("data");
     generate(&data, 300, 5, "csv", None);
     remove_handoffs(&data.join("outcomes.csv"));
-    let folder = report(&data, &dir.path().join("reports"));
+    let folder = report(&data, &dir.join("reports"));
     let summary = read_json(&folder.join("summary.json"));
 
     let historical = by_name(&summary["policies"], "historical");

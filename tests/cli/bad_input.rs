@@ -3,18 +3,14 @@
 //! panics, and that nothing is silently dropped: every row read is either in an accepted
 //! conversation or accounted for by a rejection.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
 use handoff::ingest;
 use handoff::model::Dataset;
 use polars::prelude::TimeUnit;
-use tempfile::TempDir;
 
-const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.toml");
+use crate::harness::*;
 
 /// Runs `handoff validate`, asserting it did not panic; stdout, stderr and the exit code.
 fn validate_ok_or(dir: &Path, expected_code: i32) -> (String, String) {
@@ -94,11 +90,27 @@ fn string_parquet(csv_text: &str, path: &Path) {
     ParquetWriter::new(std::fs::File::create(path).unwrap()).finish(&mut df).unwrap();
 }
 
+/// Runs `handoff report --quiet --policies <shipped>` plus `extra` on `dir` into `dir/reports`,
+/// asserting that it completes without a panic (`context` starts the failure message).
+fn assert_report_completes(dir: &Path, extra: &[&str], context: &str) {
+    let output = handoff()
+        .args(["report", "--quiet", "--policies", POLICIES])
+        .args(extra)
+        .arg("--data")
+        .arg(dir)
+        .arg("--out")
+        .arg(dir.join("reports"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("panicked"), "{context}{err}");
+    assert!(output.status.success(), "{context}{err}");
+}
+
 /// Runs `handoff replay` on `dir`; the decision table's text.
 fn replay(dir: &Path) -> String {
     let out = dir.join("decisions.csv");
-    let output = assert_cmd::Command::cargo_bin("handoff")
-        .unwrap()
+    let output = handoff()
         .args(["replay", "--quiet", "--max-rejected", "1", "--policies", POLICIES])
         .arg("--data")
         .arg(dir)
@@ -118,23 +130,23 @@ fn replay(dir: &Path) -> String {
 fn wrong_types_reject_their_conversation_in_every_format() {
     let bad = MESSAGES.replace("c1,3,", "c1,three,");
     // CSV
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "messages", &bad);
+    let dir = Workdir::new();
+    dir.baseline_with("messages", &bad);
     let (out, _) = validate_ok_or(dir.path(), 0);
     assert!(out.contains("column turn: expected an integer"), "{out}");
     let data = read(dir.path());
     assert_accounted(&data, 2, 1, 3);
     // JSONL: the same text, and a boolean where an integer is expected.
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     jsonl_dataset(dir.path(), CONVERSATIONS, &bad, OUTCOMES);
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 2, 1, 3);
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let convs =
         csv_to_jsonl(CONVERSATIONS).replace("\"employee_count\":300", "\"employee_count\":true");
-    write(dir.path(), "conversations.jsonl", convs.as_bytes());
-    write(dir.path(), "messages.jsonl", csv_to_jsonl(MESSAGES).as_bytes());
-    write(dir.path(), "outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
+    dir.write("conversations.jsonl", convs.as_bytes());
+    dir.write("messages.jsonl", csv_to_jsonl(MESSAGES).as_bytes());
+    dir.write("outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
     validate_ok_or(dir.path(), 0);
     let data = read(dir.path());
     assert_rejected_with(&data, "employee_count");
@@ -143,25 +155,25 @@ fn wrong_types_reject_their_conversation_in_every_format() {
 
 #[test]
 fn parquet_string_where_an_integer_is_expected_rejects_the_conversation() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    string_parquet(&MESSAGES.replace("c2,2,", "c2,2nd,"), &dir.path().join("messages.parquet"));
+    string_parquet(&MESSAGES.replace("c2,2,", "c2,2nd,"), &dir.join("messages.parquet"));
     let (out, _) = validate_ok_or(dir.path(), 0);
     assert!(out.contains("messages.parquet row 5: column turn"), "{out}");
     let data = read(dir.path());
     assert_rejected_with(&data, "expected an integer");
     assert_accounted(&data, 2, 1, 2);
     // Strings that do hold integers are read as integers.
-    string_parquet(MESSAGES, &dir.path().join("messages.parquet"));
+    string_parquet(MESSAGES, &dir.join("messages.parquet"));
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 3, 0, 0);
 }
 
 #[test]
 fn parquet_float_turns_are_accepted_when_integral_and_rejected_otherwise() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    let path = dir.path().join("messages.parquet");
+    let path = dir.join("messages.parquet");
     csv_to_parquet(MESSAGES, &path, TimeUnit::Nanoseconds, None, true);
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 3, 0, 0);
@@ -178,9 +190,9 @@ fn nulls_in_required_columns_reject_their_conversation_in_every_format() {
     // sent_at of c2's second message is null.
     let bad = MESSAGES.replace("c2,2,2026-11-16T10:02:00Z,", "c2,2,,");
     for format in ["csv", "jsonl", "parquet"] {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         match format {
-            "csv" => baseline_with(dir.path(), "messages", &bad),
+            "csv" => dir.baseline_with("messages", &bad),
             "jsonl" => jsonl_dataset(dir.path(), CONVERSATIONS, &bad, OUTCOMES),
             _ => parquet_dataset(dir.path(), CONVERSATIONS, &bad, OUTCOMES),
         }
@@ -191,11 +203,11 @@ fn nulls_in_required_columns_reject_their_conversation_in_every_format() {
         assert!(data.conversations.iter().all(|c| c.id != "c2"), "{format}");
     }
     // An explicit JSON null in a required column.
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let messages = csv_to_jsonl(MESSAGES).replacen("\"sender\":\"prospect\"", "\"sender\":null", 1);
-    write(dir.path(), "conversations.jsonl", csv_to_jsonl(CONVERSATIONS).as_bytes());
-    write(dir.path(), "messages.jsonl", messages.as_bytes());
-    write(dir.path(), "outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
+    dir.write("conversations.jsonl", csv_to_jsonl(CONVERSATIONS).as_bytes());
+    dir.write("messages.jsonl", messages.as_bytes());
+    dir.write("outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
     validate_ok_or(dir.path(), 0);
     let data = read(dir.path());
     assert_rejected_with(&data, "sender");
@@ -206,10 +218,10 @@ fn nulls_in_required_columns_reject_their_conversation_in_every_format() {
 
 #[test]
 fn a_ten_megabyte_message_is_accepted_and_replayed() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let huge = "word ".repeat(2 * 1024 * 1024); // 10 MiB
     let messages = MESSAGES.replace("Just looking", &format!("{huge}can I talk to a human"));
-    baseline_with(dir.path(), "messages", &messages);
+    dir.baseline_with("messages", &messages);
     validate_ok_or(dir.path(), 0);
     let data = read(dir.path());
     assert_accounted(&data, 3, 0, 0);
@@ -221,7 +233,7 @@ fn a_ten_megabyte_message_is_accepted_and_replayed() {
 
 #[test]
 fn a_conversation_of_ten_thousand_turns_is_replayed_in_linear_time() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let mut messages = String::from(MESSAGES);
     let mut conversations = String::from(CONVERSATIONS);
     conversations.push_str("long,2026-11-18T08:00:00Z,a9,smb,10,chat,sdr-v1\n");
@@ -234,8 +246,8 @@ fn a_conversation_of_ten_thousand_turns_is_replayed_in_linear_time() {
             at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ));
     }
-    baseline_with(dir.path(), "conversations", &conversations);
-    write(dir.path(), "messages.csv", messages.as_bytes());
+    dir.baseline_with("conversations", &conversations);
+    dir.write("messages.csv", messages.as_bytes());
     let started = Instant::now();
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 4, 0, 0);
@@ -250,35 +262,35 @@ fn a_conversation_of_ten_thousand_turns_is_replayed_in_linear_time() {
 fn header_only_tables_stop_the_run_with_a_clear_message() {
     let header = |t: &str| format!("{}\n", t.lines().next().unwrap());
     // CSV: all three header-only.
-    let dir = TempDir::new().unwrap();
-    write_dataset(dir.path(), &header(CONVERSATIONS), &header(MESSAGES), &header(OUTCOMES));
+    let dir = Workdir::new();
+    dir.write_dataset(&header(CONVERSATIONS), &header(MESSAGES), &header(OUTCOMES));
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("no conversation left"), "{err}");
     assert_accounted(&read(dir.path()), 0, 0, 0);
     // Parquet with zero rows.
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     parquet_dataset(dir.path(), &header(CONVERSATIONS), &header(MESSAGES), &header(OUTCOMES));
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("no conversation left"), "{err}");
     // JSONL: empty files (JSONL has no header; an empty table is simply empty).
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     for t in ["conversations", "messages", "outcomes"] {
-        write(dir.path(), &format!("{t}.jsonl"), b"");
+        dir.write(&format!("{t}.jsonl"), b"");
     }
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("no conversation left"), "{err}");
     // Only the messages are empty: every conversation is kept, with no message.
-    let dir = TempDir::new().unwrap();
-    write_dataset(dir.path(), CONVERSATIONS, &header(MESSAGES), OUTCOMES);
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, &header(MESSAGES), OUTCOMES);
     validate_ok_or(dir.path(), 0);
 }
 
 #[test]
 fn a_conversation_without_prospect_messages_is_kept_and_never_handed_off() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let conversations = format!("{CONVERSATIONS}c4,2026-11-18T09:00:00Z,a4,smb,5,chat,sdr-v1\n");
     let messages = format!("{MESSAGES}c4,1,2026-11-18T09:00:00Z,ai,,Hello? Anyone?,,,\n");
-    write_dataset(dir.path(), &conversations, &messages, OUTCOMES);
+    dir.write_dataset(&conversations, &messages, OUTCOMES);
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 4, 0, 0);
     let decisions = replay(dir.path());
@@ -302,17 +314,17 @@ fn invalid_utf8_rejects_the_row_in_csv_and_jsonl() {
         bytes[at + 2] = 0x28;
         bytes
     };
-    let dir = TempDir::new().unwrap();
-    write_dataset(dir.path(), CONVERSATIONS, "", OUTCOMES);
-    write(dir.path(), "messages.csv", &corrupt(MESSAGES.to_string()));
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, "", OUTCOMES);
+    dir.write("messages.csv", &corrupt(MESSAGES.to_string()));
     let (out, _) = validate_ok_or(dir.path(), 0);
     assert!(out.contains("invalid UTF-8"), "{out}");
     assert_accounted(&read(dir.path()), 2, 1, 3);
 
-    let dir = TempDir::new().unwrap();
-    write(dir.path(), "conversations.jsonl", csv_to_jsonl(CONVERSATIONS).as_bytes());
-    write(dir.path(), "messages.jsonl", &corrupt(csv_to_jsonl(MESSAGES)));
-    write(dir.path(), "outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
+    let dir = Workdir::new();
+    dir.write("conversations.jsonl", csv_to_jsonl(CONVERSATIONS).as_bytes());
+    dir.write("messages.jsonl", &corrupt(csv_to_jsonl(MESSAGES)));
+    dir.write("outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
     let (out, _) = validate_ok_or(dir.path(), 0);
     assert!(out.contains("invalid UTF-8"), "{out}");
     assert_accounted(&read(dir.path()), 2, 1, 3);
@@ -320,11 +332,11 @@ fn invalid_utf8_rejects_the_row_in_csv_and_jsonl() {
 
 #[test]
 fn json_lines_that_are_not_objects_are_rejected_alone() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let conversations = format!("{}42\n\"c9\"\nnull\n[\"c1\"]\n", csv_to_jsonl(CONVERSATIONS));
-    write(dir.path(), "conversations.jsonl", conversations.as_bytes());
-    write(dir.path(), "messages.jsonl", csv_to_jsonl(MESSAGES).as_bytes());
-    write(dir.path(), "outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
+    dir.write("conversations.jsonl", conversations.as_bytes());
+    dir.write("messages.jsonl", csv_to_jsonl(MESSAGES).as_bytes());
+    dir.write("outcomes.jsonl", csv_to_jsonl(OUTCOMES).as_bytes());
     let (out, _) = validate_ok_or(dir.path(), 0);
     assert!(out.contains("4 rejected rows"), "{out}");
     let data = read(dir.path());
@@ -335,17 +347,17 @@ fn json_lines_that_are_not_objects_are_rejected_alone() {
 
 #[test]
 fn a_truncated_gzip_or_parquet_stops_the_run() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let gz = gzip(MESSAGES.as_bytes());
-    write_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    std::fs::remove_file(dir.path().join("messages.csv")).unwrap();
-    write(dir.path(), "messages.csv.gz", &gz[..gz.len() - 9]);
+    dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
+    std::fs::remove_file(dir.join("messages.csv")).unwrap();
+    dir.write("messages.csv.gz", &gz[..gz.len() - 9]);
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("messages.csv.gz: cannot be read"), "{err}");
 
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    let path = dir.path().join("messages.parquet");
+    let path = dir.join("messages.parquet");
     let full = std::fs::read(&path).unwrap();
     for cut in [full.len() - 1, full.len() - 8, full.len() / 2, 4, 0] {
         std::fs::write(&path, &full[..cut]).unwrap();
@@ -358,14 +370,14 @@ fn a_truncated_gzip_or_parquet_stops_the_run() {
 
 #[test]
 fn timestamps_before_1970_and_in_year_9999_are_accepted() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let conversations = CONVERSATIONS
         .replace("c1,2026-11-16T09:00:00Z", "c1,1969-07-20T20:17:40Z")
         .replace("c3,2026-11-17T11:00:00Z", "c3,9999-12-31T23:00:00Z");
     let messages = MESSAGES
         .replace("c1,1,2026-11-16T09:00:00Z", "c1,1,1969-07-20T20:17:40Z")
         .replace("c3,1,2026-11-17T11:00:00Z", "c3,1,9999-12-31 23:59:59.999");
-    write_dataset(dir.path(), &conversations, &messages, OUTCOMES);
+    dir.write_dataset(&conversations, &messages, OUTCOMES);
     validate_ok_or(dir.path(), 0);
     let data = read(dir.path());
     assert_accounted(&data, 3, 0, 0);
@@ -373,8 +385,8 @@ fn timestamps_before_1970_and_in_year_9999_are_accepted() {
     replay(dir.path());
     // Beyond year 9999 is not a timestamp of the contract: rejected with a reason.
     let beyond = conversations.replace("9999-12-31T23:00:00Z", "+10000-01-01T00:00:00Z");
-    baseline_with(dir.path(), "conversations", &beyond);
-    write(dir.path(), "messages.csv", messages.as_bytes());
+    dir.baseline_with("conversations", &beyond);
+    dir.write("messages.csv", messages.as_bytes());
     let (out, _) = validate_ok_or(dir.path(), 0);
     assert!(out.contains("column started_at"), "{out}");
     assert_accounted(&read(dir.path()), 2, 1, 1);
@@ -382,35 +394,23 @@ fn timestamps_before_1970_and_in_year_9999_are_accepted() {
 
 #[test]
 fn a_report_over_extreme_timestamps_completes() {
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     let conversations = CONVERSATIONS.replace("c3,2026-11-17T11:00:00Z", "c3,9999-12-31T23:00:00Z");
     let messages = MESSAGES.replace("c3,1,2026-11-17T11:00:00Z", "c3,1,9999-12-31T23:00:00Z");
-    write_dataset(dir.path(), &conversations, &messages, OUTCOMES);
-    let out = dir.path().join("reports");
-    let output = assert_cmd::Command::cargo_bin("handoff")
-        .unwrap()
-        .args(["report", "--quiet", "--policies", POLICIES, "--bootstrap", "20"])
-        .arg("--data")
-        .arg(dir.path())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(!err.contains("panicked"), "{err}");
-    assert!(output.status.success(), "{err}");
+    dir.write_dataset(&conversations, &messages, OUTCOMES);
+    assert_report_completes(dir.path(), &["--bootstrap", "20"], "");
 }
 
 #[test]
 fn turn_zero_or_negative_is_rejected() {
     for turn in ["0", "-1", "-9223372036854775808"] {
-        let dir = TempDir::new().unwrap();
-        baseline_with(dir.path(), "messages", &MESSAGES.replace("c3,1,", &format!("c3,{turn},")));
+        let dir = Workdir::new();
+        dir.baseline_with("messages", &MESSAGES.replace("c3,1,", &format!("c3,{turn},")));
         let (out, _) = validate_ok_or(dir.path(), 0);
         assert!(out.contains("column turn"), "{turn}: {out}");
         assert_accounted(&read(dir.path()), 2, 1, 1);
     }
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     parquet_dataset(dir.path(), CONVERSATIONS, &MESSAGES.replace("c3,1,", "c3,0,"), OUTCOMES);
     validate_ok_or(dir.path(), 0);
     assert_accounted(&read(dir.path()), 2, 1, 1);
@@ -419,8 +419,8 @@ fn turn_zero_or_negative_is_rejected() {
 #[test]
 fn nan_and_infinite_amounts_are_rejected() {
     for amount in ["NaN", "inf", "-inf", "Infinity", "1e400"] {
-        let dir = TempDir::new().unwrap();
-        baseline_with(dir.path(), "outcomes", &OUTCOMES.replace("12000", amount));
+        let dir = Workdir::new();
+        dir.baseline_with("outcomes", &OUTCOMES.replace("12000", amount));
         let (out, _) = validate_ok_or(dir.path(), 0);
         assert!(out.contains("column opportunity_amount"), "{amount}: {out}");
         let data = read(dir.path());
@@ -429,7 +429,7 @@ fn nan_and_infinite_amounts_are_rejected() {
     }
     // Parquet floats hold real NaN and infinity.
     for amount in ["NaN", "inf"] {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, &OUTCOMES.replace("12000", amount));
         validate_ok_or(dir.path(), 0);
         let data = read(dir.path());
@@ -438,10 +438,10 @@ fn nan_and_infinite_amounts_are_rejected() {
     }
     // JSON has no NaN: the line is invalid JSON; its conversation id is still read, so c2 is
     // rejected whole rather than kept without its outcome.
-    let dir = TempDir::new().unwrap();
+    let dir = Workdir::new();
     jsonl_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
     let outcomes = csv_to_jsonl(OUTCOMES).replace("12000", "NaN");
-    write(dir.path(), "outcomes.jsonl", outcomes.as_bytes());
+    dir.write("outcomes.jsonl", outcomes.as_bytes());
     validate_ok_or(dir.path(), 0);
     let data = read(dir.path());
     assert_rejected_with(&data, "invalid JSON");
@@ -453,9 +453,9 @@ fn nan_and_infinite_amounts_are_rejected() {
 fn a_rep_rating_of_seven_is_rejected() {
     let bad = OUTCOMES.replace(",USD,5", ",USD,7");
     for format in ["csv", "jsonl", "parquet"] {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         match format {
-            "csv" => baseline_with(dir.path(), "outcomes", &bad),
+            "csv" => dir.baseline_with("outcomes", &bad),
             "jsonl" => jsonl_dataset(dir.path(), CONVERSATIONS, MESSAGES, &bad),
             _ => parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, &bad),
         }
@@ -468,14 +468,14 @@ fn a_rep_rating_of_seven_is_rejected() {
 #[test]
 fn duplicated_headers_stop_the_run() {
     let dup = MESSAGES.replacen("signals,qualified", "signals,signals", 1);
-    let dir = TempDir::new().unwrap();
-    baseline_with(dir.path(), "messages", &dup);
+    let dir = Workdir::new();
+    dir.baseline_with("messages", &dup);
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("duplicated header name \"signals\""), "{err}");
-    let dir = TempDir::new().unwrap();
-    write_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
-    std::fs::remove_file(dir.path().join("messages.csv")).unwrap();
-    write(dir.path(), "messages.csv.gz", &gzip(dup.as_bytes()));
+    let dir = Workdir::new();
+    dir.write_dataset(CONVERSATIONS, MESSAGES, OUTCOMES);
+    std::fs::remove_file(dir.join("messages.csv")).unwrap();
+    dir.write("messages.csv.gz", &gzip(dup.as_bytes()));
     let (_, err) = validate_ok_or(dir.path(), 3);
     assert!(err.contains("duplicated header name"), "{err}");
 }
@@ -483,13 +483,13 @@ fn duplicated_headers_stop_the_run() {
 // ---- regressions found by fuzzing (scripts/fuzz.sh) -------------------------------------------
 
 /// A copy of tests/fixtures/corrupt-parquet with `messages.parquet` taken from `source`.
-fn corrupt_parquet_dataset(source: &str) -> TempDir {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corrupt-parquet");
-    let dir = TempDir::new().unwrap();
+fn corrupt_parquet_dataset(source: &str) -> Workdir {
+    let fixtures = fixture("corrupt-parquet");
+    let dir = Workdir::new();
     for name in ["conversations.parquet", "outcomes.parquet"] {
-        std::fs::copy(fixtures.join(name), dir.path().join(name)).unwrap();
+        std::fs::copy(fixtures.join(name), dir.join(name)).unwrap();
     }
-    std::fs::copy(fixtures.join(source), dir.path().join("messages.parquet")).unwrap();
+    std::fs::copy(fixtures.join(source), dir.join("messages.parquet")).unwrap();
     dir
 }
 
@@ -508,8 +508,7 @@ fn a_parquet_file_the_decoder_panics_on_stops_the_run_without_a_panic_message() 
     // The decoder panics on this file: the panic is caught, and its message and backtrace must
     // not reach stderr either, where a scheduler would read a crash.
     let dir = corrupt_parquet_dataset("messages-decoder-panic.parquet.bin");
-    let output = assert_cmd::Command::cargo_bin("handoff")
-        .unwrap()
+    let output = handoff()
         .args(["validate", "--data"])
         .arg(dir.path())
         .env("RUST_BACKTRACE", "1")
@@ -532,10 +531,10 @@ fn parquet_timestamps_outside_years_0000_to_9999_are_rejected_like_text() {
         (TimeUnit::Milliseconds, 253_402_300_799_999, true), // 9999-12-31T23:59:59.999Z
     ];
     for (unit, extreme, accepted) in cases {
-        let dir = TempDir::new().unwrap();
+        let dir = Workdir::new();
         parquet_dataset(dir.path(), CONVERSATIONS, MESSAGES, OUTCOMES);
         // c3 starts at the extreme instant.
-        let path = dir.path().join("conversations.parquet");
+        let path = dir.join("conversations.parquet");
         let mut conversations =
             ParquetReader::new(std::fs::File::open(&path).unwrap()).finish().unwrap();
         let column = Series::new("started_at".into(), vec![Some(0i64), Some(1), Some(extreme)])
@@ -554,19 +553,8 @@ fn parquet_timestamps_outside_years_0000_to_9999_are_rejected_like_text() {
             assert_accounted(&data, 2, 1, 1);
         }
         // And a report over what is left completes.
-        let reports = dir.path().join("reports");
-        let output = assert_cmd::Command::cargo_bin("handoff")
-            .unwrap()
-            .args(["report", "--quiet", "--max-rejected", "1", "--policies", POLICIES])
-            .args(["--bootstrap", "10", "--data"])
-            .arg(dir.path())
-            .arg("--out")
-            .arg(&reports)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&output.stderr);
-        assert!(!err.contains("panicked"), "{unit:?} {extreme}: {err}");
-        assert!(output.status.success(), "{unit:?} {extreme}: {err}");
+        let extra = ["--max-rejected", "1", "--bootstrap", "10"];
+        assert_report_completes(dir.path(), &extra, &format!("{unit:?} {extreme}: "));
     }
 }
 

@@ -1,9 +1,87 @@
-//! Test helpers: a tiny valid data set written into a temporary folder, mutated per test.
-#![allow(dead_code)]
+//! The one harness of the integration tests, in the spirit of xsv's `Workdir`: a temporary
+//! folder ([`Workdir`]) with writers for the three input tables (the tiny valid data set below,
+//! mutated per test, as CSV, JSON lines, gzip or Parquet), a command builder for the real binary
+//! ([`handoff`]) that inherits no `HANDOFF_*` variable from the caller's environment, the paths
+//! of the shipped fixtures, and [`file_tree`] for comparing output folders byte for byte.
+//! Every area module uses it through `use crate::harness::*`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use assert_cmd::Command;
+pub use assert_cmd::assert::OutputAssertExt;
+use tempfile::TempDir;
+
+/// The shipped policies file (the one `cargo run -- report` uses).
+pub const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.toml");
+
+/// The hand-worked replay fixture: six conversations, four policies, expected decisions.
+pub const REPLAY_SMALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay_small");
+
+/// The files of outputs.md that every report folder holds, besides `charts/`.
+pub const REPORT_FILES: [&str; 8] = [
+    "report.html",
+    "report.md",
+    "summary.json",
+    "policies.csv",
+    "decisions.parquet",
+    "sweeps.csv",
+    "rejected.csv",
+    "run.json",
+];
+
+/// A file or folder under tests/fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// `handoff` (the binary of this package) with no `HANDOFF_*` variable inherited from the
+/// caller's environment, so that a developer's settings (`HANDOFF_DATA`, `HANDOFF_LOG`, ...)
+/// never change what a test sees. Tests that mean to set one do so on the returned command.
+/// `.assert()` comes from assert_cmd's [`OutputAssertExt`], re-exported here.
+pub fn handoff() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("HANDOFF_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// A temporary folder, removed when dropped, that the test writes its inputs into.
+pub struct Workdir {
+    dir: TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir { dir: TempDir::new().expect("temporary folder") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, relative: impl AsRef<Path>) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Writes `bytes` to `relative` (folders created as needed); the full path.
+    pub fn write(&self, relative: &str, bytes: &[u8]) -> PathBuf {
+        write(self.path(), relative, bytes)
+    }
+
+    /// Writes the three tables as CSV into the folder.
+    pub fn write_dataset(&self, conversations: &str, messages: &str, outcomes: &str) {
+        write_dataset(self.path(), conversations, messages, outcomes);
+    }
+
+    /// Writes the baseline data set with one table's text replaced.
+    pub fn baseline_with(&self, table: &str, text: &str) {
+        baseline_with(self.path(), table, text);
+    }
+}
 
 pub const CONVERSATIONS: &str = "\
 conversation_id,started_at,account_id,segment,employee_count,channel,ai_agent
@@ -35,6 +113,7 @@ pub fn write_dataset(dir: &Path, conversations: &str, messages: &str, outcomes: 
     write(dir, "outcomes.csv", outcomes.as_bytes());
 }
 
+/// Writes `bytes` to `dir/name` (folders created as needed); the full path.
 pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     if let Some(parent) = path.parent() {
@@ -63,9 +142,8 @@ pub fn baseline_with(dir: &Path, table: &str, text: &str) {
 
 /// `handoff validate --data DIR` plus extra arguments.
 pub fn validate(dir: &Path, extra: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("handoff").expect("binary");
-    cmd.arg("validate").arg("--data").arg(dir).args(extra).env_remove("HANDOFF_DATA");
-    cmd.env_remove("HANDOFF_MAX_REJECTED");
+    let mut cmd = handoff();
+    cmd.arg("validate").arg("--data").arg(dir).args(extra);
     cmd
 }
 
@@ -186,19 +264,37 @@ pub fn csv_to_parquet(
 }
 
 /// Every file under `root`, relative path -> bytes.
-pub fn file_tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let mut files = std::collections::BTreeMap::new();
+pub fn file_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
+        for entry in std::fs::read_dir(&dir).expect("list folder") {
+            let path = entry.expect("folder entry").path();
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(root).unwrap().display().to_string();
-                files.insert(rel, std::fs::read(&path).unwrap());
+                let rel = path.strip_prefix(root).expect("relative").display().to_string();
+                files.insert(rel, std::fs::read(&path).expect("read file"));
             }
         }
     }
     files
+}
+
+/// [`file_tree`] without any `run.json`, the one output allowed to differ between runs
+/// (timings, the command line).
+pub fn file_tree_but_run_json(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = file_tree(root);
+    files.retain(|path, _| Path::new(path).file_name().is_some_and(|n| n != "run.json"));
+    files
+}
+
+/// The names in folder `dir` (hidden temporaries and the lock included), sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list folder")
+        .map(|e| e.expect("folder entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }

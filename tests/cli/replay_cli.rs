@@ -6,10 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use tempfile::TempDir;
+use std::process::Command;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay_small");
+use crate::harness::*;
 
 /// The columns outputs.md gives the decision table, in order.
 const DECISION_COLUMNS: [&str; 6] =
@@ -17,23 +16,25 @@ const DECISION_COLUMNS: [&str; 6] =
 
 type Row = BTreeMap<String, String>;
 
-fn handoff(command: &str, data: &Path, policies: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("handoff").expect("binary");
+/// `handoff <command> --data <data> --policies <policies> --quiet`.
+fn subcommand(command: &str, data: &Path, policies: &Path) -> Command {
+    let mut cmd = handoff();
     cmd.arg(command).arg("--data").arg(data).arg("--policies").arg(policies).arg("--quiet");
-    for var in ["HANDOFF_DATA", "HANDOFF_POLICIES", "HANDOFF_SIGNAL_SOURCE", "HANDOFF_REPLAY_OUT"] {
-        cmd.env_remove(var);
-    }
     cmd
 }
 
 fn fixture_policies() -> PathBuf {
-    Path::new(FIXTURE).join("policies.toml")
+    Path::new(REPLAY_SMALL).join("policies.toml")
 }
 
 /// Runs `handoff replay --out <dir>/<file>` and returns the output path.
 fn replay(dir: &Path, policies: &Path, file: &str) -> PathBuf {
     let out = dir.join(file);
-    handoff("replay", Path::new(FIXTURE), policies).arg("--out").arg(&out).assert().success();
+    subcommand("replay", Path::new(REPLAY_SMALL), policies)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
     out
 }
 
@@ -81,9 +82,9 @@ fn by_key(rows: &[Row]) -> BTreeMap<(String, String), Vec<String>> {
 /// The decision table worked out by hand: expected.csv's handoff_turn and situation, the raw
 /// `outcomes.handoff_turn`, and `timing` from the decision points of both handoffs.
 fn expected_table() -> BTreeMap<(String, String), Vec<String>> {
-    let (_, expected) = read_csv(&Path::new(FIXTURE).join("expected.csv"));
-    let (_, outcomes) = read_csv(&Path::new(FIXTURE).join("outcomes.csv"));
-    let (_, messages) = read_csv(&Path::new(FIXTURE).join("messages.csv"));
+    let (_, expected) = read_csv(&Path::new(REPLAY_SMALL).join("expected.csv"));
+    let (_, outcomes) = read_csv(&Path::new(REPLAY_SMALL).join("outcomes.csv"));
+    let (_, messages) = read_csv(&Path::new(REPLAY_SMALL).join("messages.csv"));
     let raw_handoff: BTreeMap<&str, &str> = outcomes
         .iter()
         .map(|r| (r["conversation_id"].as_str(), r["handoff_turn"].as_str()))
@@ -145,7 +146,7 @@ fn assert_decision_table(header: &[String], rows: &[Row]) {
 
 #[test]
 fn replay_csv_matches_the_hand_worked_decisions() {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     let out = replay(dir.path(), &fixture_policies(), "decisions.csv");
     let (header, rows) = read_csv(&out);
     assert_decision_table(&header, &rows);
@@ -153,7 +154,7 @@ fn replay_csv_matches_the_hand_worked_decisions() {
 
 #[test]
 fn replay_parquet_matches_the_hand_worked_decisions_and_the_csv() {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     let parquet = replay(dir.path(), &fixture_policies(), "out/decisions.parquet");
     let (header, rows) = read_parquet(&parquet);
     assert_decision_table(&header, &rows);
@@ -165,7 +166,7 @@ fn replay_parquet_matches_the_hand_worked_decisions_and_the_csv() {
 
 #[test]
 fn replay_output_is_deterministic() {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     let first = std::fs::read(replay(dir.path(), &fixture_policies(), "a.csv")).expect("a");
     let second = std::fs::read(replay(dir.path(), &fixture_policies(), "b.csv")).expect("b");
     assert_eq!(first, second);
@@ -173,14 +174,14 @@ fn replay_output_is_deterministic() {
 
 #[test]
 fn sweep_variants_are_named_policy_at_parameter_equals_value() {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     let mut text = std::fs::read_to_string(fixture_policies()).expect("policies");
     text.push_str(
         "\n[[sweep]]\npolicy = \"score\"\nparameter = \"threshold\"\nfrom = 0.5\nto = 1.0\n\
          step = 0.25\n\n[[sweep]]\npolicy = \"intent_delay\"\nparameter = \"delay\"\n\
          values = [0, 1]\n",
     );
-    let policies = dir.path().join("policies.toml");
+    let policies = dir.join("policies.toml");
     std::fs::write(&policies, text).expect("write policies");
     let (_, rows) = read_csv(&replay(dir.path(), &policies, "decisions.csv"));
     let names: std::collections::BTreeSet<&str> =
@@ -216,9 +217,9 @@ fn sweep_variants_are_named_policy_at_parameter_equals_value() {
 
 #[test]
 fn replay_to_an_unknown_extension_exits_2_and_writes_nothing() {
-    let dir = TempDir::new().expect("temp dir");
-    let out = dir.path().join("decisions.txt");
-    let output = handoff("replay", Path::new(FIXTURE), &fixture_policies())
+    let dir = Workdir::new();
+    let out = dir.join("decisions.txt");
+    let output = subcommand("replay", Path::new(REPLAY_SMALL), &fixture_policies())
         .arg("--out")
         .arg(&out)
         .output()
@@ -232,7 +233,7 @@ fn replay_to_an_unknown_extension_exits_2_and_writes_nothing() {
 /// `handoff signals --signal-source <source>` on `data`; the rows of its CSV.
 fn signals(data: &Path, source: &str, dir: &Path) -> Vec<Row> {
     let out = dir.join(format!("signals-{source}.csv"));
-    handoff("signals", data, &fixture_policies())
+    subcommand("signals", data, &fixture_policies())
         .args(["--signal-source", source, "--out"])
         .arg(&out)
         .assert()
@@ -249,18 +250,18 @@ fn cell(rows: &[Row], conv: &str, turn: &str, column: &str) -> String {
 
 #[test]
 fn signals_lists_every_prospect_message_tagged_with_its_source() {
-    let dir = TempDir::new().expect("temp dir");
-    let (_, messages) = read_csv(&Path::new(FIXTURE).join("messages.csv"));
+    let dir = Workdir::new();
+    let (_, messages) = read_csv(&Path::new(REPLAY_SMALL).join("messages.csv"));
     let prospect = messages.iter().filter(|m| m["sender"] == "prospect").count();
 
-    let tags = signals(Path::new(FIXTURE), "tags", dir.path());
+    let tags = signals(Path::new(REPLAY_SMALL), "tags", dir.path());
     assert_eq!(tags.len(), prospect, "one row per prospect message, no other sender");
     assert!(tags.iter().all(|r| r["source"] == "tags"));
     // Tags are trimmed, lower-cased, in vocabulary order; unknown categories become other.
     assert_eq!(cell(&tags, "c6", "1", "signals"), "demo_request;pricing");
     assert_eq!(cell(&tags, "c6", "3", "signals"), "objection:other");
 
-    let text = signals(Path::new(FIXTURE), "text", dir.path());
+    let text = signals(Path::new(REPLAY_SMALL), "text", dir.path());
     assert_eq!(text.len(), prospect);
     assert!(text.iter().all(|r| r["source"] == "text"));
     // "Talk to a human about pricing please." is found in the text alone.
@@ -270,15 +271,16 @@ fn signals_lists_every_prospect_message_tagged_with_its_source() {
 
 #[test]
 fn signals_both_says_which_source_found_each_message_signals() {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     // A copy of the fixture whose c1 turn 3 has lost its `pricing` tag: only the text finds it.
-    let data = dir.path().join("data");
+    let data = dir.join("data");
     std::fs::create_dir(&data).expect("folder");
     for table in ["conversations", "outcomes"] {
         let name = format!("{table}.csv");
-        std::fs::copy(Path::new(FIXTURE).join(&name), data.join(&name)).expect("copy");
+        std::fs::copy(Path::new(REPLAY_SMALL).join(&name), data.join(&name)).expect("copy");
     }
-    let messages = std::fs::read_to_string(Path::new(FIXTURE).join("messages.csv")).expect("msgs");
+    let messages =
+        std::fs::read_to_string(Path::new(REPLAY_SMALL).join("messages.csv")).expect("msgs");
     let untagged = messages.replace("10k a year.,pricing,budget", "10k a year.,,budget");
     assert_ne!(untagged, messages, "the fixture line to untag is still there");
     std::fs::write(data.join("messages.csv"), untagged).expect("write");
@@ -294,12 +296,12 @@ fn signals_both_says_which_source_found_each_message_signals() {
 
 #[test]
 fn the_output_extension_is_checked_before_the_data_is_read() {
-    let dir = TempDir::new().expect("temp dir");
-    let missing_data = dir.path().join("no-such-folder");
+    let dir = Workdir::new();
+    let missing_data = dir.join("no-such-folder");
     for command in ["replay", "signals"] {
-        let output = handoff(command, &missing_data, &fixture_policies())
+        let output = subcommand(command, &missing_data, &fixture_policies())
             .arg("--out")
-            .arg(dir.path().join("out.json"))
+            .arg(dir.join("out.json"))
             .output()
             .expect("run");
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -311,16 +313,16 @@ fn the_output_extension_is_checked_before_the_data_is_read() {
 
 #[test]
 fn signals_use_the_policies_file_lexicon_override_and_extension() {
-    let dir = TempDir::new().expect("temp dir");
+    let dir = Workdir::new();
     let mut text = std::fs::read_to_string(fixture_policies()).expect("policies");
     text.push_str(
         "\n[lexicon]\npricing = [\"price sheet\"]\n\n[lexicon.extend]\n\
          \"objection:other\" = [\"hmm\"]\n",
     );
-    let policies = dir.path().join("policies.toml");
+    let policies = dir.join("policies.toml");
     std::fs::write(&policies, text).expect("write policies");
-    let out = dir.path().join("signals.csv");
-    handoff("signals", Path::new(FIXTURE), &policies)
+    let out = dir.join("signals.csv");
+    subcommand("signals", Path::new(REPLAY_SMALL), &policies)
         .args(["--signal-source", "text", "--out"])
         .arg(&out)
         .assert()

@@ -2,17 +2,12 @@
 //! `--out`; input files are never modified (sha256 and modification time before and after a
 //! report, and the hashes `run.json` records); the HTML page escapes data-derived text.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-use common::*;
 use sha2::{Digest, Sha256};
-use tempfile::TempDir;
 
-const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.toml");
+use crate::harness::*;
 
 /// Every path under `root` (folders too), relative.
 fn listing(root: &Path) -> Vec<String> {
@@ -34,30 +29,28 @@ fn listing(root: &Path) -> Vec<String> {
 /// A sandbox: `<tmp>/data` (the baseline data set) and `<tmp>/deep/er/out` as `--out`, so that
 /// `../..` from the reports root still lands inside the sandbox where the test can see it.
 struct Sandbox {
-    tmp: TempDir,
+    tmp: Workdir,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        let tmp = TempDir::new().unwrap();
-        write_dataset(&tmp.path().join("data"), CONVERSATIONS, MESSAGES, OUTCOMES);
-        std::fs::create_dir_all(tmp.path().join("deep/er")).unwrap();
+        let tmp = Workdir::new();
+        write_dataset(&tmp.join("data"), CONVERSATIONS, MESSAGES, OUTCOMES);
+        std::fs::create_dir_all(tmp.join("deep/er")).unwrap();
         Sandbox { tmp }
     }
     fn out(&self) -> PathBuf {
-        self.tmp.path().join("deep/er/out")
+        self.tmp.join("deep/er/out")
     }
     fn report(&self, policies: &Path, extra: &[&str]) -> (String, i32) {
-        let output = Command::cargo_bin("handoff")
-            .unwrap()
+        let output = handoff()
             .args(["report", "--quiet", "--bootstrap", "20", "--data"])
-            .arg(self.tmp.path().join("data"))
+            .arg(self.tmp.join("data"))
             .arg("--policies")
             .arg(policies)
             .arg("--out")
             .arg(self.out())
             .args(extra)
-            .env_remove("HANDOFF_OUT")
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -109,7 +102,7 @@ fn policy_names_that_are_not_plain_are_policies_file_errors() {
     let before = sandbox.outside_out();
     for name in ["a/b", "../../evil", "/etc/x", "..", "a\\\\b", "x<script>", ""] {
         let text = format!("[[policy]]\nname = \"{name}\"\nhand_off_on = [\"human_request\"]\n");
-        let path = sandbox.tmp.path().join("policies.toml");
+        let path = sandbox.tmp.join("policies.toml");
         std::fs::write(&path, text).unwrap();
         let (err, code) = sandbox.report(&path, &[]);
         assert_eq!(code, 2, "{name:?}: {err}");
@@ -135,8 +128,8 @@ fn fingerprint(paths: &[PathBuf]) -> BTreeMap<PathBuf, (String, std::time::Syste
 #[test]
 fn input_files_are_never_modified_and_run_json_records_their_hashes() {
     let sandbox = Sandbox::new();
-    let data = sandbox.tmp.path().join("data");
-    let policies = sandbox.tmp.path().join("policies.toml");
+    let data = sandbox.tmp.join("data");
+    let policies = sandbox.tmp.join("policies.toml");
     std::fs::copy(POLICIES, &policies).unwrap();
     let inputs: Vec<PathBuf> = ["conversations.csv", "messages.csv", "outcomes.csv"]
         .iter()
@@ -171,7 +164,7 @@ fn the_html_page_escapes_data_derived_text() {
     let messages = MESSAGES
         .replace("What does it cost?,pricing", &format!("What does it cost?,{hostile};pricing"))
         .replace("c3,1,", "c3,<img src=x onerror=alert(2)>,");
-    write(&sandbox.tmp.path().join("data"), "messages.csv", messages.as_bytes());
+    write(&sandbox.tmp.join("data"), "messages.csv", messages.as_bytes());
     let (err, code) = sandbox.report(Path::new(POLICIES), &["--max-rejected", "1"]);
     assert_eq!(code, 0, "{err}");
     let folder = sandbox.out().join("all");

@@ -3,21 +3,16 @@
 //! cleans up after it; two runs writing one reports root at once never mix their folders, and a
 //! run that cannot get the lock in `--lock-timeout` seconds gives up with a clear message.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
-use tempfile::TempDir;
-
-const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.toml");
+use crate::harness::*;
 
 fn command() -> std::process::Command {
-    let mut cmd = std::process::Command::cargo_bin("handoff").unwrap();
-    cmd.env("HANDOFF_QUIET", "true").env_remove("HANDOFF_SEED").env_remove("HANDOFF_OUT");
+    let mut cmd = handoff();
+    cmd.env("HANDOFF_QUIET", "true");
     cmd
 }
 
@@ -76,12 +71,12 @@ fn wait_for_temporary(child: &mut Child, out: &Path, limit: Duration) -> bool {
 
 #[test]
 fn a_run_killed_midway_leaves_the_previous_report_and_the_next_run_cleans_up() {
-    let tmp = TempDir::new().unwrap();
-    let data = tmp.path().join("data");
-    let out = tmp.path().join("reports");
+    let tmp = Workdir::new();
+    let data = tmp.join("data");
+    let out = tmp.join("reports");
     generate(&data, 3000);
     run_ok(report(&data, &out, 1));
-    let before = common::file_tree(&out);
+    let before = file_tree(&out);
     assert!(before.contains_key("2026-W46/summary.json"), "{:?}", before.keys());
 
     // A run with other results (another seed), killed while it writes its temporary folder.
@@ -92,34 +87,34 @@ fn a_run_killed_midway_leaves_the_previous_report_and_the_next_run_cleans_up() {
     assert!(caught, "the run ended before its temporary folder could be seen");
     assert!(!temporaries(&out).is_empty(), "the killed run's temporary is left behind");
     let after_kill: BTreeMap<String, Vec<u8>> =
-        common::file_tree(&out).into_iter().filter(|(name, _)| !name.contains(".tmp-")).collect();
+        file_tree(&out).into_iter().filter(|(name, _)| !name.contains(".tmp-")).collect();
     assert!(after_kill == before, "the previous report changed under a killed run");
 
     // The next run completes and removes the leftovers.
     run_ok(report(&data, &out, 2));
     assert_eq!(temporaries(&out), Vec::<PathBuf>::new());
-    let next = common::file_tree(&out);
+    let next = file_tree(&out);
     assert_eq!(next.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>());
     assert!(next["2026-W46/summary.json"] != before["2026-W46/summary.json"], "seed 2 differs");
 }
 
 #[test]
 fn two_runs_at_once_never_mix_their_folders() {
-    let tmp = TempDir::new().unwrap();
-    let data = tmp.path().join("data");
+    let tmp = Workdir::new();
+    let data = tmp.join("data");
     generate(&data, 300);
     // The two possible outcomes, written alone.
     let alone: Vec<BTreeMap<String, Vec<u8>>> = [1, 2]
         .iter()
         .map(|seed| {
-            let out = tmp.path().join(format!("alone-{seed}"));
+            let out = tmp.join(format!("alone-{seed}"));
             run_ok(report(&data, &out, *seed));
-            common::file_tree(&out.join("2026-W46"))
+            file_tree_but_run_json(&out.join("2026-W46"))
         })
         .collect();
     assert!(alone[0]["summary.json"] != alone[1]["summary.json"]);
 
-    let out = tmp.path().join("reports");
+    let out = tmp.join("reports");
     let first = report(&data, &out, 1).spawn().unwrap();
     let second = report(&data, &out, 2).spawn().unwrap();
     for child in [first, second] {
@@ -127,25 +122,16 @@ fn two_runs_at_once_never_mix_their_folders() {
         let err = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{err}");
     }
-    let folder: BTreeMap<String, Vec<u8>> = common::file_tree(&out.join("2026-W46"))
-        .into_iter()
-        .filter(|(n, _)| n != "run.json")
-        .collect();
-    let without_run = |t: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
-        t.iter().filter(|(n, _)| *n != "run.json").map(|(n, b)| (n.clone(), b.clone())).collect()
-    };
-    assert!(
-        folder == without_run(&alone[0]) || folder == without_run(&alone[1]),
-        "the folder mixes the two runs"
-    );
+    let folder = file_tree_but_run_json(&out.join("2026-W46"));
+    assert!(folder == alone[0] || folder == alone[1], "the folder mixes the two runs");
     assert_eq!(temporaries(&out), Vec::<PathBuf>::new());
 }
 
 #[test]
 fn a_run_that_cannot_get_the_lock_gives_up_with_a_clear_message() {
-    let tmp = TempDir::new().unwrap();
-    let data = tmp.path().join("data");
-    let out = tmp.path().join("reports");
+    let tmp = Workdir::new();
+    let data = tmp.join("data");
+    let out = tmp.join("reports");
     generate(&data, 100);
     std::fs::create_dir_all(&out).unwrap();
     let lock = std::fs::File::create(out.join(".handoff.lock")).unwrap();

@@ -2,11 +2,10 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-use tempfile::TempDir;
+use crate::harness::*;
 
 fn generate(dir: &Path, extra: &[&str]) {
-    let mut cmd = Command::cargo_bin("handoff").expect("binary");
+    let mut cmd = handoff();
     cmd.args(["generate", "--conversations", "300", "--quiet", "--out"]).arg(dir).args(extra);
     cmd.assert().success();
 }
@@ -20,10 +19,10 @@ const TABLES: [&str; 3] = ["conversations", "messages", "outcomes"];
 #[test]
 fn same_seed_gives_identical_bytes_in_every_format_and_thread_count() {
     for format in ["csv", "jsonl", "parquet"] {
-        let a = TempDir::new().expect("tempdir");
-        let b = TempDir::new().expect("tempdir");
+        let a = Workdir::new();
+        let b = Workdir::new();
         generate(a.path(), &["--seed", "11", "--format", format]);
-        let mut cmd = Command::cargo_bin("handoff").expect("binary");
+        let mut cmd = handoff();
         cmd.env("RAYON_NUM_THREADS", "1")
             .args(["generate", "--conversations", "300", "--quiet", "--seed", "11"])
             .args(["--format", format, "--out"])
@@ -41,8 +40,8 @@ fn same_seed_gives_identical_bytes_in_every_format_and_thread_count() {
 
 #[test]
 fn different_seeds_give_different_data() {
-    let a = TempDir::new().expect("tempdir");
-    let b = TempDir::new().expect("tempdir");
+    let a = Workdir::new();
+    let b = Workdir::new();
     generate(a.path(), &["--seed", "1"]);
     generate(b.path(), &["--seed", "2"]);
     for table in TABLES {
@@ -60,14 +59,14 @@ fn messages(dir: &Path) -> (Vec<String>, Vec<csv::StringRecord>) {
 
 #[test]
 fn tags_are_written_by_default_and_left_out_with_no_tags() {
-    let a = TempDir::new().expect("tempdir");
+    let a = Workdir::new();
     generate(a.path(), &[]);
     let (header, rows) = messages(a.path());
     let signals = header.iter().position(|h| h == "signals").expect("signals column");
     assert!(rows.iter().any(|r| !r[signals].is_empty()));
     assert!(!header.contains(&"handoff_probability".to_string()));
 
-    let b = TempDir::new().expect("tempdir");
+    let b = Workdir::new();
     generate(b.path(), &["--no-tags"]);
     let (header, _) = messages(b.path());
     assert!(!header.contains(&"signals".to_string()), "{header:?}");
@@ -76,7 +75,7 @@ fn tags_are_written_by_default_and_left_out_with_no_tags() {
 
 #[test]
 fn log_propensity_writes_probabilities_on_prospect_messages_only() {
-    let dir = TempDir::new().expect("tempdir");
+    let dir = Workdir::new();
     generate(dir.path(), &["--log-propensity"]);
     let (header, rows) = messages(dir.path());
     let col = |name: &str| header.iter().position(|h| h == name).expect(name);
@@ -96,7 +95,7 @@ fn log_propensity_writes_probabilities_on_prospect_messages_only() {
 
 #[test]
 fn outcomes_reference_existing_turns_and_most_conversations_have_a_row_or_not() {
-    let dir = TempDir::new().expect("tempdir");
+    let dir = Workdir::new();
     generate(dir.path(), &["--format", "jsonl"]);
     let text = String::from_utf8(read(dir.path(), "outcomes.jsonl")).expect("utf8");
     let rows: Vec<serde_json::Value> =
@@ -119,8 +118,8 @@ fn bad_start_weeks_or_count_are_usage_errors() {
         ["--weeks", "100000"],
         ["--conversations", "0"],
     ] {
-        let dir = TempDir::new().expect("tempdir");
-        let mut cmd = Command::cargo_bin("handoff").expect("binary");
+        let dir = Workdir::new();
+        let mut cmd = handoff();
         cmd.arg("generate").args(bad).arg("--out").arg(dir.path());
         cmd.assert().code(2).stderr(predicates::str::contains(bad[0]));
     }
@@ -128,22 +127,22 @@ fn bad_start_weeks_or_count_are_usage_errors() {
 
 #[test]
 fn truth_with_an_unreadable_policies_file_is_a_usage_error_naming_it() {
-    let dir = TempDir::new().expect("tempdir");
-    let mut cmd = Command::cargo_bin("handoff").expect("binary");
+    let dir = Workdir::new();
+    let mut cmd = handoff();
     cmd.args(["generate", "--conversations", "10", "--quiet", "--out"])
-        .arg(dir.path().join("out"))
+        .arg(dir.join("out"))
         .arg("--truth")
-        .arg(dir.path().join("truth.json"))
+        .arg(dir.join("truth.json"))
         .arg("--policies")
-        .arg(dir.path().join("missing.toml"));
+        .arg(dir.join("missing.toml"));
     cmd.assert().code(2).stderr(predicates::str::contains("missing.toml"));
-    assert!(!dir.path().join("truth.json").exists());
+    assert!(!dir.join("truth.json").exists());
 }
 
 #[test]
 fn truth_lists_historical_policies_and_sweep_points() {
-    let dir = TempDir::new().expect("tempdir");
-    let policies = dir.path().join("policies.toml");
+    let dir = Workdir::new();
+    let policies = dir.join("policies.toml");
     std::fs::write(
         &policies,
         r#"
@@ -161,8 +160,8 @@ objective = "meetings"
 "#,
     )
     .expect("write policies");
-    let truth = dir.path().join("truth.json");
-    let out = dir.path().join("data");
+    let truth = dir.join("truth.json");
+    let out = dir.join("data");
     generate(
         &out,
         &["--truth", truth.to_str().expect("utf8"), "--policies", policies.to_str().expect("utf8")],
