@@ -95,8 +95,6 @@ fn estimation(c: &mut Criterion, fx: &Fixture) {
         tolerance: 0,
         bootstrap: 200,
         seed: 42,
-        refits: 0,
-        refit_size: 0,
     };
     let (policies, _) = all_policies(&fx.policies);
     let framework = &policies[0];

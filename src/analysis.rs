@@ -127,7 +127,7 @@ pub fn analyse(
         let kind = if k < policies.len() { PolicyKind::Policy } else { PolicyKind::Variant };
         summaries.push(policy_summary(replayed.names[k + 1], kind, eval, metrics));
     }
-    let sweeps = sweep_summaries(inputs, &variants, &evaluations[policies.len()..], settings);
+    let sweeps = sweep_summaries(inputs, &variants, &evaluations[policies.len()..], &estimation);
 
     let mut policy_rows = vec![hist_summary];
     policy_rows.extend(summaries.drain(..policies.len()));
@@ -228,7 +228,7 @@ fn sweep_summaries(
     inputs: &Inputs,
     variants: &[Variant],
     evaluations: &[(PolicyEvaluation, PolicyMetrics)],
-    settings: &AnalysisSettings,
+    estimation: &Estimation,
 ) -> Vec<SweepSummary> {
     inputs
         .policies
@@ -250,7 +250,7 @@ fn sweep_summaries(
                 &candidates,
                 sweep.objective,
                 sweep.handoff_cost,
-                &settings.estimation,
+                estimation.resampler(),
             );
             let points = candidates
                 .iter()

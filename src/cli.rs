@@ -132,22 +132,14 @@ pub struct EstimateArgs {
     /// `matched` only: agreement within this many decision points.
     #[arg(long, env = "HANDOFF_TOLERANCE", default_value_t = 0)]
     pub tolerance: u32,
-    /// Bootstrap replicates for the intervals (0: normal intervals).
+    /// Bootstrap replicates for the intervals (0: normal intervals). Either way the intervals
+    /// carry the fitted models' own uncertainty.
     #[arg(long, env = "HANDOFF_BOOTSTRAP", default_value_t = 200,
           value_parser = clap::value_parser!(u32).range(..=i64::from(MAX_BOOTSTRAP)))]
     pub bootstrap: u32,
     /// Seed for every random choice (bootstrap).
     #[arg(long, env = "HANDOFF_SEED", default_value_t = 42)]
     pub seed: u64,
-    /// Refit the models on this many resamples and widen each interval by the spread of the
-    /// refitted estimates (the models' own uncertainty; 0: hold the models fixed).
-    #[arg(long, env = "HANDOFF_REFITS", default_value_t = 30)]
-    pub refits: u32,
-    /// Largest resample a refit uses (conversations); larger data is refitted on resamples of
-    /// this size and the spread scaled to the full size.
-    #[arg(long, env = "HANDOFF_REFIT_SIZE", default_value_t = 20_000,
-          value_parser = clap::value_parser!(u64).range(100..))]
-    pub refit_size: u64,
     /// A meeting or opportunity counts when it comes within this many days of the start.
     #[arg(long, env = "HANDOFF_OUTCOME_DAYS", default_value_t = 30)]
     pub outcome_days: u32,

@@ -30,8 +30,6 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
             tolerance: args.estimate.tolerance,
             bootstrap: args.estimate.bootstrap,
             seed: args.estimate.seed,
-            refits: args.estimate.refits,
-            refit_size: usize::try_from(args.estimate.refit_size).unwrap_or(usize::MAX),
         },
         outcome_days: args.estimate.outcome_days,
         as_of,

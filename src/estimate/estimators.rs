@@ -13,10 +13,8 @@
 //!
 //! `handoff_to_*` = (the same estimator on `y_i 1{hp_i}` and `m 1{hp_i}`) / handoff rate.
 
-use std::sync::Arc;
-
-use super::intervals::{Mean, Statistic};
-use super::EstimatorKind;
+use super::intervals::{Column, Mean, Statistic};
+use super::{ColumnSensitivities, EstimatorKind};
 
 /// One conversation of the window as the estimators see it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,8 +60,15 @@ pub struct PolicyStatistics {
     pub matched: usize,
 }
 
-/// Builds the statistics of one policy from its conversations' inputs.
-pub fn build(kind: EstimatorKind, clip: f64, inputs: &[UnitInput]) -> PolicyStatistics {
+/// Builds the statistics of one policy from its conversations' inputs; `sensitivities` say
+/// how its columns' sums move with the models (meeting, opportunity, pipeline, the two
+/// handoff numerators, the self-normalising weights).
+pub fn build(
+    kind: EstimatorKind,
+    clip: f64,
+    inputs: &[UnitInput],
+    sensitivities: &ColumnSensitivities,
+) -> PolicyStatistics {
     let n = inputs.len();
     let weights: Vec<f64> = inputs.iter().map(|u| weight(u, clip)).collect();
     let agreeing: Vec<bool> = inputs
@@ -73,11 +78,13 @@ pub fn build(kind: EstimatorKind, clip: f64, inputs: &[UnitInput]) -> PolicyStat
     let handoff: Vec<f64> =
         inputs.iter().map(|u| f64::from(u8::from(u.policy_hands_off))).collect();
     let handoff_rate = Mean::plain(handoff.clone());
-    let denominator: Option<Arc<[f64]>> = match kind {
+    let denominator: Option<Column> = match kind {
         EstimatorKind::Matched => {
-            Some(agreeing.iter().map(|&a| f64::from(u8::from(a))).collect::<Vec<_>>().into())
+            Some(Column::new(agreeing.iter().map(|&a| f64::from(u8::from(a))).collect()))
         }
-        EstimatorKind::Snipw => Some(weights.clone().into()),
+        EstimatorKind::Snipw => {
+            Some(Column::new(weights.clone()).with_sensitivity(sensitivities[5].clone()))
+        }
         _ => None,
     };
     let contribution = |j: usize, only_handoffs: bool| -> Vec<f64> {
@@ -106,13 +113,13 @@ pub fn build(kind: EstimatorKind, clip: f64, inputs: &[UnitInput]) -> PolicyStat
             })
             .collect()
     };
-    let mean_of = |values: Vec<f64>| match &denominator {
-        Some(d) => Mean::ratio(values, d.clone()),
-        None => Mean::plain(values),
+    let mean_of = |values: Vec<f64>, column: usize| {
+        let num = Column::new(values).with_sensitivity(sensitivities[column].clone());
+        Mean { num, den: denominator.clone() }
     };
-    let outcomes = [0, 1, 2].map(|j| Statistic::of(mean_of(contribution(j, false)), None));
-    let handoff_to =
-        [0, 1].map(|j| Statistic::of(mean_of(contribution(j, true)), Some(handoff_rate.clone())));
+    let outcomes = [0, 1, 2].map(|j| Statistic::of(mean_of(contribution(j, false), j), None));
+    let handoff_to = [0, 1]
+        .map(|j| Statistic::of(mean_of(contribution(j, true), 3 + j), Some(handoff_rate.clone())));
     let sum_w: f64 = weights.iter().sum();
     let sum_w2: f64 = weights.iter().map(|w| w * w).sum();
     let effective_sample_size = match kind {
@@ -169,7 +176,7 @@ mod tests {
 
     #[test]
     fn matched_is_the_mean_over_agreeing_conversations() {
-        let s = build(EstimatorKind::Matched, 50.0, &four());
+        let s = build(EstimatorKind::Matched, 50.0, &four(), &Default::default());
         assert!(close(value(&s.outcomes[0]), 0.5)); // (1 + 0) / 2
         assert!(close(value(&s.outcomes[2]), 50.0));
         assert_eq!(s.matched_share, 0.5);
@@ -180,7 +187,7 @@ mod tests {
 
     #[test]
     fn dm_is_the_mean_prediction() {
-        let s = build(EstimatorKind::Dm, 50.0, &four());
+        let s = build(EstimatorKind::Dm, 50.0, &four(), &Default::default());
         assert!(close(value(&s.outcomes[0]), (0.6 + 0.2 + 0.5 + 0.1) / 4.0));
         // E[m 1{hp}] = (0.6 + 0.5) / 4; / rate 0.5 = 0.55.
         assert!(close(value(&s.handoff_to[0]), 0.55));
@@ -190,22 +197,22 @@ mod tests {
     #[test]
     fn ipw_and_snipw_weight_by_inverse_propensity() {
         // w = (2, 4, 0, 0); w y = (2, 0, 0, 0).
-        let ipw = build(EstimatorKind::Ipw, 50.0, &four());
+        let ipw = build(EstimatorKind::Ipw, 50.0, &four(), &Default::default());
         assert!(close(value(&ipw.outcomes[0]), 0.5));
         assert!(close(ipw.effective_sample_size.unwrap(), 36.0 / 20.0));
-        let snipw = build(EstimatorKind::Snipw, 50.0, &four());
+        let snipw = build(EstimatorKind::Snipw, 50.0, &four(), &Default::default());
         assert!(close(value(&snipw.outcomes[0]), 2.0 / 6.0));
         // (2 / 6) / 0.5.
         assert!(close(value(&snipw.handoff_to[0]), 2.0 / 3.0));
         // Clipping at 3 turns w into (2, 3, 0, 0).
-        let clipped = build(EstimatorKind::Snipw, 3.0, &four());
+        let clipped = build(EstimatorKind::Snipw, 3.0, &four(), &Default::default());
         assert!(close(value(&clipped.outcomes[0]), 2.0 / 5.0));
     }
 
     #[test]
     fn dr_corrects_the_model_with_weighted_residuals() {
         // 1: 0.6 + 2 (1 - 0.6) = 1.4; 2: 0.2 + 4 (0 - 0.2) = -0.6; 3: 0.5; 4: 0.1.
-        let s = build(EstimatorKind::Dr, 50.0, &four());
+        let s = build(EstimatorKind::Dr, 50.0, &four(), &Default::default());
         assert!(close(value(&s.outcomes[0]), (1.4 - 0.6 + 0.5 + 0.1) / 4.0));
         // Numerator over the policy's handoffs only: (1.4 + 0.5) / 4, / 0.5.
         assert!(close(value(&s.handoff_to[0]), 1.9 / 4.0 / 0.5));
@@ -226,7 +233,7 @@ mod tests {
     fn a_policy_that_never_hands_off_has_no_handoff_rate_ratio() {
         let inputs: Vec<UnitInput> =
             four().into_iter().map(|u| UnitInput { policy_hands_off: false, ..u }).collect();
-        let s = build(EstimatorKind::Dr, 50.0, &inputs);
+        let s = build(EstimatorKind::Dr, 50.0, &inputs, &Default::default());
         assert_eq!(s.handoff_to[0].value(), None);
     }
 }

@@ -4,133 +4,185 @@
 //! and `bottom` are ratios of sums over the window's conversations (`sum num / sum den`). A
 //! plain mean, a self-normalised ratio, `handoff_to_meeting` (a ratio of two such means), a
 //! sweep's net objective and a paired difference between two policies are all of this form,
-//! so one interval machinery serves them all:
+//! so one interval machinery serves them all. The sums are over `Column`s: a column's
+//! replicate sums are computed once (one pass, `Resampler::prime`) and cached in it, so the
+//! dozens of statistics built from the same columns cost nothing more.
 //!
-//! - bootstrap (`config.bootstrap > 0`): replicate `r` resamples the conversations with a
-//!   ChaCha8 stream seeded by `(config.seed, r)`; the same resample serves every statistic and
-//!   every policy, so numerators and denominators move together and paired differences are
-//!   consistent. Models are not refitted. Percentile intervals. The resampling counts are
-//!   drawn once per `(seed, replicates, n)` and cached for the whole run (as bytes when every
-//!   count fits), so the dozens of `intervals` calls of a report share one set of draws.
-//! - normal (`config.bootstrap == 0`): the delta method on the contributions (the influence of
-//!   each conversation on the statistic), `estimate +- 1.96 sd / sqrt(n)`.
+//! - bootstrap (`replicates > 0`): replicate `r` weights each conversation by a Poisson(1)
+//!   draw keyed by its id (`resample`), and moves the models by one Newton step on the same
+//!   weights (`uncertainty`): a column's replicate sum is `sum_i w_ir a_i + g . shift_r`,
+//!   with `g` the gradient of `sum_i a_i` in the models' coefficients. Percentile intervals.
+//! - normal (`replicates == 0`): the delta method on the contributions corrected for the
+//!   models (`a_i + g . H^-1 s_i`, the conversation's influence through the fitted
+//!   coefficients), `estimate +- 1.96 sd / sqrt(n)`.
 
 use std::sync::{Arc, Mutex};
 
-use rand::Rng;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
-
+use super::resample::{weighted_sums, Resampler};
+use super::uncertainty::Sensitivity;
 use super::value::Estimate;
 
 /// The two-sided 95% normal quantile.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
+/// One per-conversation column of contributions, with how its sum moves with the models'
+/// coefficients (`None`: it does not depend on a model).
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub values: Arc<[f64]>,
+    pub sensitivity: Option<Arc<Sensitivity>>,
+    /// Replicate sums, tagged with the resampler they came from.
+    sums: Arc<Mutex<Option<(u64, Arc<[f64]>)>>>,
+}
+
+impl PartialEq for Column {
+    fn eq(&self, other: &Column) -> bool {
+        self.values == other.values && self.sensitivity == other.sensitivity
+    }
+}
+
+impl Column {
+    pub fn new(values: Vec<f64>) -> Column {
+        Column::shared(values.into())
+    }
+
+    pub fn shared(values: Arc<[f64]>) -> Column {
+        Column { values, sensitivity: None, sums: Arc::default() }
+    }
+
+    /// The same values, with `sensitivity` (and no cached sums).
+    pub fn with_sensitivity(&self, sensitivity: Option<Arc<Sensitivity>>) -> Column {
+        Column { values: self.values.clone(), sensitivity, sums: Arc::default() }
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    fn total(&self) -> f64 {
+        self.values.iter().sum()
+    }
+
+    fn cached(&self, resampler: &Resampler) -> Option<Arc<[f64]>> {
+        let guard = self.sums.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().filter(|(id, _)| *id == resampler.id).map(|(_, s)| Arc::clone(s))
+    }
+
+    fn store(&self, resampler: &Resampler, sums: Arc<[f64]>) {
+        let mut guard = self.sums.lock().unwrap_or_else(|p| p.into_inner());
+        *guard = Some((resampler.id, sums));
+    }
+
+    /// Replicate sums: the weighted contributions plus the models' shift per replicate.
+    fn replicate_sums(&self, resampler: &Resampler) -> Arc<[f64]> {
+        if let Some(hit) = self.cached(resampler) {
+            return hit;
+        }
+        resampler.prime(&[self]);
+        self.cached(resampler).unwrap_or_else(|| vec![0.0; resampler.replicates].into())
+    }
+
+    /// Per-conversation values corrected for the models (normal intervals).
+    fn corrected(&self, resampler: &Resampler) -> Vec<f64> {
+        let mut values = self.values.to_vec();
+        if let Some(s) = &self.sensitivity {
+            resampler.models.add_influence(s, &mut values);
+        }
+        values
+    }
+}
+
+impl Resampler {
+    /// Computes and caches the replicate sums of every column not yet summed, in one pass
+    /// over the conversations.
+    pub fn prime(&self, columns: &[&Column]) {
+        if self.replicates == 0 {
+            return;
+        }
+        let missing: Vec<&Column> = columns
+            .iter()
+            .copied()
+            .filter(|c| c.cached(self).is_none() && c.len() == self.keys.len())
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let values: Vec<&[f64]> = missing.iter().map(|c| &c.values[..]).collect();
+        let sums = weighted_sums(&self.keys, self.seed, self.replicates, &values);
+        for (column, mut sums) in missing.into_iter().zip(sums) {
+            if let Some(s) = &column.sensitivity {
+                self.models.add_shifts(s, &mut sums);
+            }
+            column.store(self, sums.into());
+        }
+    }
+}
+
 /// `sum num / sum den` over the window's conversations; `den = None` divides by the count.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mean {
-    pub num: Arc<[f64]>,
-    pub den: Option<Arc<[f64]>>,
+    pub num: Column,
+    pub den: Option<Column>,
 }
 
 impl Mean {
     /// A plain mean of per-conversation values.
     pub fn plain(values: Vec<f64>) -> Mean {
-        Mean { num: values.into(), den: None }
+        Mean { num: Column::new(values), den: None }
     }
 
     /// A ratio of sums with per-conversation denominators.
-    pub fn ratio(num: Vec<f64>, den: Arc<[f64]>) -> Mean {
-        Mean { num: num.into(), den: Some(den) }
+    pub fn ratio(num: Vec<f64>, den: Column) -> Mean {
+        Mean { num: Column::new(num), den: Some(den) }
     }
 
     fn len(&self) -> usize {
         self.num.len()
     }
 
-    /// Value with resampling counts (`None` = the sample itself); `None` when the
-    /// denominator sums to zero.
-    fn eval(&self, counts: Option<Counts>) -> Option<f64> {
-        let (num, den) = match counts {
-            None => (
-                self.num.iter().sum::<f64>(),
-                match &self.den {
-                    Some(d) => d.iter().sum::<f64>(),
-                    None => self.len() as f64,
-                },
-            ),
-            Some(c) => weighted_sums(&self.num, self.den.as_deref(), c),
-        };
-        ratio_or_none(num, den)
+    fn columns(&self) -> impl Iterator<Item = &Column> {
+        std::iter::once(&self.num).chain(self.den.as_ref())
     }
 
-    /// Per-conversation influence on the value (delta method), scaled so that the standard
-    /// error is `sd(influence) / sqrt(n)`; `None` when undefined.
-    fn influence(&self) -> Option<(f64, Vec<f64>)> {
+    /// The value on the sample itself; `None` when the denominator sums to zero.
+    fn value(&self) -> Option<f64> {
+        let den = match &self.den {
+            Some(d) => d.total(),
+            None => self.len() as f64,
+        };
+        ratio_or_none(self.num.total(), den)
+    }
+
+    /// The value in every replicate.
+    fn replicates(&self, resampler: &Resampler) -> Vec<Option<f64>> {
+        let num = self.num.replicate_sums(resampler);
+        let den = match &self.den {
+            Some(d) => d.replicate_sums(resampler),
+            None => resampler.weight_totals.clone().into(),
+        };
+        num.iter().zip(den.iter()).map(|(&n, &d)| ratio_or_none(n, d)).collect()
+    }
+
+    /// Per-conversation influence on the value (delta method, contributions corrected for
+    /// the models), scaled so that the standard error is `sd(influence) / sqrt(n)`; `None`
+    /// when undefined.
+    fn influence(&self, resampler: &Resampler) -> Option<(f64, Vec<f64>)> {
         let n = self.len() as f64;
-        let value = self.eval(None)?;
+        let value = self.value()?;
+        let num = self.num.corrected(resampler);
+        let den = self.den.as_ref().map(|d| d.corrected(resampler));
         let mean_den = match &self.den {
-            Some(d) => d.iter().sum::<f64>() / n,
+            Some(d) => d.total() / n,
             None => 1.0,
         };
         let infl = (0..self.len())
             .map(|i| {
-                let den_i = self.den.as_ref().map_or(1.0, |d| d[i]);
-                (self.num[i] - value * den_i) / mean_den
+                let den_i = den.as_ref().map_or(1.0, |d| d[i]);
+                (num[i] - value * den_i) / mean_den
             })
             .collect();
         Some((value, infl))
     }
-}
-
-/// One replicate's resampling counts, borrowed: bytes when every count fits in one (the
-/// usual case: a count is about Poisson(1)), `u32` otherwise.
-#[derive(Clone, Copy, Debug)]
-enum Counts<'a> {
-    Narrow(&'a [u8]),
-    Wide(&'a [u32]),
-}
-
-fn weighted_sums(num: &[f64], den: Option<&[f64]>, counts: Counts) -> (f64, f64) {
-    match (counts, den) {
-        (Counts::Narrow(c), Some(d)) => sums_with_den(num, d, c),
-        (Counts::Narrow(c), None) => sums_without_den(num, c),
-        (Counts::Wide(c), Some(d)) => sums_with_den(num, d, c),
-        (Counts::Wide(c), None) => sums_without_den(num, c),
-    }
-}
-
-/// `(sum c*num, sum c*den)` in conversation order (the order fixes the rounding).
-fn sums_with_den<C: Copy + Into<u32>>(num: &[f64], den: &[f64], counts: &[C]) -> (f64, f64) {
-    let mut s_num = 0.0;
-    let mut s_den = 0.0;
-    for ((&c, &x), &d) in counts.iter().zip(num).zip(den) {
-        let c: u32 = c.into();
-        if c == 0 {
-            continue;
-        }
-        let c = f64::from(c);
-        s_num += c * x;
-        s_den += c * d;
-    }
-    (s_num, s_den)
-}
-
-/// `(sum c*num, sum c)` in conversation order.
-fn sums_without_den<C: Copy + Into<u32>>(num: &[f64], counts: &[C]) -> (f64, f64) {
-    let mut s_num = 0.0;
-    let mut s_den = 0.0;
-    for (&c, &x) in counts.iter().zip(num) {
-        let c: u32 = c.into();
-        if c == 0 {
-            continue;
-        }
-        let c = f64::from(c);
-        s_num += c * x;
-        s_den += c;
-    }
-    (s_num, s_den)
 }
 
 fn ratio_or_none(num: f64, den: f64) -> Option<f64> {
@@ -150,20 +202,35 @@ pub struct Term {
 }
 
 impl Term {
-    fn eval(&self, counts: Option<Counts>) -> Option<f64> {
-        let top = self.top.eval(counts)?;
+    fn value(&self) -> Option<f64> {
+        let top = self.top.value()?;
         match &self.bottom {
             None => Some(self.coef * top),
-            Some(b) => ratio_or_none(self.coef * top, b.eval(counts)?),
+            Some(b) => ratio_or_none(self.coef * top, b.value()?),
         }
     }
 
-    fn influence(&self) -> Option<Vec<f64>> {
-        let (t, it) = self.top.influence()?;
+    fn replicates(&self, resampler: &Resampler) -> Vec<Option<f64>> {
+        let top = self.top.replicates(resampler);
+        match &self.bottom {
+            None => top.iter().map(|t| t.map(|t| self.coef * t)).collect(),
+            Some(b) => top
+                .iter()
+                .zip(b.replicates(resampler))
+                .map(|(t, b)| match (t, b) {
+                    (Some(t), Some(b)) => ratio_or_none(self.coef * t, b),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    fn influence(&self, resampler: &Resampler) -> Option<Vec<f64>> {
+        let (t, it) = self.top.influence(resampler)?;
         match &self.bottom {
             None => Some(it.into_iter().map(|v| self.coef * v).collect()),
             Some(b) => {
-                let (bv, ib) = b.influence()?;
+                let (bv, ib) = b.influence(resampler)?;
                 if bv.abs() < 1e-12 {
                     return None;
                 }
@@ -211,25 +278,42 @@ impl Statistic {
         self.len() == 0
     }
 
-    /// The point estimate; `None` when a denominator is zero or there are no terms.
-    pub fn value(&self) -> Option<f64> {
-        self.eval(None)
+    /// Every column the statistic sums (for `Resampler::prime`).
+    pub fn columns(&self) -> impl Iterator<Item = &Column> {
+        self.terms
+            .iter()
+            .flat_map(|t| t.top.columns().chain(t.bottom.iter().flat_map(Mean::columns)))
     }
 
-    fn eval(&self, counts: Option<Counts>) -> Option<f64> {
+    /// The point estimate; `None` when a denominator is zero or there are no terms.
+    pub fn value(&self) -> Option<f64> {
         if self.terms.is_empty() {
             return None;
         }
-        self.terms.iter().map(|t| t.eval(counts)).sum()
+        self.terms.iter().map(Term::value).sum()
+    }
+
+    /// The value in every replicate of `resampler` (`None` where undefined).
+    fn replicates(&self, resampler: &Resampler) -> Vec<Option<f64>> {
+        let mut total: Vec<Option<f64>> = vec![Some(0.0); resampler.replicates];
+        for t in &self.terms {
+            for (acc, v) in total.iter_mut().zip(t.replicates(resampler)) {
+                *acc = match (*acc, v) {
+                    (Some(a), Some(v)) => Some(a + v),
+                    _ => None,
+                };
+            }
+        }
+        total
     }
 
     /// Normal interval by the delta method: `value +- 1.96 sd(influence) / sqrt(n)`.
-    pub fn normal_interval(&self) -> Estimate {
+    pub fn normal_interval(&self, resampler: &Resampler) -> Estimate {
         let Some(value) = self.value() else { return Estimate::NULL };
         let n = self.len();
         let mut total = vec![0.0; n];
         for t in &self.terms {
-            let Some(infl) = t.influence() else { return Estimate::NULL };
+            let Some(infl) = t.influence(resampler) else { return Estimate::NULL };
             for (acc, v) in total.iter_mut().zip(infl) {
                 *acc += v;
             }
@@ -250,98 +334,25 @@ pub fn sample_sd(values: &[f64]) -> f64 {
     (ss / (n - 1) as f64).sqrt()
 }
 
-/// Resampling counts of replicate `replicate` over `n` conversations: `n` draws with
-/// replacement from a ChaCha8 stream fixed by `(seed, replicate)`. The same for every policy
-/// and statistic, which is what makes paired differences paired.
-pub fn bootstrap_counts(seed: u64, replicate: u32, n: usize) -> Vec<u32> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(u64::from(replicate));
-    let mut counts = vec![0u32; n];
-    if n == 0 {
-        return counts;
+/// The 95% intervals of several statistics over the same conversations: bootstrap when the
+/// resampler has replicates (one pass over every column first), normal otherwise.
+pub fn intervals(stats: &[&Statistic], resampler: &Resampler) -> Vec<Estimate> {
+    if resampler.replicates == 0 {
+        return stats.iter().map(|s| s.normal_interval(resampler)).collect();
     }
-    for _ in 0..n {
-        counts[rng.random_range(0..n)] += 1;
-    }
-    counts
-}
-
-/// One replicate's counts, owned.
-#[derive(Debug)]
-enum OwnedCounts {
-    Narrow(Box<[u8]>),
-    Wide(Box<[u32]>),
-}
-
-impl OwnedCounts {
-    fn borrow(&self) -> Counts<'_> {
-        match self {
-            OwnedCounts::Narrow(c) => Counts::Narrow(c),
-            OwnedCounts::Wide(c) => Counts::Wide(c),
-        }
-    }
-
-    /// Replicate `replicate`'s counts (`bootstrap_counts`), narrowed to bytes when they fit.
-    fn draw(seed: u64, replicate: u32, n: usize) -> OwnedCounts {
-        let wide = bootstrap_counts(seed, replicate, n);
-        if wide.iter().all(|&c| c <= u32::from(u8::MAX)) {
-            OwnedCounts::Narrow(wide.iter().map(|&c| c as u8).collect())
-        } else {
-            OwnedCounts::Wide(wide.into_boxed_slice())
-        }
-    }
-}
-
-/// Every replicate's counts for one `(seed, replicates, n)`.
-#[derive(Debug)]
-struct Resamples {
-    key: (u64, u32, usize),
-    counts: Vec<OwnedCounts>,
-}
-
-/// The resamples of the latest `(seed, replicates, n)` asked for: a report asks for the same
-/// ones for every policy, variant and difference, and drawing them is most of an interval's
-/// cost. Only one set is kept, so memory stays at `replicates * n` bytes.
-static RESAMPLES: Mutex<Option<Arc<Resamples>>> = Mutex::new(None);
-
-fn resamples(seed: u64, bootstrap: u32, n: usize) -> Arc<Resamples> {
-    let key = (seed, bootstrap, n);
-    // A poisoned lock only means another thread panicked mid-draw; the cache is then empty
-    // or complete, never partial (it is replaced whole).
-    let mut cached = RESAMPLES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(hit) = cached.as_ref().filter(|r| r.key == key) {
-        return Arc::clone(hit);
-    }
-    // Drawn sequentially on purpose: a rayon job here could steal another `intervals` job
-    // that then blocks on this very lock.
-    let counts = (0..bootstrap).map(|r| OwnedCounts::draw(seed, r, n)).collect();
-    let fresh = Arc::new(Resamples { key, counts });
-    *cached = Some(Arc::clone(&fresh));
-    fresh
-}
-
-/// The 95% intervals of several statistics over the same conversations: bootstrap when
-/// `bootstrap > 0` (one resample per replicate shared by all of them), normal otherwise.
-pub fn intervals(stats: &[&Statistic], bootstrap: u32, seed: u64) -> Vec<Estimate> {
-    if bootstrap == 0 {
-        return stats.iter().map(|s| s.normal_interval()).collect();
-    }
-    let n = stats.first().map_or(0, |s| s.len());
-    let resamples = resamples(seed, bootstrap, n);
-    let replicates: Vec<Vec<Option<f64>>> = resamples
-        .counts
-        .par_iter()
-        .map(|counts| stats.iter().map(|s| s.eval(Some(counts.borrow()))).collect())
-        .collect();
+    let columns: Vec<&Column> = stats.iter().flat_map(|s| s.columns()).collect();
+    resampler.prime(&columns);
     stats
         .iter()
-        .enumerate()
-        .map(|(k, s)| {
+        .map(|s| {
             let Some(value) = s.value() else { return Estimate::NULL };
-            let mut draws: Vec<f64> = replicates.iter().filter_map(|r| r[k]).collect();
+            if s.len() != resampler.len() {
+                return s.normal_interval(resampler);
+            }
+            let mut draws: Vec<f64> = s.replicates(resampler).into_iter().flatten().collect();
             // Too few defined replicates for percentiles: fall back to the normal interval.
-            if draws.len() < 2 || draws.len() * 2 < bootstrap as usize {
-                return s.normal_interval();
+            if draws.len() < 2 || draws.len() * 2 < resampler.replicates {
+                return s.normal_interval(resampler);
             }
             draws.sort_by(f64::total_cmp);
             Estimate::new(value, percentile(&draws, 0.025), percentile(&draws, 0.975))
@@ -380,25 +391,33 @@ pub fn normal_mean(values: &[f64]) -> Estimate {
     if values.is_empty() {
         return Estimate::NULL;
     }
-    Statistic::of(Mean::plain(values.to_vec()), None).normal_interval()
+    Statistic::of(Mean::plain(values.to_vec()), None)
+        .normal_interval(&Resampler::normal(values.len()))
 }
 
 /// Optimum-minus-runner-up (or any `a - b`) paired over the same conversations, with its
 /// interval from the same resamples as each policy's own figures.
-pub fn paired_difference(a: &Statistic, b: &Statistic, bootstrap: u32, seed: u64) -> Estimate {
+pub fn paired_difference(a: &Statistic, b: &Statistic, resampler: &Resampler) -> Estimate {
     if a.len() != b.len() {
         return Estimate::NULL;
     }
     let diff = a.plus(&b.scaled(-1.0));
-    intervals(&[&diff], bootstrap, seed).pop().unwrap_or(Estimate::NULL)
+    intervals(&[&diff], resampler).pop().unwrap_or(Estimate::NULL)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::estimate::resample::conversation_key;
+    use crate::estimate::uncertainty::ModelShifts;
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
+    }
+
+    fn bootstrap(n: usize, replicates: usize, seed: u64) -> Resampler {
+        let keys = (0..n).map(|i| conversation_key(&format!("c{i}"))).collect();
+        Resampler::new(keys, seed, replicates, ModelShifts::none())
     }
 
     #[test]
@@ -423,40 +442,52 @@ mod tests {
 
     #[test]
     fn ratio_of_sums_and_ratio_of_ratios_evaluate_exactly() {
-        let den: Arc<[f64]> = vec![1.0, 0.0, 2.0].into();
+        let den = Column::new(vec![1.0, 0.0, 2.0]);
         let top = Mean::ratio(vec![2.0, 0.0, 4.0], den);
         // top = 6 / 3 = 2; bottom = mean(1, 0, 1) = 2/3; value = 3.
         let bottom = Mean::plain(vec![1.0, 0.0, 1.0]);
         let s = Statistic::of(top, Some(bottom));
         assert!(close(s.value().unwrap(), 3.0, 1e-12));
-        let zero = Statistic::of(Mean::ratio(vec![1.0], vec![0.0].into()), None);
+        let zero = Statistic::of(Mean::ratio(vec![1.0], Column::new(vec![0.0])), None);
         assert_eq!(zero.value(), None);
-        assert_eq!(zero.normal_interval(), Estimate::NULL);
+        assert_eq!(zero.normal_interval(&Resampler::normal(1)), Estimate::NULL);
     }
 
     #[test]
     fn bootstrap_is_deterministic_and_covers_the_estimate() {
         let values: Vec<f64> = (0..200).map(|i| f64::from(i % 7)).collect();
         let s = Statistic::of(Mean::plain(values), None);
-        let a = intervals(&[&s], 100, 42);
-        let b = intervals(&[&s], 100, 42);
+        let a = intervals(&[&s], &bootstrap(200, 100, 42));
+        let b = intervals(&[&s], &bootstrap(200, 100, 42));
         assert_eq!(a, b);
         let e = a[0];
         assert!(e.low.unwrap() < e.estimate.unwrap() && e.estimate.unwrap() < e.high.unwrap());
-        let normal = s.normal_interval();
+        let normal = s.normal_interval(&Resampler::normal(200));
         // The two intervals agree roughly on a well-behaved mean.
         assert!(close(e.low.unwrap(), normal.low.unwrap(), 0.15), "{e:?} {normal:?}");
-        assert_eq!(bootstrap_counts(1, 3, 50).iter().sum::<u32>(), 50);
-        assert_ne!(bootstrap_counts(1, 3, 50), bootstrap_counts(1, 4, 50));
+        assert_ne!(a, intervals(&[&s], &bootstrap(200, 100, 43)));
+    }
+
+    #[test]
+    fn a_column_is_summed_once_per_resampler() {
+        let s = Statistic::of(Mean::plain(vec![1.0, 0.0, 1.0, 1.0]), None);
+        let resampler = bootstrap(4, 20, 1);
+        let first = intervals(&[&s], &resampler);
+        // Statistics sharing the column reuse its cached sums and agree with a fresh pass.
+        let doubled = s.scaled(2.0);
+        let twice = intervals(&[&doubled], &resampler)[0];
+        let fresh = Statistic::of(Mean::plain(vec![1.0, 0.0, 1.0, 1.0]), None).scaled(2.0);
+        assert_eq!(twice, intervals(&[&fresh], &resampler)[0]);
+        assert_eq!(first, intervals(&[&s], &resampler));
     }
 
     #[test]
     fn paired_difference_of_identical_statistics_is_exactly_zero() {
         let s = Statistic::of(Mean::plain(vec![0.0, 1.0, 1.0, 0.0, 1.0]), None);
-        let d = paired_difference(&s, &s, 50, 7);
+        let d = paired_difference(&s, &s, &bootstrap(5, 50, 7));
         assert_eq!(d, Estimate::new(0.0, 0.0, 0.0));
         let t = Statistic::of(Mean::plain(vec![1.0, 1.0, 1.0, 1.0, 1.0]), None);
-        let d = paired_difference(&t, &s, 0, 7);
+        let d = paired_difference(&t, &s, &Resampler::normal(5));
         assert!(close(d.estimate.unwrap(), 0.4, 1e-12));
         // Paired: the difference's sd is that of (1 - s_i).
         let se = sample_sd(&[1.0, 0.0, 0.0, 1.0, 0.0]) / 5f64.sqrt();

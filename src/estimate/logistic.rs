@@ -34,6 +34,9 @@ pub struct LogisticFit {
     pub coef: Vec<f64>,
     pub iterations: usize,
     pub converged: bool,
+    /// The penalised information at `coef` (`X'WX` plus the penalty on the diagonal, full
+    /// `k x k`, row-major): what the models' uncertainty divides by (`uncertainty`).
+    pub information: Vec<f64>,
 }
 
 impl LogisticFit {
@@ -126,7 +129,7 @@ fn penalty(coef: &[f64], lambda: f64) -> f64 {
 pub fn fit(x: &[f64], y: &[f64], k: usize, options: LogisticOptions) -> LogisticFit {
     let mut coef = vec![0.0; k];
     if k == 0 || y.is_empty() || x.len() != y.len() * k {
-        return LogisticFit { coef, iterations: 0, converged: false };
+        return LogisticFit { coef, iterations: 0, converged: false, information: Vec::new() };
     }
     let mut acc = accumulate(x, y, k, &coef);
     let mut objective = -acc.loglik + penalty(&coef, options.lambda);
@@ -137,7 +140,8 @@ pub fn fit(x: &[f64], y: &[f64], k: usize, options: LogisticOptions) -> Logistic
             gradient[a] -= options.lambda * coef[a];
         }
         let Some(step) = solve_symmetric(&mut hessian, &gradient, k) else {
-            return LogisticFit { coef, iterations: iteration, converged: false };
+            let information = information(&acc, k, options.lambda);
+            return LogisticFit { coef, iterations: iteration, converged: false, information };
         };
         // Step halving keeps the penalised likelihood from going down (a safeguard; a full
         // Newton step almost always succeeds for this convex problem).
@@ -156,10 +160,26 @@ pub fn fit(x: &[f64], y: &[f64], k: usize, options: LogisticOptions) -> Logistic
         }
         let largest = step.iter().fold(0.0f64, |m, s| m.max((scale * s).abs()));
         if largest < options.tolerance {
-            return LogisticFit { coef, iterations: iteration, converged: true };
+            let information = information(&acc, k, options.lambda);
+            return LogisticFit { coef, iterations: iteration, converged: true, information };
         }
     }
-    LogisticFit { coef, iterations: options.max_iterations, converged: false }
+    let information = information(&acc, k, options.lambda);
+    LogisticFit { coef, iterations: options.max_iterations, converged: false, information }
+}
+
+/// The penalised Hessian of `acc` (upper triangle filled) as a full symmetric matrix.
+fn information(acc: &Accum, k: usize, lambda: f64) -> Vec<f64> {
+    let mut h = acc.hessian.clone();
+    for a in 0..k {
+        for b in 0..a {
+            h[a * k + b] = h[b * k + a];
+        }
+        if a > 0 {
+            h[a * k + a] += lambda;
+        }
+    }
+    h
 }
 
 /// Solves `H s = g` for symmetric positive (semi)definite `H` whose upper triangle is filled,

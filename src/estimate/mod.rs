@@ -4,28 +4,32 @@
 //! intervals. Pure: no I/O.
 //!
 //! Layout: `features` (the state at a decision point), `logistic` (the fitter), `models`
-//! (hazard and outcome models), `estimators` (the arithmetic on plain numbers), `intervals`
-//! (bootstrap, normal and Wilson intervals, paired differences), `sweep` (net objective and
-//! the optimal transition point). This file ties them together and adds the honesty rules:
-//! null estimates where history gives no support, and plain warnings where an estimate rests
-//! on the outcome model.
+//! (hazard and outcome models), `estimators` (the arithmetic on plain numbers), `resample`
+//! (Poisson weights keyed by conversation), `uncertainty` (the models' own uncertainty as
+//! coefficient shifts), `intervals` (bootstrap, normal and Wilson intervals, paired
+//! differences), `sweep` (net objective and the optimal transition point). This file ties
+//! them together and adds the honesty rules: null estimates where history gives no support,
+//! and plain warnings where an estimate rests on the outcome model.
 //!
 //! Use: `let est = Estimation::fit(&units, &config)` once per run (all units: the accepted
 //! conversations that started before the window ends); then per policy
 //! `est.evaluate_policy(name, &units, &decisions)` (decisions aligned with `units`), and
 //! `historical_estimate(&units)` (or `historical_evaluation`) for history itself. A
 //! `PolicyEvaluation` keeps the per-conversation contributions: `sweep::evaluate_sweep` and
-//! `paired_difference` compare evaluations paired over the same conversations and bootstrap
-//! resamples.
+//! `paired_difference` compare evaluations paired over the same conversations and the same
+//! resamples (`est.resampler()`).
 
 pub mod estimators;
 pub mod features;
 pub mod intervals;
 pub mod logistic;
 pub mod models;
-pub mod refit;
+pub mod resample;
 pub mod sweep;
+pub mod uncertainty;
 pub mod value;
+
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -35,7 +39,9 @@ use crate::replay::{Decision, Timeline};
 
 use estimators::{PolicyStatistics, UnitInput};
 use logistic::LogisticOptions;
-use models::{history_point, CrossFitted, HazardModel, OutcomeModels, Prepared};
+use models::{history_point, CrossFitted, HazardModel, OutcomeModels, Prepared, FOLDS};
+use resample::{conversation_key, Resampler};
+use uncertainty::{ModelGroup, ModelShifts, Sensitivity};
 
 pub use intervals::{paired_difference, Statistic};
 pub use value::{Estimate, Rate, Rates};
@@ -74,11 +80,6 @@ pub struct EstimationConfig {
     /// Bootstrap replicates; 0 = normal intervals on per-conversation contributions.
     pub bootstrap: u32,
     pub seed: u64,
-    /// Refits of the models on resamples (0: none), to widen the intervals by the models'
-    /// own uncertainty (see `refit`).
-    pub refits: u32,
-    /// Largest resample a refit uses (m-out-of-n; the spread is scaled by `sqrt(m / n)`).
-    pub refit_size: usize,
 }
 
 /// What history observed after a conversation, with `--outcome-days` applied.
@@ -122,11 +123,6 @@ pub struct PolicyEvaluation {
     pub handoff_points: Vec<Option<u32>>,
     /// False when history gives no support: every figure is null.
     pub supported: bool,
-    /// Per refit replicate (`refit`): the rates re-estimated with refitted models (NaN where
-    /// undefined). Empty without refits.
-    pub refit_values: Vec<Rates<f64>>,
-    /// `sqrt(m / n)`: what a refit's spread is multiplied by.
-    pub refit_scale: f64,
 }
 
 /// The outcome model as an estimator uses it.
@@ -137,6 +133,40 @@ enum Outcome {
     CrossFitted(CrossFitted),
 }
 
+impl Outcome {
+    /// The model that predicts unit `i`, and its index among the outcome's models.
+    fn model_for(&self, i: usize) -> Option<(&OutcomeModels, usize)> {
+        match self {
+            Outcome::InSample(m) => Some((m, 0)),
+            Outcome::CrossFitted(c) => {
+                let f = c.fold_of(i);
+                c.folds().get(f).map(|m| (m, f))
+            }
+        }
+    }
+
+    fn models(&self) -> &[OutcomeModels] {
+        match self {
+            Outcome::InSample(m) => std::slice::from_ref(m),
+            Outcome::CrossFitted(c) => c.folds(),
+        }
+    }
+}
+
+/// Where each model's coefficients sit in the run's `ModelShifts`.
+#[derive(Clone, Debug, Default)]
+struct ModelIndex {
+    hazard: Option<usize>,
+    /// Per outcome (meeting, opportunity), the index of its first model; a cross-fitted
+    /// outcome's fold `f` model is at `first + f`.
+    outcome: Option<[usize; 2]>,
+}
+
+/// The columns of one policy's statistics whose sums move with the models: meeting,
+/// opportunity, pipeline, handoff-to-meeting and handoff-to-opportunity numerators, and the
+/// self-normalising weights (`snipw`).
+const SENSITIVE_COLUMNS: usize = 6;
+
 /// The fitted models and settings; `evaluate` must be given the same units as `fit`.
 pub struct Estimation {
     config: EstimationConfig,
@@ -144,18 +174,17 @@ pub struct Estimation {
     /// Probability of history's observed path per unit (policy-independent, so computed
     /// once); `None` when the estimator needs no propensity.
     propensities: Option<Vec<f64>>,
+    hazard: Option<HazardModel>,
     outcomes: Option<Outcome>,
     history_hands_off: bool,
     history_keeps_some: bool,
-    /// The models refitted on resamples (see `refit`); empty without `--refits`.
-    refits: Vec<Replicate>,
-    refit_scale: f64,
-}
-
-/// One refit: the resample's original unit indices and the models fitted on it.
-struct Replicate {
-    indices: Vec<usize>,
-    fit: Estimation,
+    /// The window's units, in unit order.
+    window: Vec<usize>,
+    /// The hazard scores of the window's units (`window x dim`), for the gradients of the
+    /// weights.
+    hazard_scores: Vec<f32>,
+    models: ModelIndex,
+    resampler: Resampler,
 }
 
 impl Estimation {
@@ -172,72 +201,157 @@ impl Estimation {
         config: &EstimationConfig,
         reference: &Policy,
     ) -> Estimation {
-        let mut estimation = Estimation::fit_models(units, config, reference, None);
-        let n = units.len();
-        let wants_refits = config.refits > 0 && config.estimator != EstimatorKind::Matched;
-        if wants_refits && n >= 2 {
-            let m = config.refit_size.clamp(2, n);
-            estimation.refit_scale = (m as f64 / n as f64).sqrt();
-            estimation.refits = (0..config.refits)
-                .into_par_iter()
-                .map(|r| {
-                    let indices = refit::resample(config.seed, r, n, m);
-                    let resampled: Vec<Unit> = indices.iter().map(|&i| units[i]).collect();
-                    let fit = Estimation::fit_models(
-                        &resampled,
-                        config,
-                        reference,
-                        Some(indices.clone()),
-                    );
-                    Replicate { indices, fit }
-                })
-                .collect();
-        }
-        estimation
-    }
-
-    /// The models alone, on `units`; `keys` are the original indices of a resample.
-    fn fit_models(
-        units: &[Unit],
-        config: &EstimationConfig,
-        reference: &Policy,
-        keys: Option<Vec<usize>>,
-    ) -> Estimation {
         let prepared = Prepared::new(units, reference);
         let options = LogisticOptions::default();
         let kind = config.estimator;
-        let propensities = kind.uses_propensity().then(|| {
-            let hazard = HazardModel::fit(units, &prepared, options);
+        let keys: Vec<u64> = units.iter().map(|u| conversation_key(&u.conversation.id)).collect();
+        let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
+        let hazard = kind.uses_propensity().then(|| HazardModel::fit(units, &prepared, options));
+        let propensities = hazard.as_ref().map(|h| {
             (0..units.len())
                 .into_par_iter()
-                .map(|i| hazard.path_propensity(units, &prepared, i))
+                .map(|i| h.path_propensity(units, &prepared, i))
                 .collect()
         });
         let outcomes = match kind {
             // `dr` corrects the model with each conversation's residual: out of fold, so the
-            // residual is honest (see `models::CrossFitted`).
+            // residual is honest (see `models::CrossFitted`). Folds are keyed by conversation
+            // id, so they do not depend on row order.
             EstimatorKind::Dr => {
-                Some(Outcome::CrossFitted(CrossFitted::fit_keyed(units, &prepared, options, keys)))
+                let fold_keys = keys.iter().map(|&k| (k % FOLDS as u64) as usize).collect();
+                Some(Outcome::CrossFitted(CrossFitted::fit_keyed(
+                    units,
+                    &prepared,
+                    options,
+                    Some(fold_keys),
+                )))
             }
             EstimatorKind::Dm => {
                 Some(Outcome::InSample(OutcomeModels::fit(units, &prepared, options)))
             }
             _ => None,
         };
-        Estimation {
+        let mut estimation = Estimation {
             config: config.clone(),
             prepared,
             propensities,
+            hazard,
             outcomes,
             history_hands_off: units.iter().any(|u| history_point(u).is_some()),
             history_keeps_some: units.iter().any(|u| history_point(u).is_none()),
-            refits: Vec::new(),
-            refit_scale: 1.0,
+            hazard_scores: Vec::new(),
+            models: ModelIndex::default(),
+            resampler: Resampler::normal(0),
+            window,
+        };
+        estimation.hazard_scores = estimation.window_hazard_scores(units);
+        let (groups, models) = estimation.model_groups(units);
+        let window_keys: Vec<u64> = estimation.window.iter().map(|&i| keys[i]).collect();
+        let replicates = config.bootstrap as usize;
+        let shifts = if kind == EstimatorKind::Matched {
+            ModelShifts::none()
+        } else {
+            let score = |i: usize, g: usize, out: &mut [f64]| estimation.score(units, g, i, out);
+            ModelShifts::build(&groups, &keys, &estimation.window, config.seed, replicates, &score)
+        };
+        estimation.models = models;
+        estimation.resampler = Resampler::new(window_keys, config.seed, replicates, shifts);
+        estimation
+    }
+
+    /// The hazard scores of the window's units (empty without a fitted hazard).
+    fn window_hazard_scores(&self, units: &[Unit]) -> Vec<f32> {
+        let Some(hazard) = self.hazard.as_ref().filter(|h| h.dim() > 0) else {
+            return Vec::new();
+        };
+        let dim = hazard.dim();
+        self.window
+            .par_iter()
+            .flat_map_iter(|&i| {
+                let mut row = vec![0.0; dim];
+                hazard.add_score(units, &self.prepared, i, &mut row);
+                row.into_iter().map(|v| v as f32)
+            })
+            .collect()
+    }
+
+    /// The model groups of the run, in the order `score` numbers them: the hazard (when the
+    /// estimator uses it), then the meeting and opportunity models.
+    fn model_groups(&self, units: &[Unit]) -> (Vec<ModelGroup>, ModelIndex) {
+        let mut groups = Vec::new();
+        let mut index = ModelIndex::default();
+        let mut next = 0;
+        if let Some(hazard) = self.hazard.as_ref().filter(|h| h.dim() > 0) {
+            groups.push(ModelGroup {
+                dim: hazard.dim(),
+                information: vec![hazard.information().to_vec()],
+                left_out: None,
+            });
+            index.hazard = Some(next);
+            next += 1;
         }
+        if let Some(outcome) = &self.outcomes {
+            let models = outcome.models();
+            let left_out = match outcome {
+                Outcome::InSample(_) => None,
+                Outcome::CrossFitted(c) => {
+                    Some((0..units.len()).map(|i| c.fold_of(i) as u8).collect::<Vec<u8>>())
+                }
+            };
+            let mut first = [0; 2];
+            for (j, slot) in first.iter_mut().enumerate() {
+                groups.push(ModelGroup {
+                    dim: models.first().map_or(0, OutcomeModels::dim),
+                    information: models.iter().map(|m| m.information(j).to_vec()).collect(),
+                    left_out: left_out.clone(),
+                });
+                *slot = next;
+                next += models.len();
+            }
+            index.outcome = Some(first);
+        }
+        (groups, index)
+    }
+
+    /// Unit `i`'s score for model group `g` (see `model_groups`), added to `out`.
+    fn score(&self, units: &[Unit], g: usize, i: usize, out: &mut [f64]) {
+        let outcome_group = if self.models.hazard.is_some() { g.checked_sub(1) } else { Some(g) };
+        match (outcome_group, &self.hazard) {
+            (None, Some(hazard)) => hazard.add_score(units, &self.prepared, i, out),
+            (Some(j), _) => {
+                let Some((model, _)) = self.outcomes.as_ref().and_then(|o| o.model_for(i)) else {
+                    return;
+                };
+                let mut design = Vec::new();
+                let h0 = history_point(&units[i]);
+                let m = model.predict_with_row(units, &self.prepared, i, h0, &mut design);
+                let o = units[i].observed;
+                let y = if j == 0 { o.meeting } else { o.opportunity };
+                let residual = f64::from(u8::from(y)) - m[j.min(1)];
+                for (acc, x) in out.iter_mut().zip(&design) {
+                    *acc += residual * x;
+                }
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// The same resamples with the models held fixed (what the intervals would be without
+    /// the models' uncertainty), for tests that measure how much it adds.
+    #[cfg(test)]
+    pub(crate) fn hold_models_fixed(&mut self) {
+        let keys = self.resampler.keys.clone();
+        let (seed, replicates) = (self.resampler.seed, self.resampler.replicates);
+        self.resampler = Resampler::new(keys, seed, replicates, ModelShifts::none());
     }
 
     pub fn config(&self) -> &EstimationConfig {
         &self.config
+    }
+
+    /// The resamples every interval of the run shares (for sweeps and paired differences).
+    pub fn resampler(&self) -> &Resampler {
+        &self.resampler
     }
 
     /// Estimates a policy from its decisions (aligned with `units`).
@@ -253,19 +367,19 @@ impl Estimation {
         units: &[Unit],
         decisions: &[Decision],
     ) -> PolicyEvaluation {
-        let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
+        let window = &self.window;
         let handoff_points: Vec<Option<u32>> = window
             .iter()
             .map(|&i| decisions.get(i).and_then(|d| policy_point(&units[i], d)))
             .collect();
         let aligned = decisions.len() == units.len() && self.prepared.onsets.len() == units.len();
-        let inputs: Vec<UnitInput> = if aligned {
-            window.par_iter().map(|&i| self.unit_input(units, decisions, i)).collect()
+        let (inputs, sensitivities) = if aligned {
+            self.inputs_and_sensitivities(units, decisions)
         } else {
-            Vec::new()
+            (Vec::new(), Default::default())
         };
         let cfg = &self.config;
-        let statistics = estimators::build(cfg.estimator, cfg.clip, &inputs);
+        let statistics = estimators::build(cfg.estimator, cfg.clip, &inputs, &sensitivities);
         let handoffs = handoff_points.iter().filter(|p| p.is_some()).count() as u64;
         let conversations = window.len() as u64;
         let mut estimate = PolicyEstimate {
@@ -289,23 +403,14 @@ impl Estimation {
         }
         if let Some(reason) = self.support_problem(!aligned, &handoff_points) {
             estimate.warnings.push(format!("{name}: {reason}"));
-            return PolicyEvaluation {
-                estimate,
-                statistics,
-                handoff_points,
-                supported: false,
-                refit_values: Vec::new(),
-                refit_scale: 1.0,
-            };
+            return PolicyEvaluation { estimate, statistics, handoff_points, supported: false };
         }
         let s = &statistics;
+        // In the order of `figured`.
         let figures = intervals::intervals(
             &[&s.outcomes[0], &s.outcomes[1], &s.outcomes[2], &s.handoff_to[0], &s.handoff_to[1]],
-            cfg.bootstrap,
-            cfg.seed,
+            &self.resampler,
         );
-        let refit_values = self.refit_values(units, decisions);
-        // `figures` is in the order of the statistics given to `intervals` above.
         let figured = [
             Rate::Meeting,
             Rate::Opportunity,
@@ -313,13 +418,11 @@ impl Estimation {
             Rate::HandoffToMeeting,
             Rate::HandoffToOpportunity,
         ];
-        for (figure, rate) in figures.iter().zip(figured) {
+        for (figure, rate) in figures.into_iter().zip(figured) {
             let per_handoff = matches!(rate, Rate::HandoffToMeeting | Rate::HandoffToOpportunity);
             if handoffs > 0 || !per_handoff {
                 let upper = if rate.is_share() { 1.0 } else { f64::INFINITY };
-                let spread =
-                    refit::spread(refit_values.iter().map(|v| v.get(rate)), self.refit_scale);
-                estimate.rates.set(rate, refit::widen(*figure, spread, 0.0, upper));
+                estimate.rates.set(rate, clamped(figure, 0.0, upper));
             }
         }
         let mut supported = true;
@@ -335,43 +438,117 @@ impl Estimation {
             }
             estimate.warnings.push(w);
         }
-        PolicyEvaluation {
-            estimate,
-            statistics,
-            handoff_points,
-            supported,
-            refit_values,
-            refit_scale: self.refit_scale,
-        }
+        PolicyEvaluation { estimate, statistics, handoff_points, supported }
     }
 
-    /// The policy re-estimated by every refit, on its own resample (empty without refits).
-    fn refit_values(&self, units: &[Unit], decisions: &[Decision]) -> Vec<Rates<f64>> {
-        self.refits
-            .par_iter()
-            .map(|r| {
-                let resampled: Vec<Unit> = r.indices.iter().map(|&i| units[i]).collect();
-                let picked: Vec<Decision> = r.indices.iter().map(|&i| decisions[i]).collect();
-                r.fit.point_values(&resampled, &picked)
+    /// The window's inputs, and how the policy's columns move with the models: the gradient
+    /// of each sensitive column's sum in each model's coefficients (`uncertainty`). Chunks
+    /// of units are summed in order, so the gradients do not depend on the thread count.
+    fn inputs_and_sensitivities(
+        &self,
+        units: &[Unit],
+        decisions: &[Decision],
+    ) -> (Vec<UnitInput>, ColumnSensitivities) {
+        let chunks: Vec<(Vec<UnitInput>, Gradients)> = self
+            .window
+            .par_chunks(resample::BLOCK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut gradients = Gradients::new(self);
+                let inputs = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &i)| {
+                        let w = c * resample::BLOCK + k;
+                        self.unit_input(units, decisions, i, w, &mut gradients)
+                    })
+                    .collect::<Vec<_>>();
+                (inputs, gradients)
             })
-            .collect()
+            .collect();
+        let mut inputs = Vec::with_capacity(self.window.len());
+        let mut total = Gradients::new(self);
+        for (chunk_inputs, gradients) in chunks {
+            inputs.extend(chunk_inputs);
+            total.add(&gradients);
+        }
+        (inputs, total.into_sensitivities(&self.models))
     }
 
-    /// The point estimates alone (no intervals): the five figures and the handoff rate.
-    fn point_values(&self, units: &[Unit], decisions: &[Decision]) -> Rates<f64> {
-        let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
-        let inputs: Vec<UnitInput> =
-            window.iter().map(|&i| self.unit_input(units, decisions, i)).collect();
-        let s = estimators::build(self.config.estimator, self.config.clip, &inputs);
-        let value = |st: &Statistic| st.value().unwrap_or(f64::NAN);
-        Rates {
-            handoff_rate: value(&s.handoff_rate),
-            meeting_rate: value(&s.outcomes[0]),
-            opportunity_rate: value(&s.outcomes[1]),
-            handoff_to_meeting: value(&s.handoff_to[0]),
-            handoff_to_opportunity: value(&s.handoff_to[1]),
-            pipeline_per_conversation: value(&s.outcomes[2]),
+    /// Unit `i` (window position `w`) as the estimators see it; its derivatives go into
+    /// `gradients`.
+    fn unit_input(
+        &self,
+        units: &[Unit],
+        decisions: &[Decision],
+        i: usize,
+        w: usize,
+        gradients: &mut Gradients,
+    ) -> UnitInput {
+        let unit = &units[i];
+        let hp = decisions.get(i).and_then(|d| policy_point(unit, d));
+        let h0 = history_point(unit);
+        let agree = hp == h0;
+        let tolerance = self.config.tolerance;
+        let agree_within_tolerance = match (hp, h0) {
+            (Some(p), Some(h)) => p.abs_diff(h) <= tolerance,
+            (None, None) => true,
+            _ => false,
+        };
+        let prep = &self.prepared;
+        let propensity = self.propensities.as_ref().and_then(|p| p.get(i).copied()).unwrap_or(1.0);
+        let kind = self.config.estimator;
+        let o = unit.observed;
+        let y =
+            [f64::from(u8::from(o.meeting)), f64::from(u8::from(o.opportunity)), finite(o.amount)];
+        let mut m = [0.0; 3];
+        let input_without_m = UnitInput {
+            agree,
+            agree_within_tolerance,
+            propensity,
+            policy_hands_off: hp.is_some(),
+            y,
+            m,
+        };
+        let weight = estimators::weight(&input_without_m, self.config.clip);
+        if let Some((model, member)) = self.outcomes.as_ref().and_then(|o| o.model_for(i)) {
+            m = model.predict_with_row(units, prep, i, hp, &mut gradients.design);
+            // d m / d b = m (1 - m) x for both logistic models; pipeline = opportunity x
+            // the segment's amount. `dr`'s column m + w (y - m) moves as (1 - w) m.
+            let factor = if kind == EstimatorKind::Dr { 1.0 - weight } else { 1.0 };
+            let amount = model.amount(units, prep, i);
+            let d_meeting = factor * m[0] * (1.0 - m[0]);
+            let d_opportunity = factor * m[1] * (1.0 - m[1]);
+            let handoff = if hp.is_some() { 1.0 } else { 0.0 };
+            gradients.add_outcome(0, member, 0, d_meeting);
+            gradients.add_outcome(1, member, 1, d_opportunity);
+            gradients.add_outcome(2, member, 1, d_opportunity * amount);
+            gradients.add_outcome(3, member, 0, handoff * d_meeting);
+            gradients.add_outcome(4, member, 1, handoff * d_opportunity);
         }
+        // d w / d b = -w s_i where the weight is not clipped and history's path is modelled
+        // (w = 1 / p, and d ln p / d b is the hazard score).
+        let modelled = !models::logs_probabilities(unit);
+        if agree && kind.uses_propensity() && modelled && weight > 0.0 && weight < self.config.clip
+        {
+            let dim = gradients.hazard_dim;
+            if let Some(score) = self.hazard_scores.get(w * dim..(w + 1) * dim) {
+                let handoff = if hp.is_some() { 1.0 } else { 0.0 };
+                let target = |j: usize| match kind {
+                    EstimatorKind::Dr => y[j] - m[j],
+                    _ => y[j],
+                };
+                let mut coefficients = [0.0; SENSITIVE_COLUMNS];
+                for j in 0..3 {
+                    coefficients[j] = -weight * target(j);
+                }
+                coefficients[3] = handoff * coefficients[0];
+                coefficients[4] = handoff * coefficients[1];
+                coefficients[5] = -weight;
+                gradients.add_hazard(&coefficients, score);
+            }
+        }
+        UnitInput { m, ..input_without_m }
     }
 
     /// Why a policy cannot be estimated at all from this history, if it cannot.
@@ -433,39 +610,6 @@ impl Estimation {
             ),
         })
     }
-
-    fn unit_input(&self, units: &[Unit], decisions: &[Decision], i: usize) -> UnitInput {
-        let unit = &units[i];
-        let hp = decisions.get(i).and_then(|d| policy_point(unit, d));
-        let h0 = history_point(unit);
-        let agree = hp == h0;
-        let tolerance = self.config.tolerance;
-        let agree_within_tolerance = match (hp, h0) {
-            (Some(p), Some(h)) => p.abs_diff(h) <= tolerance,
-            (None, None) => true,
-            _ => false,
-        };
-        let prep = &self.prepared;
-        let propensity = self.propensities.as_ref().and_then(|p| p.get(i).copied()).unwrap_or(1.0);
-        let m = match &self.outcomes {
-            Some(Outcome::InSample(models)) => models.predict(units, prep, i, hp),
-            Some(Outcome::CrossFitted(models)) => models.predict(units, prep, i, hp),
-            None => [0.0; 3],
-        };
-        let o = unit.observed;
-        UnitInput {
-            agree,
-            agree_within_tolerance,
-            propensity,
-            policy_hands_off: hp.is_some(),
-            y: [
-                f64::from(u8::from(o.meeting)),
-                f64::from(u8::from(o.opportunity)),
-                finite(o.amount),
-            ],
-            m,
-        }
-    }
 }
 
 fn finite(v: f64) -> f64 {
@@ -480,6 +624,109 @@ fn finite(v: f64) -> f64 {
 fn policy_point(unit: &Unit, decision: &Decision) -> Option<u32> {
     let n = unit.timeline.points.len() as u32;
     decision.point.filter(|_| n > 0).map(|p| p.clamp(1, n))
+}
+
+/// `e` kept inside `[lower, upper]` (a rate's interval stays within 0 and 1).
+fn clamped(e: Estimate, lower: f64, upper: f64) -> Estimate {
+    let clamp = |v: Option<f64>| v.map(|v| v.clamp(lower, upper));
+    Estimate { estimate: e.estimate, low: clamp(e.low), high: clamp(e.high) }
+}
+
+/// Per sensitive column (`SENSITIVE_COLUMNS`), how its sum moves with the models.
+pub type ColumnSensitivities = [Option<Arc<Sensitivity>>; SENSITIVE_COLUMNS];
+
+/// The gradients of one policy's sensitive columns, accumulated unit by unit.
+struct Gradients {
+    /// Per column, per outcome model member (meeting models then opportunity models), the
+    /// gradient (`outcome_dim` each).
+    outcome: Vec<Vec<f64>>,
+    outcome_members: usize,
+    outcome_dim: usize,
+    /// Per column, the hazard gradient.
+    hazard: Vec<Vec<f64>>,
+    hazard_dim: usize,
+    /// Scratch: the current unit's outcome design row.
+    design: Vec<f64>,
+}
+
+impl Gradients {
+    fn new(estimation: &Estimation) -> Gradients {
+        let (members, dim) = estimation
+            .outcomes
+            .as_ref()
+            .map_or((0, 0), |o| (o.models().len(), o.models().first().map_or(0, |m| m.dim())));
+        let hazard_dim = estimation.hazard.as_ref().map_or(0, HazardModel::dim);
+        let hazard_used = estimation.models.hazard.is_some();
+        Gradients {
+            outcome: vec![vec![0.0; 2 * members * dim]; SENSITIVE_COLUMNS],
+            outcome_members: members,
+            outcome_dim: dim,
+            hazard: vec![vec![0.0; if hazard_used { hazard_dim } else { 0 }]; SENSITIVE_COLUMNS],
+            hazard_dim,
+            design: Vec::new(),
+        }
+    }
+
+    /// Adds `factor * design` to column `column`'s gradient in outcome `outcome`'s model
+    /// `member`.
+    fn add_outcome(&mut self, column: usize, member: usize, outcome: usize, factor: f64) {
+        if factor == 0.0 || self.outcome_dim == 0 {
+            return;
+        }
+        let offset = (outcome * self.outcome_members + member) * self.outcome_dim;
+        let target = &mut self.outcome[column][offset..offset + self.outcome_dim];
+        for (t, x) in target.iter_mut().zip(&self.design) {
+            *t += factor * x;
+        }
+    }
+
+    /// Adds `coefficients[c] * score` to each column's hazard gradient.
+    fn add_hazard(&mut self, coefficients: &[f64; SENSITIVE_COLUMNS], score: &[f32]) {
+        for (gradient, &c) in self.hazard.iter_mut().zip(coefficients) {
+            if c == 0.0 {
+                continue;
+            }
+            for (g, s) in gradient.iter_mut().zip(score) {
+                *g += c * f64::from(*s);
+            }
+        }
+    }
+
+    fn add(&mut self, other: &Gradients) {
+        for (a, b) in self.outcome.iter_mut().zip(&other.outcome) {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+        for (a, b) in self.hazard.iter_mut().zip(&other.hazard) {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+    }
+
+    fn into_sensitivities(self, index: &ModelIndex) -> ColumnSensitivities {
+        let mut out: ColumnSensitivities = Default::default();
+        for (c, slot) in out.iter_mut().enumerate() {
+            let mut gradients = Vec::new();
+            if let Some(h) = index.hazard {
+                if self.hazard[c].iter().any(|g| *g != 0.0) {
+                    gradients.push((h, self.hazard[c].clone()));
+                }
+            }
+            if let Some(first) = index.outcome {
+                for (outcome, &start) in first.iter().enumerate() {
+                    for member in 0..self.outcome_members {
+                        let offset = (outcome * self.outcome_members + member) * self.outcome_dim;
+                        let g = &self.outcome[c][offset..offset + self.outcome_dim];
+                        if g.iter().any(|v| *v != 0.0) {
+                            gradients.push((start + member, g.to_vec()));
+                        }
+                    }
+                }
+            }
+            if !gradients.is_empty() {
+                *slot = Some(Arc::new(Sensitivity { gradients }));
+            }
+        }
+        out
+    }
 }
 
 fn null_outcomes(e: &mut PolicyEstimate) {
@@ -547,15 +794,14 @@ pub fn historical_evaluation(units: &[Unit]) -> PolicyEvaluation {
             }
         })
         .collect();
-    let mut statistics = estimators::build(EstimatorKind::Matched, 1.0, &inputs);
+    let mut statistics =
+        estimators::build(EstimatorKind::Matched, 1.0, &inputs, &ColumnSensitivities::default());
     statistics.matched_share = 1.0;
     PolicyEvaluation {
         estimate: historical_estimate(units),
         handoff_points: window.iter().map(|u| history_point(u)).collect(),
         supported: !window.is_empty(),
         statistics,
-        refit_values: Vec::new(),
-        refit_scale: 1.0,
     }
 }
 

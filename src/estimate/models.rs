@@ -162,6 +162,36 @@ impl HazardModel {
         HazardModel { fitted: Some((standardizer, fit)) }
     }
 
+    /// The number of coefficients (intercept included); 0 without a fitted model.
+    pub fn dim(&self) -> usize {
+        self.fitted.as_ref().map_or(0, |(_, fit)| fit.coef.len())
+    }
+
+    /// The fitted model's penalised information (empty without a fitted model).
+    pub fn information(&self) -> &[f64] {
+        self.fitted.as_ref().map_or(&[], |(_, fit)| &fit.information)
+    }
+
+    /// Adds unit `i`'s score, `sum_d (y_d - p_d) x_d` over its fitting rows, to `out`; also
+    /// the derivative of `ln P(history's path)` in the coefficients.
+    pub fn add_score(&self, units: &[Unit], prep: &Prepared, i: usize, out: &mut [f64]) {
+        let Some((st, fit)) = &self.fitted else { return };
+        let unit = &units[i];
+        let n = unit.timeline.points.len() as u32;
+        let h0 = history_point(unit);
+        let mut row = Vec::with_capacity(fit.coef.len());
+        for d in 1..=h0.unwrap_or(n) {
+            row.clear();
+            row.push(1.0);
+            prep.write(units, i, Some(d), &mut row);
+            st.apply(&mut row);
+            let residual = if Some(d) == h0 { 1.0 } else { 0.0 } - fit.predict(&row);
+            for (o, x) in out.iter_mut().zip(&row) {
+                *o += residual * x;
+            }
+        }
+    }
+
     /// `p_d` for unit `i` at decision point `d`.
     fn hazard(&self, units: &[Unit], prep: &Prepared, i: usize, d: u32) -> f64 {
         let unit = &units[i];
@@ -255,20 +285,51 @@ impl OutcomeModels {
         i: usize,
         point: Option<u32>,
     ) -> Outcomes {
+        let mut design = Vec::new();
+        self.predict_with_row(units, prep, i, point, &mut design)
+    }
+
+    /// `predict`, leaving the model's design row (standardised, interacted) in `design`: the
+    /// derivative of a prediction `m` in the coefficients is `m (1 - m) design`.
+    pub fn predict_with_row(
+        &self,
+        units: &[Unit],
+        prep: &Prepared,
+        i: usize,
+        point: Option<u32>,
+        design: &mut Vec<f64>,
+    ) -> Outcomes {
         let mut row = prep.features(units, i, point);
         self.standardizer.apply(&mut row);
-        let mut design = Vec::with_capacity(2 * row.len() + 2);
+        design.clear();
         let none = point.is_none() || units[i].timeline.points.is_empty();
-        interact(&row, none, &mut design);
-        let meeting = self.meeting.predict(&design);
-        let opportunity = self.opportunity.predict(&design);
-        let amount = prep
-            .space
+        interact(&row, none, design);
+        let meeting = self.meeting.predict(design);
+        let opportunity = self.opportunity.predict(design);
+        [meeting, opportunity, opportunity * self.amount(units, prep, i)]
+    }
+
+    /// The shrunk mean amount of unit `i`'s segment (what pipeline multiplies by).
+    pub fn amount(&self, units: &[Unit], prep: &Prepared, i: usize) -> f64 {
+        prep.space
             .segments
             .index(units[i].conversation.segment.as_deref())
             .and_then(|s| self.segment_amount.get(s).copied())
-            .unwrap_or(self.overall_amount);
-        [meeting, opportunity, opportunity * amount]
+            .unwrap_or(self.overall_amount)
+    }
+
+    /// The penalised information of the meeting (`0`) or opportunity (`1`) model.
+    pub fn information(&self, outcome: usize) -> &[f64] {
+        if outcome == 0 {
+            &self.meeting.information
+        } else {
+            &self.opportunity.information
+        }
+    }
+
+    /// The number of coefficients of each outcome model.
+    pub fn dim(&self) -> usize {
+        self.meeting.coef.len()
     }
 }
 
@@ -309,8 +370,13 @@ impl CrossFitted {
         fitted
     }
 
+    /// The fold models, fold `f` fitted without fold `f`.
+    pub fn folds(&self) -> &[OutcomeModels] {
+        &self.folds
+    }
+
     /// The fold unit `i` belongs to: its key's, else its position's.
-    fn fold_of(&self, i: usize) -> usize {
+    pub fn fold_of(&self, i: usize) -> usize {
         self.keys.as_ref().and_then(|k| k.get(i).copied()).unwrap_or(i) % FOLDS
     }
 

@@ -8,9 +8,8 @@
 //! difference is paired over conversations.
 
 use super::intervals::{intervals, paired_difference, Statistic};
-use super::refit::{spread, widen};
-use super::{Estimate, Rate};
-use super::{EstimationConfig, PolicyEvaluation};
+use super::resample::Resampler;
+use super::{Estimate, PolicyEvaluation, Rate};
 use crate::policy::Objective;
 
 /// One grid value and its evaluated variant.
@@ -50,17 +49,6 @@ pub fn net_objective(
     net.value().is_some().then_some(net)
 }
 
-/// The net objective per 100 of each refit replicate (NaN where undefined; empty without
-/// refits), from the replicate's objective and handoff rate.
-fn refit_nets(evaluation: &PolicyEvaluation, objective: Objective, handoff_cost: f64) -> Vec<f64> {
-    let rate = objective_rate(objective);
-    evaluation
-        .refit_values
-        .iter()
-        .map(|v| 100.0 * (v.get(rate) - handoff_cost * v.handoff_rate))
-        .collect()
-}
-
 /// A sweep's figures: the net objective of each candidate (in the candidates' order) and the
 /// optimum. The candidates' other figures are in their evaluations.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,22 +75,14 @@ pub fn evaluate_sweep(
     candidates: &[SweepCandidate],
     objective: Objective,
     handoff_cost: f64,
-    config: &EstimationConfig,
+    resampler: &Resampler,
 ) -> SweepEstimate {
     let nets: Vec<Option<Statistic>> =
         candidates.iter().map(|c| net_objective(c.evaluation, objective, handoff_cost)).collect();
-    let refit: Vec<Vec<f64>> =
-        candidates.iter().map(|c| refit_nets(c.evaluation, objective, handoff_cost)).collect();
-    let scale = |j: usize| candidates[j].evaluation.refit_scale;
     let net_estimates: Vec<Estimate> = nets
         .iter()
-        .enumerate()
-        .map(|(j, n)| match n {
-            Some(s) => {
-                let e = intervals(&[s], config.bootstrap, config.seed)[0];
-                let inf = f64::INFINITY;
-                widen(e, spread(refit[j].iter().copied(), scale(j)), -inf, inf)
-            }
+        .map(|n| match n {
+            Some(s) => intervals(&[s], resampler)[0],
             None => Estimate::NULL,
         })
         .collect();
@@ -114,13 +94,7 @@ pub fn evaluate_sweep(
         let difference = match (runner, &nets[best]) {
             (Some(r), Some(b)) => nets[r]
                 .as_ref()
-                .map(|rs| {
-                    let e = paired_difference(b, rs, config.bootstrap, config.seed);
-                    // The models' uncertainty of the difference, paired replicate by replicate.
-                    let diffs = refit[best].iter().zip(&refit[r]).map(|(x, y)| x - y);
-                    let inf = f64::INFINITY;
-                    widen(e, spread(diffs, scale(best)), -inf, inf)
-                })
+                .map(|rs| paired_difference(b, rs, resampler))
                 .unwrap_or(Estimate::NULL),
             _ => Estimate::NULL,
         };
@@ -171,24 +145,14 @@ mod tests {
             .collect();
         PolicyEvaluation {
             estimate: PolicyEstimate::default(),
-            statistics: build(EstimatorKind::Dm, 50.0, &inputs),
+            statistics: build(EstimatorKind::Dm, 50.0, &inputs, &Default::default()),
             handoff_points: points.to_vec(),
             supported: true,
-            refit_values: Vec::new(),
-            refit_scale: 1.0,
         }
     }
 
-    fn config() -> EstimationConfig {
-        EstimationConfig {
-            estimator: EstimatorKind::Dm,
-            clip: 50.0,
-            tolerance: 0,
-            bootstrap: 0,
-            seed: 1,
-            refits: 0,
-            refit_size: 0,
-        }
+    fn config() -> Resampler {
+        Resampler::normal(4)
     }
 
     #[test]

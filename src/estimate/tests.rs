@@ -76,15 +76,7 @@ fn units(world: &World) -> Vec<Unit<'_>> {
 }
 
 fn config(estimator: EstimatorKind) -> EstimationConfig {
-    EstimationConfig {
-        estimator,
-        clip: 50.0,
-        tolerance: 0,
-        bootstrap: 0,
-        seed: 7,
-        refits: 0,
-        refit_size: 0,
-    }
+    EstimationConfig { estimator, clip: 50.0, tolerance: 0, bootstrap: 0, seed: 7 }
 }
 
 fn meeting_estimate(units: &[Unit], kind: EstimatorKind, decisions: &[Decision]) -> f64 {
@@ -327,36 +319,41 @@ fn meeting_interval(units: &[Unit], config: &EstimationConfig, decisions: &[Deci
 }
 
 #[test]
-fn refits_widen_a_model_based_interval_and_keep_the_estimate() {
+fn the_models_uncertainty_widens_a_model_based_interval_and_keeps_the_estimate() {
     let world = simulate(3000, 5);
     let units = units(&world);
     // Hand off everything at point 1: history rarely did, so `dm` extrapolates.
     let first = vec![Decision { point: Some(1), situation: None }; units.len()];
-    let fixed = config(EstimatorKind::Dm);
-    let refitted = EstimationConfig { refits: 20, refit_size: 3000, ..fixed.clone() };
-    let held = meeting_interval(&units, &fixed, &first);
-    let wide = meeting_interval(&units, &refitted, &first);
-    assert_eq!(held.estimate, wide.estimate);
-    let width = |e: &Estimate| e.high.unwrap() - e.low.unwrap();
-    // Holding the model fixed, `dm`'s interval is only the noise of averaging predictions.
-    assert!(width(&wide) > 1.5 * width(&held), "held {held:?} refitted {wide:?}");
-    // Same seed, same interval.
-    assert_eq!(wide, meeting_interval(&units, &refitted, &first));
-    // Refitting on half-size resamples and scaling by sqrt(m / n) gives a comparable width.
-    let half = EstimationConfig { refit_size: 1500, ..refitted.clone() };
-    let ratio = width(&meeting_interval(&units, &half, &first)) / width(&wide);
-    assert!((0.6..1.6).contains(&ratio), "half-size refits change the width by {ratio}");
+    for bootstrap in [200, 0] {
+        let cfg = EstimationConfig { bootstrap, ..config(EstimatorKind::Dm) };
+        let with_models = meeting_interval(&units, &cfg, &first);
+        let mut fixed = Estimation::fit(&units, &cfg);
+        fixed.hold_models_fixed();
+        let held = fixed.evaluate(&units, &first).rates.meeting_rate;
+        assert_eq!(held.estimate, with_models.estimate);
+        let width = |e: &Estimate| e.high.unwrap() - e.low.unwrap();
+        // Holding the model fixed, `dm`'s interval is only the noise of averaging predictions.
+        assert!(
+            width(&with_models) > 1.5 * width(&held),
+            "bootstrap {bootstrap}: held {held:?} with the models {with_models:?}"
+        );
+        // Same seed, same interval.
+        assert_eq!(with_models, meeting_interval(&units, &cfg, &first));
+    }
 }
 
 #[test]
-fn matched_uses_no_model_and_is_never_refitted() {
-    let world = simulate(500, 6);
+fn bootstrap_and_normal_intervals_agree_with_the_models_uncertainty() {
+    let world = simulate(3000, 5);
     let units = units(&world);
-    let never = vec![Decision::NEVER; units.len()];
-    let fixed = config(EstimatorKind::Matched);
-    let refitted = EstimationConfig { refits: 10, refit_size: 500, ..fixed.clone() };
-    assert_eq!(
-        meeting_interval(&units, &fixed, &never),
-        meeting_interval(&units, &refitted, &never)
-    );
+    let first = vec![Decision { point: Some(1), situation: None }; units.len()];
+    for kind in [EstimatorKind::Dm, EstimatorKind::Dr, EstimatorKind::Ipw] {
+        let boot =
+            meeting_interval(&units, &EstimationConfig { bootstrap: 400, ..config(kind) }, &first);
+        let normal =
+            meeting_interval(&units, &EstimationConfig { bootstrap: 0, ..config(kind) }, &first);
+        let width = |e: &Estimate| e.high.unwrap() - e.low.unwrap();
+        let ratio = width(&boot) / width(&normal);
+        assert!((0.75..1.33).contains(&ratio), "{kind:?}: bootstrap {boot:?} normal {normal:?}");
+    }
 }
