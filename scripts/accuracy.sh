@@ -5,6 +5,7 @@
 #
 # Usage: scripts/accuracy.sh [SEED ...]        (default: 11 12 13)
 # Environment: CONVERSATIONS (default 20000), WORK (default a new temporary folder),
+#              ESTIMATORS (default "matched dm ipw snipw dr"),
 #              MARKDOWN=1 for Markdown tables, HANDOFF_BIN=path to use a built binary
 #              instead of building one. Exit status 1 when `dr` misses the acceptance
 #              criteria of docs/accuracy.md on any seed.
@@ -15,7 +16,7 @@ conversations="${CONVERSATIONS:-20000}"
 work="${WORK:-$(mktemp -d)}"
 seeds=("$@")
 [ ${#seeds[@]} -gt 0 ] || seeds=(11 12 13)
-estimators=(matched dm ipw snipw dr)
+estimators=(${ESTIMATORS:-matched dm ipw snipw dr})
 format_flag=()
 [ "${MARKDOWN:-0}" = 1 ] && format_flag=(--markdown)
 

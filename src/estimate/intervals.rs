@@ -108,7 +108,7 @@ impl Resampler {
             return;
         }
         let values: Vec<&[f64]> = missing.iter().map(|c| &c.values[..]).collect();
-        let sums = weighted_sums(&self.keys, self.seed, self.replicates, &values);
+        let sums = weighted_sums(&self.weights, self.replicates, &values);
         for (column, mut sums) in missing.into_iter().zip(sums) {
             if let Some(s) = &column.sensitivity {
                 self.models.add_shifts(s, &mut sums);

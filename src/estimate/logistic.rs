@@ -78,17 +78,38 @@ impl Accum {
     }
 }
 
-fn accumulate(x: &[f64], y: &[f64], k: usize, coef: &[f64]) -> Accum {
+/// Which rows a fit uses: every row, or those whose group is not the excluded one (a
+/// cross-fitting fold fitted on every fold but its own).
+#[derive(Clone, Copy, Debug)]
+pub enum Rows<'a> {
+    All,
+    Excluding { groups: &'a [u8], excluded: u8 },
+}
+
+impl Rows<'_> {
+    fn keeps(&self, row: usize) -> bool {
+        match self {
+            Rows::All => true,
+            Rows::Excluding { groups, excluded } => groups.get(row) != Some(excluded),
+        }
+    }
+}
+
+fn accumulate(x: &[f64], y: &[f64], k: usize, coef: &[f64], rows: Rows) -> Accum {
     let partials: Vec<Accum> = x
         .par_chunks(CHUNK_ROWS * k)
         .zip(y.par_chunks(CHUNK_ROWS))
-        .map(|(xs, ys)| {
+        .enumerate()
+        .map(|(chunk, (xs, ys))| {
             let mut acc = Accum::zero(k);
             // The row's non-zero columns: the design is mostly one-hot blocks and interaction
             // halves, so the Hessian update runs over pairs of them only. A zero term would
             // add nothing, so every sum sees the same additions in the same order.
             let mut nonzero: Vec<usize> = Vec::with_capacity(k);
-            for (row, &target) in xs.chunks_exact(k).zip(ys) {
+            for (r, (row, &target)) in xs.chunks_exact(k).zip(ys).enumerate() {
+                if !rows.keeps(chunk * CHUNK_ROWS + r) {
+                    continue;
+                }
                 let eta = dot(coef, row);
                 let p = sigmoid(eta);
                 let w = (p * (1.0 - p)).max(1e-12);
@@ -127,11 +148,27 @@ fn penalty(coef: &[f64], lambda: f64) -> f64 {
 /// intercept) and 0/1 targets `y`. Never panics: with no rows it returns zeros; separable or
 /// constant data end at the iteration budget with finite coefficients.
 pub fn fit(x: &[f64], y: &[f64], k: usize, options: LogisticOptions) -> LogisticFit {
-    let mut coef = vec![0.0; k];
+    fit_rows(x, y, k, options, Rows::All, None)
+}
+
+/// `fit` on the rows `rows` keeps, starting from `start` (a warm start: a nearby fit's
+/// coefficients; the optimum is the same, reached in fewer steps).
+pub fn fit_rows(
+    x: &[f64],
+    y: &[f64],
+    k: usize,
+    options: LogisticOptions,
+    rows: Rows,
+    start: Option<&[f64]>,
+) -> LogisticFit {
+    let mut coef = match start {
+        Some(s) if s.len() == k && s.iter().all(|c| c.is_finite()) => s.to_vec(),
+        _ => vec![0.0; k],
+    };
     if k == 0 || y.is_empty() || x.len() != y.len() * k {
         return LogisticFit { coef, iterations: 0, converged: false, information: Vec::new() };
     }
-    let mut acc = accumulate(x, y, k, &coef);
+    let mut acc = accumulate(x, y, k, &coef, rows);
     let mut objective = -acc.loglik + penalty(&coef, options.lambda);
     for iteration in 1..=options.max_iterations {
         let (mut hessian, mut gradient) = (acc.hessian.clone(), acc.gradient.clone());
@@ -148,7 +185,7 @@ pub fn fit(x: &[f64], y: &[f64], k: usize, options: LogisticOptions) -> Logistic
         let mut scale = 1.0;
         loop {
             let trial: Vec<f64> = coef.iter().zip(&step).map(|(c, s)| c + scale * s).collect();
-            let trial_acc = accumulate(x, y, k, &trial);
+            let trial_acc = accumulate(x, y, k, &trial, rows);
             let trial_objective = -trial_acc.loglik + penalty(&trial, options.lambda);
             if trial_objective <= objective + 1e-12 * objective.abs().max(1.0) || scale < 1e-6 {
                 coef = trial;

@@ -206,13 +206,16 @@ impl Estimation {
         let kind = config.estimator;
         let keys: Vec<u64> = units.iter().map(|u| conversation_key(&u.conversation.id)).collect();
         let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
+        tracing::debug!("stage: features prepared");
         let hazard = kind.uses_propensity().then(|| HazardModel::fit(units, &prepared, options));
+        tracing::debug!("stage: hazard fitted");
         let propensities = hazard.as_ref().map(|h| {
             (0..units.len())
                 .into_par_iter()
                 .map(|i| h.path_propensity(units, &prepared, i))
                 .collect()
         });
+        tracing::debug!("stage: propensities");
         let outcomes = match kind {
             // `dr` corrects the model with each conversation's residual: out of fold, so the
             // residual is honest (see `models::CrossFitted`). Folds are keyed by conversation
@@ -231,6 +234,7 @@ impl Estimation {
             }
             _ => None,
         };
+        tracing::debug!("stage: outcome models fitted");
         let mut estimation = Estimation {
             config: config.clone(),
             prepared,
@@ -245,15 +249,17 @@ impl Estimation {
             window,
         };
         estimation.hazard_scores = estimation.window_hazard_scores(units);
+        tracing::debug!("stage: hazard scores");
         let (groups, models) = estimation.model_groups(units);
         let window_keys: Vec<u64> = estimation.window.iter().map(|&i| keys[i]).collect();
         let replicates = config.bootstrap as usize;
         let shifts = if kind == EstimatorKind::Matched {
             ModelShifts::none()
         } else {
-            let score = |i: usize, g: usize, out: &mut [f64]| estimation.score(units, g, i, out);
+            let score = |i: usize, out: &mut [f64]| estimation.scores(&models, units, i, out);
             ModelShifts::build(&groups, &keys, &estimation.window, config.seed, replicates, &score)
         };
+        tracing::debug!("stage: model shifts");
         estimation.models = models;
         estimation.resampler = Resampler::new(window_keys, config.seed, replicates, shifts);
         estimation
@@ -313,26 +319,29 @@ impl Estimation {
         (groups, index)
     }
 
-    /// Unit `i`'s score for model group `g` (see `model_groups`), added to `out`.
-    fn score(&self, units: &[Unit], g: usize, i: usize, out: &mut [f64]) {
-        let outcome_group = if self.models.hazard.is_some() { g.checked_sub(1) } else { Some(g) };
-        match (outcome_group, &self.hazard) {
-            (None, Some(hazard)) => hazard.add_score(units, &self.prepared, i, out),
-            (Some(j), _) => {
-                let Some((model, _)) = self.outcomes.as_ref().and_then(|o| o.model_for(i)) else {
-                    return;
-                };
-                let mut design = Vec::new();
-                let h0 = history_point(&units[i]);
-                let m = model.predict_with_row(units, &self.prepared, i, h0, &mut design);
-                let o = units[i].observed;
-                let y = if j == 0 { o.meeting } else { o.opportunity };
-                let residual = f64::from(u8::from(y)) - m[j.min(1)];
-                for (acc, x) in out.iter_mut().zip(&design) {
-                    *acc += residual * x;
-                }
+    /// Unit `i`'s scores for every model group of `model_groups`, one after the other,
+    /// added to `out`: the hazard's, then the meeting and opportunity models' (one design row,
+    /// at history's own handoff point, serves both).
+    fn scores(&self, index: &ModelIndex, units: &[Unit], i: usize, out: &mut [f64]) {
+        let mut at = 0;
+        if let Some(hazard) = self.hazard.as_ref().filter(|_| index.hazard.is_some()) {
+            let dim = hazard.dim();
+            hazard.add_score(units, &self.prepared, i, &mut out[..dim]);
+            at = dim;
+        }
+        let Some((model, _)) = self.outcomes.as_ref().and_then(|o| o.model_for(i)) else {
+            return;
+        };
+        let mut design = Vec::new();
+        let h0 = history_point(&units[i]);
+        let m = model.predict_with_row(units, &self.prepared, i, h0, &mut design);
+        let o = units[i].observed;
+        for (j, y) in [o.meeting, o.opportunity].into_iter().enumerate() {
+            let residual = f64::from(u8::from(y)) - m[j];
+            let target = &mut out[at + j * design.len()..at + (j + 1) * design.len()];
+            for (acc, x) in target.iter_mut().zip(&design) {
+                *acc += residual * x;
             }
-            (None, None) => {}
         }
     }
 

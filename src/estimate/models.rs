@@ -18,8 +18,8 @@
 //! Columns are standardised on the fitting rows; the intercept is not penalised.
 
 use super::features::{onsets, FeatureSpace};
-use super::logistic::{self, LogisticFit, LogisticOptions};
-use super::Unit;
+use super::logistic::{self, LogisticFit, LogisticOptions, Rows};
+use super::{Observed, Unit};
 use crate::policy::Policy;
 use crate::replay::decide;
 use rayon::prelude::*;
@@ -167,6 +167,11 @@ impl HazardModel {
         self.fitted.as_ref().map_or(0, |(_, fit)| fit.coef.len())
     }
 
+    /// The fitted coefficients (empty without a fitted model).
+    pub fn coefficients(&self) -> &[f64] {
+        self.fitted.as_ref().map_or(&[], |(_, fit)| &fit.coef)
+    }
+
     /// The fitted model's penalised information (empty without a fitted model).
     pub fn information(&self) -> &[f64] {
         self.fitted.as_ref().map_or(&[], |(_, fit)| &fit.information)
@@ -253,26 +258,39 @@ impl OutcomeModels {
         options: LogisticOptions,
         include: impl Fn(usize) -> bool,
     ) -> OutcomeModels {
-        let k = prep.space.dim();
         let chosen: Vec<usize> = (0..units.len()).filter(|&i| include(i)).collect();
-        let mut base = Vec::with_capacity(chosen.len() * k);
-        for &i in &chosen {
-            prep.write(units, i, history_point(&units[i]), &mut base);
-        }
-        let standardizer = Standardizer::learn(&base, k);
-        let mut design = Vec::with_capacity(chosen.len() * (2 * k + 2));
-        for (&i, row) in chosen.iter().zip(base.chunks_exact(k.max(1))) {
-            let mut r = row.to_vec();
-            standardizer.apply(&mut r);
-            interact(&r, history_point(&units[i]).is_none(), &mut design);
-        }
-        let meeting_y: Vec<f64> =
-            chosen.iter().map(|&i| f64::from(u8::from(units[i].observed.meeting))).collect();
-        let opp_y: Vec<f64> =
-            chosen.iter().map(|&i| f64::from(u8::from(units[i].observed.opportunity))).collect();
-        let width = 2 * k + 2;
-        let meeting = logistic::fit(&design, &meeting_y, width, options);
-        let opportunity = logistic::fit(&design, &opp_y, width, options);
+        let standardizer = outcome_standardizer(units, prep, &chosen);
+        let design = OutcomeDesign::build(units, prep, &standardizer, &chosen);
+        OutcomeModels::fit_design(units, prep, options, standardizer, &design, Rows::All, None)
+    }
+
+    /// Fits on `design`'s rows that `rows` keeps, from `start`'s coefficients when given.
+    fn fit_design(
+        units: &[Unit],
+        prep: &Prepared,
+        options: LogisticOptions,
+        standardizer: Standardizer,
+        design: &OutcomeDesign,
+        rows: Rows,
+        start: Option<&OutcomeModels>,
+    ) -> OutcomeModels {
+        let width = design.width;
+        let meeting = logistic::fit_rows(
+            &design.x,
+            &design.meeting,
+            width,
+            options,
+            rows,
+            start.map(|s| &s.meeting.coef[..]),
+        );
+        let opportunity = logistic::fit_rows(
+            &design.x,
+            &design.opportunity,
+            width,
+            options,
+            rows,
+            start.map(|s| &s.opportunity.coef[..]),
+        );
         let (segment_amount, overall_amount) = segment_amounts(units, prep);
         OutcomeModels { standardizer, meeting, opportunity, segment_amount, overall_amount }
     }
@@ -318,6 +336,15 @@ impl OutcomeModels {
             .unwrap_or(self.overall_amount)
     }
 
+    /// The coefficients of the meeting (`0`) or opportunity (`1`) model.
+    pub fn coefficients(&self, outcome: usize) -> &[f64] {
+        if outcome == 0 {
+            &self.meeting.coef
+        } else {
+            &self.opportunity.coef
+        }
+    }
+
     /// The penalised information of the meeting (`0`) or opportunity (`1`) model.
     pub fn information(&self, outcome: usize) -> &[f64] {
         if outcome == 0 {
@@ -356,6 +383,10 @@ impl CrossFitted {
 
     /// As `fit`, with unit `i` in fold `keys[i] % FOLDS`: a resample passes the original
     /// indices, so a conversation drawn twice is never both fitted on and predicted.
+    ///
+    /// The folds share one design, standardised on every unit (the features' means and
+    /// spreads carry no outcome), so a conversation's design row is the same for every fold
+    /// model; each fold starts from the previous fold's coefficients.
     pub fn fit_keyed(
         units: &[Unit],
         prep: &Prepared,
@@ -363,10 +394,25 @@ impl CrossFitted {
         keys: Option<Vec<usize>>,
     ) -> CrossFitted {
         let mut fitted = CrossFitted { folds: Vec::new(), keys };
-        fitted.folds = (0..FOLDS)
-            .into_par_iter()
-            .map(|f| OutcomeModels::fit_on(units, prep, options, |i| fitted.fold_of(i) != f))
-            .collect();
+        let all: Vec<usize> = (0..units.len()).collect();
+        let standardizer = outcome_standardizer(units, prep, &all);
+        let design = OutcomeDesign::build(units, prep, &standardizer, &all);
+        let groups: Vec<u8> = all.iter().map(|&i| fitted.fold_of(i) as u8).collect();
+        let mut folds: Vec<OutcomeModels> = Vec::with_capacity(FOLDS);
+        for f in 0..FOLDS {
+            let rows = Rows::Excluding { groups: &groups, excluded: f as u8 };
+            let model = OutcomeModels::fit_design(
+                units,
+                prep,
+                options,
+                standardizer.clone(),
+                &design,
+                rows,
+                folds.last(),
+            );
+            folds.push(model);
+        }
+        fitted.folds = folds;
         fitted
     }
 
@@ -391,6 +437,54 @@ impl CrossFitted {
         match self.folds.get(self.fold_of(i)) {
             Some(model) => model.predict(units, prep, i, point),
             None => [0.0; 3],
+        }
+    }
+}
+
+/// The standardiser of the outcome features at history's own handoff point, learned on
+/// `chosen`.
+fn outcome_standardizer(units: &[Unit], prep: &Prepared, chosen: &[usize]) -> Standardizer {
+    let k = prep.space.dim();
+    let mut base = Vec::with_capacity(chosen.len() * k);
+    for &i in chosen {
+        prep.write(units, i, history_point(&units[i]), &mut base);
+    }
+    Standardizer::learn(&base, k)
+}
+
+/// The outcome models' design on `chosen` (standardised, interacted) and their targets.
+struct OutcomeDesign {
+    width: usize,
+    x: Vec<f64>,
+    meeting: Vec<f64>,
+    opportunity: Vec<f64>,
+}
+
+impl OutcomeDesign {
+    fn build(
+        units: &[Unit],
+        prep: &Prepared,
+        standardizer: &Standardizer,
+        chosen: &[usize],
+    ) -> OutcomeDesign {
+        let k = prep.space.dim();
+        let width = 2 * k + 2;
+        let mut x = Vec::with_capacity(chosen.len() * width);
+        let mut row = Vec::with_capacity(k);
+        for &i in chosen {
+            row.clear();
+            prep.write(units, i, history_point(&units[i]), &mut row);
+            standardizer.apply(&mut row);
+            interact(&row, history_point(&units[i]).is_none(), &mut x);
+        }
+        let target = |f: fn(&Observed) -> bool| -> Vec<f64> {
+            chosen.iter().map(|&i| f64::from(u8::from(f(&units[i].observed)))).collect()
+        };
+        OutcomeDesign {
+            width,
+            x,
+            meeting: target(|o| o.meeting),
+            opportunity: target(|o| o.opportunity),
         }
     }
 }

@@ -76,11 +76,12 @@ pub fn poisson_weight(key: u64, seed: u64, replicate: u32) -> u8 {
 }
 
 /// The weights of `keys` in replicates `0..replicates`, conversation-major.
-pub fn weights_of(keys: &[u64], seed: u64, replicates: usize, out: &mut Vec<f64>) {
-    out.clear();
+pub fn weights_of(keys: &[u64], seed: u64, replicates: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(keys.len() * replicates);
     for &key in keys {
-        out.extend((0..replicates).map(|r| f64::from(poisson_weight(key, seed, r as u32))));
+        out.extend((0..replicates).map(|r| poisson_weight(key, seed, r as u32)));
     }
+    out
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -95,6 +96,8 @@ pub struct Resampler {
     pub(crate) replicates: usize,
     /// The window's conversation keys, in unit order (the columns' order).
     pub(crate) keys: Vec<u64>,
+    /// The window's weights, conversation-major (`keys.len() x replicates`), drawn once.
+    pub(crate) weights: Vec<u8>,
     /// Per replicate, the sum of the window's weights (the denominator of a plain mean).
     pub(crate) weight_totals: Vec<f64>,
     /// The models' shifts per replicate (bootstrap) and per-conversation scores (normal).
@@ -106,17 +109,18 @@ impl Resampler {
     /// intervals. `models` carries the models' uncertainty (`ModelShifts::none()` to hold the
     /// models fixed).
     pub fn new(keys: Vec<u64>, seed: u64, replicates: usize, models: ModelShifts) -> Resampler {
-        let weight_totals = if replicates == 0 {
-            Vec::new()
-        } else {
-            let ones = vec![1.0; keys.len()];
-            weighted_sums(&keys, seed, replicates, &[&ones]).pop().unwrap_or_default()
-        };
+        let weights: Vec<u8> = keys
+            .par_chunks(BLOCK)
+            .flat_map_iter(|chunk| weights_of(chunk, seed, replicates))
+            .collect();
+        let ones = vec![1.0; keys.len()];
+        let weight_totals = weighted_sums(&weights, replicates, &[&ones]).pop().unwrap_or_default();
         Resampler {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             seed,
             replicates,
             keys,
+            weights,
             weight_totals,
             models,
         }
@@ -125,6 +129,10 @@ impl Resampler {
     /// Normal intervals with the models held fixed, over `n` conversations keyed by position.
     pub fn normal(n: usize) -> Resampler {
         Resampler::new((0..n as u64).map(mix).collect(), 0, 0, ModelShifts::none())
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     pub fn replicates(&self) -> usize {
@@ -140,26 +148,19 @@ impl Resampler {
     }
 }
 
-/// Per column, its weighted sum in every replicate (`sum_i w_ir values_i`), in one pass over
-/// the conversations: blocks of `BLOCK` conversations in parallel, each computing its weights
-/// once for all columns, added in block order.
-pub fn weighted_sums(
-    keys: &[u64],
-    seed: u64,
-    replicates: usize,
-    columns: &[&[f64]],
-) -> Vec<Vec<f64>> {
+/// Per column, its weighted sum in every replicate (`sum_i w_ir values_i`, with `weights`
+/// conversation-major), in one pass over the conversations: blocks of `BLOCK` conversations
+/// in parallel, each reading its weights once for all columns, added in block order.
+pub fn weighted_sums(weights: &[u8], replicates: usize, columns: &[&[f64]]) -> Vec<Vec<f64>> {
     let k = columns.len();
     if k == 0 || replicates == 0 {
         return vec![Vec::new(); k];
     }
-    let blocks: Vec<Vec<f64>> = keys
-        .par_chunks(BLOCK)
+    let blocks: Vec<Vec<f64>> = weights
+        .par_chunks(BLOCK * replicates)
         .enumerate()
-        .map(|(block, chunk)| {
+        .map(|(block, weights)| {
             let start = block * BLOCK;
-            let mut weights = Vec::with_capacity(chunk.len() * replicates);
-            weights_of(chunk, seed, replicates, &mut weights);
             // Column-major partials: `partial[c * replicates + r]`.
             let mut partial = vec![0.0; k * replicates];
             for (c, column) in columns.iter().enumerate() {
@@ -170,7 +171,7 @@ pub fn weighted_sums(
                         continue;
                     }
                     for (s, &wr) in sums.iter_mut().zip(w) {
-                        *s += wr * value;
+                        *s += f64::from(wr) * value;
                     }
                 }
             }
@@ -220,10 +221,10 @@ mod tests {
     fn sums_of_two_shards_add_up_to_one_pass() {
         let keys: Vec<u64> = (0..5000).map(|i| conversation_key(&format!("c{i}"))).collect();
         let values: Vec<f64> = (0..5000).map(|i| f64::from(i % 13) / 7.0).collect();
-        let whole = weighted_sums(&keys, 9, 50, &[&values]);
+        let whole = weighted_sums(&weights_of(&keys, 9, 50), 50, &[&values]);
         let cut = 1234;
-        let a = weighted_sums(&keys[..cut], 9, 50, &[&values[..cut]]);
-        let b = weighted_sums(&keys[cut..], 9, 50, &[&values[cut..]]);
+        let a = weighted_sums(&weights_of(&keys[..cut], 9, 50), 50, &[&values[..cut]]);
+        let b = weighted_sums(&weights_of(&keys[cut..], 9, 50), 50, &[&values[cut..]]);
         for r in 0..50 {
             let sum = a[0][r] + b[0][r];
             assert!((sum - whole[0][r]).abs() <= 1e-9 * whole[0][r].abs().max(1.0));

@@ -357,3 +357,45 @@ fn bootstrap_and_normal_intervals_agree_with_the_models_uncertainty() {
         assert!((0.75..1.33).contains(&ratio), "{kind:?}: bootstrap {boot:?} normal {normal:?}");
     }
 }
+
+/// At a penalised optimum, each model's scores sum to the penalty's gradient (`lambda * b`
+/// off the intercept, 0 on it): a check that `scores` lays every group out where
+/// `model_groups` says it is, since the shifts are built from those sums.
+#[test]
+fn every_models_scores_sum_to_its_penalty_gradient() {
+    let world = simulate(2000, 3);
+    let units = units(&world);
+    for kind in [EstimatorKind::Dm, EstimatorKind::Ipw] {
+        let estimation = Estimation::fit(&units, &config(kind));
+        let (groups, index) = estimation.model_groups(&units);
+        let width: usize = groups.iter().map(|g| g.dim).sum();
+        let mut total = vec![0.0; width];
+        for i in 0..units.len() {
+            let mut row = vec![0.0; width];
+            estimation.scores(&index, &units, i, &mut row);
+            total.iter_mut().zip(&row).for_each(|(t, r)| *t += r);
+        }
+        let lambda = LogisticOptions::default().lambda;
+        let mut coefficients: Vec<Vec<f64>> = Vec::new();
+        if let Some(h) = &estimation.hazard {
+            coefficients.push(h.coefficients().to_vec());
+        }
+        if let Some(Outcome::InSample(m)) = &estimation.outcomes {
+            coefficients.push(m.coefficients(0).to_vec());
+            coefficients.push(m.coefficients(1).to_vec());
+        }
+        assert_eq!(coefficients.len(), groups.len(), "{kind:?}");
+        let mut at = 0;
+        for coef in coefficients {
+            for (j, b) in coef.iter().enumerate() {
+                let expected = if j == 0 { 0.0 } else { lambda * b };
+                let got = total[at + j];
+                assert!(
+                    (got - expected).abs() < 1e-5,
+                    "{kind:?} coordinate {j}: {got} vs {expected}"
+                );
+            }
+            at += coef.len();
+        }
+    }
+}

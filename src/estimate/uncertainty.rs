@@ -80,16 +80,17 @@ impl ModelShifts {
     }
 
     /// Computes the shifts (`replicates > 0`) or stores the window's scores (normal
-    /// intervals). `score(i, group, out)` writes fitting conversation `i`'s score for the
-    /// group into `out` (`dim` values, zeroed); `keys[i]` is its conversation key; `window`
-    /// lists the fitting conversations that are in the reported window, in unit order.
+    /// intervals). `score(i, out)` adds fitting conversation `i`'s scores for every group, one
+    /// after the other (`dim` values each), to `out` (zeroed); `keys[i]` is its conversation
+    /// key; `window` lists the fitting conversations that are in the reported window, in unit
+    /// order.
     pub fn build(
         groups: &[ModelGroup],
         keys: &[u64],
         window: &[usize],
         seed: u64,
         replicates: usize,
-        score: &(dyn Fn(usize, usize, &mut [f64]) + Sync),
+        score: &(dyn Fn(usize, &mut [f64]) + Sync),
     ) -> ModelShifts {
         let mut members = Vec::new();
         for (g, group) in groups.iter().enumerate() {
@@ -103,30 +104,44 @@ impl ModelShifts {
                 });
             }
         }
+        let offsets: Vec<usize> = groups
+            .iter()
+            .scan(0, |at, g| {
+                let start = *at;
+                *at += g.dim;
+                Some(start)
+            })
+            .collect();
+        let width: usize = groups.iter().map(|g| g.dim).sum();
         if replicates == 0 {
-            let window_scores = groups
+            let mut window_scores: Vec<WindowScores> = groups
                 .iter()
-                .enumerate()
-                .map(|(g, group)| {
-                    let mut scores = vec![0f32; window.len() * group.dim];
-                    let mut row = vec![0.0; group.dim];
-                    for (w, &i) in window.iter().enumerate() {
-                        row.iter_mut().for_each(|v| *v = 0.0);
-                        score(i, g, &mut row);
-                        for (s, v) in scores[w * group.dim..].iter_mut().zip(&row) {
-                            *s = *v as f32;
-                        }
-                    }
-                    let left_out =
-                        group.left_out.as_ref().map(|l| window.iter().map(|&i| l[i]).collect());
-                    WindowScores { dim: group.dim, scores, left_out }
+                .map(|group| WindowScores {
+                    dim: group.dim,
+                    scores: vec![0f32; window.len() * group.dim],
+                    left_out: group
+                        .left_out
+                        .as_ref()
+                        .map(|l| window.iter().map(|&i| l[i]).collect()),
                 })
                 .collect();
+            let mut row = vec![0.0; width];
+            for (w, &i) in window.iter().enumerate() {
+                row.iter_mut().for_each(|v| *v = 0.0);
+                score(i, &mut row);
+                for (g, ws) in window_scores.iter_mut().enumerate() {
+                    let from = &row[offsets[g]..offsets[g] + ws.dim];
+                    for (s, v) in ws.scores[w * ws.dim..].iter_mut().zip(from) {
+                        *s = *v as f32;
+                    }
+                }
+            }
             return ModelShifts { members, window: window_scores };
         }
+        let partials = score_sums(groups, &offsets, width, keys, seed, replicates, score);
         for (g, group) in groups.iter().enumerate() {
             let folds = group.information.len().max(1);
-            let partial = score_sums(group, g, keys, seed, replicates, folds, score);
+            let partial = &partials[g];
             for member in members.iter_mut().filter(|m| m.group == g) {
                 let dim = group.dim;
                 let mut shifts = vec![0.0; replicates * dim];
@@ -185,52 +200,66 @@ impl ModelShifts {
     }
 }
 
-/// Per fold and replicate, `sum_i (w_ir - 1) s_i` over the group's fitting conversations
-/// (`[(fold * replicates + r) * dim + j]`), in blocks summed in order.
+/// Per group, per fold and replicate, `sum_i (w_ir - 1) s_i` over the group's fitting
+/// conversations (`[(fold * replicates + r) * dim + j]`), in blocks summed in order. Each
+/// conversation's scores are computed once for every group.
 fn score_sums(
-    group: &ModelGroup,
-    g: usize,
+    groups: &[ModelGroup],
+    offsets: &[usize],
+    width: usize,
     keys: &[u64],
     seed: u64,
     replicates: usize,
-    folds: usize,
-    score: &(dyn Fn(usize, usize, &mut [f64]) + Sync),
-) -> Vec<f64> {
-    let dim = group.dim;
-    let size = folds * replicates * dim;
-    let blocks: Vec<Vec<f64>> = (0..keys.len().div_ceil(BLOCK))
+    score: &(dyn Fn(usize, &mut [f64]) + Sync),
+) -> Vec<Vec<f64>> {
+    let sizes: Vec<usize> =
+        groups.iter().map(|g| g.information.len().max(1) * replicates * g.dim).collect();
+    let zero = || sizes.iter().map(|&n| vec![0.0; n]).collect::<Vec<Vec<f64>>>();
+    let blocks: Vec<Vec<Vec<f64>>> = (0..keys.len().div_ceil(BLOCK))
         .into_par_iter()
         .map(|block| {
-            let mut partial = vec![0.0; size];
-            let mut row = vec![0.0; dim];
-            let mut nonzero = Vec::with_capacity(dim);
+            let mut partial = zero();
+            let mut row = vec![0.0; width];
+            let mut nonzero: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+            let mut weights = vec![0.0; replicates];
             let end = ((block + 1) * BLOCK).min(keys.len());
             for i in block * BLOCK..end {
                 row.iter_mut().for_each(|v| *v = 0.0);
-                score(i, g, &mut row);
-                nonzero.clear();
-                nonzero.extend((0..dim).filter(|&j| row[j] != 0.0));
-                if nonzero.is_empty() {
+                score(i, &mut row);
+                for (g, group) in groups.iter().enumerate() {
+                    nonzero[g].clear();
+                    let start = offsets[g];
+                    nonzero[g].extend((0..group.dim).filter(|&j| row[start + j] != 0.0));
+                }
+                if nonzero.iter().all(Vec::is_empty) {
                     continue;
                 }
-                let fold = group.left_out.as_ref().map_or(0, |l| usize::from(l[i]));
-                for r in 0..replicates {
-                    let w = f64::from(poisson_weight(keys[i], seed, r as u32)) - 1.0;
-                    if w == 0.0 {
-                        continue;
-                    }
-                    let out = &mut partial[(fold * replicates + r) * dim..][..dim];
-                    for &j in &nonzero {
-                        out[j] += w * row[j];
+                for (r, w) in weights.iter_mut().enumerate() {
+                    *w = f64::from(poisson_weight(keys[i], seed, r as u32)) - 1.0;
+                }
+                for (g, group) in groups.iter().enumerate() {
+                    let fold = group.left_out.as_ref().map_or(0, |l| usize::from(l[i]));
+                    let x = &row[offsets[g]..offsets[g] + group.dim];
+                    for (r, &w) in weights.iter().enumerate() {
+                        if w == 0.0 {
+                            continue;
+                        }
+                        let out =
+                            &mut partial[g][(fold * replicates + r) * group.dim..][..group.dim];
+                        for &j in &nonzero[g] {
+                            out[j] += w * x[j];
+                        }
                     }
                 }
             }
             partial
         })
         .collect();
-    let mut total = vec![0.0; size];
+    let mut total = zero();
     for partial in &blocks {
-        total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+        for (t, p) in total.iter_mut().zip(partial) {
+            t.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+        }
     }
     total
 }
@@ -252,7 +281,7 @@ mod tests {
         let mean = y.iter().sum::<f64>() / n;
         let keys: Vec<u64> = (0..400).map(|i| 1000 + i as u64).collect();
         let group = ModelGroup { dim: 1, information: vec![vec![n]], left_out: None };
-        let score = |i: usize, _g: usize, out: &mut [f64]| out[0] = y[i] - mean;
+        let score = |i: usize, out: &mut [f64]| out[0] = y[i] - mean;
         let window: Vec<usize> = (0..400).collect();
         let shifts = ModelShifts::build(&[group], &keys, &window, 3, 10, &score);
         for r in 0..10u32 {
@@ -278,7 +307,7 @@ mod tests {
             left_out: Some(left_out.clone()),
         };
         // Normal intervals: a conversation left out of fold 0 has no influence through it.
-        let score = |_i: usize, _g: usize, out: &mut [f64]| out[0] = 1.0;
+        let score = |_i: usize, out: &mut [f64]| out[0] = 1.0;
         let window: Vec<usize> = (0..6).collect();
         let shifts = ModelShifts::build(&[group], &keys, &window, 1, 0, &score);
         let mut values = vec![0.0; 6];
