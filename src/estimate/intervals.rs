@@ -74,7 +74,7 @@ impl Column {
     }
 
     /// Replicate sums: the weighted contributions plus the models' shift per replicate.
-    fn replicate_sums(&self, resampler: &Resampler) -> Arc<[f64]> {
+    pub(crate) fn replicate_sums(&self, resampler: &Resampler) -> Arc<[f64]> {
         if let Some(hit) = self.cached(resampler) {
             return hit;
         }

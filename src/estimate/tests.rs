@@ -399,3 +399,57 @@ fn every_models_scores_sum_to_its_penalty_gradient() {
         }
     }
 }
+
+/// The sums behind every interval are sums over conversations with keyed weights: computed
+/// over two shards and added, they give the one-pass sums, so the estimates and intervals are
+/// the same (to rounding) however the data is split.
+#[test]
+fn partial_sums_over_two_shards_add_up_to_one_pass() {
+    use super::resample::{weighted_sums, weights_of};
+    let world = simulate(1500, 4);
+    let units = units(&world);
+    let cfg = EstimationConfig { bootstrap: 60, ..config(EstimatorKind::Dr) };
+    let estimation = Estimation::fit(&units, &cfg);
+    let first = vec![Decision { point: Some(1), situation: None }; units.len()];
+    let evaluation = estimation.evaluate_policy("first", &units, &first);
+    let resampler = estimation.resampler();
+    let (keys, seed, b) = (&resampler.keys, resampler.seed, resampler.replicates);
+    let cut = 611;
+    let s = &evaluation.statistics;
+    let columns: Vec<_> =
+        s.outcomes.iter().chain(&s.handoff_to).flat_map(|st| st.columns()).collect();
+    assert!(columns.iter().any(|c| c.sensitivity.is_some()), "the models move some column");
+    for column in columns {
+        let one_pass = column.replicate_sums(resampler);
+        let a = weighted_sums(&weights_of(&keys[..cut], seed, b), b, &[&column.values[..cut]]);
+        let rest = weighted_sums(&weights_of(&keys[cut..], seed, b), b, &[&column.values[cut..]]);
+        let mut added: Vec<f64> = a[0].iter().zip(&rest[0]).map(|(x, y)| x + y).collect();
+        if let Some(sensitivity) = &column.sensitivity {
+            resampler.models.add_shifts(sensitivity, &mut added);
+        }
+        for (x, y) in one_pass.iter().zip(&added) {
+            assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{x} vs {y}");
+        }
+    }
+}
+
+/// Weights and folds are keyed by conversation id: the same conversations in another order
+/// give the same estimates and intervals (to rounding).
+#[test]
+fn row_order_does_not_change_the_figures() {
+    let world = simulate(1200, 8);
+    let forward = units(&world);
+    let mut backward = forward.clone();
+    backward.reverse();
+    let cfg = EstimationConfig { bootstrap: 80, ..config(EstimatorKind::Dr) };
+    let first = vec![Decision { point: Some(1), situation: None }; forward.len()];
+    let a = Estimation::fit(&forward, &cfg).evaluate(&forward, &first).rates;
+    let b = Estimation::fit(&backward, &cfg).evaluate(&backward, &first).rates;
+    for rate in Rate::ALL {
+        let (x, y) = (a.get(rate), b.get(rate));
+        for (u, v) in [(x.estimate, y.estimate), (x.low, y.low), (x.high, y.high)] {
+            let (u, v) = (u.unwrap(), v.unwrap());
+            assert!((u - v).abs() <= 1e-9 * u.abs().max(1.0), "{rate:?}: {x:?} vs {y:?}");
+        }
+    }
+}
