@@ -180,8 +180,8 @@ pub struct Estimation {
     history_keeps_some: bool,
     /// The window's units, in unit order.
     window: Vec<usize>,
-    /// The hazard scores of the window's units (`window x dim`), for the gradients of the
-    /// weights.
+    /// Every unit's hazard score (`units x dim`), computed once: for the gradients of the
+    /// weights and for the hazard's shifts.
     hazard_scores: Vec<f32>,
     models: ModelIndex,
     resampler: Resampler,
@@ -248,7 +248,7 @@ impl Estimation {
             resampler: Resampler::normal(0),
             window,
         };
-        estimation.hazard_scores = estimation.window_hazard_scores(units);
+        estimation.hazard_scores = estimation.all_hazard_scores(units);
         tracing::debug!("stage: hazard scores");
         let (groups, models) = estimation.model_groups(units);
         let window_keys: Vec<u64> = estimation.window.iter().map(|&i| keys[i]).collect();
@@ -265,15 +265,15 @@ impl Estimation {
         estimation
     }
 
-    /// The hazard scores of the window's units (empty without a fitted hazard).
-    fn window_hazard_scores(&self, units: &[Unit]) -> Vec<f32> {
+    /// Every unit's hazard score (empty without a fitted hazard).
+    fn all_hazard_scores(&self, units: &[Unit]) -> Vec<f32> {
         let Some(hazard) = self.hazard.as_ref().filter(|h| h.dim() > 0) else {
             return Vec::new();
         };
         let dim = hazard.dim();
-        self.window
-            .par_iter()
-            .flat_map_iter(|&i| {
+        (0..units.len())
+            .into_par_iter()
+            .flat_map_iter(|i| {
                 let mut row = vec![0.0; dim];
                 hazard.add_score(units, &self.prepared, i, &mut row);
                 row.into_iter().map(|v| v as f32)
@@ -326,7 +326,9 @@ impl Estimation {
         let mut at = 0;
         if let Some(hazard) = self.hazard.as_ref().filter(|_| index.hazard.is_some()) {
             let dim = hazard.dim();
-            hazard.add_score(units, &self.prepared, i, &mut out[..dim]);
+            if let Some(score) = self.hazard_scores.get(i * dim..(i + 1) * dim) {
+                out[..dim].iter_mut().zip(score).for_each(|(o, s)| *o += f64::from(*s));
+            }
             at = dim;
         }
         let Some((model, _)) = self.outcomes.as_ref().and_then(|o| o.model_for(i)) else {
@@ -461,16 +463,11 @@ impl Estimation {
         let chunks: Vec<(Vec<UnitInput>, Gradients)> = self
             .window
             .par_chunks(resample::BLOCK)
-            .enumerate()
-            .map(|(c, chunk)| {
+            .map(|chunk| {
                 let mut gradients = Gradients::new(self);
                 let inputs = chunk
                     .iter()
-                    .enumerate()
-                    .map(|(k, &i)| {
-                        let w = c * resample::BLOCK + k;
-                        self.unit_input(units, decisions, i, w, &mut gradients)
-                    })
+                    .map(|&i| self.unit_input(units, decisions, i, &mut gradients))
                     .collect::<Vec<_>>();
                 (inputs, gradients)
             })
@@ -484,14 +481,12 @@ impl Estimation {
         (inputs, total.into_sensitivities(&self.models))
     }
 
-    /// Unit `i` (window position `w`) as the estimators see it; its derivatives go into
-    /// `gradients`.
+    /// Unit `i` as the estimators see it; its derivatives go into `gradients`.
     fn unit_input(
         &self,
         units: &[Unit],
         decisions: &[Decision],
         i: usize,
-        w: usize,
         gradients: &mut Gradients,
     ) -> UnitInput {
         let unit = &units[i];
@@ -541,7 +536,7 @@ impl Estimation {
         if agree && kind.uses_propensity() && modelled && weight > 0.0 && weight < self.config.clip
         {
             let dim = gradients.hazard_dim;
-            if let Some(score) = self.hazard_scores.get(w * dim..(w + 1) * dim) {
+            if let Some(score) = self.hazard_scores.get(i * dim..(i + 1) * dim) {
                 let handoff = if hp.is_some() { 1.0 } else { 0.0 };
                 let target = |j: usize| match kind {
                     EstimatorKind::Dr => y[j] - m[j],

@@ -106,6 +106,25 @@ impl Prepared {
         self.space.write(&units[i], &self.onsets[i], self.reference_points[i], point, out);
     }
 
+    /// Appends the hazard's row of unit `i` at decision point `d` (raw, unstandardised):
+    /// the intercept, the features and the per-agent interactions.
+    pub fn write_hazard(&self, units: &[Unit], i: usize, d: u32, out: &mut Vec<f64>) {
+        out.push(1.0);
+        self.write(units, i, Some(d), out);
+        self.space.write_agent_interactions(
+            &units[i],
+            &self.onsets[i],
+            self.reference_points[i],
+            Some(d),
+            out,
+        );
+    }
+
+    /// The width of a hazard row.
+    pub fn hazard_width(&self) -> usize {
+        1 + self.space.dim() + self.space.agent_interactions()
+    }
+
     /// Raw (unstandardised) features of unit `i` at `point`.
     pub fn features(&self, units: &[Unit], i: usize, point: Option<u32>) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.space.dim());
@@ -138,7 +157,7 @@ impl HazardModel {
         }
         // Rows carry a leading intercept column and are standardised in place: the hazard
         // design is the largest matrix of the run, so it is built once.
-        let width = prep.space.dim() + 1;
+        let width = prep.hazard_width();
         // Reserved exactly: grown by doubling, this largest matrix of the run would briefly
         // need up to twice its size (gigabytes at a million conversations).
         let row_count: usize = units
@@ -151,8 +170,7 @@ impl HazardModel {
             let n = unit.timeline.points.len() as u32;
             let h0 = history_point(unit);
             for d in 1..=h0.unwrap_or(n) {
-                rows.push(1.0);
-                prep.write(units, i, Some(d), &mut rows);
+                prep.write_hazard(units, i, d, &mut rows);
                 targets.push(if Some(d) == h0 { 1.0 } else { 0.0 });
             }
         }
@@ -187,8 +205,7 @@ impl HazardModel {
         let mut row = Vec::with_capacity(fit.coef.len());
         for d in 1..=h0.unwrap_or(n) {
             row.clear();
-            row.push(1.0);
-            prep.write(units, i, Some(d), &mut row);
+            prep.write_hazard(units, i, d, &mut row);
             st.apply(&mut row);
             let residual = if Some(d) == h0 { 1.0 } else { 0.0 } - fit.predict(&row);
             for (o, x) in out.iter_mut().zip(&row) {
@@ -206,9 +223,8 @@ impl HazardModel {
         let p = match (logged, &self.fitted) {
             (Some(p), _) => p,
             (None, Some((st, fit))) => {
-                let mut row = Vec::with_capacity(prep.space.dim() + 1);
-                row.push(1.0);
-                prep.write(units, i, Some(d), &mut row);
+                let mut row = Vec::with_capacity(prep.hazard_width());
+                prep.write_hazard(units, i, d, &mut row);
                 st.apply(&mut row);
                 fit.predict(&row)
             }

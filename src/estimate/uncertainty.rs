@@ -220,18 +220,12 @@ fn score_sums(
         .map(|block| {
             let mut partial = zero();
             let mut row = vec![0.0; width];
-            let mut nonzero: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
             let mut weights = vec![0.0; replicates];
             let end = ((block + 1) * BLOCK).min(keys.len());
             for i in block * BLOCK..end {
                 row.iter_mut().for_each(|v| *v = 0.0);
                 score(i, &mut row);
-                for (g, group) in groups.iter().enumerate() {
-                    nonzero[g].clear();
-                    let start = offsets[g];
-                    nonzero[g].extend((0..group.dim).filter(|&j| row[start + j] != 0.0));
-                }
-                if nonzero.iter().all(Vec::is_empty) {
+                if row.iter().all(|v| *v == 0.0) {
                     continue;
                 }
                 for (r, w) in weights.iter_mut().enumerate() {
@@ -246,8 +240,10 @@ fn score_sums(
                         }
                         let out =
                             &mut partial[g][(fold * replicates + r) * group.dim..][..group.dim];
-                        for &j in &nonzero[g] {
-                            out[j] += w * x[j];
+                        // Dense on purpose: a contiguous update vectorises, where a list of
+                        // the non-zero columns would not.
+                        for (o, v) in out.iter_mut().zip(x) {
+                            *o += w * v;
                         }
                     }
                 }
