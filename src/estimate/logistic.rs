@@ -223,22 +223,44 @@ fn information(acc: &Accum, k: usize, lambda: f64) -> Vec<f64> {
 /// by Cholesky; a small ridge is added when it is not numerically positive definite.
 /// `None` only when even that fails.
 pub fn solve_symmetric(upper: &mut [f64], g: &[f64], k: usize) -> Option<Vec<f64>> {
-    for a in 0..k {
-        for b in 0..a {
-            upper[a * k + b] = upper[b * k + a];
-        }
-    }
-    let scale = (0..k).map(|a| upper[a * k + a].abs()).fold(0.0f64, f64::max).max(1e-12);
-    for jitter in [0.0, 1e-10, 1e-8, 1e-6, 1e-4] {
-        let mut h = upper.to_vec();
+    Factor::of(upper, k).map(|f| f.solve(g))
+}
+
+/// A Cholesky factor of a symmetric positive (semi)definite matrix, computed once to solve
+/// for many right-hand sides (the models' shifts solve one system per resample).
+#[derive(Clone, Debug)]
+pub struct Factor {
+    lower: Vec<f64>,
+    k: usize,
+}
+
+impl Factor {
+    /// Factors `upper` (its upper triangle filled; the lower is filled in place), adding a
+    /// small ridge when it is not numerically positive definite; `None` only when even that
+    /// fails.
+    pub fn of(upper: &mut [f64], k: usize) -> Option<Factor> {
         for a in 0..k {
-            h[a * k + a] += jitter * scale;
+            for b in 0..a {
+                upper[a * k + b] = upper[b * k + a];
+            }
         }
-        if let Some(l) = cholesky(&h, k) {
-            return Some(cholesky_solve(&l, g, k));
+        let scale = (0..k).map(|a| upper[a * k + a].abs()).fold(0.0f64, f64::max).max(1e-12);
+        for jitter in [0.0, 1e-10, 1e-8, 1e-6, 1e-4] {
+            let mut h = upper.to_vec();
+            for a in 0..k {
+                h[a * k + a] += jitter * scale;
+            }
+            if let Some(lower) = cholesky(&h, k) {
+                return Some(Factor { lower, k });
+            }
         }
+        None
     }
-    None
+
+    /// `H^-1 g`.
+    pub fn solve(&self, g: &[f64]) -> Vec<f64> {
+        cholesky_solve(&self.lower, g, self.k)
+    }
 }
 
 fn cholesky(h: &[f64], k: usize) -> Option<Vec<f64>> {

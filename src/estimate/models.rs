@@ -177,6 +177,13 @@ impl HazardModel {
         let standardizer = Standardizer::learn(&rows, width).keeping_first_column();
         rows.par_chunks_mut(width).for_each(|row| standardizer.apply(row));
         let fit = logistic::fit(&rows, &targets, width, options);
+        tracing::debug!(
+            rows = targets.len(),
+            width,
+            iterations = fit.iterations,
+            converged = fit.converged,
+            "hazard fit"
+        );
         HazardModel { fitted: Some((standardizer, fit)) }
     }
 
@@ -306,6 +313,12 @@ impl OutcomeModels {
             options,
             rows,
             start.map(|s| &s.opportunity.coef[..]),
+        );
+        tracing::debug!(
+            meeting = meeting.iterations,
+            opportunity = opportunity.iterations,
+            converged = meeting.converged && opportunity.converged,
+            "outcome fits"
         );
         let (segment_amount, overall_amount) = segment_amounts(units, prep);
         OutcomeModels { standardizer, meeting, opportunity, segment_amount, overall_amount }

@@ -22,7 +22,7 @@
 
 use rayon::prelude::*;
 
-use super::logistic::solve_symmetric;
+use super::logistic::{solve_symmetric, Factor};
 use super::resample::{poisson_weight, BLOCK};
 
 /// How the sum of one column moves with the coefficients of the models it depends on: per
@@ -145,6 +145,8 @@ impl ModelShifts {
             for member in members.iter_mut().filter(|m| m.group == g) {
                 let dim = group.dim;
                 let mut shifts = vec![0.0; replicates * dim];
+                let mut h = member.information.clone();
+                let Some(factor) = Factor::of(&mut h, dim) else { continue };
                 for r in 0..replicates {
                     // The member's score sum: every fold's partial but its own (fold groups).
                     let mut total = vec![0.0; dim];
@@ -155,10 +157,7 @@ impl ModelShifts {
                         let p = &partial[(f * replicates + r) * dim..][..dim];
                         total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
                     }
-                    let mut h = member.information.clone();
-                    if let Some(step) = solve_symmetric(&mut h, &total, dim) {
-                        shifts[r * dim..(r + 1) * dim].copy_from_slice(&step);
-                    }
+                    shifts[r * dim..(r + 1) * dim].copy_from_slice(&factor.solve(&total));
                 }
                 member.shifts = shifts;
             }
