@@ -78,9 +78,6 @@ pub struct FeatureSpace {
     pub channels: Levels,
 }
 
-/// Per agent level: seven situations pending, reference ready, fully qualified and pending.
-const AGENT_INTERACTIONS: usize = 9;
-
 /// Features per situation, human-request wait, qualification, turn, guard message, reference
 /// timing and size before the category one-hots.
 const FIXED: usize = 7 * 2 + 1 + 5 + 1 + 1 + 2 + 2;
@@ -98,42 +95,6 @@ impl FeatureSpace {
     /// Number of features (no intercept).
     pub fn dim(&self) -> usize {
         FIXED + self.segments.len() + self.agents.len() + self.channels.len()
-    }
-
-    /// Number of per-agent interaction features of the hazard (`write_agent_interactions`).
-    pub fn agent_interactions(&self) -> usize {
-        AGENT_INTERACTIONS * self.agents.len()
-    }
-
-    /// Appends the hazard's per-agent features of `unit` at decision point `point`: in the
-    /// block of the conversation's `ai_agent` level, each situation pending, the quality
-    /// reference ready, and full qualification with a situation pending; zeros in the other
-    /// agents' blocks. AI agents run their own playbooks (an eager agent hands off on any
-    /// situation, another waits for full qualification), so history's handoff hazard differs
-    /// by agent in how it reacts to the state, not only in its level.
-    pub fn write_agent_interactions(
-        &self,
-        unit: &Unit,
-        onsets: &[Option<u32>; 7],
-        reference: Option<u32>,
-        point: Option<u32>,
-        out: &mut Vec<f64>,
-    ) {
-        let n = unit.timeline.points.len() as u32;
-        let h = point.unwrap_or(n).min(n);
-        let hit = self.agents.index(unit.conversation.ai_agent.as_deref());
-        for level in 0..self.agents.len() {
-            if Some(level) != hit {
-                out.extend([0.0; AGENT_INTERACTIONS]);
-                continue;
-            }
-            let pending: Vec<bool> = onsets.iter().map(|o| o.is_some_and(|o| o <= h)).collect();
-            out.extend(pending.iter().map(|&p| if p { 1.0 } else { 0.0 }));
-            out.push(if reference.is_some_and(|r| r <= h) { 1.0 } else { 0.0 });
-            let qualified = if h >= 1 { unit.timeline.points[h as usize - 1].qualified } else { 0 };
-            let full = (qualified & 0x0f).count_ones() == 4 && pending.iter().any(|&p| p);
-            out.push(if full { 1.0 } else { 0.0 });
-        }
     }
 
     /// Appends the features of `unit` at decision point `point` (`None`: the conversation's

@@ -107,22 +107,15 @@ impl Prepared {
     }
 
     /// Appends the hazard's row of unit `i` at decision point `d` (raw, unstandardised):
-    /// the intercept, the features and the per-agent interactions.
+    /// the intercept and the features.
     pub fn write_hazard(&self, units: &[Unit], i: usize, d: u32, out: &mut Vec<f64>) {
         out.push(1.0);
         self.write(units, i, Some(d), out);
-        self.space.write_agent_interactions(
-            &units[i],
-            &self.onsets[i],
-            self.reference_points[i],
-            Some(d),
-            out,
-        );
     }
 
     /// The width of a hazard row.
     pub fn hazard_width(&self) -> usize {
-        1 + self.space.dim() + self.space.agent_interactions()
+        1 + self.space.dim()
     }
 
     /// Raw (unstandardised) features of unit `i` at `point`.
