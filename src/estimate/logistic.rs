@@ -140,10 +140,6 @@ fn log_sigmoid(z: f64) -> f64 {
     }
 }
 
-fn penalty(coef: &[f64], lambda: f64) -> f64 {
-    0.5 * lambda * coef.iter().skip(1).map(|c| c * c).sum::<f64>()
-}
-
 /// Fits the model on the row-major matrix `x` (`y.len()` rows of `k` columns, column 0 the
 /// intercept) and 0/1 targets `y`. Never panics: with no rows it returns zeros; separable or
 /// constant data end at the iteration budget with finite coefficients.
@@ -161,23 +157,164 @@ pub fn fit_rows(
     rows: Rows,
     start: Option<&[f64]>,
 ) -> LogisticFit {
+    if k == 0 || y.is_empty() || x.len() != y.len() * k {
+        let coef = vec![0.0; k];
+        return LogisticFit { coef, iterations: 0, converged: false, information: Vec::new() };
+    }
+    let penalties: Vec<f64> = (0..k).map(|a| if a == 0 { 0.0 } else { options.lambda }).collect();
+    newton(k, &penalties, options, start, |coef| accumulate(x, y, k, coef, rows))
+}
+
+/// A design stored by its non-zero entries (row `r` is `cols[offsets[r]..offsets[r + 1]]`,
+/// columns ascending): the hazard's rows, one per decision point, are the largest matrix of
+/// a run and mostly zeros in their raw (unstandardised) form, so this is a fraction of the
+/// dense matrix's memory and each pass touches only the entries that are there.
+#[derive(Clone, Debug, Default)]
+pub struct SparseRows {
+    pub width: usize,
+    offsets: Vec<usize>,
+    cols: Vec<u16>,
+    vals: Vec<f32>,
+}
+
+impl SparseRows {
+    pub fn new(width: usize) -> SparseRows {
+        SparseRows { width, offsets: vec![0], cols: Vec::new(), vals: Vec::new() }
+    }
+
+    /// Appends a dense row (its zeros are not stored).
+    pub fn push(&mut self, row: &[f64]) {
+        for (c, &v) in row.iter().enumerate() {
+            if v != 0.0 {
+                self.cols.push(c as u16);
+                self.vals.push(v as f32);
+            }
+        }
+        self.offsets.push(self.cols.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn row(&self, r: usize) -> (&[u16], &[f32]) {
+        let (a, b) = (self.offsets[r], self.offsets[r + 1]);
+        (&self.cols[a..b], &self.vals[a..b])
+    }
+
+    /// Drops the entries of the columns `keep` rejects, in place.
+    pub fn retain_columns(&mut self, keep: &[bool]) {
+        let mut write = 0;
+        let mut start = 0;
+        for r in 0..self.len() {
+            let end = self.offsets[r + 1];
+            for e in start..end {
+                if keep.get(self.cols[e] as usize).copied().unwrap_or(false) {
+                    self.cols[write] = self.cols[e];
+                    self.vals[write] = self.vals[e];
+                    write += 1;
+                }
+            }
+            start = end;
+            self.offsets[r + 1] = write;
+        }
+        self.cols.truncate(write);
+        self.vals.truncate(write);
+    }
+
+    /// Per column, the mean and the standard deviation of its values over the rows.
+    pub fn moments(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.len().max(1) as f64;
+        let mut sum = vec![0.0; self.width];
+        let mut sq = vec![0.0; self.width];
+        for (&c, &v) in self.cols.iter().zip(&self.vals) {
+            sum[c as usize] += f64::from(v);
+            sq[c as usize] += f64::from(v) * f64::from(v);
+        }
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let sd = sq.iter().zip(&mean).map(|(q, m)| (q / n - m * m).max(0.0).sqrt()).collect();
+        (mean, sd)
+    }
+}
+
+/// `fit` on a sparse design with one penalty per coefficient (0: unpenalised).
+pub fn fit_sparse(
+    x: &SparseRows,
+    y: &[f64],
+    penalties: &[f64],
+    options: LogisticOptions,
+) -> LogisticFit {
+    let k = x.width;
+    if k == 0 || y.is_empty() || x.len() != y.len() || penalties.len() != k {
+        let coef = vec![0.0; k];
+        return LogisticFit { coef, iterations: 0, converged: false, information: Vec::new() };
+    }
+    newton(k, penalties, options, None, |coef| accumulate_sparse(x, y, coef))
+}
+
+fn accumulate_sparse(x: &SparseRows, y: &[f64], coef: &[f64]) -> Accum {
+    let k = x.width;
+    let chunks = x.len().div_ceil(CHUNK_ROWS);
+    let partials: Vec<Accum> = (0..chunks)
+        .into_par_iter()
+        .map(|chunk| {
+            let mut acc = Accum::zero(k);
+            let end = ((chunk + 1) * CHUNK_ROWS).min(x.len());
+            for r in chunk * CHUNK_ROWS..end {
+                let (cols, vals) = x.row(r);
+                let eta: f64 =
+                    cols.iter().zip(vals).map(|(&c, &v)| coef[c as usize] * f64::from(v)).sum();
+                let p = sigmoid(eta);
+                let w = (p * (1.0 - p)).max(1e-12);
+                let target = y[r];
+                acc.loglik += target * log_sigmoid(eta) + (1.0 - target) * log_sigmoid(-eta);
+                for (i, (&a, &va)) in cols.iter().zip(vals).enumerate() {
+                    let (a, va) = (a as usize, f64::from(va));
+                    acc.gradient[a] += va * (target - p);
+                    let wa = w * va;
+                    let upper = &mut acc.hessian[a * k..a * k + k];
+                    for (&b, &vb) in cols[i..].iter().zip(&vals[i..]) {
+                        upper[b as usize] += wa * f64::from(vb);
+                    }
+                }
+            }
+            acc
+        })
+        .collect();
+    partials.iter().fold(Accum::zero(k), |acc, p| acc.add(p))
+}
+
+fn weighted_penalty(coef: &[f64], penalties: &[f64]) -> f64 {
+    0.5 * coef.iter().zip(penalties).map(|(c, l)| l * c * c).sum::<f64>()
+}
+
+/// Newton's method with step halving on the penalised log-likelihood whose sums
+/// `accumulate(coef)` computes.
+fn newton(
+    k: usize,
+    penalties: &[f64],
+    options: LogisticOptions,
+    start: Option<&[f64]>,
+    accumulate: impl Fn(&[f64]) -> Accum,
+) -> LogisticFit {
     let mut coef = match start {
         Some(s) if s.len() == k && s.iter().all(|c| c.is_finite()) => s.to_vec(),
         _ => vec![0.0; k],
     };
-    if k == 0 || y.is_empty() || x.len() != y.len() * k {
-        return LogisticFit { coef, iterations: 0, converged: false, information: Vec::new() };
-    }
-    let mut acc = accumulate(x, y, k, &coef, rows);
-    let mut objective = -acc.loglik + penalty(&coef, options.lambda);
+    let mut acc = accumulate(&coef);
+    let mut objective = -acc.loglik + weighted_penalty(&coef, penalties);
     for iteration in 1..=options.max_iterations {
         let (mut hessian, mut gradient) = (acc.hessian.clone(), acc.gradient.clone());
-        for a in 1..k {
-            hessian[a * k + a] += options.lambda;
-            gradient[a] -= options.lambda * coef[a];
+        for a in 0..k {
+            hessian[a * k + a] += penalties[a];
+            gradient[a] -= penalties[a] * coef[a];
         }
         let Some(step) = solve_symmetric(&mut hessian, &gradient, k) else {
-            let information = information(&acc, k, options.lambda);
+            let information = information(&acc, k, penalties);
             return LogisticFit { coef, iterations: iteration, converged: false, information };
         };
         // Step halving keeps the penalised likelihood from going down (a safeguard; a full
@@ -185,8 +322,8 @@ pub fn fit_rows(
         let mut scale = 1.0;
         loop {
             let trial: Vec<f64> = coef.iter().zip(&step).map(|(c, s)| c + scale * s).collect();
-            let trial_acc = accumulate(x, y, k, &trial, rows);
-            let trial_objective = -trial_acc.loglik + penalty(&trial, options.lambda);
+            let trial_acc = accumulate(&trial);
+            let trial_objective = -trial_acc.loglik + weighted_penalty(&trial, penalties);
             if trial_objective <= objective + 1e-12 * objective.abs().max(1.0) || scale < 1e-6 {
                 coef = trial;
                 acc = trial_acc;
@@ -197,24 +334,22 @@ pub fn fit_rows(
         }
         let largest = step.iter().fold(0.0f64, |m, s| m.max((scale * s).abs()));
         if largest < options.tolerance {
-            let information = information(&acc, k, options.lambda);
+            let information = information(&acc, k, penalties);
             return LogisticFit { coef, iterations: iteration, converged: true, information };
         }
     }
-    let information = information(&acc, k, options.lambda);
+    let information = information(&acc, k, penalties);
     LogisticFit { coef, iterations: options.max_iterations, converged: false, information }
 }
 
 /// The penalised Hessian of `acc` (upper triangle filled) as a full symmetric matrix.
-fn information(acc: &Accum, k: usize, lambda: f64) -> Vec<f64> {
+fn information(acc: &Accum, k: usize, penalties: &[f64]) -> Vec<f64> {
     let mut h = acc.hessian.clone();
     for a in 0..k {
         for b in 0..a {
             h[a * k + b] = h[b * k + a];
         }
-        if a > 0 {
-            h[a * k + a] += lambda;
-        }
+        h[a * k + a] += penalties[a];
     }
     h
 }

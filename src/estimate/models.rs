@@ -18,11 +18,10 @@
 //! Columns are standardised on the fitting rows; the intercept is not penalised.
 
 use super::features::{onsets, FeatureSpace};
-use super::logistic::{self, LogisticFit, LogisticOptions, Rows};
+use super::logistic::{self, LogisticFit, LogisticOptions, Rows, SparseRows};
 use super::{Observed, Unit};
 use crate::policy::Policy;
 use crate::replay::decide;
-use rayon::prelude::*;
 
 /// Prior weight (in opportunities) pulling a segment's mean amount towards the overall mean.
 pub const AMOUNT_PRIOR: f64 = 5.0;
@@ -139,37 +138,55 @@ pub fn history_point(unit: &Unit) -> Option<u32> {
 }
 
 /// The hazard model; `None` inside when every unit logs its probabilities.
+///
+/// Fitted on the raw (unstandardised) rows, stored sparse: with the penalty on each raw
+/// coefficient scaled by its column's variance (`lambda * sd^2`), this is exactly the model
+/// fitted on standardised columns with an even penalty (the same predictions: the intercept
+/// takes up the means), while the rows keep their zeros, so the design is a fraction of the
+/// dense one's memory and each Newton step touches only its non-zero entries. Columns
+/// constant over the rows carry nothing beyond the intercept and are left out (`live`).
 pub struct HazardModel {
-    fitted: Option<(Standardizer, LogisticFit)>,
+    fitted: Option<(Vec<bool>, LogisticFit)>,
+    /// The penalty on each raw coefficient.
+    penalties: Vec<f64>,
 }
 
 impl HazardModel {
     pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> HazardModel {
         if units.iter().all(logs_probabilities) {
-            return HazardModel { fitted: None };
+            return HazardModel { fitted: None, penalties: Vec::new() };
         }
-        // Rows carry a leading intercept column and are standardised in place: the hazard
-        // design is the largest matrix of the run, so it is built once.
         let width = prep.hazard_width();
-        // Reserved exactly: grown by doubling, this largest matrix of the run would briefly
-        // need up to twice its size (gigabytes at a million conversations).
         let row_count: usize = units
             .iter()
             .map(|u| history_point(u).unwrap_or(u.timeline.points.len() as u32) as usize)
             .sum();
-        let mut rows = Vec::with_capacity(row_count * width);
+        let mut rows = SparseRows::new(width);
         let mut targets = Vec::with_capacity(row_count);
+        let mut row = Vec::with_capacity(width);
         for (i, unit) in units.iter().enumerate() {
             let n = unit.timeline.points.len() as u32;
             let h0 = history_point(unit);
             for d in 1..=h0.unwrap_or(n) {
-                prep.write_hazard(units, i, d, &mut rows);
+                row.clear();
+                prep.write_hazard(units, i, d, &mut row);
+                rows.push(&row);
                 targets.push(if Some(d) == h0 { 1.0 } else { 0.0 });
             }
         }
-        let standardizer = Standardizer::learn(&rows, width).keeping_first_column();
-        rows.par_chunks_mut(width).for_each(|row| standardizer.apply(row));
-        let fit = logistic::fit(&rows, &targets, width, options);
+        let (_, sd) = rows.moments();
+        // The same threshold as `Standardizer`: a column that does not vary is left out.
+        let live: Vec<bool> = sd.iter().enumerate().map(|(j, s)| j == 0 || *s > 1e-12).collect();
+        rows.retain_columns(&live);
+        let penalties: Vec<f64> = (0..width)
+            .map(|j| match (j, live[j]) {
+                (0, _) => 0.0,
+                (_, true) => options.lambda * sd[j] * sd[j],
+                // No data: the penalty alone holds the coefficient at zero.
+                (_, false) => options.lambda,
+            })
+            .collect();
+        let fit = logistic::fit_sparse(&rows, &targets, &penalties, options);
         tracing::debug!(
             rows = targets.len(),
             width,
@@ -177,12 +194,17 @@ impl HazardModel {
             converged = fit.converged,
             "hazard fit"
         );
-        HazardModel { fitted: Some((standardizer, fit)) }
+        HazardModel { fitted: Some((live, fit)), penalties }
     }
 
     /// The number of coefficients (intercept included); 0 without a fitted model.
     pub fn dim(&self) -> usize {
         self.fitted.as_ref().map_or(0, |(_, fit)| fit.coef.len())
+    }
+
+    /// The penalty on each coefficient (empty without a fitted model).
+    pub fn penalties(&self) -> &[f64] {
+        &self.penalties
     }
 
     /// The fitted coefficients (empty without a fitted model).
@@ -198,7 +220,7 @@ impl HazardModel {
     /// Adds unit `i`'s score, `sum_d (y_d - p_d) x_d` over its fitting rows, to `out`; also
     /// the derivative of `ln P(history's path)` in the coefficients.
     pub fn add_score(&self, units: &[Unit], prep: &Prepared, i: usize, out: &mut [f64]) {
-        let Some((st, fit)) = &self.fitted else { return };
+        let Some((live, fit)) = &self.fitted else { return };
         let unit = &units[i];
         let n = unit.timeline.points.len() as u32;
         let h0 = history_point(unit);
@@ -206,10 +228,11 @@ impl HazardModel {
         for d in 1..=h0.unwrap_or(n) {
             row.clear();
             prep.write_hazard(units, i, d, &mut row);
-            st.apply(&mut row);
             let residual = if Some(d) == h0 { 1.0 } else { 0.0 } - fit.predict(&row);
-            for (o, x) in out.iter_mut().zip(&row) {
-                *o += residual * x;
+            for ((o, x), &l) in out.iter_mut().zip(&row).zip(live) {
+                if l {
+                    *o += residual * x;
+                }
             }
         }
     }
@@ -222,10 +245,10 @@ impl HazardModel {
             .flatten();
         let p = match (logged, &self.fitted) {
             (Some(p), _) => p,
-            (None, Some((st, fit))) => {
+            (None, Some((_, fit))) => {
+                // Columns left out have coefficient zero: the raw row predicts as it is.
                 let mut row = Vec::with_capacity(prep.hazard_width());
                 prep.write_hazard(units, i, d, &mut row);
-                st.apply(&mut row);
                 fit.predict(&row)
             }
             // Unreachable by construction (a unit without logs implies a fitted model).

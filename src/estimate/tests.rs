@@ -376,19 +376,24 @@ fn every_models_scores_sum_to_its_penalty_gradient() {
             total.iter_mut().zip(&row).for_each(|(t, r)| *t += r);
         }
         let lambda = LogisticOptions::default().lambda;
-        let mut coefficients: Vec<Vec<f64>> = Vec::new();
+        // Per model, its coefficients and the penalty on each.
+        let mut coefficients: Vec<(Vec<f64>, Vec<f64>)> = Vec::new();
+        let even = |k: usize| (0..k).map(|j| if j == 0 { 0.0 } else { lambda }).collect();
         if let Some(h) = &estimation.hazard {
-            coefficients.push(h.coefficients().to_vec());
+            coefficients.push((h.coefficients().to_vec(), h.penalties().to_vec()));
         }
         if let Some(Outcome::InSample(m)) = &estimation.outcomes {
-            coefficients.push(m.coefficients(0).to_vec());
-            coefficients.push(m.coefficients(1).to_vec());
+            for outcome in 0..2 {
+                let coef = m.coefficients(outcome).to_vec();
+                let k = coef.len();
+                coefficients.push((coef, even(k)));
+            }
         }
         assert_eq!(coefficients.len(), groups.len(), "{kind:?}");
         let mut at = 0;
-        for coef in coefficients {
+        for (coef, penalties) in coefficients {
             for (j, b) in coef.iter().enumerate() {
-                let expected = if j == 0 { 0.0 } else { lambda * b };
+                let expected = penalties[j] * b;
                 let got = total[at + j];
                 // Hazard scores are kept as f32: their sum carries that rounding.
                 assert!(
