@@ -4,7 +4,7 @@
 
 use polars::prelude::{Column, DataFrame, PolarsResult};
 
-use crate::decisions::{CompactCell, DecisionRow, DecisionTable};
+use crate::decisions::{CompactCell, CompactDecisions, DecisionRow, DecisionTable};
 use crate::signals::Situation;
 
 /// Rows per frame slice when the table is written: polars' own Parquet row-group size, so a
@@ -24,6 +24,18 @@ struct SliceColumns<'a> {
 }
 
 impl<'a> SliceColumns<'a> {
+    fn with_capacity(rows: usize) -> Self {
+        SliceColumns {
+            conversation_id: Vec::with_capacity(rows),
+            policy: Vec::with_capacity(rows),
+            handoff_turn: Vec::with_capacity(rows),
+            situation: Vec::with_capacity(rows),
+            historical_handoff_turn: Vec::with_capacity(rows),
+            timing: Vec::with_capacity(rows),
+            decision_point: Vec::with_capacity(rows),
+        }
+    }
+
     fn push_row(&mut self, row: &'a DecisionRow) {
         self.conversation_id.push(&row.conversation_id);
         self.policy.push(&row.policy);
@@ -42,6 +54,23 @@ impl<'a> SliceColumns<'a> {
         self.historical_handoff_turn.push(hist);
         self.timing.push(c.timing.name());
         self.decision_point.push(c.decision_point.map(i64::from));
+    }
+
+    /// The compact rows `start..end` (compact indices), a conversation at a time.
+    fn push_compact_range(&mut self, table: &'a CompactDecisions, start: usize, end: usize) {
+        let width = table.policies.len();
+        let mut index = start;
+        while index < end && width > 0 {
+            let c = index / width;
+            let Some(conversation) = table.conversation(c) else { break };
+            let conversation_end = ((c + 1) * width).min(end);
+            for (row, policy) in (index..conversation_end).zip(&table.policies[index % width..]) {
+                if let Some(cell) = table.cell(row, &conversation) {
+                    self.push_compact(conversation.id, policy, conversation.historical_turn, cell);
+                }
+            }
+            index = conversation_end;
+        }
     }
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
@@ -66,15 +95,14 @@ impl DecisionTable {
     /// Rows `start..start + len` (clamped to the table) as a frame.
     pub fn slice_frame(&self, start: usize, len: usize) -> PolarsResult<DataFrame> {
         let end = start.saturating_add(len).min(self.len());
-        let mut columns = SliceColumns::default();
-        for index in start..end {
-            if let Some(row) = self.rows.get(index) {
-                columns.push_row(row);
-            } else if let Some((id, policy, hist, cell)) = self.compact.row(index - self.rows.len())
-            {
-                columns.push_compact(id, policy, hist, *cell);
-            }
+        let mut columns = SliceColumns::with_capacity(end.saturating_sub(start));
+        let hand_built = self.rows.len();
+        for row in self.rows.get(start.min(hand_built)..end.min(hand_built)).unwrap_or_default() {
+            columns.push_row(row);
         }
+        let compact_start = start.max(hand_built) - hand_built;
+        let compact_end = end.max(hand_built) - hand_built;
+        columns.push_compact_range(&self.compact, compact_start, compact_end);
         columns.into_frame()
     }
 }
@@ -82,8 +110,8 @@ impl DecisionTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decisions::{CompactCell, CompactDecisions, DecisionRow};
-    use crate::replay::Timing;
+    use crate::decisions::{CompactDecisions, DecisionRow};
+    use crate::replay::{Decision, Timing};
     use crate::signals::Situation;
     use polars::prelude::DataType;
 
@@ -130,12 +158,17 @@ mod tests {
 
     #[test]
     fn compact_rows_follow_hand_built_rows_and_slice_anywhere() {
-        let cell = |turn: Option<i64>| CompactCell {
-            handoff_turn: turn,
-            situation: turn.map(|_| Situation::HumanRequest),
-            timing: if turn.is_some() { Timing::OnlyPolicy } else { Timing::Neither },
-            decision_point: turn.map(|t| t as u32),
+        let decision = |point: Option<u32>| Decision {
+            point,
+            situation: point.map(|_| Situation::HumanRequest),
         };
+        let mut compact = CompactDecisions::with_capacity(vec!["early".into(), "never".into()], 2);
+        compact.push_conversation("c1", None, None, [1, 3]);
+        compact.push_decision(decision(Some(1)));
+        compact.push_decision(decision(None));
+        compact.push_conversation("c2", Some(7), Some(3), [2, 4, 7]);
+        compact.push_decision(decision(Some(2)));
+        compact.push_decision(decision(None));
         let table = DecisionTable {
             rows: vec![DecisionRow {
                 conversation_id: "c0".into(),
@@ -143,11 +176,7 @@ mod tests {
                 timing: Timing::Neither,
                 ..DecisionRow::default()
             }],
-            compact: CompactDecisions {
-                conversations: vec![("c1".into(), None), ("c2".into(), Some(7))],
-                policies: vec!["early".into(), "never".into()],
-                cells: vec![cell(Some(1)), cell(None), cell(Some(2)), cell(None)],
-            },
+            compact,
         };
         assert_eq!(table.len(), 5);
         let whole = table.to_frame().unwrap();
@@ -165,6 +194,13 @@ mod tests {
         assert_eq!(hist, [Some(7), Some(7)]);
         let situation: Vec<_> = tail.column("situation").unwrap().str().unwrap().iter().collect();
         assert_eq!(situation, [Some("human_request"), None]);
+        let turns: Vec<_> = whole.column("handoff_turn").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(turns, [None, Some(1), None, Some(4), None]);
+        let timing: Vec<_> = whole.column("timing").unwrap().str().unwrap().iter().collect();
+        assert_eq!(
+            timing,
+            [Some("neither"), Some("only_policy"), Some("neither"), Some("earlier"), Some("only_history")]
+        );
         let sliced: Vec<DataFrame> = (0..5).map(|i| table.slice_frame(i, 1).unwrap()).collect();
         let mut stacked = sliced[0].clone();
         for part in &sliced[1..] {
