@@ -141,7 +141,11 @@ impl CompactDecisions {
     }
 
     /// Row `index`'s cell, given its conversation (`index / policies.len()`).
-    pub fn cell(&self, index: usize, conversation: &CompactConversation<'_>) -> Option<CompactCell> {
+    pub fn cell(
+        &self,
+        index: usize,
+        conversation: &CompactConversation<'_>,
+    ) -> Option<CompactCell> {
         let point = Some(*self.points.get(index)?).filter(|&p| p > 0);
         let situation = match *self.situations.get(index)? {
             0 => None,

@@ -199,7 +199,13 @@ mod tests {
         let timing: Vec<_> = whole.column("timing").unwrap().str().unwrap().iter().collect();
         assert_eq!(
             timing,
-            [Some("neither"), Some("only_policy"), Some("neither"), Some("earlier"), Some("only_history")]
+            [
+                Some("neither"),
+                Some("only_policy"),
+                Some("neither"),
+                Some("earlier"),
+                Some("only_history")
+            ]
         );
         let sliced: Vec<DataFrame> = (0..5).map(|i| table.slice_frame(i, 1).unwrap()).collect();
         let mut stacked = sliced[0].clone();
