@@ -14,11 +14,16 @@ use crate::report::ReportData;
 use crate::summary::{Estimate, PolicySummary, Rate, Rates, Summary};
 
 /// One file of the report folder.
-pub trait Exporter {
+pub trait Exporter: Send + Sync {
     /// The file's name inside the folder.
     fn file_name(&self) -> &str;
     /// The file's bytes.
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>>;
+    /// Whether the file may be rendered while the charts are drawn: its bytes read neither
+    /// `data.charts` nor the clock. Otherwise it is rendered after the charts, in list order.
+    fn concurrent_with_charts(&self) -> bool {
+        false
+    }
 }
 
 /// Every exporter of outputs.md, in the order they are written.
@@ -48,6 +53,9 @@ impl Exporter for SummaryJson {
     fn file_name(&self) -> &str {
         "summary.json"
     }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         // serde_json keeps the structs' field order and writes floats with ryu (shortest
         // round-trip form), so the bytes depend on the values only.
@@ -62,6 +70,9 @@ impl Exporter for PoliciesCsv {
     fn file_name(&self) -> &str {
         "policies.csv"
     }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         let rows: Vec<&PolicySummary> =
             data.summary.policies.iter().chain(&data.summary.variants).collect();
@@ -73,6 +84,9 @@ impl Exporter for SweepsCsv {
     fn file_name(&self) -> &str {
         "sweeps.csv"
     }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         csv_bytes(sweeps_frame(&data.summary)?).context("encoding sweeps.csv")
     }
@@ -81,6 +95,9 @@ impl Exporter for SweepsCsv {
 impl Exporter for RejectedCsv {
     fn file_name(&self) -> &str {
         "rejected.csv"
+    }
+    fn concurrent_with_charts(&self) -> bool {
+        true
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         let r = &data.rejections;
@@ -104,6 +121,9 @@ impl Exporter for RejectedCsv {
 impl Exporter for DecisionsParquet {
     fn file_name(&self) -> &str {
         "decisions.parquet"
+    }
+    fn concurrent_with_charts(&self) -> bool {
+        true
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         // One row group at a time, so only one slice of the table is ever a frame.
