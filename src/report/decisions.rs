@@ -1,8 +1,14 @@
 //! Writing the decision table (`decisions.parquet`, `replay --out`): the compact table of
 //! `crate::decisions` becomes polars frames a slice at a time, so tens of millions of rows
-//! never sit in one frame.
+//! never sit in one frame. `write_parquet` builds and encodes the slices in parallel and
+//! writes them in order, the same bytes as polars' own writer of the whole table.
 
-use polars::prelude::{Column, DataFrame, PolarsResult};
+use std::io::Write;
+
+use polars::io::parquet::write::{get_encodings, ParquetCompression, StatisticsOptions};
+use polars::prelude::{polars_err, Column, CompatLevel, DataFrame, ParquetWriter, PolarsResult};
+use polars_parquet::write::{array_to_columns, compress, CompressedPage, Version, WriteOptions};
+use rayon::prelude::*;
 
 use crate::decisions::{CompactCell, CompactDecisions, DecisionRow, DecisionTable};
 use crate::signals::Situation;
@@ -105,6 +111,62 @@ impl DecisionTable {
         columns.push_compact_range(&self.compact, compact_start, compact_end);
         columns.into_frame()
     }
+}
+
+/// Writes `table` as Parquet into `out`: byte for byte what `ParquetWriter::new(out)` with its
+/// default options writes for the whole table (row groups of `FRAME_ROWS` rows), but each row
+/// group is built and encoded on its own thread and only the encoded pages are kept until
+/// written.
+pub fn write_parquet<W: Write + Send>(table: &DecisionTable, out: W) -> PolarsResult<()> {
+    let first = table.slice_frame(0, 0)?;
+    let mut writer = ParquetWriter::new(out).batched(first.schema())?;
+    let fields = writer.parquet_schema().fields().to_vec();
+    let encodings = {
+        let file = writer
+            .get_writer()
+            .lock()
+            .map_err(|_| polars_err!(ComputeError: "the Parquet writer's lock is poisoned"))?;
+        get_encodings(file.schema())
+    };
+    // `ParquetWriter`'s defaults: what `batched` above was built with.
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        version: Version::V1,
+        compression: ParquetCompression::default().into(),
+        data_page_size: None,
+    };
+    let encode = |start: usize| -> PolarsResult<(u64, Vec<Vec<CompressedPage>>)> {
+        let frame = table.slice_frame(start, FRAME_ROWS)?;
+        let mut columns = Vec::with_capacity(fields.len());
+        // A slice frame is one chunk, so this is one record batch: one row group.
+        for batch in frame.iter_chunks(CompatLevel::newest(), false) {
+            for ((array, field), encoding) in
+                batch.columns().iter().zip(&fields).zip(encodings.iter())
+            {
+                for pages in array_to_columns(array, field.clone(), options, encoding)? {
+                    let compressed = pages
+                        .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                        .collect::<PolarsResult<Vec<CompressedPage>>>()?;
+                    columns.push(compressed);
+                }
+            }
+        }
+        Ok((frame.height() as u64, columns))
+    };
+    let starts: Vec<usize> = (0..table.len()).step_by(FRAME_ROWS).collect();
+    // A few row groups per thread at a time, so the encoded pages waiting to be written stay
+    // a small part of the file.
+    let batch = rayon::current_num_threads().max(1) * 2;
+    for group in starts.chunks(batch) {
+        let encoded: Vec<PolarsResult<(u64, Vec<Vec<CompressedPage>>)>> =
+            group.par_iter().map(|&start| encode(start)).collect();
+        for row_group in encoded {
+            let (rows, columns) = row_group?;
+            writer.write_row_group(rows, &columns)?;
+        }
+    }
+    writer.finish()?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -213,5 +275,60 @@ mod tests {
             stacked.vstack_mut(part).unwrap();
         }
         assert!(stacked.equals_missing(&whole));
+    }
+
+    /// polars' batched writer fed one slice frame at a time: what `write_parquet` must match.
+    fn written_by_polars(table: &DecisionTable) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let first = table.slice_frame(0, FRAME_ROWS).unwrap();
+        let mut writer = ParquetWriter::new(&mut buf).batched(first.schema()).unwrap();
+        let mut start = 0;
+        while start < table.len() || start == 0 {
+            let slice = table.slice_frame(start, FRAME_ROWS).unwrap();
+            writer.write_batch(&slice).unwrap();
+            start += slice.height().max(1);
+        }
+        writer.finish().unwrap();
+        buf
+    }
+
+    #[test]
+    fn parallel_parquet_is_byte_identical_to_polars_writer() {
+        let policies: Vec<String> = (0..7).map(|p| format!("policy-{p}")).collect();
+        let conversations = FRAME_ROWS * 2 / policies.len() + 123;
+        let mut compact = CompactDecisions::with_capacity(policies, conversations);
+        for c in 0..conversations {
+            let points = (c % 9) as i64;
+            let historical = (c % 4 != 0).then_some((c % 5) as u32 + 1);
+            compact.push_conversation(
+                &format!("conv-{c:08}"),
+                historical.map(|h| i64::from(h) * 2),
+                historical,
+                (1..=points).map(|t| t * 2),
+            );
+            for p in 0..7u32 {
+                let point = ((c as u32 + p) % 3 != 0).then_some((c as u32 * 7 + p) % 9 + 1);
+                let point = point.filter(|&x| i64::from(x) <= points);
+                let situation = point.map(|x| Situation::ALL[x as usize % Situation::ALL.len()]);
+                compact.push_decision(Decision { point, situation });
+            }
+        }
+        let table = DecisionTable {
+            rows: vec![DecisionRow {
+                conversation_id: "hand-built".into(),
+                policy: "historical".into(),
+                ..DecisionRow::default()
+            }],
+            compact,
+        };
+        assert!(table.len() > 2 * FRAME_ROWS);
+        let mut ours = Vec::new();
+        write_parquet(&table, &mut ours).unwrap();
+        assert!(ours == written_by_polars(&table), "the bytes differ from polars' writer");
+
+        let empty = DecisionTable::default();
+        let mut ours = Vec::new();
+        write_parquet(&empty, &mut ours).unwrap();
+        assert!(ours == written_by_polars(&empty), "the empty table's bytes differ");
     }
 }

@@ -4,10 +4,10 @@
 //! identical bytes.
 
 use anyhow::Context;
-use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, PolarsResult, SerWriter};
+use polars::prelude::{Column, CsvWriter, DataFrame, PolarsResult, SerWriter};
 
 use crate::replay::Timing;
-use crate::report::decisions::FRAME_ROWS;
+use crate::report::decisions::write_parquet;
 use crate::report::history::estimate_columns;
 use crate::report::page;
 use crate::report::ReportData;
@@ -126,22 +126,8 @@ impl Exporter for DecisionsParquet {
         true
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
-        // One row group at a time, so only one slice of the table is ever a frame.
-        let table = &data.decisions;
         let mut buf = Vec::new();
-        let first = table.slice_frame(0, FRAME_ROWS)?;
-        let mut writer = ParquetWriter::new(&mut buf)
-            .batched(first.schema())
-            .context("encoding decisions.parquet")?;
-        writer.write_batch(&first).context("encoding decisions.parquet")?;
-        let mut start = first.height();
-        drop(first);
-        while start < table.len() {
-            let slice = table.slice_frame(start, FRAME_ROWS)?;
-            writer.write_batch(&slice).context("encoding decisions.parquet")?;
-            start += slice.height();
-        }
-        writer.finish().context("encoding decisions.parquet")?;
+        write_parquet(&data.decisions, &mut buf).context("encoding decisions.parquet")?;
         Ok(buf)
     }
 }
