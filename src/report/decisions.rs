@@ -299,7 +299,7 @@ mod tests {
         let mut compact = CompactDecisions::with_capacity(policies, conversations);
         for c in 0..conversations {
             let points = (c % 9) as i64;
-            let historical = (c % 4 != 0).then_some((c % 5) as u32 + 1);
+            let historical = (!c.is_multiple_of(4)).then_some((c % 5) as u32 + 1);
             compact.push_conversation(
                 &format!("conv-{c:08}"),
                 historical.map(|h| i64::from(h) * 2),
@@ -307,7 +307,8 @@ mod tests {
                 (1..=points).map(|t| t * 2),
             );
             for p in 0..7u32 {
-                let point = ((c as u32 + p) % 3 != 0).then_some((c as u32 * 7 + p) % 9 + 1);
+                let point =
+                    (!(c as u32 + p).is_multiple_of(3)).then_some((c as u32 * 7 + p) % 9 + 1);
                 let point = point.filter(|&x| i64::from(x) <= points);
                 let situation = point.map(|x| Situation::ALL[x as usize % Situation::ALL.len()]);
                 compact.push_decision(Decision { point, situation });
