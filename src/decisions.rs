@@ -2,9 +2,10 @@
 //! included (`report::decisions` writes it as `decisions.parquet`). Pure data.
 //!
 //! A report over a million conversations has tens of millions of rows, so the table is
-//! compact (`CompactDecisions`: one id per conversation, one name per policy, 32 bytes per
-//! row) and becomes polars frames only a slice at a time when written. Hand-built tables
-//! (`rows`) come first, then the compact rows.
+//! compact (`CompactDecisions`): per row only the decision point and the situation (5 bytes);
+//! per conversation its id, history's handoff and the turn of each decision point, from which
+//! a row's handoff turn and timing are derived when it is written. It becomes polars frames
+//! only a slice at a time. Hand-built tables (`rows`) come first, then the compact rows.
 
 use crate::model::Conversation;
 use crate::replay::{Decision, Timeline, Timing};
@@ -25,7 +26,8 @@ pub struct DecisionRow {
     pub decision_point: Option<u32>,
 }
 
-/// One policy's decision in one conversation, without its names (see `CompactDecisions`).
+/// One policy's decision in one conversation, without its names, as `CompactDecisions::row`
+/// derives it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompactCell {
     pub handoff_turn: Option<i64>,
@@ -34,25 +36,140 @@ pub struct CompactCell {
     pub decision_point: Option<u32>,
 }
 
+/// One conversation of a `CompactDecisions`, borrowed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompactConversation<'a> {
+    pub id: &'a str,
+    /// `outcomes.handoff_turn`.
+    pub historical_turn: Option<i64>,
+    /// History's handoff as a 1-based decision point (`Timeline::historical`).
+    pub historical_point: Option<u32>,
+    /// The turn of each decision point, in order.
+    pub turns: &'a [i64],
+}
+
 /// Rows stored conversation-major: row `c * policies.len() + p` is conversation `c` under
-/// policy `p`.
+/// policy `p`. Built with `push_conversation` and `push_decision`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CompactDecisions {
-    /// Per conversation: its id and history's handoff turn.
-    pub conversations: Vec<(String, Option<i64>)>,
     pub policies: Vec<String>,
-    /// `conversations.len() * policies.len()` cells.
-    pub cells: Vec<CompactCell>,
+    /// Every conversation id, concatenated; conversation `c`'s is `ids[id_ends[c - 1]..id_ends[c]]`
+    /// (from 0 for the first).
+    ids: String,
+    id_ends: Vec<usize>,
+    historical_turns: Vec<Option<i64>>,
+    historical_points: Vec<Option<u32>>,
+    /// Every conversation's decision point turns, concatenated; conversation `c`'s end at
+    /// `turn_ends[c]`.
+    turns: Vec<i64>,
+    turn_ends: Vec<usize>,
+    /// Per row: the 1-based decision point, 0 = never hands off.
+    points: Vec<u32>,
+    /// Per row: 0 = no situation, `k + 1` = `Situation::ALL[k]`.
+    situations: Vec<u8>,
 }
 
 impl CompactDecisions {
-    /// The row `index` (conversation-major) in full.
-    pub fn row(&self, index: usize) -> Option<(&str, &str, Option<i64>, &CompactCell)> {
+    /// An empty table over `policies`, with room for `conversations` conversations.
+    pub fn with_capacity(policies: Vec<String>, conversations: usize) -> CompactDecisions {
+        let rows = conversations.saturating_mul(policies.len());
+        CompactDecisions {
+            policies,
+            ids: String::new(),
+            id_ends: Vec::with_capacity(conversations),
+            historical_turns: Vec::with_capacity(conversations),
+            historical_points: Vec::with_capacity(conversations),
+            turns: Vec::new(),
+            turn_ends: Vec::with_capacity(conversations),
+            points: Vec::with_capacity(rows),
+            situations: Vec::with_capacity(rows),
+        }
+    }
+
+    /// Starts the next conversation; its `policies.len()` decisions follow with
+    /// `push_decision`, in policy order.
+    pub fn push_conversation(
+        &mut self,
+        id: &str,
+        historical_turn: Option<i64>,
+        historical_point: Option<u32>,
+        turns: impl IntoIterator<Item = i64>,
+    ) {
+        self.ids.push_str(id);
+        self.id_ends.push(self.ids.len());
+        self.historical_turns.push(historical_turn);
+        self.historical_points.push(historical_point);
+        self.turns.extend(turns);
+        self.turn_ends.push(self.turns.len());
+    }
+
+    /// The next row's decision (of the latest conversation, next policy).
+    pub fn push_decision(&mut self, decision: Decision) {
+        self.points.push(decision.point.unwrap_or(0));
+        self.situations.push(
+            decision
+                .situation
+                .and_then(|s| Situation::ALL.iter().position(|&x| x == s))
+                .map_or(0, |k| k as u8 + 1),
+        );
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Number of conversations.
+    pub fn conversations(&self) -> usize {
+        self.id_ends.len()
+    }
+
+    /// Conversation `c`.
+    pub fn conversation(&self, c: usize) -> Option<CompactConversation<'_>> {
+        let id_start = if c == 0 { 0 } else { *self.id_ends.get(c - 1)? };
+        let turn_start = if c == 0 { 0 } else { *self.turn_ends.get(c - 1)? };
+        Some(CompactConversation {
+            id: self.ids.get(id_start..*self.id_ends.get(c)?)?,
+            historical_turn: *self.historical_turns.get(c)?,
+            historical_point: *self.historical_points.get(c)?,
+            turns: self.turns.get(turn_start..*self.turn_ends.get(c)?)?,
+        })
+    }
+
+    /// Row `index`'s cell, given its conversation (`index / policies.len()`).
+    pub fn cell(
+        &self,
+        index: usize,
+        conversation: &CompactConversation<'_>,
+    ) -> Option<CompactCell> {
+        let point = Some(*self.points.get(index)?).filter(|&p| p > 0);
+        let situation = match *self.situations.get(index)? {
+            0 => None,
+            k => Situation::ALL.get(usize::from(k) - 1).copied(),
+        };
+        Some(CompactCell {
+            handoff_turn: point.and_then(|p| conversation.turns.get(p as usize - 1).copied()),
+            situation,
+            timing: Timing::of(point, conversation.historical_point),
+            decision_point: point,
+        })
+    }
+
+    /// The row `index` (conversation-major) in full: conversation id, policy, history's
+    /// handoff turn and the cell.
+    pub fn row(&self, index: usize) -> Option<(&str, &str, Option<i64>, CompactCell)> {
         let width = self.policies.len();
-        let cell = self.cells.get(index)?;
-        let (id, historical) = self.conversations.get(index / width)?;
+        if width == 0 {
+            return None;
+        }
+        let conversation = self.conversation(index / width)?;
         let policy = self.policies.get(index % width)?;
-        Some((id.as_str(), policy.as_str(), *historical, cell))
+        let cell = self.cell(index, &conversation)?;
+        Some((conversation.id, policy.as_str(), conversation.historical_turn, cell))
     }
 }
 
@@ -75,24 +192,22 @@ impl DecisionTable {
         names: &[&str],
         decisions: &[Vec<Decision>],
     ) -> DecisionTable {
-        let mut compact = CompactDecisions {
-            conversations: Vec::with_capacity(members.len()),
-            policies: names.iter().map(|n| n.to_string()).collect(),
-            cells: Vec::with_capacity(members.len() * names.len()),
-        };
+        let policies = names.iter().map(|n| n.to_string()).collect();
+        let mut compact = CompactDecisions::with_capacity(policies, members.len());
+        compact.ids.reserve_exact(members.iter().map(|&i| conversations[i].id.len()).sum());
+        compact.turns.reserve_exact(members.iter().map(|&i| timelines[i].points.len()).sum());
         for &i in members {
             let conv = &conversations[i];
             let tl = &timelines[i];
             let historical_turn = conv.outcome.as_ref().and_then(|o| o.handoff_turn);
-            compact.conversations.push((conv.id.clone(), historical_turn));
+            compact.push_conversation(
+                &conv.id,
+                historical_turn,
+                tl.historical,
+                tl.points.iter().map(|p| p.turn),
+            );
             for per_conv in decisions {
-                let d = per_conv[i];
-                compact.cells.push(CompactCell {
-                    handoff_turn: d.turn(tl),
-                    situation: d.situation,
-                    timing: Timing::of(d.point, tl.historical),
-                    decision_point: d.point,
-                });
+                compact.push_decision(per_conv[i]);
             }
         }
         DecisionTable { rows: Vec::new(), compact }
@@ -100,7 +215,7 @@ impl DecisionTable {
 
     /// Number of rows (hand-built and compact).
     pub fn len(&self) -> usize {
-        self.rows.len() + self.compact.cells.len()
+        self.rows.len() + self.compact.len()
     }
 
     pub fn is_empty(&self) -> bool {

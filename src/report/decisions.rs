@@ -1,10 +1,16 @@
 //! Writing the decision table (`decisions.parquet`, `replay --out`): the compact table of
 //! `crate::decisions` becomes polars frames a slice at a time, so tens of millions of rows
-//! never sit in one frame.
+//! never sit in one frame. `write_parquet` builds and encodes the slices in parallel and
+//! writes them in order, the same bytes as polars' own writer of the whole table.
 
-use polars::prelude::{Column, DataFrame, PolarsResult};
+use std::io::Write;
 
-use crate::decisions::{CompactCell, DecisionRow, DecisionTable};
+use polars::io::parquet::write::{get_encodings, ParquetCompression, StatisticsOptions};
+use polars::prelude::{polars_err, Column, CompatLevel, DataFrame, ParquetWriter, PolarsResult};
+use polars_parquet::write::{array_to_columns, compress, CompressedPage, Version, WriteOptions};
+use rayon::prelude::*;
+
+use crate::decisions::{CompactCell, CompactDecisions, DecisionRow, DecisionTable};
 use crate::signals::Situation;
 
 /// Rows per frame slice when the table is written: polars' own Parquet row-group size, so a
@@ -24,6 +30,18 @@ struct SliceColumns<'a> {
 }
 
 impl<'a> SliceColumns<'a> {
+    fn with_capacity(rows: usize) -> Self {
+        SliceColumns {
+            conversation_id: Vec::with_capacity(rows),
+            policy: Vec::with_capacity(rows),
+            handoff_turn: Vec::with_capacity(rows),
+            situation: Vec::with_capacity(rows),
+            historical_handoff_turn: Vec::with_capacity(rows),
+            timing: Vec::with_capacity(rows),
+            decision_point: Vec::with_capacity(rows),
+        }
+    }
+
     fn push_row(&mut self, row: &'a DecisionRow) {
         self.conversation_id.push(&row.conversation_id);
         self.policy.push(&row.policy);
@@ -42,6 +60,23 @@ impl<'a> SliceColumns<'a> {
         self.historical_handoff_turn.push(hist);
         self.timing.push(c.timing.name());
         self.decision_point.push(c.decision_point.map(i64::from));
+    }
+
+    /// The compact rows `start..end` (compact indices), a conversation at a time.
+    fn push_compact_range(&mut self, table: &'a CompactDecisions, start: usize, end: usize) {
+        let width = table.policies.len();
+        let mut index = start;
+        while index < end && width > 0 {
+            let c = index / width;
+            let Some(conversation) = table.conversation(c) else { break };
+            let conversation_end = ((c + 1) * width).min(end);
+            for (row, policy) in (index..conversation_end).zip(&table.policies[index % width..]) {
+                if let Some(cell) = table.cell(row, &conversation) {
+                    self.push_compact(conversation.id, policy, conversation.historical_turn, cell);
+                }
+            }
+            index = conversation_end;
+        }
     }
 
     fn into_frame(self) -> PolarsResult<DataFrame> {
@@ -66,24 +101,79 @@ impl DecisionTable {
     /// Rows `start..start + len` (clamped to the table) as a frame.
     pub fn slice_frame(&self, start: usize, len: usize) -> PolarsResult<DataFrame> {
         let end = start.saturating_add(len).min(self.len());
-        let mut columns = SliceColumns::default();
-        for index in start..end {
-            if let Some(row) = self.rows.get(index) {
-                columns.push_row(row);
-            } else if let Some((id, policy, hist, cell)) = self.compact.row(index - self.rows.len())
-            {
-                columns.push_compact(id, policy, hist, *cell);
-            }
+        let mut columns = SliceColumns::with_capacity(end.saturating_sub(start));
+        let hand_built = self.rows.len();
+        for row in self.rows.get(start.min(hand_built)..end.min(hand_built)).unwrap_or_default() {
+            columns.push_row(row);
         }
+        let compact_start = start.max(hand_built) - hand_built;
+        let compact_end = end.max(hand_built) - hand_built;
+        columns.push_compact_range(&self.compact, compact_start, compact_end);
         columns.into_frame()
     }
+}
+
+/// Writes `table` as Parquet into `out`: byte for byte what `ParquetWriter::new(out)` with its
+/// default options writes for the whole table (row groups of `FRAME_ROWS` rows), but each row
+/// group is built and encoded on its own thread and only the encoded pages are kept until
+/// written.
+pub fn write_parquet<W: Write + Send>(table: &DecisionTable, out: W) -> PolarsResult<()> {
+    let first = table.slice_frame(0, 0)?;
+    let mut writer = ParquetWriter::new(out).batched(first.schema())?;
+    let fields = writer.parquet_schema().fields().to_vec();
+    let encodings = {
+        let file = writer
+            .get_writer()
+            .lock()
+            .map_err(|_| polars_err!(ComputeError: "the Parquet writer's lock is poisoned"))?;
+        get_encodings(file.schema())
+    };
+    // `ParquetWriter`'s defaults: what `batched` above was built with.
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        version: Version::V1,
+        compression: ParquetCompression::default().into(),
+        data_page_size: None,
+    };
+    let encode = |start: usize| -> PolarsResult<(u64, Vec<Vec<CompressedPage>>)> {
+        let frame = table.slice_frame(start, FRAME_ROWS)?;
+        let mut columns = Vec::with_capacity(fields.len());
+        // A slice frame is one chunk, so this is one record batch: one row group.
+        for batch in frame.iter_chunks(CompatLevel::newest(), false) {
+            for ((array, field), encoding) in
+                batch.columns().iter().zip(&fields).zip(encodings.iter())
+            {
+                for pages in array_to_columns(array, field.clone(), options, encoding)? {
+                    let compressed = pages
+                        .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                        .collect::<PolarsResult<Vec<CompressedPage>>>()?;
+                    columns.push(compressed);
+                }
+            }
+        }
+        Ok((frame.height() as u64, columns))
+    };
+    let starts: Vec<usize> = (0..table.len()).step_by(FRAME_ROWS).collect();
+    // A few row groups per thread at a time, so the encoded pages waiting to be written stay
+    // a small part of the file.
+    let batch = rayon::current_num_threads().max(1) * 2;
+    for group in starts.chunks(batch) {
+        let encoded: Vec<PolarsResult<(u64, Vec<Vec<CompressedPage>>)>> =
+            group.par_iter().map(|&start| encode(start)).collect();
+        for row_group in encoded {
+            let (rows, columns) = row_group?;
+            writer.write_row_group(rows, &columns)?;
+        }
+    }
+    writer.finish()?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decisions::{CompactCell, CompactDecisions, DecisionRow};
-    use crate::replay::Timing;
+    use crate::decisions::{CompactDecisions, DecisionRow};
+    use crate::replay::{Decision, Timing};
     use crate::signals::Situation;
     use polars::prelude::DataType;
 
@@ -130,12 +220,17 @@ mod tests {
 
     #[test]
     fn compact_rows_follow_hand_built_rows_and_slice_anywhere() {
-        let cell = |turn: Option<i64>| CompactCell {
-            handoff_turn: turn,
-            situation: turn.map(|_| Situation::HumanRequest),
-            timing: if turn.is_some() { Timing::OnlyPolicy } else { Timing::Neither },
-            decision_point: turn.map(|t| t as u32),
+        let decision = |point: Option<u32>| Decision {
+            point,
+            situation: point.map(|_| Situation::HumanRequest),
         };
+        let mut compact = CompactDecisions::with_capacity(vec!["early".into(), "never".into()], 2);
+        compact.push_conversation("c1", None, None, [1, 3]);
+        compact.push_decision(decision(Some(1)));
+        compact.push_decision(decision(None));
+        compact.push_conversation("c2", Some(7), Some(3), [2, 4, 7]);
+        compact.push_decision(decision(Some(2)));
+        compact.push_decision(decision(None));
         let table = DecisionTable {
             rows: vec![DecisionRow {
                 conversation_id: "c0".into(),
@@ -143,11 +238,7 @@ mod tests {
                 timing: Timing::Neither,
                 ..DecisionRow::default()
             }],
-            compact: CompactDecisions {
-                conversations: vec![("c1".into(), None), ("c2".into(), Some(7))],
-                policies: vec!["early".into(), "never".into()],
-                cells: vec![cell(Some(1)), cell(None), cell(Some(2)), cell(None)],
-            },
+            compact,
         };
         assert_eq!(table.len(), 5);
         let whole = table.to_frame().unwrap();
@@ -165,11 +256,80 @@ mod tests {
         assert_eq!(hist, [Some(7), Some(7)]);
         let situation: Vec<_> = tail.column("situation").unwrap().str().unwrap().iter().collect();
         assert_eq!(situation, [Some("human_request"), None]);
+        let turns: Vec<_> = whole.column("handoff_turn").unwrap().i64().unwrap().iter().collect();
+        assert_eq!(turns, [None, Some(1), None, Some(4), None]);
+        let timing: Vec<_> = whole.column("timing").unwrap().str().unwrap().iter().collect();
+        assert_eq!(
+            timing,
+            [
+                Some("neither"),
+                Some("only_policy"),
+                Some("neither"),
+                Some("earlier"),
+                Some("only_history")
+            ]
+        );
         let sliced: Vec<DataFrame> = (0..5).map(|i| table.slice_frame(i, 1).unwrap()).collect();
         let mut stacked = sliced[0].clone();
         for part in &sliced[1..] {
             stacked.vstack_mut(part).unwrap();
         }
         assert!(stacked.equals_missing(&whole));
+    }
+
+    /// polars' batched writer fed one slice frame at a time: what `write_parquet` must match.
+    fn written_by_polars(table: &DecisionTable) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let first = table.slice_frame(0, FRAME_ROWS).unwrap();
+        let mut writer = ParquetWriter::new(&mut buf).batched(first.schema()).unwrap();
+        let mut start = 0;
+        while start < table.len() || start == 0 {
+            let slice = table.slice_frame(start, FRAME_ROWS).unwrap();
+            writer.write_batch(&slice).unwrap();
+            start += slice.height().max(1);
+        }
+        writer.finish().unwrap();
+        buf
+    }
+
+    #[test]
+    fn parallel_parquet_is_byte_identical_to_polars_writer() {
+        let policies: Vec<String> = (0..7).map(|p| format!("policy-{p}")).collect();
+        let conversations = FRAME_ROWS * 2 / policies.len() + 123;
+        let mut compact = CompactDecisions::with_capacity(policies, conversations);
+        for c in 0..conversations {
+            let points = (c % 9) as i64;
+            let historical = (!c.is_multiple_of(4)).then_some((c % 5) as u32 + 1);
+            compact.push_conversation(
+                &format!("conv-{c:08}"),
+                historical.map(|h| i64::from(h) * 2),
+                historical,
+                (1..=points).map(|t| t * 2),
+            );
+            for p in 0..7u32 {
+                let point =
+                    (!(c as u32 + p).is_multiple_of(3)).then_some((c as u32 * 7 + p) % 9 + 1);
+                let point = point.filter(|&x| i64::from(x) <= points);
+                let situation = point.map(|x| Situation::ALL[x as usize % Situation::ALL.len()]);
+                compact.push_decision(Decision { point, situation });
+            }
+        }
+        let table = DecisionTable {
+            rows: vec![DecisionRow {
+                conversation_id: "hand-built".into(),
+                policy: "historical".into(),
+                ..DecisionRow::default()
+            }],
+            compact,
+        };
+        assert!(table.len() > 2 * FRAME_ROWS);
+        let mut ours = Vec::new();
+        write_parquet(&table, &mut ours).unwrap();
+        assert!(ours == written_by_polars(&table), "the bytes differ from polars' writer");
+
+        let empty = DecisionTable::default();
+        let mut ours = Vec::new();
+        write_parquet(&empty, &mut ours).unwrap();
+        assert!(ours == written_by_polars(&empty), "the empty table's bytes differ");
     }
 }

@@ -4,21 +4,26 @@
 //! identical bytes.
 
 use anyhow::Context;
-use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, PolarsResult, SerWriter};
+use polars::prelude::{Column, CsvWriter, DataFrame, PolarsResult, SerWriter};
 
 use crate::replay::Timing;
-use crate::report::decisions::FRAME_ROWS;
+use crate::report::decisions::write_parquet;
 use crate::report::history::estimate_columns;
 use crate::report::page;
 use crate::report::ReportData;
 use crate::summary::{Estimate, PolicySummary, Rate, Rates, Summary};
 
 /// One file of the report folder.
-pub trait Exporter {
+pub trait Exporter: Send + Sync {
     /// The file's name inside the folder.
     fn file_name(&self) -> &str;
     /// The file's bytes.
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>>;
+    /// Whether the file may be rendered while the charts are drawn: its bytes read neither
+    /// `data.charts` nor the clock. Otherwise it is rendered after the charts, in list order.
+    fn concurrent_with_charts(&self) -> bool {
+        false
+    }
 }
 
 /// Every exporter of outputs.md, in the order they are written.
@@ -48,6 +53,9 @@ impl Exporter for SummaryJson {
     fn file_name(&self) -> &str {
         "summary.json"
     }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         // serde_json keeps the structs' field order and writes floats with ryu (shortest
         // round-trip form), so the bytes depend on the values only.
@@ -62,6 +70,9 @@ impl Exporter for PoliciesCsv {
     fn file_name(&self) -> &str {
         "policies.csv"
     }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         let rows: Vec<&PolicySummary> =
             data.summary.policies.iter().chain(&data.summary.variants).collect();
@@ -73,6 +84,9 @@ impl Exporter for SweepsCsv {
     fn file_name(&self) -> &str {
         "sweeps.csv"
     }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         csv_bytes(sweeps_frame(&data.summary)?).context("encoding sweeps.csv")
     }
@@ -81,6 +95,9 @@ impl Exporter for SweepsCsv {
 impl Exporter for RejectedCsv {
     fn file_name(&self) -> &str {
         "rejected.csv"
+    }
+    fn concurrent_with_charts(&self) -> bool {
+        true
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         let r = &data.rejections;
@@ -105,23 +122,12 @@ impl Exporter for DecisionsParquet {
     fn file_name(&self) -> &str {
         "decisions.parquet"
     }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
-        // One row group at a time, so only one slice of the table is ever a frame.
-        let table = &data.decisions;
         let mut buf = Vec::new();
-        let first = table.slice_frame(0, FRAME_ROWS)?;
-        let mut writer = ParquetWriter::new(&mut buf)
-            .batched(first.schema())
-            .context("encoding decisions.parquet")?;
-        writer.write_batch(&first).context("encoding decisions.parquet")?;
-        let mut start = first.height();
-        drop(first);
-        while start < table.len() {
-            let slice = table.slice_frame(start, FRAME_ROWS)?;
-            writer.write_batch(&slice).context("encoding decisions.parquet")?;
-            start += slice.height();
-        }
-        writer.finish().context("encoding decisions.parquet")?;
+        write_parquet(&data.decisions, &mut buf).context("encoding decisions.parquet")?;
         Ok(buf)
     }
 }

@@ -25,7 +25,8 @@ use crate::window::Window;
 pub const LOCK_FILE: &str = ".handoff.lock";
 
 /// Draws the charts into a folder: `charts::render_all` in production, a stub in tests.
-pub type RenderCharts = dyn Fn(&Summary, &[HistoryRow], &Path) -> anyhow::Result<Vec<ChartFile>>;
+pub type RenderCharts =
+    dyn Fn(&Summary, &[HistoryRow], &Path) -> anyhow::Result<Vec<ChartFile>> + Send + Sync;
 
 /// How a report folder is written.
 pub struct ReportWriter {
@@ -76,18 +77,40 @@ impl ReportWriter {
         let charts_dir = tmp.path.join("charts");
         fs::create_dir(&charts_dir)
             .with_context(|| format!("creating {}", charts_dir.display()))?;
-        data.charts = (self.render_charts)(&data.summary, &history, &charts_dir)
-            .with_context(|| format!("drawing the charts into {}", charts_dir.display()))?;
-        for exporter in &self.exporters {
-            let path = tmp.path.join(exporter.file_name());
-            let bytes = exporter.render(&data).with_context(|| {
+        // The charts and the files that read neither them nor the clock are made at once: at
+        // scale the charts and `decisions.parquet` (its encoding and its fsync) are the two
+        // long parts of writing.
+        let write_one = |exporter: &dyn Exporter, data: &ReportData| -> anyhow::Result<()> {
+            let bytes = exporter.render(data).with_context(|| {
                 format!("rendering {}", target.join(exporter.file_name()).display())
             })?;
-            write_synced(&path, &bytes)?;
+            write_synced(&tmp.path.join(exporter.file_name()), &bytes)?;
+            tracing::debug!(bytes = bytes.len(), "stage: {} written", exporter.file_name());
+            Ok(())
+        };
+        let (charts, early) = rayon::join(
+            || (self.render_charts)(&data.summary, &history, &charts_dir),
+            || {
+                let data = &data;
+                self.exporters
+                    .iter()
+                    .map(|e| e.concurrent_with_charts().then(|| write_one(e.as_ref(), data)))
+                    .collect::<Vec<_>>()
+            },
+        );
+        data.charts =
+            charts.with_context(|| format!("drawing the charts into {}", charts_dir.display()))?;
+        tracing::debug!(charts = data.charts.len(), "stage: charts drawn");
+        for (exporter, early) in self.exporters.iter().zip(early) {
+            match early {
+                Some(written) => written?,
+                None => write_one(exporter.as_ref(), &data)?,
+            }
         }
         sync_tree(&tmp.path)?;
         swap_into_place(tmp.keep(), &target)?;
         sync_dir(out_root)?;
+        tracing::debug!("stage: report folder in place");
 
         if window.is_iso_week {
             let bytes = history::history_parquet(&history)?;

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use rayon::prelude::*;
 
 use crate::report::history::HistoryRow;
 use crate::summary::Summary;
@@ -49,10 +50,13 @@ pub fn render_all(
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the charts folder {}", dir.display()))?;
     let palette = Palette::for_summary(summary, history);
-    let mut files = Vec::new();
+    // Every chart is built first (names made unique in order), then drawn in parallel: each
+    // drawing depends on its own chart only, so the files are the same whatever the threads.
+    let mut charts: Vec<(AnyChart, String, String)> = Vec::new();
 
     let rates = policy_rates::PolicyRates::new(summary, &palette);
-    files.push(render_chart(&rates, dir, "policy-rates", &rates.title())?);
+    let title = rates.title();
+    charts.push((AnyChart::Rates(rates), "policy-rates".to_string(), title));
 
     let mut used_names = Vec::new();
     for sweep in &summary.sweeps {
@@ -61,19 +65,51 @@ pub fn render_all(
             &format!("sweep-{}", sanitize_name(&format!("{}-{}", sweep.policy, sweep.parameter))),
             &mut used_names,
         );
-        files.push(render_chart(&chart, dir, &name, &chart.title())?);
+        let title = chart.title();
+        charts.push((AnyChart::Sweep(chart), name, title));
     }
 
     let timing = timing::TimingChart::new(summary);
-    files.push(render_chart(&timing, dir, "timing", &timing.title())?);
+    let title = timing.title();
+    charts.push((AnyChart::Timing(timing), "timing".to_string(), title));
 
     let workload = workload::WorkloadChart::new(summary, &palette);
-    files.push(render_chart(&workload, dir, "workload", &workload.title())?);
+    let title = workload.title();
+    charts.push((AnyChart::Workload(workload), "workload".to_string(), title));
 
     if let Some(trend) = trend::TrendChart::new(history, &palette) {
-        files.push(render_chart(&trend, dir, "trend", &trend.title())?);
+        let title = trend.title();
+        charts.push((AnyChart::Trend(trend), "trend".to_string(), title));
     }
-    Ok(files)
+
+    ensure_fonts()?;
+    let drawn: Vec<anyhow::Result<ChartFile>> = charts
+        .par_iter()
+        .map(|(chart, name, title)| render_chart(chart, dir, name, title))
+        .collect();
+    // The first failure in chart order, so the error does not depend on the threads either.
+    drawn.into_iter().collect()
+}
+
+/// Every chart kind, so the charts can be drawn from one list.
+enum AnyChart {
+    Rates(policy_rates::PolicyRates),
+    Sweep(sweep::SweepChart),
+    Timing(timing::TimingChart),
+    Workload(workload::WorkloadChart),
+    Trend(trend::TrendChart),
+}
+
+impl Chart for AnyChart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        match self {
+            AnyChart::Rates(chart) => chart.draw(root),
+            AnyChart::Sweep(chart) => chart.draw(root),
+            AnyChart::Timing(chart) => chart.draw(root),
+            AnyChart::Workload(chart) => chart.draw(root),
+            AnyChart::Trend(chart) => chart.draw(root),
+        }
+    }
 }
 
 pub(crate) type DrawResult<DB> =
@@ -84,8 +120,8 @@ pub(crate) trait Chart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
 }
 
-/// Draws `chart` into `<dir>/<name>.svg` and `<dir>/<name>.png`.
-fn render_chart<C: Chart>(
+/// Draws `chart` into `<dir>/<name>.svg` and `<dir>/<name>.png` (the two at once).
+fn render_chart<C: Chart + Sync>(
     chart: &C,
     dir: &Path,
     name: &str,
@@ -94,14 +130,18 @@ fn render_chart<C: Chart>(
     ensure_fonts()?;
     let svg = dir.join(format!("{name}.svg"));
     let png = dir.join(format!("{name}.png"));
-    {
-        let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
-        draw_on(chart, &root).with_context(|| format!("drawing the chart {}", svg.display()))?;
-    }
-    {
-        let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-        draw_on(chart, &root).with_context(|| format!("drawing the chart {}", png.display()))?;
-    }
+    let (svg_drawn, png_drawn) = rayon::join(
+        || {
+            let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+            draw_on(chart, &root).with_context(|| format!("drawing the chart {}", svg.display()))
+        },
+        || {
+            let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+            draw_on(chart, &root).with_context(|| format!("drawing the chart {}", png.display()))
+        },
+    );
+    svg_drawn?;
+    png_drawn?;
     Ok(ChartFile { name: name.to_string(), title: title.to_string(), svg, png })
 }
 

@@ -67,7 +67,6 @@ pub(crate) fn fabricated_summary() -> Summary {
             variant: format!("fast-follow@score_threshold={value}"),
             net_objective_per_100: est(net, 1.1),
             rates: Rates { handoff_rate: 0.6 - value * 0.3, ..Rates::default() },
-            ..SweepPoint::default()
         })
         .collect();
     Summary {
