@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh                          # every row: 20,000 (CSV), 100,000 and 1,000,000
 #   SIZES=20000 scripts/bench.sh              # a quick run: the 20,000 row and detection only
-#   REPORT_ARGS="--refits 0" scripts/bench.sh # extra `handoff report` flags
+#   REPORT_ARGS="--bootstrap 0" scripts/bench.sh # extra `handoff report` flags
 #
 # Builds release (`handoff` and examples/floor.rs), generates each data set once with
 # `handoff generate --seed 42 --weeks 2` (cached under target/bench-data/<size>-s<seed>-<format>;

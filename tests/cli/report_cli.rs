@@ -641,25 +641,29 @@ fn framework_meeting(folder: &Path) -> (f64, f64, f64) {
 }
 
 #[test]
-fn refits_widen_the_intervals_and_keep_the_estimates() {
+fn bootstrap_and_normal_intervals_both_carry_the_models_uncertainty() {
     let dir = Workdir::new();
     let data = generate(dir.path());
-    let fixed = dir.join("fixed");
-    let refitted = dir.join("refitted");
-    let common = ["--estimator", "dm", "--bootstrap", "20", "--quiet"];
-    assert_ok(&run(report(&data, &fixed, &common).args(["--refits", "0"])));
-    assert_ok(&run(report(&data, &refitted, &common).args(["--refits", "8"])));
-    let (fl, fe, fh) = framework_meeting(&fixed.join("all"));
-    let (rl, re, rh) = framework_meeting(&refitted.join("all"));
-    assert_eq!(fe, re, "refits change intervals, not estimates");
-    // `dm` with the model held fixed is only the noise of averaging; refitted, it is wider.
-    assert!(rh - rl > fh - fl, "refitted [{rl}, {rh}] not wider than fixed [{fl}, {fh}]");
+    let boot = dir.join("boot");
+    let normal = dir.join("normal");
+    let common = ["--estimator", "dm", "--quiet"];
+    assert_ok(&run(report(&data, &boot, &common).args(["--bootstrap", "200"])));
+    assert_ok(&run(report(&data, &normal, &common).args(["--bootstrap", "0"])));
+    let (bl, be, bh) = framework_meeting(&boot.join("all"));
+    let (nl, ne, nh) = framework_meeting(&normal.join("all"));
+    assert_eq!(be, ne, "the interval method changes intervals, not estimates");
+    // Both widths include the outcome model's own uncertainty, so they agree; either alone
+    // would be far narrower than the other if one of them left it out.
+    let ratio = (bh - bl) / (nh - nl);
+    assert!((0.7..1.4).contains(&ratio), "bootstrap [{bl}, {bh}] against normal [{nl}, {nh}]");
 }
 
 #[test]
-fn a_refit_size_under_100_exits_2_naming_the_flag() {
+fn the_removed_refit_flags_are_usage_errors() {
     let dir = Workdir::new();
-    let o = run(&mut report(&dir.join("data"), &dir.join("out"), &["--refit-size", "5"]));
-    assert_eq!(o.status.code(), Some(2), "stderr {}", stderr(&o));
-    assert!(stderr(&o).contains("--refit-size"), "{}", stderr(&o));
+    for flag in [["--refits", "30"], ["--refit-size", "20000"]] {
+        let o = run(&mut report(&dir.join("data"), &dir.join("out"), &flag));
+        assert_eq!(o.status.code(), Some(2), "stderr {}", stderr(&o));
+        assert!(stderr(&o).contains(flag[0]), "{}", stderr(&o));
+    }
 }
