@@ -25,6 +25,9 @@ use super::value::Estimate;
 /// The two-sided 95% normal quantile.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
+/// A column's replicate sums, tagged with the id of the resampler they came from.
+type CachedSums = Arc<Mutex<Option<(u64, Arc<[f64]>)>>>;
+
 /// One per-conversation column of contributions, with how its sum moves with the models'
 /// coefficients (`None`: it does not depend on a model).
 #[derive(Clone, Debug)]
@@ -32,7 +35,7 @@ pub struct Column {
     pub values: Arc<[f64]>,
     pub sensitivity: Option<Arc<Sensitivity>>,
     /// Replicate sums, tagged with the resampler they came from.
-    sums: Arc<Mutex<Option<(u64, Arc<[f64]>)>>>,
+    sums: CachedSums,
 }
 
 impl PartialEq for Column {

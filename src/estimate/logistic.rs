@@ -264,13 +264,12 @@ fn accumulate_sparse(x: &SparseRows, y: &[f64], coef: &[f64]) -> Accum {
         .map(|chunk| {
             let mut acc = Accum::zero(k);
             let end = ((chunk + 1) * CHUNK_ROWS).min(x.len());
-            for r in chunk * CHUNK_ROWS..end {
+            for (r, &target) in y.iter().enumerate().take(end).skip(chunk * CHUNK_ROWS) {
                 let (cols, vals) = x.row(r);
                 let eta: f64 =
                     cols.iter().zip(vals).map(|(&c, &v)| coef[c as usize] * f64::from(v)).sum();
                 let p = sigmoid(eta);
                 let w = (p * (1.0 - p)).max(1e-12);
-                let target = y[r];
                 acc.loglik += target * log_sigmoid(eta) + (1.0 - target) * log_sigmoid(-eta);
                 for (i, (&a, &va)) in cols.iter().zip(vals).enumerate() {
                     let (a, va) = (a as usize, f64::from(va));

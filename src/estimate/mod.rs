@@ -543,8 +543,8 @@ impl Estimation {
                     _ => y[j],
                 };
                 let mut coefficients = [0.0; SENSITIVE_COLUMNS];
-                for j in 0..3 {
-                    coefficients[j] = -weight * target(j);
+                for (j, c) in coefficients.iter_mut().take(3).enumerate() {
+                    *c = -weight * target(j);
                 }
                 coefficients[3] = handoff * coefficients[0];
                 coefficients[4] = handoff * coefficients[1];
