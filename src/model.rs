@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::signals::vocabulary::SignalSet;
+
 /// A UTC instant as microseconds since the Unix epoch.
 pub type Micros = i64;
 
@@ -74,6 +76,41 @@ pub struct Message {
     pub handoff_probability: Option<f64>,
 }
 
+/// A message reduced to what signal detection from tags and replay read, for runs that never
+/// show a message (`report`, `replay`, `validate`): no text, no strings, 40 bytes, so that
+/// millions of them fit where `Message`s would not.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompactMessage {
+    pub turn: i64,
+    pub handoff_probability: Option<f64>,
+    /// The participant (trimmed, case-folded) as a number: equal numbers for equal names
+    /// within one data set; `None` when empty or null.
+    pub participant: Option<u32>,
+    /// The labels of the `signals` column that are in the vocabulary.
+    pub tags: SignalSet,
+    pub sender: Sender,
+    pub qualified: QualMask,
+    /// Whether the `signals` column had any label at all (known or not).
+    pub tagged: bool,
+}
+
+/// One conversation's messages as `CompactMessage`s, sorted by turn, with what detection
+/// needs besides them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CompactMessages {
+    pub messages: Vec<CompactMessage>,
+    /// Labels of the `signals` column outside the vocabulary, once per occurrence (any sender).
+    pub unknown_tags: Vec<String>,
+}
+
+/// What is kept of a conversation's messages once they have been released.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReleasedMessages {
+    pub count: usize,
+    /// `sent_at` of the last message in turn order.
+    pub last_sent_at: Option<Micros>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outcome {
     pub handoff_turn: Option<i64>,
@@ -98,10 +135,13 @@ pub struct Conversation {
     pub ai_agent: Option<String>,
     /// Values of the unknown extra columns, aligned with `Dataset::extra_columns`.
     pub extra: Vec<Option<String>>,
-    /// Sorted by turn.
+    /// Sorted by turn. Empty once released (see `released`): runs that never show a message
+    /// keep only their timelines.
     pub messages: Vec<Message>,
     /// `None` when the outcomes table has no row for it (no handoff, no meeting, no opportunity).
     pub outcome: Option<Outcome>,
+    /// Set when the messages were released or never materialised (`messages` is then empty).
+    pub released: Option<ReleasedMessages>,
 }
 
 impl Conversation {
@@ -110,6 +150,30 @@ impl Conversation {
     }
     pub fn prospect_messages(&self) -> impl Iterator<Item = &Message> {
         self.messages.iter().filter(|m| m.sender == Sender::Prospect)
+    }
+
+    /// How many messages the conversation has, whether or not they are still held.
+    pub fn message_count(&self) -> usize {
+        self.released.map_or(self.messages.len(), |r| r.count)
+    }
+
+    /// `sent_at` of its last message (in turn order), whether or not they are still held.
+    pub fn last_sent_at(&self) -> Option<Micros> {
+        match self.released {
+            Some(r) => r.last_sent_at,
+            None => self.messages.last().map(|m| m.sent_at),
+        }
+    }
+
+    /// Drops the messages, keeping their count and last `sent_at`.
+    pub fn release_messages(&mut self) {
+        if self.released.is_none() {
+            self.released = Some(ReleasedMessages {
+                count: self.messages.len(),
+                last_sent_at: self.messages.last().map(|m| m.sent_at),
+            });
+        }
+        self.messages = Vec::new();
     }
 }
 
@@ -168,10 +232,14 @@ pub struct Dataset {
     pub quality: DataQuality,
     /// The files read, for `run.json` hashes.
     pub files: Vec<std::path::PathBuf>,
+    /// Aligned with `conversations` when ingest was asked for compact messages
+    /// (`ingest::MessageText::Compact`; the conversations' `messages` are then empty), else
+    /// empty. Taken out by whoever turns them into signals and timelines.
+    pub compact: Vec<CompactMessages>,
 }
 
 impl Dataset {
     pub fn message_count(&self) -> usize {
-        self.conversations.iter().map(|c| c.messages.len()).sum()
+        self.conversations.iter().map(Conversation::message_count).sum()
     }
 }

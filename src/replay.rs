@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 
-use crate::model::{Conversation, Message, QualMask, Sender};
+use crate::model::{CompactMessage, Conversation, Message, QualMask, Sender};
 use crate::policy::{Policy, Variant};
 use crate::signals::vocabulary::{Guard, Signal, SignalSet, Situation};
 
@@ -115,17 +115,87 @@ pub fn build_timeline(conv: &Conversation, prospect_signals: &[SignalSet]) -> Ti
     let mut messages: Vec<&Message> = conv.messages.iter().collect();
     // Stable: messages that share a turn keep their input order.
     messages.sort_by_key(|m| m.turn);
+    timeline_of(&messages, conv, prospect_signals)
+}
 
+/// `build_timeline` from a conversation's compact messages (`Dataset::compact`, sorted by
+/// turn), the conversation itself giving the account and the logged handoff.
+pub fn build_compact_timeline(
+    conv: &Conversation,
+    messages: &[CompactMessage],
+    prospect_signals: &[SignalSet],
+) -> Timeline {
+    let mut sorted: Vec<&CompactMessage> = messages.iter().collect();
+    // Already in turn order from ingest; sorting (stable) keeps the function total.
+    sorted.sort_by_key(|m| m.turn);
+    timeline_of(&sorted, conv, prospect_signals)
+}
+
+/// What a timeline reads of one message, whole or compact.
+trait TimelineMessage {
+    /// Equal for the same participant, ordered.
+    type Participant: Ord;
+    fn turn(&self) -> i64;
+    fn sender(&self) -> Sender;
+    fn qualified(&self) -> QualMask;
+    fn handoff_probability(&self) -> Option<f64>;
+    fn participant(&self) -> Option<Self::Participant>;
+}
+
+impl TimelineMessage for &Message {
+    type Participant = String;
+    fn turn(&self) -> i64 {
+        self.turn
+    }
+    fn sender(&self) -> Sender {
+        self.sender
+    }
+    fn qualified(&self) -> QualMask {
+        self.qualified
+    }
+    fn handoff_probability(&self) -> Option<f64> {
+        self.handoff_probability
+    }
+    fn participant(&self) -> Option<String> {
+        normalized_participant(self.participant.as_deref())
+    }
+}
+
+impl TimelineMessage for &CompactMessage {
+    type Participant = u32;
+    fn turn(&self) -> i64 {
+        self.turn
+    }
+    fn sender(&self) -> Sender {
+        self.sender
+    }
+    fn qualified(&self) -> QualMask {
+        self.qualified
+    }
+    fn handoff_probability(&self) -> Option<f64> {
+        self.handoff_probability
+    }
+    fn participant(&self) -> Option<u32> {
+        self.participant
+    }
+}
+
+/// The timeline of `messages` (sorted by turn) of `conv`.
+fn timeline_of<M: TimelineMessage>(
+    messages: &[M],
+    conv: &Conversation,
+    prospect_signals: &[SignalSet],
+) -> Timeline {
     let mut points = Vec::new();
-    let mut participants: BTreeSet<String> = BTreeSet::new();
+    let mut participants: BTreeSet<M::Participant> = BTreeSet::new();
     let mut next_unread = 0usize;
     let mut qualified: QualMask = 0;
-    for message in messages.iter().filter(|m| m.sender == Sender::Prospect) {
+    for message in messages.iter().filter(|m| m.sender() == Sender::Prospect) {
         // Fold in every message (any sender) with a turn up to and including this one.
-        while let Some(m) = messages.get(next_unread).filter(|m| m.turn <= message.turn) {
-            qualified |= m.qualified;
-            if m.sender == Sender::Prospect {
-                if let Some(p) = normalized_participant(m.participant.as_deref()) {
+        while let Some(m) = messages.get(next_unread).filter(|m| m.turn() <= message.turn()) {
+            qualified |= m.qualified();
+            if m.sender() == Sender::Prospect {
+                if let Some(p) = m.participant() {
                     participants.insert(p);
                 }
             }
@@ -133,13 +203,15 @@ pub fn build_timeline(conv: &Conversation, prospect_signals: &[SignalSet]) -> Ti
         }
         let signals = prospect_signals.get(points.len()).copied().unwrap_or(SignalSet::EMPTY);
         points.push(DecisionPoint {
-            turn: message.turn,
+            turn: message.turn(),
             signals,
             qualified,
             participants: u32::try_from(participants.len()).unwrap_or(u32::MAX),
-            handoff_probability: message.handoff_probability,
+            handoff_probability: message.handoff_probability(),
         });
     }
+    // Exact size: millions of timelines are held for the whole run.
+    points.shrink_to_fit();
 
     let historical = conv
         .outcome

@@ -6,7 +6,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::rows::{RawRow, RowProblem};
 use super::validate::{self, RowCheck};
-use crate::model::{Conversation, DataQuality, Dataset, Message, Outcome, Rejection};
+use crate::model::{
+    CompactMessage, CompactMessages, Conversation, DataQuality, Dataset, Message, Micros, Outcome,
+    Rejection, ReleasedMessages,
+};
+use crate::signals::vocabulary::{Signal, SignalSet};
 
 /// Where a row came from, for naming it in a later rejection.
 #[derive(Clone, Copy, Debug)]
@@ -25,8 +29,42 @@ struct Entry {
     /// Some message row could not be read: its turn is unknown, so handoff turns are unchecked.
     messages_incomplete: bool,
     extras: Vec<(usize, String)>,
+    /// The messages, when the builder keeps them whole.
     messages: Vec<(RowRef, Message)>,
+    /// The messages with their `sent_at` (for the time-order check), when the builder keeps
+    /// them compact.
+    compact: Vec<(RowRef, Micros, CompactMessage)>,
+    /// `signals` labels outside the vocabulary, when the builder keeps messages compact.
+    unknown_tags: Vec<String>,
     outcomes: Vec<(RowRef, Outcome)>,
+}
+
+impl Entry {
+    fn message_count(&self) -> usize {
+        self.messages.len() + self.compact.len()
+    }
+
+    /// Position, turn and `sent_at` of the `i`-th message in the current order.
+    fn message_key(&self, i: usize) -> (RowRef, i64, Micros) {
+        match self.messages.get(i) {
+            Some((at, m)) => (*at, m.turn, m.sent_at),
+            None => {
+                let (at, sent_at, m) = self.compact[i - self.messages.len()];
+                (at, m.turn, sent_at)
+            }
+        }
+    }
+
+    fn sort_messages(&mut self) {
+        self.messages.sort_by_key(|(at, m)| (m.turn, at.file, at.row));
+        self.compact.sort_by_key(|(at, _, m)| (m.turn, at.file, at.row));
+    }
+
+    /// Whether some message has turn `turn` (messages sorted).
+    fn has_turn(&self, turn: i64) -> bool {
+        self.messages.binary_search_by_key(&turn, |(_, m)| m.turn).is_ok()
+            || self.compact.binary_search_by_key(&turn, |(_, _, m)| m.turn).is_ok()
+    }
 }
 
 /// Accumulates rows table by table (conversations first) and then builds the data set.
@@ -38,9 +76,49 @@ pub struct Builder {
     rejections: Vec<Rejection>,
     quality: DataQuality,
     pub handoff_turn_values: bool,
+    /// Keep messages as `CompactMessage`s (into `Dataset::compact`) instead of `Message`s.
+    compact: bool,
+    /// Participant names numbered for `CompactMessage::participant`.
+    participants: HashMap<Box<str>, u32>,
 }
 
 impl Builder {
+    /// A builder that keeps messages whole (`compact` false) or compact.
+    pub fn new(compact: bool) -> Builder {
+        Builder { compact, ..Builder::default() }
+    }
+
+    /// The number of a participant name, numbering it on first sight.
+    fn participant_number(&mut self, name: String) -> u32 {
+        if let Some(&n) = self.participants.get(name.as_str()) {
+            return n;
+        }
+        // Saturates rather than wraps: 4 billion distinct names do not fit in memory anyway.
+        let n = u32::try_from(self.participants.len()).unwrap_or(u32::MAX);
+        self.participants.insert(name.into_boxed_str(), n);
+        n
+    }
+
+    /// `message` reduced to a `CompactMessage`; its unknown tag labels go to `unknown`.
+    fn compact_message(&mut self, message: Message, unknown: &mut Vec<String>) -> CompactMessage {
+        let mut tags = SignalSet::EMPTY;
+        for label in &message.tags {
+            match Signal::parse(label) {
+                Some(signal) => tags.insert(signal),
+                None => unknown.push(label.clone()),
+            }
+        }
+        CompactMessage {
+            turn: message.turn,
+            handoff_probability: message.handoff_probability,
+            participant: message.participant.map(|p| self.participant_number(p)),
+            tags,
+            sender: message.sender,
+            qualified: message.qualified,
+            tagged: !message.tags.is_empty(),
+        }
+    }
+
     /// Registers a file label; rows are then added with the returned number.
     pub fn file(&mut self, label: &str) -> u32 {
         self.labels.push(label.to_string());
@@ -144,7 +222,16 @@ impl Builder {
         match parsed {
             Some((message, unknown)) => {
                 count_labels(&mut self.quality.unknown_qualified_labels, unknown);
-                self.entries[slot].messages.push((at, message));
+                if self.compact {
+                    let sent_at = message.sent_at;
+                    let mut unknown_tags = std::mem::take(&mut self.entries[slot].unknown_tags);
+                    let compact = self.compact_message(message, &mut unknown_tags);
+                    let entry = &mut self.entries[slot];
+                    entry.unknown_tags = unknown_tags;
+                    entry.compact.push((at, sent_at, compact));
+                } else {
+                    self.entries[slot].messages.push((at, message));
+                }
             }
             None => {
                 self.entries[slot].messages_incomplete = true;
@@ -177,22 +264,36 @@ impl Builder {
 
     /// Applies the cross-row checks and fills `dataset` (conversations, rejections, counts).
     pub fn finish(mut self, extra_columns: usize, dataset: &mut Dataset) {
-        let entries = std::mem::take(&mut self.entries);
+        let mut entries = std::mem::take(&mut self.entries);
         dataset.total_conversation_ids = entries.len() as u64;
+        // In the order of the accepted conversations, (`started_at`, id), so that they come
+        // out sorted and their compact messages aligned with them; ids are distinct, and
+        // rejections and counts do not depend on this order.
+        fn key(e: &Entry) -> (Option<Micros>, &str) {
+            (e.conversation.as_ref().map(|c| c.started_at), &e.id)
+        }
+        entries.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
         let mut currencies = BTreeSet::new();
+        // The numbering is only needed while messages are added.
+        self.participants = HashMap::new();
         for mut entry in entries {
-            entry.messages.sort_by_key(|(at, m)| (m.turn, at.file, at.row));
+            entry.sort_messages();
             let bad_messages = self.check_messages(&entry);
             let bad_outcomes = self.check_outcomes(&entry);
             if bad_messages || bad_outcomes || entry.rejected || entry.conversation.is_none() {
                 dataset.rejected_conversations += 1;
                 continue;
             }
-            if let Some(conversation) = self.accept(entry, extra_columns, &mut currencies) {
+            if let Some((conversation, compact)) =
+                self.accept(entry, extra_columns, &mut currencies)
+            {
                 dataset.conversations.push(conversation);
+                if self.compact {
+                    dataset.compact.push(compact);
+                }
             }
         }
-        dataset.conversations.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+
         self.quality.currencies = currencies.into_iter().collect();
         self.rejections.sort();
         let rows: BTreeSet<(&str, u64)> =
@@ -207,29 +308,30 @@ impl Builder {
         let mut problems = Vec::new();
         // Where the current turn first appeared, so that every duplicate names the original.
         let mut turn_start = 0;
-        for (i, pair) in entry.messages.windows(2).enumerate() {
-            let ((_, first), (at, m)) = (&pair[0], &pair[1]);
-            if m.turn != first.turn {
-                turn_start = i + 1;
+        for i in 1..entry.message_count() {
+            let (_, first_turn, first_sent_at) = entry.message_key(i - 1);
+            let (at, turn, sent_at) = entry.message_key(i);
+            if turn != first_turn {
+                turn_start = i;
             }
-            if m.turn == first.turn {
-                let original = entry.messages[turn_start].0;
+            if turn == first_turn {
+                let original = entry.message_key(turn_start).0;
                 let reason = format!(
                     "duplicate turn {} in conversation {:?} (first at {})",
-                    m.turn,
+                    turn,
                     entry.id,
                     self.describe(original)
                 );
-                problems.push((*at, problem("turn", reason)));
-            } else if m.sent_at < first.sent_at {
+                problems.push((at, problem("turn", reason)));
+            } else if sent_at < first_sent_at {
                 let reason = format!(
                     "turn {} was sent at {}, before turn {} at {} (sent_at must not decrease with turn)",
-                    m.turn,
-                    crate::time::rfc3339_exact(m.sent_at),
-                    first.turn,
-                    crate::time::rfc3339_exact(first.sent_at)
+                    turn,
+                    crate::time::rfc3339_exact(sent_at),
+                    first_turn,
+                    crate::time::rfc3339_exact(first_sent_at)
                 );
-                problems.push((*at, problem("sent_at", reason)));
+                problems.push((at, problem("sent_at", reason)));
             }
         }
         self.reject_entry_rows(entry, problems)
@@ -251,8 +353,7 @@ impl Builder {
         let outcomes = if entry.messages_incomplete { &[][..] } else { &entry.outcomes[..] };
         for (at, outcome) in outcomes {
             let Some(turn) = outcome.handoff_turn else { continue };
-            let known = entry.messages.binary_search_by_key(&turn, |(_, m)| m.turn).is_ok();
-            if !known {
+            if !entry.has_turn(turn) {
                 let reason =
                     format!("handoff turn {turn} is not a turn of conversation {:?}", entry.id);
                 problems.push((*at, problem("handoff_turn", reason)));
@@ -270,13 +371,14 @@ impl Builder {
         any
     }
 
-    /// The accepted conversation, with inconsistent optional fields ignored and counted.
+    /// The accepted conversation (with its compact messages when the builder keeps them
+    /// compact), with inconsistent optional fields ignored and counted.
     fn accept(
         &mut self,
         entry: Entry,
         extra_columns: usize,
         currencies: &mut BTreeSet<String>,
-    ) -> Option<Conversation> {
+    ) -> Option<(Conversation, CompactMessages)> {
         let mut conversation = entry.conversation?;
         let mut extra = vec![None; extra_columns];
         for (i, value) in entry.extras {
@@ -290,16 +392,29 @@ impl Builder {
         let mut messages = Vec::with_capacity(entry.messages.len());
         messages.extend(entry.messages.into_iter().map(|(_, m)| m));
         conversation.messages = messages;
+        let mut compact = CompactMessages {
+            messages: Vec::with_capacity(entry.compact.len()),
+            unknown_tags: entry.unknown_tags,
+        };
+        if self.compact {
+            conversation.released = Some(ReleasedMessages {
+                count: entry.compact.len(),
+                last_sent_at: entry.compact.last().map(|(_, sent_at, _)| *sent_at),
+            });
+        }
+        let has_prospect = conversation.prospect_messages().next().is_some()
+            || entry.compact.iter().any(|(_, _, m)| m.sender == crate::model::Sender::Prospect);
+        compact.messages.extend(entry.compact.into_iter().map(|(_, _, m)| m));
         conversation.outcome = entry.outcomes.into_iter().next().map(|(_, o)| self.tidy(o));
         if let Some(o) = &conversation.outcome {
             if let (Some(_), Some(currency)) = (o.opportunity_amount, &o.currency) {
                 currencies.insert(currency.clone());
             }
         }
-        if conversation.prospect_messages().next().is_none() {
+        if !has_prospect {
             self.quality.conversations_without_prospect_message += 1;
         }
-        Some(conversation)
+        Some((conversation, compact))
     }
 
     /// Drops optional fields that contradict the rest of the outcome, counting each.

@@ -170,6 +170,7 @@ pub fn conversation(row: &mut RawRow, check: &mut RowCheck) -> Option<Conversati
         extra: Vec::new(),
         messages: Vec::new(),
         outcome: None,
+        released: None,
     })
 }
 
