@@ -20,13 +20,12 @@ pub enum Sender {
 }
 
 impl Sender {
+    /// ASCII case-insensitive, surrounding whitespace ignored.
     pub fn parse(s: &str) -> Option<Sender> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "prospect" => Some(Sender::Prospect),
-            "ai" => Some(Sender::Ai),
-            "human" => Some(Sender::Human),
-            _ => None,
-        }
+        let s = s.trim();
+        [Sender::Prospect, Sender::Ai, Sender::Human]
+            .into_iter()
+            .find(|sender| sender.as_str().eq_ignore_ascii_case(s))
     }
     pub fn as_str(self) -> &'static str {
         match self {

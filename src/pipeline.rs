@@ -268,3 +268,45 @@ pub fn window_members(
     }
     Ok(members)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped sample, prepared whole and lean.
+    fn both(source: Option<SignalSource>) -> (Prepared, Prepared) {
+        let data = DataOptions { data: PathBuf::from("data"), max_rejected: 0.01 };
+        let policy =
+            PolicyOptions { policies: PathBuf::from("data/policies.toml"), signal_source: source };
+        let whole = prepare(&data, &policy).expect("the sample prepares");
+        let lean = prepare_without_text(&data, &policy).expect("the sample prepares");
+        (whole, lean)
+    }
+
+    #[test]
+    fn lean_preparation_gives_the_same_timelines_and_counts() {
+        for source in
+            [None, Some(SignalSource::Tags), Some(SignalSource::Text), Some(SignalSource::Both)]
+        {
+            let (whole, lean) = both(source);
+            assert!(!whole.timelines.is_empty());
+            assert_eq!(whole.timelines, lean.timelines, "{source:?}");
+            assert_eq!(whole.signals.unknown_labels, lean.signals.unknown_labels);
+            assert_eq!(
+                whole.signals.non_prospect_tagged_messages,
+                lean.signals.non_prospect_tagged_messages
+            );
+            assert_eq!(whole.signals.source_used, lean.signals.source_used);
+            assert_eq!(whole.dataset.message_count(), lean.dataset.message_count());
+            assert_eq!(latest_timestamp(&whole.dataset), latest_timestamp(&lean.dataset));
+            assert_eq!(whole.dataset.quality, lean.dataset.quality);
+            assert_eq!(whole.dataset.rejections, lean.dataset.rejections);
+            let ids = |p: &Prepared| -> Vec<String> {
+                p.dataset.conversations.iter().map(|c| c.id.clone()).collect()
+            };
+            assert_eq!(ids(&whole), ids(&lean));
+            assert!(lean.dataset.conversations.iter().all(|c| c.messages.is_empty()));
+            assert!(lean.dataset.compact.is_empty());
+        }
+    }
+}

@@ -36,10 +36,18 @@ struct Entry {
     compact: Vec<(RowRef, Micros, CompactMessage)>,
     /// `signals` labels outside the vocabulary, when the builder keeps messages compact.
     unknown_tags: Vec<String>,
-    outcomes: Vec<(RowRef, Outcome)>,
+    /// The first outcome row; nearly every conversation has at most one, so the rest (all
+    /// duplicates, rejected) are kept apart rather than giving every entry a vector.
+    outcome: Option<(RowRef, Outcome)>,
+    more_outcomes: Vec<(RowRef, Outcome)>,
 }
 
 impl Entry {
+    /// Every outcome row, in reading order.
+    fn outcomes(&self) -> impl Iterator<Item = &(RowRef, Outcome)> {
+        self.outcome.iter().chain(&self.more_outcomes)
+    }
+
     fn message_count(&self) -> usize {
         self.messages.len() + self.compact.len()
     }
@@ -72,7 +80,9 @@ impl Entry {
 pub struct Builder {
     labels: Vec<String>,
     index: HashMap<String, usize>,
-    entries: Vec<Entry>,
+    /// Boxed: a vector of large entries would keep up to twice their size as growth slack,
+    /// and could not give each one back as it is turned into a conversation.
+    entries: Vec<Box<Entry>>,
     rejections: Vec<Rejection>,
     quality: DataQuality,
     pub handoff_turn_values: bool,
@@ -80,6 +90,8 @@ pub struct Builder {
     compact: bool,
     /// Participant names numbered for `CompactMessage::participant`.
     participants: HashMap<Box<str>, u32>,
+    /// The entry the last messages or outcomes row belonged to.
+    last_owner: Option<usize>,
 }
 
 impl Builder {
@@ -89,33 +101,39 @@ impl Builder {
     }
 
     /// The number of a participant name, numbering it on first sight.
-    fn participant_number(&mut self, name: String) -> u32 {
-        if let Some(&n) = self.participants.get(name.as_str()) {
+    fn participant_number(&mut self, name: &str) -> u32 {
+        if let Some(&n) = self.participants.get(name) {
             return n;
         }
         // Saturates rather than wraps: 4 billion distinct names do not fit in memory anyway.
         let n = u32::try_from(self.participants.len()).unwrap_or(u32::MAX);
-        self.participants.insert(name.into_boxed_str(), n);
+        self.participants.insert(name.into(), n);
         n
     }
 
     /// `message` reduced to a `CompactMessage`; its unknown tag labels go to `unknown`.
-    fn compact_message(&mut self, message: Message, unknown: &mut Vec<String>) -> CompactMessage {
+    fn compact_message(
+        &mut self,
+        message: validate::MessageRow<'_>,
+        unknown: &mut Vec<String>,
+    ) -> CompactMessage {
         let mut tags = SignalSet::EMPTY;
-        for label in &message.tags {
-            match Signal::parse(label) {
+        let mut tagged = false;
+        for label in message.signals.as_deref().map(validate::list_items).into_iter().flatten() {
+            tagged = true;
+            match Signal::parse(&label) {
                 Some(signal) => tags.insert(signal),
-                None => unknown.push(label.clone()),
+                None => unknown.push(label.into_owned()),
             }
         }
         CompactMessage {
             turn: message.turn,
             handoff_probability: message.handoff_probability,
-            participant: message.participant.map(|p| self.participant_number(p)),
+            participant: message.participant.as_deref().map(|p| self.participant_number(p)),
             tags,
             sender: message.sender,
             qualified: message.qualified,
-            tagged: !message.tags.is_empty(),
+            tagged,
         }
     }
 
@@ -172,7 +190,8 @@ impl Builder {
                 slot
             }
             None => {
-                self.entries.push(Entry { id: id.clone(), first: Some(at), ..Entry::default() });
+                let entry = Entry { id: id.clone(), first: Some(at), ..Entry::default() };
+                self.entries.push(Box::new(entry));
                 self.index.insert(id.clone(), self.entries.len() - 1);
                 let slot = self.entries.len() - 1;
                 let extras = std::mem::take(&mut raw.extras);
@@ -198,8 +217,15 @@ impl Builder {
             self.reject_all(at, None, problems);
             return None;
         };
+        // Rows of one conversation usually come together: the previous owner first.
+        if let Some(slot) = self.last_owner.filter(|&s| self.entries[s].id == id.as_ref()) {
+            return Some(slot);
+        }
         match self.index.get(id.as_ref()) {
-            Some(&slot) => Some(slot),
+            Some(&slot) => {
+                self.last_owner = Some(slot);
+                Some(slot)
+            }
             None => {
                 let mut all = vec![RowProblem {
                     column: Some("conversation_id".to_string()),
@@ -213,11 +239,11 @@ impl Builder {
         }
     }
 
-    pub fn add_message(&mut self, file: u32, mut raw: RawRow) {
+    pub fn add_message(&mut self, file: u32, raw: RawRow) {
         let at = RowRef { file, row: raw.row };
         let mut check = RowCheck { problems: raw.problems.clone() };
         let parsed =
-            if raw.problems.is_empty() { validate::message(&mut raw, &mut check) } else { None };
+            if raw.problems.is_empty() { validate::message(&raw, &mut check) } else { None };
         let Some(slot) = self.owner(at, &raw, &check.problems) else { return };
         match parsed {
             Some((message, unknown)) => {
@@ -230,7 +256,7 @@ impl Builder {
                     entry.unknown_tags = unknown_tags;
                     entry.compact.push((at, sent_at, compact));
                 } else {
-                    self.entries[slot].messages.push((at, message));
+                    self.entries[slot].messages.push((at, message.into_message()));
                 }
             }
             None => {
@@ -250,7 +276,12 @@ impl Builder {
             Some((outcome, unknown)) => {
                 self.handoff_turn_values |= outcome.handoff_turn.is_some();
                 count_labels(&mut self.quality.unknown_context_labels, unknown);
-                self.entries[slot].outcomes.push((at, outcome));
+                let entry = &mut self.entries[slot];
+                if entry.outcome.is_none() {
+                    entry.outcome = Some((at, outcome));
+                } else {
+                    entry.more_outcomes.push((at, outcome));
+                }
             }
             None => self.reject_entry(slot, at, check.problems),
         }
@@ -264,19 +295,30 @@ impl Builder {
 
     /// Applies the cross-row checks and fills `dataset` (conversations, rejections, counts).
     pub fn finish(mut self, extra_columns: usize, dataset: &mut Dataset) {
-        let mut entries = std::mem::take(&mut self.entries);
+        let mut entries: Vec<Option<Box<Entry>>> =
+            std::mem::take(&mut self.entries).into_iter().map(Some).collect();
         dataset.total_conversation_ids = entries.len() as u64;
         // In the order of the accepted conversations, (`started_at`, id), so that they come
         // out sorted and their compact messages aligned with them; ids are distinct, and
-        // rejections and counts do not depend on this order.
-        fn key(e: &Entry) -> (Option<Micros>, &str) {
-            (e.conversation.as_ref().map(|c| c.started_at), &e.id)
+        // rejections and counts do not depend on this order. Indices are sorted, not the
+        // entries, which are large.
+        fn key(e: &Option<Box<Entry>>) -> (Option<Micros>, &str) {
+            match e {
+                Some(e) => (e.conversation.as_ref().map(|c| c.started_at), &e.id),
+                None => (None, ""),
+            }
         }
-        entries.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_unstable_by(|&a, &b| key(&entries[a]).cmp(&key(&entries[b])));
+        dataset.conversations.reserve_exact(entries.len());
+        if self.compact {
+            dataset.compact.reserve_exact(entries.len());
+        }
         let mut currencies = BTreeSet::new();
         // The numbering is only needed while messages are added.
         self.participants = HashMap::new();
-        for mut entry in entries {
+        for i in order {
+            let Some(mut entry) = entries.get_mut(i).and_then(Option::take) else { continue };
             entry.sort_messages();
             let bad_messages = self.check_messages(&entry);
             let bad_outcomes = self.check_outcomes(&entry);
@@ -285,7 +327,7 @@ impl Builder {
                 continue;
             }
             if let Some((conversation, compact)) =
-                self.accept(entry, extra_columns, &mut currencies)
+                self.accept(*entry, extra_columns, &mut currencies)
             {
                 dataset.conversations.push(conversation);
                 if self.compact {
@@ -340,8 +382,8 @@ impl Builder {
     /// Duplicate outcome rows and handoff turns the conversation does not have.
     fn check_outcomes(&mut self, entry: &Entry) -> bool {
         let mut problems = Vec::new();
-        if let Some((first_at, _)) = entry.outcomes.first() {
-            for (at, _) in entry.outcomes.iter().skip(1) {
+        if let Some((first_at, _)) = &entry.outcome {
+            for (at, _) in &entry.more_outcomes {
                 let reason = format!(
                     "duplicate outcome for conversation {:?} (first at {})",
                     entry.id,
@@ -350,7 +392,7 @@ impl Builder {
                 problems.push((*at, problem("conversation_id", reason)));
             }
         }
-        let outcomes = if entry.messages_incomplete { &[][..] } else { &entry.outcomes[..] };
+        let outcomes = entry.outcomes().filter(|_| !entry.messages_incomplete);
         for (at, outcome) in outcomes {
             let Some(turn) = outcome.handoff_turn else { continue };
             if !entry.has_turn(turn) {
@@ -405,7 +447,7 @@ impl Builder {
         let has_prospect = conversation.prospect_messages().next().is_some()
             || entry.compact.iter().any(|(_, _, m)| m.sender == crate::model::Sender::Prospect);
         compact.messages.extend(entry.compact.into_iter().map(|(_, _, m)| m));
-        conversation.outcome = entry.outcomes.into_iter().next().map(|(_, o)| self.tidy(o));
+        conversation.outcome = entry.outcome.map(|(_, o)| self.tidy(o));
         if let Some(o) = &conversation.outcome {
             if let (Some(_), Some(currency)) = (o.opportunity_amount, &o.currency) {
                 currencies.insert(currency.clone());
@@ -454,19 +496,19 @@ mod tests {
     use super::*;
     use crate::ingest::rows::{msg, Cell, CONVERSATIONS, MESSAGES};
 
-    fn conversation_row(row: u64, id: &str) -> RawRow {
+    fn conversation_row(row: u64, id: &str) -> RawRow<'static> {
         let mut raw = RawRow::new(row, CONVERSATIONS.columns.len());
-        raw.cells[0] = Cell::Str(id.to_string());
-        raw.cells[1] = Cell::Str("2026-01-01T00:00:00Z".to_string());
+        raw.cells[0] = Cell::owned(id.to_string());
+        raw.cells[1] = Cell::owned("2026-01-01T00:00:00Z".to_string());
         raw
     }
 
-    fn message_row(row: u64, id: &str, turn: &str, sent_at: &str) -> RawRow {
+    fn message_row(row: u64, id: &str, turn: &str, sent_at: &str) -> RawRow<'static> {
         let mut raw = RawRow::new(row, MESSAGES.columns.len());
-        raw.cells[msg::CONVERSATION_ID] = Cell::Str(id.to_string());
-        raw.cells[msg::TURN] = Cell::Str(turn.to_string());
-        raw.cells[msg::SENT_AT] = Cell::Str(sent_at.to_string());
-        raw.cells[msg::SENDER] = Cell::Str("prospect".to_string());
+        raw.cells[msg::CONVERSATION_ID] = Cell::owned(id.to_string());
+        raw.cells[msg::TURN] = Cell::owned(turn.to_string());
+        raw.cells[msg::SENT_AT] = Cell::owned(sent_at.to_string());
+        raw.cells[msg::SENDER] = Cell::owned("prospect".to_string());
         raw
     }
 

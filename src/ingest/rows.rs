@@ -1,13 +1,16 @@
 //! The common row shape every reader delivers, so validation is written once for all formats:
 //! table specs (known columns), the `Cell` value type, and the registry of extra columns.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// One value as a reader found it, before typed validation.
+/// One value as a reader found it, before typed validation. Text borrows from the reader's
+/// buffer where it can (a CSV record, a Parquet column), so that a row costs no allocation
+/// per field; validation copies only what it keeps.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Cell {
+pub enum Cell<'a> {
     Null,
-    Str(String),
+    Str(Cow<'a, str>),
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -15,7 +18,17 @@ pub enum Cell {
     Micros(i64),
 }
 
-impl Cell {
+impl<'a> Cell<'a> {
+    /// A text cell borrowing `text`.
+    pub fn text(text: &'a str) -> Cell<'a> {
+        Cell::Str(Cow::Borrowed(text))
+    }
+
+    /// A text cell owning `text`.
+    pub fn owned(text: String) -> Cell<'a> {
+        Cell::Str(Cow::Owned(text))
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Cell::Null)
     }
@@ -24,7 +37,7 @@ impl Cell {
     pub fn to_text(&self) -> Option<String> {
         match self {
             Cell::Null => None,
-            Cell::Str(s) => Some(s.clone()),
+            Cell::Str(s) => Some(s.to_string()),
             Cell::Int(i) => Some(i.to_string()),
             Cell::Float(f) => Some(f.to_string()),
             Cell::Bool(b) => Some(b.to_string()),
@@ -35,13 +48,13 @@ impl Cell {
     /// The value as text, moving a string out instead of copying it.
     pub fn into_text(self) -> Option<String> {
         match self {
-            Cell::Str(s) => Some(s),
+            Cell::Str(s) => Some(s.into_owned()),
             other => other.to_text(),
         }
     }
 
     /// Takes the value out, leaving a null.
-    pub fn take(&mut self) -> Cell {
+    pub fn take(&mut self) -> Cell<'a> {
         std::mem::replace(self, Cell::Null)
     }
 
@@ -67,18 +80,18 @@ pub struct RowProblem {
 
 /// One data row: cells aligned with the table's known columns, plus extra columns.
 #[derive(Clone, Debug)]
-pub struct RawRow {
+pub struct RawRow<'a> {
     /// 1-based data row (CSV record, Parquet row) or JSON line number.
     pub row: u64,
-    pub cells: Vec<Cell>,
+    pub cells: Vec<Cell<'a>>,
     /// Values of unknown columns, by index into `ExtraColumns` (kept tables only).
-    pub extras: Vec<(usize, Cell)>,
+    pub extras: Vec<(usize, Cell<'a>)>,
     /// Problems found while reading; cells hold whatever could still be read.
     pub problems: Vec<RowProblem>,
 }
 
-impl RawRow {
-    pub fn new(row: u64, width: usize) -> RawRow {
+impl<'a> RawRow<'a> {
+    pub fn new(row: u64, width: usize) -> RawRow<'a> {
         RawRow { row, cells: vec![Cell::Null; width], extras: Vec::new(), problems: Vec::new() }
     }
 
