@@ -3,15 +3,21 @@
 //! (Aho-Corasick, ASCII case-insensitive, overlapping) pass runs over every message text with
 //! the default lexicon. `scripts/bench.sh` compares the report's time against this.
 //!
-//! Usage: `cargo run --release --example floor -- DATA_DIR` (a folder written by
+//! Usage: `cargo run --release --example floor -- DATA_DIR [--detector]` (a folder written by
 //! `handoff generate --format parquet`). Prints one line of `key=value` figures.
+//!
+//! With `--detector`, after the floor it also times `handoff`'s own `Detector` (the one
+//! `report` uses for signals from text: normalisation, the automaton, word boundaries) on one
+//! thread over every prospect message's text, and prints its throughput per core; that time
+//! is not part of the floor.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use anyhow::Context;
-use handoff::signals::lexicon::Lexicon;
+use handoff::signals::detect::Detector;
+use handoff::signals::lexicon::{Lexicon, LexiconConfig};
 use handoff::signals::Signal;
 use polars::prelude::*;
 
@@ -57,6 +63,35 @@ fn main() -> anyhow::Result<()> {
         messages.height(),
         outcomes.height(),
         started.elapsed().as_secs_f64()
+    );
+    if std::env::args().skip(2).any(|a| a == "--detector") {
+        time_detector(&messages)?;
+    }
+    Ok(())
+}
+
+/// Times `Detector::detect` on one thread over every prospect message's text.
+fn time_detector(messages: &DataFrame) -> anyhow::Result<()> {
+    let detector = Detector::new(&LexiconConfig::default())?;
+    let text = messages.column("text")?.str()?;
+    let sender = messages.column("sender")?.str()?;
+    let prospect: Vec<&str> = text
+        .iter()
+        .zip(sender.iter())
+        .filter(|(_, s)| *s == Some("prospect"))
+        .filter_map(|(t, _)| t)
+        .collect();
+    let started = Instant::now();
+    let mut with_signals = 0u64;
+    for value in &prospect {
+        with_signals += u64::from(!detector.detect(value).is_empty());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "detector_prospect_messages={} detector_with_signals={with_signals} \
+         detector_secs={secs:.3} detector_messages_per_sec_per_core={:.0}",
+        prospect.len(),
+        prospect.len() as f64 / secs.max(1e-9)
     );
     Ok(())
 }

@@ -76,21 +76,62 @@ pub struct Message {
 }
 
 /// A message reduced to what signal detection from tags and replay read, for runs that never
-/// show a message (`report`, `replay`, `validate`): no text, no strings, 40 bytes, so that
+/// show a message (`report`, `replay`, `validate`): no text, no strings, 32 bytes, so that
 /// millions of them fit where `Message`s would not.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompactMessage {
     pub turn: i64,
-    pub handoff_probability: Option<f64>,
-    /// The participant (trimmed, case-folded) as a number: equal numbers for equal names
-    /// within one data set; `None` when empty or null.
-    pub participant: Option<u32>,
+    /// NaN when not logged (a logged probability is validated finite).
+    handoff_probability: f64,
+    /// `NO_PARTICIPANT` when empty or null.
+    participant: u32,
     /// The labels of the `signals` column that are in the vocabulary.
     pub tags: SignalSet,
     pub sender: Sender,
     pub qualified: QualMask,
     /// Whether the `signals` column had any label at all (known or not).
     pub tagged: bool,
+}
+
+impl CompactMessage {
+    /// The largest participant number; larger ones are taken as this one.
+    pub const MAX_PARTICIPANT: u32 = u32::MAX - 1;
+    const NO_PARTICIPANT: u32 = u32::MAX;
+
+    /// A message without a participant, a logged probability, tags or qualification.
+    pub fn new(turn: i64, sender: Sender) -> CompactMessage {
+        CompactMessage {
+            turn,
+            handoff_probability: f64::NAN,
+            participant: Self::NO_PARTICIPANT,
+            tags: SignalSet::EMPTY,
+            sender,
+            qualified: 0,
+            tagged: false,
+        }
+    }
+
+    /// The logged probability that history hands off right after this message. A non-finite
+    /// value (never accepted by ingest) is taken as not logged.
+    pub fn handoff_probability(&self) -> Option<f64> {
+        self.handoff_probability.is_finite().then_some(self.handoff_probability)
+    }
+
+    pub fn with_handoff_probability(mut self, p: Option<f64>) -> CompactMessage {
+        self.handoff_probability = p.unwrap_or(f64::NAN);
+        self
+    }
+
+    /// The participant (trimmed, case-folded) as a number: equal numbers for equal names
+    /// within one data set; `None` when empty or null.
+    pub fn participant(&self) -> Option<u32> {
+        (self.participant != Self::NO_PARTICIPANT).then_some(self.participant)
+    }
+
+    pub fn with_participant(mut self, number: Option<u32>) -> CompactMessage {
+        self.participant = number.map_or(Self::NO_PARTICIPANT, |n| n.min(Self::MAX_PARTICIPANT));
+        self
+    }
 }
 
 /// One conversation's messages as `CompactMessage`s, sorted by turn, with what detection

@@ -112,6 +112,9 @@ impl Timing {
 /// dropped from the comparison. A conversation without prospect messages has no decision
 /// points and so no historical decision point either.
 pub fn build_timeline(conv: &Conversation, prospect_signals: &[SignalSet]) -> Timeline {
+    if conv.messages.is_sorted_by_key(|m| m.turn) {
+        return timeline_of(&conv.messages, conv, prospect_signals);
+    }
     let mut messages: Vec<&Message> = conv.messages.iter().collect();
     // Stable: messages that share a turn keep their input order.
     messages.sort_by_key(|m| m.turn);
@@ -125,8 +128,11 @@ pub fn build_compact_timeline(
     messages: &[CompactMessage],
     prospect_signals: &[SignalSet],
 ) -> Timeline {
+    if messages.is_sorted_by_key(|m| m.turn) {
+        return timeline_of(messages, conv, prospect_signals);
+    }
+    // Ingest gives them in turn order; sorting (stable) keeps the function total.
     let mut sorted: Vec<&CompactMessage> = messages.iter().collect();
-    // Already in turn order from ingest; sorting (stable) keeps the function total.
     sorted.sort_by_key(|m| m.turn);
     timeline_of(&sorted, conv, prospect_signals)
 }
@@ -142,7 +148,26 @@ trait TimelineMessage {
     fn participant(&self) -> Option<Self::Participant>;
 }
 
-impl TimelineMessage for &Message {
+impl<T: TimelineMessage> TimelineMessage for &T {
+    type Participant = T::Participant;
+    fn turn(&self) -> i64 {
+        (*self).turn()
+    }
+    fn sender(&self) -> Sender {
+        (*self).sender()
+    }
+    fn qualified(&self) -> QualMask {
+        (*self).qualified()
+    }
+    fn handoff_probability(&self) -> Option<f64> {
+        (*self).handoff_probability()
+    }
+    fn participant(&self) -> Option<T::Participant> {
+        (*self).participant()
+    }
+}
+
+impl TimelineMessage for Message {
     type Participant = String;
     fn turn(&self) -> i64 {
         self.turn
@@ -161,7 +186,7 @@ impl TimelineMessage for &Message {
     }
 }
 
-impl TimelineMessage for &CompactMessage {
+impl TimelineMessage for CompactMessage {
     type Participant = u32;
     fn turn(&self) -> i64 {
         self.turn
@@ -173,10 +198,10 @@ impl TimelineMessage for &CompactMessage {
         self.qualified
     }
     fn handoff_probability(&self) -> Option<f64> {
-        self.handoff_probability
+        CompactMessage::handoff_probability(self)
     }
     fn participant(&self) -> Option<u32> {
-        self.participant
+        CompactMessage::participant(self)
     }
 }
 
@@ -186,8 +211,10 @@ fn timeline_of<M: TimelineMessage>(
     conv: &Conversation,
     prospect_signals: &[SignalSet],
 ) -> Timeline {
-    let mut points = Vec::new();
-    let mut participants: BTreeSet<M::Participant> = BTreeSet::new();
+    // Exact size: millions of timelines are held for the whole run.
+    let prospect = messages.iter().filter(|m| m.sender() == Sender::Prospect).count();
+    let mut points = Vec::with_capacity(prospect);
+    let mut participants = Distinct::default();
     let mut next_unread = 0usize;
     let mut qualified: QualMask = 0;
     for message in messages.iter().filter(|m| m.sender() == Sender::Prospect) {
@@ -210,8 +237,6 @@ fn timeline_of<M: TimelineMessage>(
             handoff_probability: message.handoff_probability(),
         });
     }
-    // Exact size: millions of timelines are held for the whole run.
-    points.shrink_to_fit();
 
     let historical = conv
         .outcome
@@ -223,6 +248,41 @@ fn timeline_of<M: TimelineMessage>(
         enterprise_segment: conv.is_enterprise_segment(),
         employee_count: conv.employee_count,
         historical,
+    }
+}
+
+/// Distinct values, counted without a tree while they are few (a conversation rarely has more
+/// than a handful of participants).
+#[derive(Debug)]
+struct Distinct<K: Ord> {
+    few: Vec<K>,
+    many: BTreeSet<K>,
+}
+
+impl<K: Ord> Default for Distinct<K> {
+    fn default() -> Self {
+        Distinct { few: Vec::new(), many: BTreeSet::new() }
+    }
+}
+
+impl<K: Ord> Distinct<K> {
+    const FEW: usize = 16;
+
+    fn insert(&mut self, key: K) {
+        if !self.many.is_empty() {
+            self.many.insert(key);
+        } else if !self.few.contains(&key) {
+            if self.few.len() < Self::FEW {
+                self.few.push(key);
+            } else {
+                self.many.extend(self.few.drain(..));
+                self.many.insert(key);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.few.len() + self.many.len()
     }
 }
 

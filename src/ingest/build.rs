@@ -2,7 +2,12 @@
 //! the cross-row checks (duplicate keys, time order, handoff turn), rejects whole conversations,
 //! and counts rejections and data-quality warnings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The maps keyed by ids and names, looked up once or more per row: foldhash (randomly
+/// seeded, several times faster than the standard SipHash on short keys). Only looked up,
+/// never iterated, so the seed cannot change any result.
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 use super::rows::{RawRow, RowProblem};
 use super::validate::{self, RowCheck};
@@ -33,7 +38,8 @@ struct Entry {
     messages: Vec<(RowRef, Message)>,
     /// The messages with their `sent_at` (for the time-order check), when the builder keeps
     /// them compact.
-    compact: Vec<(RowRef, Micros, CompactMessage)>,
+    /// The row is kept as its number in `RowIndex` (8 bytes, not 16: millions are held).
+    compact: Vec<(u64, Micros, CompactMessage)>,
     /// `signals` labels outside the vocabulary, when the builder keeps messages compact.
     unknown_tags: Vec<String>,
     /// The first outcome row; nearly every conversation has at most one, so the rest (all
@@ -53,25 +59,59 @@ impl Entry {
     }
 
     /// Position, turn and `sent_at` of the `i`-th message in the current order.
-    fn message_key(&self, i: usize) -> (RowRef, i64, Micros) {
+    fn message_key(&self, i: usize, rows: &RowIndex) -> (RowRef, i64, Micros) {
         match self.messages.get(i) {
             Some((at, m)) => (*at, m.turn, m.sent_at),
             None => {
-                let (at, sent_at, m) = self.compact[i - self.messages.len()];
-                (at, m.turn, sent_at)
+                let (seq, sent_at, m) = self.compact[i - self.messages.len()];
+                (rows.at(seq), m.turn, sent_at)
             }
         }
     }
 
     fn sort_messages(&mut self) {
         self.messages.sort_by_key(|(at, m)| (m.turn, at.file, at.row));
-        self.compact.sort_by_key(|(at, _, m)| (m.turn, at.file, at.row));
+        // Row numbers follow the reading order, so they order as (file, row) do.
+        self.compact.sort_by_key(|(seq, _, m)| (m.turn, *seq));
     }
 
     /// Whether some message has turn `turn` (messages sorted).
     fn has_turn(&self, turn: i64) -> bool {
         self.messages.binary_search_by_key(&turn, |(_, m)| m.turn).is_ok()
             || self.compact.binary_search_by_key(&turn, |(_, _, m)| m.turn).is_ok()
+    }
+}
+
+/// Numbers the message rows in reading order and gives back where each came from, keeping
+/// only the rows where the numbering leaves a file or skips a row.
+#[derive(Debug, Default)]
+struct RowIndex {
+    breaks: Vec<(u64, RowRef)>,
+    next: u64,
+}
+
+impl RowIndex {
+    /// The number of the row at `at` (read after every row numbered so far).
+    fn number(&mut self, at: RowRef) -> u64 {
+        let seq = self.next;
+        self.next += 1;
+        let follows = self
+            .breaks
+            .last()
+            .is_some_and(|&(s, r)| r.file == at.file && r.row.checked_add(seq - s) == Some(at.row));
+        if !follows {
+            self.breaks.push((seq, at));
+        }
+        seq
+    }
+
+    /// Where the row numbered `seq` came from.
+    fn at(&self, seq: u64) -> RowRef {
+        let after = self.breaks.partition_point(|&(s, _)| s <= seq);
+        match after.checked_sub(1).and_then(|i| self.breaks.get(i)) {
+            Some(&(s, r)) => RowRef { file: r.file, row: r.row.saturating_add(seq - s) },
+            None => RowRef { file: 0, row: 0 },
+        }
     }
 }
 
@@ -92,6 +132,8 @@ pub struct Builder {
     participants: HashMap<Box<str>, u32>,
     /// The entry the last messages or outcomes row belonged to.
     last_owner: Option<usize>,
+    /// Where the compact messages' rows came from.
+    rows: RowIndex,
 }
 
 impl Builder {
@@ -106,7 +148,9 @@ impl Builder {
             return n;
         }
         // Saturates rather than wraps: 4 billion distinct names do not fit in memory anyway.
-        let n = u32::try_from(self.participants.len()).unwrap_or(u32::MAX);
+        let n = u32::try_from(self.participants.len())
+            .unwrap_or(u32::MAX)
+            .min(CompactMessage::MAX_PARTICIPANT);
         self.participants.insert(name.into(), n);
         n
     }
@@ -126,15 +170,14 @@ impl Builder {
                 None => unknown.push(label.into_owned()),
             }
         }
-        CompactMessage {
-            turn: message.turn,
-            handoff_probability: message.handoff_probability,
-            participant: message.participant.as_deref().map(|p| self.participant_number(p)),
-            tags,
-            sender: message.sender,
-            qualified: message.qualified,
-            tagged,
-        }
+        let participant = message.participant.as_deref().map(|p| self.participant_number(p));
+        let mut compact = CompactMessage::new(message.turn, message.sender)
+            .with_handoff_probability(message.handoff_probability)
+            .with_participant(participant);
+        compact.tags = tags;
+        compact.qualified = message.qualified;
+        compact.tagged = tagged;
+        compact
     }
 
     /// Registers a file label; rows are then added with the returned number.
@@ -252,9 +295,9 @@ impl Builder {
                     let sent_at = message.sent_at;
                     let mut unknown_tags = std::mem::take(&mut self.entries[slot].unknown_tags);
                     let compact = self.compact_message(message, &mut unknown_tags);
-                    let entry = &mut self.entries[slot];
-                    entry.unknown_tags = unknown_tags;
-                    entry.compact.push((at, sent_at, compact));
+                    self.entries[slot].unknown_tags = unknown_tags;
+                    let seq = self.rows.number(at);
+                    self.entries[slot].compact.push((seq, sent_at, compact));
                 } else {
                     self.entries[slot].messages.push((at, message.into_message()));
                 }
@@ -316,7 +359,7 @@ impl Builder {
         }
         let mut currencies = BTreeSet::new();
         // The numbering is only needed while messages are added.
-        self.participants = HashMap::new();
+        self.participants = HashMap::default();
         for i in order {
             let Some(mut entry) = entries.get_mut(i).and_then(Option::take) else { continue };
             entry.sort_messages();
@@ -351,13 +394,13 @@ impl Builder {
         // Where the current turn first appeared, so that every duplicate names the original.
         let mut turn_start = 0;
         for i in 1..entry.message_count() {
-            let (_, first_turn, first_sent_at) = entry.message_key(i - 1);
-            let (at, turn, sent_at) = entry.message_key(i);
+            let (_, first_turn, first_sent_at) = entry.message_key(i - 1, &self.rows);
+            let (at, turn, sent_at) = entry.message_key(i, &self.rows);
             if turn != first_turn {
                 turn_start = i;
             }
             if turn == first_turn {
-                let original = entry.message_key(turn_start).0;
+                let original = entry.message_key(turn_start, &self.rows).0;
                 let reason = format!(
                     "duplicate turn {} in conversation {:?} (first at {})",
                     turn,
@@ -510,6 +553,42 @@ mod tests {
         raw.cells[msg::SENT_AT] = Cell::owned(sent_at.to_string());
         raw.cells[msg::SENDER] = Cell::owned("prospect".to_string());
         raw
+    }
+
+    #[test]
+    fn row_numbers_give_back_their_rows() {
+        let mut rows = RowIndex::default();
+        let at = |file, row| RowRef { file, row };
+        // Consecutive rows, a skipped row (a blank JSON line), then a second file.
+        let read = [at(1, 1), at(1, 2), at(1, 3), at(1, 5), at(1, 6), at(2, 1), at(2, 2)];
+        let numbers: Vec<u64> = read.iter().map(|&r| rows.number(r)).collect();
+        assert_eq!(numbers, (0..7).collect::<Vec<u64>>());
+        assert_eq!(rows.breaks.len(), 3);
+        for (&n, r) in numbers.iter().zip(read) {
+            let back = rows.at(n);
+            assert_eq!((back.file, back.row), (r.file, r.row));
+        }
+    }
+
+    #[test]
+    fn compact_and_whole_messages_are_rejected_alike() {
+        let run = |compact: bool| {
+            let mut b = Builder::new(compact);
+            let conversations = b.file("conversations.csv");
+            let messages = b.file("messages.csv");
+            b.add_conversation(conversations, conversation_row(1, "a"));
+            b.add_conversation(conversations, conversation_row(2, "b"));
+            b.add_message(messages, message_row(1, "a", "2", "2026-01-01T00:00:00Z"));
+            b.add_message(messages, message_row(2, "a", "3", "2025-12-31T00:00:00Z"));
+            b.add_message(messages, message_row(3, "b", "1", "2026-01-01T00:00:00Z"));
+            b.add_message(messages, message_row(4, "b", "1", "2026-01-01T00:00:00Z"));
+            b.add_message(messages, message_row(5, "b", "1", "2026-01-01T00:00:00Z"));
+            let mut data = Dataset::default();
+            b.finish(0, &mut data);
+            data.rejections
+        };
+        assert_eq!(run(true), run(false));
+        assert_eq!(run(true).len(), 3);
     }
 
     #[test]

@@ -78,12 +78,22 @@ pub struct RowProblem {
     pub reason: String,
 }
 
+/// The most known columns a table of the data contract has.
+pub const MAX_KNOWN_COLUMNS: usize = 9;
+const _: () = assert!(
+    CONVERSATIONS.columns.len() <= MAX_KNOWN_COLUMNS
+        && MESSAGES.columns.len() <= MAX_KNOWN_COLUMNS
+        && OUTCOMES.columns.len() <= MAX_KNOWN_COLUMNS
+);
+
 /// One data row: cells aligned with the table's known columns, plus extra columns.
 #[derive(Clone, Debug)]
 pub struct RawRow<'a> {
     /// 1-based data row (CSV record, Parquet row) or JSON line number.
     pub row: u64,
-    pub cells: Vec<Cell<'a>>,
+    /// Aligned with the table's known columns; the cells past them stay null. An array, not a
+    /// vector: millions of rows are read, and a row then costs no allocation.
+    pub cells: [Cell<'a>; MAX_KNOWN_COLUMNS],
     /// Values of unknown columns, by index into `ExtraColumns` (kept tables only).
     pub extras: Vec<(usize, Cell<'a>)>,
     /// Problems found while reading; cells hold whatever could still be read.
@@ -91,8 +101,15 @@ pub struct RawRow<'a> {
 }
 
 impl<'a> RawRow<'a> {
+    /// An empty row of a table with `width` known columns (at most `MAX_KNOWN_COLUMNS`).
     pub fn new(row: u64, width: usize) -> RawRow<'a> {
-        RawRow { row, cells: vec![Cell::Null; width], extras: Vec::new(), problems: Vec::new() }
+        debug_assert!(width <= MAX_KNOWN_COLUMNS);
+        RawRow {
+            row,
+            cells: [const { Cell::Null }; MAX_KNOWN_COLUMNS],
+            extras: Vec::new(),
+            problems: Vec::new(),
+        }
     }
 
     pub fn problem(&mut self, column: Option<&str>, reason: impl Into<String>) {

@@ -7,6 +7,7 @@
 //! A match counts only on word boundaries: the characters just outside it must not be Unicode
 //! alphanumeric (where the phrase itself starts or ends with one).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -91,9 +92,10 @@ impl Detector {
         let Some(automaton) = &self.automaton else {
             return SignalSet::EMPTY;
         };
-        let text = normalize(text);
+        let text = normalized(text);
+        let text: &str = &text;
         let mut found = SignalSet::EMPTY;
-        for m in automaton.find_overlapping_iter(text.as_str()) {
+        for m in automaton.find_overlapping_iter(text) {
             let Some(info) = self.patterns.get(m.pattern().as_usize()) else {
                 continue;
             };
@@ -110,6 +112,27 @@ impl Detector {
         }
         found
     }
+}
+
+/// `normalize`, without a copy when the text is ASCII with single spaces only: the automaton
+/// ignores ASCII case, and ASCII word boundaries do not depend on it, so such a text matches
+/// exactly as its normalised copy would. Most messages are such texts.
+fn normalized(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut previous_space = true; // a leading space is trimmed by `normalize`
+    for &b in bytes {
+        // ASCII whitespace as `char::is_whitespace` sees it: tab to carriage return, space.
+        let space = b == b' ' || (0x09..=0x0d).contains(&b);
+        if !b.is_ascii() || (space && (b != b' ' || previous_space)) {
+            return Cow::Owned(normalize(text));
+        }
+        previous_space = space;
+    }
+    if previous_space && !bytes.is_empty() {
+        // A trailing space.
+        return Cow::Owned(normalize(text));
+    }
+    Cow::Borrowed(text)
 }
 
 /// Lower case, typographic apostrophes folded onto `'`, runs of whitespace made one space:
@@ -229,8 +252,14 @@ pub fn compact_signals(compact: &CompactMessages, used: SignalSource) -> Convers
             *out.unknown_labels.entry(label.clone()).or_insert(0) += 1;
         }
     }
-    let mut messages: Vec<_> = compact.messages.iter().collect();
-    messages.sort_by_key(|m| m.turn);
+    let mut sorted: Vec<_>;
+    let messages: &mut dyn Iterator<Item = _> = if compact.messages.is_sorted_by_key(|m| m.turn) {
+        &mut compact.messages.iter()
+    } else {
+        sorted = compact.messages.iter().collect();
+        sorted.sort_by_key(|m| m.turn);
+        &mut sorted.into_iter()
+    };
     for m in messages {
         if m.sender != Sender::Prospect {
             if reads_tags && m.tagged {
@@ -397,6 +426,34 @@ mod tests {
         assert!(set.contains(Signal::Pricing));
         assert!(set.contains(Signal::CustomPricing));
         assert!(set.contains(Signal::SecurityReview));
+    }
+
+    #[test]
+    fn the_copy_free_path_matches_the_normalised_copy() {
+        let d = default_detector();
+        for text in [
+            "",
+            " ",
+            "Can I TALK TO A HUMAN please",
+            "can i talk  to a human",
+            " talk to a human ",
+            "talk to a\thuman",
+            "talk to a human\n",
+            "We need SOC 2 and an API",
+            "ÄDEMO demo",
+            "we don’t need it",
+        ] {
+            assert_eq!(
+                d.detect(text),
+                d.detect(&normalize(text)),
+                "{text:?} and its normalised copy differ"
+            );
+            if let Cow::Borrowed(b) = normalized(text) {
+                assert_eq!(b.to_ascii_lowercase(), normalize(text), "{text:?}");
+            }
+        }
+        assert!(matches!(normalized("a plain text"), Cow::Borrowed(_)));
+        assert!(matches!(normalized("two  spaces"), Cow::Owned(_)));
     }
 
     #[test]
