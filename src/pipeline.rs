@@ -111,7 +111,14 @@ fn prepare_with(
         (false, true) => MessageText::Compact,
     };
     let mut dataset = load_from(&tables, data, text)?;
-    tracing::debug!(conversations = dataset.conversations.len(), ?text, "stage: data loaded");
+    let (rss_mib, peak_mib) = memory_mib();
+    tracing::debug!(
+        conversations = dataset.conversations.len(),
+        ?text,
+        rss_mib,
+        peak_mib,
+        "stage: data loaded"
+    );
     let detector = Detector::new(&policies.lexicon)?;
     let (signals, timelines) = if keep_text {
         let signals = detect_dataset(&dataset, source, &detector);
@@ -126,7 +133,8 @@ fn prepare_with(
     } else {
         lean_timelines(&mut dataset, source, &detector)
     };
-    tracing::debug!("stage: timelines built");
+    let (rss_mib, peak_mib) = memory_mib();
+    tracing::debug!(rss_mib, peak_mib, "stage: timelines built");
     Ok(Prepared { policies, dataset, signals, timelines, source })
 }
 
@@ -171,6 +179,18 @@ fn lean_timelines(
         timelines.push(timeline);
     }
     (signals, timelines)
+}
+
+/// The process's resident memory now and at its peak so far, in MiB, for the stage logs
+/// (`/proc/self/status`; zeros where it cannot be read).
+fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name));
+        let kib = line.and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
+        kib.unwrap_or(0) / 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Loads and validates the data folder of `data`.

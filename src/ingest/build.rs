@@ -4,11 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The maps keyed by ids and names, looked up once or more per row: foldhash (randomly
-/// seeded, several times faster than the standard SipHash on short keys). Only looked up,
-/// never iterated, so the seed cannot change any result.
-type HashMap<K, V> = foldhash::HashMap<K, V>;
-
 use super::rows::{RawRow, RowProblem};
 use super::validate::{self, RowCheck};
 use crate::model::{
@@ -16,6 +11,11 @@ use crate::model::{
     Rejection, ReleasedMessages,
 };
 use crate::signals::vocabulary::{Signal, SignalSet};
+
+/// The maps keyed by ids and names, looked up once or more per row: foldhash (randomly
+/// seeded, several times faster than the standard SipHash on short keys). Only looked up,
+/// never iterated, so the seed cannot change any result.
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// Where a row came from, for naming it in a later rejection.
 #[derive(Clone, Copy, Debug)]
@@ -37,8 +37,8 @@ struct Entry {
     /// The messages, when the builder keeps them whole.
     messages: Vec<(RowRef, Message)>,
     /// The messages with their `sent_at` (for the time-order check), when the builder keeps
-    /// them compact.
-    /// The row is kept as its number in `RowIndex` (8 bytes, not 16: millions are held).
+    /// them compact; the row is kept as its number in `RowIndex` (8 bytes, not 16: millions
+    /// are held).
     compact: Vec<(u64, Micros, CompactMessage)>,
     /// `signals` labels outside the vocabulary, when the builder keeps messages compact.
     unknown_tags: Vec<String>,
@@ -122,6 +122,7 @@ pub struct Builder {
     index: HashMap<String, usize>,
     /// Boxed: a vector of large entries would keep up to twice their size as growth slack,
     /// and could not give each one back as it is turned into a conversation.
+    #[allow(clippy::vec_box)]
     entries: Vec<Box<Entry>>,
     rejections: Vec<Rejection>,
     quality: DataQuality,
