@@ -152,7 +152,10 @@ pub fn analyse(
         window: window.info(),
         data: DataCounts {
             conversations: members.len() as u64,
-            messages: members.iter().map(|&i| dataset.conversations[i].messages.len() as u64).sum(),
+            messages: members
+                .iter()
+                .map(|&i| dataset.conversations[i].message_count() as u64)
+                .sum(),
             rejected_conversations: dataset.rejected_conversations,
             rejected_rows: dataset.rejected_rows,
         },

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::signals::vocabulary::SignalSet;
+
 /// A UTC instant as microseconds since the Unix epoch.
 pub type Micros = i64;
 
@@ -18,13 +20,12 @@ pub enum Sender {
 }
 
 impl Sender {
+    /// ASCII case-insensitive, surrounding whitespace ignored.
     pub fn parse(s: &str) -> Option<Sender> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "prospect" => Some(Sender::Prospect),
-            "ai" => Some(Sender::Ai),
-            "human" => Some(Sender::Human),
-            _ => None,
-        }
+        let s = s.trim();
+        [Sender::Prospect, Sender::Ai, Sender::Human]
+            .into_iter()
+            .find(|sender| sender.as_str().eq_ignore_ascii_case(s))
     }
     pub fn as_str(self) -> &'static str {
         match self {
@@ -74,6 +75,82 @@ pub struct Message {
     pub handoff_probability: Option<f64>,
 }
 
+/// A message reduced to what signal detection from tags and replay read, for runs that never
+/// show a message (`report`, `replay`, `validate`): no text, no strings, 32 bytes, so that
+/// millions of them fit where `Message`s would not.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompactMessage {
+    pub turn: i64,
+    /// NaN when not logged (a logged probability is validated finite).
+    handoff_probability: f64,
+    /// `NO_PARTICIPANT` when empty or null.
+    participant: u32,
+    /// The labels of the `signals` column that are in the vocabulary.
+    pub tags: SignalSet,
+    pub sender: Sender,
+    pub qualified: QualMask,
+    /// Whether the `signals` column had any label at all (known or not).
+    pub tagged: bool,
+}
+
+impl CompactMessage {
+    /// The largest participant number; larger ones are taken as this one.
+    pub const MAX_PARTICIPANT: u32 = u32::MAX - 1;
+    const NO_PARTICIPANT: u32 = u32::MAX;
+
+    /// A message without a participant, a logged probability, tags or qualification.
+    pub fn new(turn: i64, sender: Sender) -> CompactMessage {
+        CompactMessage {
+            turn,
+            handoff_probability: f64::NAN,
+            participant: Self::NO_PARTICIPANT,
+            tags: SignalSet::EMPTY,
+            sender,
+            qualified: 0,
+            tagged: false,
+        }
+    }
+
+    /// The logged probability that history hands off right after this message. A non-finite
+    /// value (never accepted by ingest) is taken as not logged.
+    pub fn handoff_probability(&self) -> Option<f64> {
+        self.handoff_probability.is_finite().then_some(self.handoff_probability)
+    }
+
+    pub fn with_handoff_probability(mut self, p: Option<f64>) -> CompactMessage {
+        self.handoff_probability = p.unwrap_or(f64::NAN);
+        self
+    }
+
+    /// The participant (trimmed, case-folded) as a number: equal numbers for equal names
+    /// within one data set; `None` when empty or null.
+    pub fn participant(&self) -> Option<u32> {
+        (self.participant != Self::NO_PARTICIPANT).then_some(self.participant)
+    }
+
+    pub fn with_participant(mut self, number: Option<u32>) -> CompactMessage {
+        self.participant = number.map_or(Self::NO_PARTICIPANT, |n| n.min(Self::MAX_PARTICIPANT));
+        self
+    }
+}
+
+/// One conversation's messages as `CompactMessage`s, sorted by turn, with what detection
+/// needs besides them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CompactMessages {
+    pub messages: Vec<CompactMessage>,
+    /// Labels of the `signals` column outside the vocabulary, once per occurrence (any sender).
+    pub unknown_tags: Vec<String>,
+}
+
+/// What is kept of a conversation's messages once they have been released.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReleasedMessages {
+    pub count: usize,
+    /// `sent_at` of the last message in turn order.
+    pub last_sent_at: Option<Micros>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outcome {
     pub handoff_turn: Option<i64>,
@@ -98,10 +175,13 @@ pub struct Conversation {
     pub ai_agent: Option<String>,
     /// Values of the unknown extra columns, aligned with `Dataset::extra_columns`.
     pub extra: Vec<Option<String>>,
-    /// Sorted by turn.
+    /// Sorted by turn. Empty once released (see `released`): runs that never show a message
+    /// keep only their timelines.
     pub messages: Vec<Message>,
     /// `None` when the outcomes table has no row for it (no handoff, no meeting, no opportunity).
     pub outcome: Option<Outcome>,
+    /// Set when the messages were released or never materialised (`messages` is then empty).
+    pub released: Option<ReleasedMessages>,
 }
 
 impl Conversation {
@@ -110,6 +190,30 @@ impl Conversation {
     }
     pub fn prospect_messages(&self) -> impl Iterator<Item = &Message> {
         self.messages.iter().filter(|m| m.sender == Sender::Prospect)
+    }
+
+    /// How many messages the conversation has, whether or not they are still held.
+    pub fn message_count(&self) -> usize {
+        self.released.map_or(self.messages.len(), |r| r.count)
+    }
+
+    /// `sent_at` of its last message (in turn order), whether or not they are still held.
+    pub fn last_sent_at(&self) -> Option<Micros> {
+        match self.released {
+            Some(r) => r.last_sent_at,
+            None => self.messages.last().map(|m| m.sent_at),
+        }
+    }
+
+    /// Drops the messages, keeping their count and last `sent_at`.
+    pub fn release_messages(&mut self) {
+        if self.released.is_none() {
+            self.released = Some(ReleasedMessages {
+                count: self.messages.len(),
+                last_sent_at: self.messages.last().map(|m| m.sent_at),
+            });
+        }
+        self.messages = Vec::new();
     }
 }
 
@@ -168,10 +272,14 @@ pub struct Dataset {
     pub quality: DataQuality,
     /// The files read, for `run.json` hashes.
     pub files: Vec<std::path::PathBuf>,
+    /// Aligned with `conversations` when ingest was asked for compact messages
+    /// (`ingest::MessageText::Compact`; the conversations' `messages` are then empty), else
+    /// empty. Taken out by whoever turns them into signals and timelines.
+    pub compact: Vec<CompactMessages>,
 }
 
 impl Dataset {
     pub fn message_count(&self) -> usize {
-        self.conversations.iter().map(|c| c.messages.len()).sum()
+        self.conversations.iter().map(Conversation::message_count).sum()
     }
 }

@@ -10,8 +10,10 @@ use rayon::prelude::*;
 use crate::ingest::{self, FolderSource, IngestOptions, MessageText, Source};
 use crate::model::Dataset;
 use crate::policy::file::{load_policies, PoliciesFile};
-use crate::replay::{build_timeline, Timeline};
-use crate::signals::detect::{detect_dataset, DatasetSignals, Detector};
+use crate::replay::{build_compact_timeline, build_timeline, Timeline};
+use crate::signals::detect::{
+    compact_signals, detect_dataset, resolve_source, DatasetSignals, Detector,
+};
 use crate::signals::SignalSource;
 
 /// The data a run reads.
@@ -49,7 +51,11 @@ pub struct WindowSpec {
 /// Everything downstream of ingest and signal detection, computed once.
 pub struct Prepared {
     pub policies: PoliciesFile,
+    /// From `prepare_without_text`, the conversations' messages are released (see
+    /// `Conversation::released`): only the timelines are kept.
     pub dataset: Dataset,
+    /// From `prepare_without_text`, only the counts: `per_conversation` and `origins` are
+    /// empty (the timelines carry the sets).
     pub signals: DatasetSignals,
     /// One per conversation, aligned with `dataset.conversations`.
     pub timelines: Vec<Timeline>,
@@ -76,9 +82,10 @@ pub fn prepare(data: &DataOptions, policy: &PolicyOptions) -> anyhow::Result<Pre
     prepare_with(data, policy, true)
 }
 
-/// `prepare` for commands that never show message text (`report`, `replay`): when the
-/// signals come from tags, the text is not even read, which at scale is most of the memory.
-/// Every figure is the same as with `prepare`.
+/// `prepare` for commands that never show a message (`report`, `replay`): only the
+/// timelines are kept. When the signals come from tags, the text is not even read and the
+/// messages are read as `CompactMessage`s; otherwise the text is dropped with the messages
+/// once the timelines are built. Every figure is the same as with `prepare`.
 pub fn prepare_without_text(
     data: &DataOptions,
     policy: &PolicyOptions,
@@ -99,19 +106,91 @@ fn prepare_with(
         SignalSource::Auto => tables.messages_have_signals_column() == Some(true),
         SignalSource::Text | SignalSource::Both => false,
     };
-    let text = if keep_text || !text_unused { MessageText::Keep } else { MessageText::Skip };
-    let dataset = load_from(&tables, data, text)?;
-    tracing::debug!(conversations = dataset.conversations.len(), ?text, "stage: data loaded");
+    let text = match (keep_text, text_unused) {
+        (true, _) | (false, false) => MessageText::Keep,
+        (false, true) => MessageText::Compact,
+    };
+    let mut dataset = load_from(&tables, data, text)?;
+    let (rss_mib, peak_mib) = memory_mib();
+    tracing::debug!(
+        conversations = dataset.conversations.len(),
+        ?text,
+        rss_mib,
+        peak_mib,
+        "stage: data loaded"
+    );
     let detector = Detector::new(&policies.lexicon)?;
-    let signals = detect_dataset(&dataset, source, &detector);
-    tracing::debug!("stage: signals detected");
-    let timelines = dataset
-        .conversations
-        .par_iter()
-        .zip(&signals.per_conversation)
-        .map(|(conv, sets)| build_timeline(conv, sets))
-        .collect();
+    let (signals, timelines) = if keep_text {
+        let signals = detect_dataset(&dataset, source, &detector);
+        tracing::debug!("stage: signals detected");
+        let timelines = dataset
+            .conversations
+            .par_iter()
+            .zip(&signals.per_conversation)
+            .map(|(conv, sets)| build_timeline(conv, sets))
+            .collect();
+        (signals, timelines)
+    } else {
+        lean_timelines(&mut dataset, source, &detector)
+    };
+    let (rss_mib, peak_mib) = memory_mib();
+    tracing::debug!(rss_mib, peak_mib, "stage: timelines built");
     Ok(Prepared { policies, dataset, signals, timelines, source })
+}
+
+/// Signals and timelines for a run that shows no message: each conversation's signal sets
+/// live only until its timeline is built, and the messages are released afterwards.
+fn lean_timelines(
+    dataset: &mut Dataset,
+    source: SignalSource,
+    detector: &Detector,
+) -> (DatasetSignals, Vec<Timeline>) {
+    let used = resolve_source(dataset, source);
+    let compact = std::mem::take(&mut dataset.compact);
+    let per_conv: Vec<_> = if compact.is_empty() {
+        dataset
+            .conversations
+            .par_iter()
+            .map(|conv| {
+                let found = crate::signals::detect::conversation_signals(conv, used, detector);
+                let timeline = build_timeline(conv, &found.sets);
+                (found, timeline)
+            })
+            .collect()
+    } else {
+        dataset
+            .conversations
+            .par_iter()
+            .zip(compact)
+            .map(|(conv, messages)| {
+                let found = compact_signals(&messages, used);
+                let timeline = build_compact_timeline(conv, &messages.messages, &found.sets);
+                (found, timeline)
+            })
+            .collect()
+    };
+    for conv in &mut dataset.conversations {
+        conv.release_messages();
+    }
+    let mut signals = DatasetSignals::new(used);
+    let mut timelines = Vec::with_capacity(per_conv.len());
+    for (found, timeline) in per_conv {
+        signals.add(found, false);
+        timelines.push(timeline);
+    }
+    (signals, timelines)
+}
+
+/// The process's resident memory now and at its peak so far, in MiB, for the stage logs
+/// (`/proc/self/status`; zeros where it cannot be read).
+fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name));
+        let kib = line.and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
+        kib.unwrap_or(0) / 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Loads and validates the data folder of `data`.
@@ -143,8 +222,8 @@ pub fn latest_timestamp(dataset: &Dataset) -> crate::model::Micros {
     let mut latest = i64::MIN;
     for conv in &dataset.conversations {
         latest = latest.max(conv.started_at);
-        if let Some(last) = conv.messages.last() {
-            latest = latest.max(last.sent_at);
+        if let Some(last) = conv.last_sent_at() {
+            latest = latest.max(last);
         }
         if let Some(o) = &conv.outcome {
             for t in [o.handoff_at, o.meeting_at, o.opportunity_at].into_iter().flatten() {
@@ -208,4 +287,46 @@ pub fn window_members(
         .into());
     }
     Ok(members)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped sample, prepared whole and lean.
+    fn both(source: Option<SignalSource>) -> (Prepared, Prepared) {
+        let data = DataOptions { data: PathBuf::from("data"), max_rejected: 0.01 };
+        let policy =
+            PolicyOptions { policies: PathBuf::from("data/policies.toml"), signal_source: source };
+        let whole = prepare(&data, &policy).expect("the sample prepares");
+        let lean = prepare_without_text(&data, &policy).expect("the sample prepares");
+        (whole, lean)
+    }
+
+    #[test]
+    fn lean_preparation_gives_the_same_timelines_and_counts() {
+        for source in
+            [None, Some(SignalSource::Tags), Some(SignalSource::Text), Some(SignalSource::Both)]
+        {
+            let (whole, lean) = both(source);
+            assert!(!whole.timelines.is_empty());
+            assert_eq!(whole.timelines, lean.timelines, "{source:?}");
+            assert_eq!(whole.signals.unknown_labels, lean.signals.unknown_labels);
+            assert_eq!(
+                whole.signals.non_prospect_tagged_messages,
+                lean.signals.non_prospect_tagged_messages
+            );
+            assert_eq!(whole.signals.source_used, lean.signals.source_used);
+            assert_eq!(whole.dataset.message_count(), lean.dataset.message_count());
+            assert_eq!(latest_timestamp(&whole.dataset), latest_timestamp(&lean.dataset));
+            assert_eq!(whole.dataset.quality, lean.dataset.quality);
+            assert_eq!(whole.dataset.rejections, lean.dataset.rejections);
+            let ids = |p: &Prepared| -> Vec<String> {
+                p.dataset.conversations.iter().map(|c| c.id.clone()).collect()
+            };
+            assert_eq!(ids(&whole), ids(&lean));
+            assert!(lean.dataset.conversations.iter().all(|c| c.messages.is_empty()));
+            assert!(lean.dataset.compact.is_empty());
+        }
+    }
 }

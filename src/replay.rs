@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use rayon::prelude::*;
 
-use crate::model::{Conversation, Message, QualMask, Sender};
+use crate::model::{CompactMessage, Conversation, Message, QualMask, Sender};
 use crate::policy::{Policy, Variant};
 use crate::signals::vocabulary::{Guard, Signal, SignalSet, Situation};
 
@@ -112,20 +112,117 @@ impl Timing {
 /// dropped from the comparison. A conversation without prospect messages has no decision
 /// points and so no historical decision point either.
 pub fn build_timeline(conv: &Conversation, prospect_signals: &[SignalSet]) -> Timeline {
+    if conv.messages.is_sorted_by_key(|m| m.turn) {
+        return timeline_of(&conv.messages, conv, prospect_signals);
+    }
     let mut messages: Vec<&Message> = conv.messages.iter().collect();
     // Stable: messages that share a turn keep their input order.
     messages.sort_by_key(|m| m.turn);
+    timeline_of(&messages, conv, prospect_signals)
+}
 
-    let mut points = Vec::new();
-    let mut participants: BTreeSet<String> = BTreeSet::new();
+/// `build_timeline` from a conversation's compact messages (`Dataset::compact`, sorted by
+/// turn), the conversation itself giving the account and the logged handoff.
+pub fn build_compact_timeline(
+    conv: &Conversation,
+    messages: &[CompactMessage],
+    prospect_signals: &[SignalSet],
+) -> Timeline {
+    if messages.is_sorted_by_key(|m| m.turn) {
+        return timeline_of(messages, conv, prospect_signals);
+    }
+    // Ingest gives them in turn order; sorting (stable) keeps the function total.
+    let mut sorted: Vec<&CompactMessage> = messages.iter().collect();
+    sorted.sort_by_key(|m| m.turn);
+    timeline_of(&sorted, conv, prospect_signals)
+}
+
+/// What a timeline reads of one message, whole or compact.
+trait TimelineMessage {
+    /// Equal for the same participant, ordered.
+    type Participant: Ord;
+    fn turn(&self) -> i64;
+    fn sender(&self) -> Sender;
+    fn qualified(&self) -> QualMask;
+    fn handoff_probability(&self) -> Option<f64>;
+    fn participant(&self) -> Option<Self::Participant>;
+}
+
+impl<T: TimelineMessage> TimelineMessage for &T {
+    type Participant = T::Participant;
+    fn turn(&self) -> i64 {
+        (*self).turn()
+    }
+    fn sender(&self) -> Sender {
+        (*self).sender()
+    }
+    fn qualified(&self) -> QualMask {
+        (*self).qualified()
+    }
+    fn handoff_probability(&self) -> Option<f64> {
+        (*self).handoff_probability()
+    }
+    fn participant(&self) -> Option<T::Participant> {
+        (*self).participant()
+    }
+}
+
+impl TimelineMessage for Message {
+    type Participant = String;
+    fn turn(&self) -> i64 {
+        self.turn
+    }
+    fn sender(&self) -> Sender {
+        self.sender
+    }
+    fn qualified(&self) -> QualMask {
+        self.qualified
+    }
+    fn handoff_probability(&self) -> Option<f64> {
+        self.handoff_probability
+    }
+    fn participant(&self) -> Option<String> {
+        normalized_participant(self.participant.as_deref())
+    }
+}
+
+impl TimelineMessage for CompactMessage {
+    type Participant = u32;
+    fn turn(&self) -> i64 {
+        self.turn
+    }
+    fn sender(&self) -> Sender {
+        self.sender
+    }
+    fn qualified(&self) -> QualMask {
+        self.qualified
+    }
+    fn handoff_probability(&self) -> Option<f64> {
+        CompactMessage::handoff_probability(self)
+    }
+    fn participant(&self) -> Option<u32> {
+        CompactMessage::participant(self)
+    }
+}
+
+/// The timeline of `messages` (sorted by turn) of `conv`.
+fn timeline_of<M: TimelineMessage>(
+    messages: &[M],
+    conv: &Conversation,
+    prospect_signals: &[SignalSet],
+) -> Timeline {
+    // Exact size: millions of timelines are held for the whole run.
+    let prospect = messages.iter().filter(|m| m.sender() == Sender::Prospect).count();
+    let mut points = Vec::with_capacity(prospect);
+    let mut participants = Distinct::default();
     let mut next_unread = 0usize;
     let mut qualified: QualMask = 0;
-    for message in messages.iter().filter(|m| m.sender == Sender::Prospect) {
+    for message in messages.iter().filter(|m| m.sender() == Sender::Prospect) {
         // Fold in every message (any sender) with a turn up to and including this one.
-        while let Some(m) = messages.get(next_unread).filter(|m| m.turn <= message.turn) {
-            qualified |= m.qualified;
-            if m.sender == Sender::Prospect {
-                if let Some(p) = normalized_participant(m.participant.as_deref()) {
+        while let Some(m) = messages.get(next_unread).filter(|m| m.turn() <= message.turn()) {
+            qualified |= m.qualified();
+            if m.sender() == Sender::Prospect {
+                if let Some(p) = m.participant() {
                     participants.insert(p);
                 }
             }
@@ -133,11 +230,11 @@ pub fn build_timeline(conv: &Conversation, prospect_signals: &[SignalSet]) -> Ti
         }
         let signals = prospect_signals.get(points.len()).copied().unwrap_or(SignalSet::EMPTY);
         points.push(DecisionPoint {
-            turn: message.turn,
+            turn: message.turn(),
             signals,
             qualified,
             participants: u32::try_from(participants.len()).unwrap_or(u32::MAX),
-            handoff_probability: message.handoff_probability,
+            handoff_probability: message.handoff_probability(),
         });
     }
 
@@ -151,6 +248,41 @@ pub fn build_timeline(conv: &Conversation, prospect_signals: &[SignalSet]) -> Ti
         enterprise_segment: conv.is_enterprise_segment(),
         employee_count: conv.employee_count,
         historical,
+    }
+}
+
+/// Distinct values, counted without a tree while they are few (a conversation rarely has more
+/// than a handful of participants).
+#[derive(Debug)]
+struct Distinct<K: Ord> {
+    few: Vec<K>,
+    many: BTreeSet<K>,
+}
+
+impl<K: Ord> Default for Distinct<K> {
+    fn default() -> Self {
+        Distinct { few: Vec::new(), many: BTreeSet::new() }
+    }
+}
+
+impl<K: Ord> Distinct<K> {
+    const FEW: usize = 16;
+
+    fn insert(&mut self, key: K) {
+        if !self.many.is_empty() {
+            self.many.insert(key);
+        } else if !self.few.contains(&key) {
+            if self.few.len() < Self::FEW {
+                self.few.push(key);
+            } else {
+                self.many.extend(self.few.drain(..));
+                self.many.insert(key);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.few.len() + self.many.len()
     }
 }
 

@@ -20,7 +20,7 @@ const EXAMPLES: usize = 10;
 pub fn run(args: &ValidateArgs) -> anyhow::Result<()> {
     init_logging(&args.common);
     let dir = &args.common.data;
-    let dataset = ingest::read_dataset(dir)
+    let dataset = ingest::read_dataset_with(dir, ingest::MessageText::Compact)
         .with_context(|| format!("reading the data set in {}", dir.display()))?;
     print!("{}", summary_text(dir, &dataset));
     if let Some(path) = &args.rejected {

@@ -376,6 +376,7 @@ pub fn generate_conversation(cfg: &WorldConfig, phrasings: &Phrasings, index: u6
             extra: vec![],
             messages,
             outcome,
+            released: None,
         },
         truth,
         prospect_signals: points.iter().map(|p| p.signals).collect(),

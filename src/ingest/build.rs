@@ -2,11 +2,20 @@
 //! the cross-row checks (duplicate keys, time order, handoff turn), rejects whole conversations,
 //! and counts rejections and data-quality warnings.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::rows::{RawRow, RowProblem};
 use super::validate::{self, RowCheck};
-use crate::model::{Conversation, DataQuality, Dataset, Message, Outcome, Rejection};
+use crate::model::{
+    CompactMessage, CompactMessages, Conversation, DataQuality, Dataset, Message, Micros, Outcome,
+    Rejection, ReleasedMessages,
+};
+use crate::signals::vocabulary::{Signal, SignalSet};
+
+/// The maps keyed by ids and names, looked up once or more per row: foldhash (randomly
+/// seeded, several times faster than the standard SipHash on short keys). Only looked up,
+/// never iterated, so the seed cannot change any result.
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// Where a row came from, for naming it in a later rejection.
 #[derive(Clone, Copy, Debug)]
@@ -25,8 +34,85 @@ struct Entry {
     /// Some message row could not be read: its turn is unknown, so handoff turns are unchecked.
     messages_incomplete: bool,
     extras: Vec<(usize, String)>,
+    /// The messages, when the builder keeps them whole.
     messages: Vec<(RowRef, Message)>,
-    outcomes: Vec<(RowRef, Outcome)>,
+    /// The messages with their `sent_at` (for the time-order check), when the builder keeps
+    /// them compact; the row is kept as its number in `RowIndex` (8 bytes, not 16: millions
+    /// are held).
+    compact: Vec<(u64, Micros, CompactMessage)>,
+    /// `signals` labels outside the vocabulary, when the builder keeps messages compact.
+    unknown_tags: Vec<String>,
+    /// The first outcome row; nearly every conversation has at most one, so the rest (all
+    /// duplicates, rejected) are kept apart rather than giving every entry a vector.
+    outcome: Option<(RowRef, Outcome)>,
+    more_outcomes: Vec<(RowRef, Outcome)>,
+}
+
+impl Entry {
+    /// Every outcome row, in reading order.
+    fn outcomes(&self) -> impl Iterator<Item = &(RowRef, Outcome)> {
+        self.outcome.iter().chain(&self.more_outcomes)
+    }
+
+    fn message_count(&self) -> usize {
+        self.messages.len() + self.compact.len()
+    }
+
+    /// Position, turn and `sent_at` of the `i`-th message in the current order.
+    fn message_key(&self, i: usize, rows: &RowIndex) -> (RowRef, i64, Micros) {
+        match self.messages.get(i) {
+            Some((at, m)) => (*at, m.turn, m.sent_at),
+            None => {
+                let (seq, sent_at, m) = self.compact[i - self.messages.len()];
+                (rows.at(seq), m.turn, sent_at)
+            }
+        }
+    }
+
+    fn sort_messages(&mut self) {
+        self.messages.sort_by_key(|(at, m)| (m.turn, at.file, at.row));
+        // Row numbers follow the reading order, so they order as (file, row) do.
+        self.compact.sort_by_key(|(seq, _, m)| (m.turn, *seq));
+    }
+
+    /// Whether some message has turn `turn` (messages sorted).
+    fn has_turn(&self, turn: i64) -> bool {
+        self.messages.binary_search_by_key(&turn, |(_, m)| m.turn).is_ok()
+            || self.compact.binary_search_by_key(&turn, |(_, _, m)| m.turn).is_ok()
+    }
+}
+
+/// Numbers the message rows in reading order and gives back where each came from, keeping
+/// only the rows where the numbering leaves a file or skips a row.
+#[derive(Debug, Default)]
+struct RowIndex {
+    breaks: Vec<(u64, RowRef)>,
+    next: u64,
+}
+
+impl RowIndex {
+    /// The number of the row at `at` (read after every row numbered so far).
+    fn number(&mut self, at: RowRef) -> u64 {
+        let seq = self.next;
+        self.next += 1;
+        let follows = self
+            .breaks
+            .last()
+            .is_some_and(|&(s, r)| r.file == at.file && r.row.checked_add(seq - s) == Some(at.row));
+        if !follows {
+            self.breaks.push((seq, at));
+        }
+        seq
+    }
+
+    /// Where the row numbered `seq` came from.
+    fn at(&self, seq: u64) -> RowRef {
+        let after = self.breaks.partition_point(|&(s, _)| s <= seq);
+        match after.checked_sub(1).and_then(|i| self.breaks.get(i)) {
+            Some(&(s, r)) => RowRef { file: r.file, row: r.row.saturating_add(seq - s) },
+            None => RowRef { file: 0, row: 0 },
+        }
+    }
 }
 
 /// Accumulates rows table by table (conversations first) and then builds the data set.
@@ -34,13 +120,67 @@ struct Entry {
 pub struct Builder {
     labels: Vec<String>,
     index: HashMap<String, usize>,
-    entries: Vec<Entry>,
+    /// Boxed: a vector of large entries would keep up to twice their size as growth slack,
+    /// and could not give each one back as it is turned into a conversation.
+    #[allow(clippy::vec_box)]
+    entries: Vec<Box<Entry>>,
     rejections: Vec<Rejection>,
     quality: DataQuality,
     pub handoff_turn_values: bool,
+    /// Keep messages as `CompactMessage`s (into `Dataset::compact`) instead of `Message`s.
+    compact: bool,
+    /// Participant names numbered for `CompactMessage::participant`.
+    participants: HashMap<Box<str>, u32>,
+    /// The entry the last messages or outcomes row belonged to.
+    last_owner: Option<usize>,
+    /// Where the compact messages' rows came from.
+    rows: RowIndex,
 }
 
 impl Builder {
+    /// A builder that keeps messages whole (`compact` false) or compact.
+    pub fn new(compact: bool) -> Builder {
+        Builder { compact, ..Builder::default() }
+    }
+
+    /// The number of a participant name, numbering it on first sight.
+    fn participant_number(&mut self, name: &str) -> u32 {
+        if let Some(&n) = self.participants.get(name) {
+            return n;
+        }
+        // Saturates rather than wraps: 4 billion distinct names do not fit in memory anyway.
+        let n = u32::try_from(self.participants.len())
+            .unwrap_or(u32::MAX)
+            .min(CompactMessage::MAX_PARTICIPANT);
+        self.participants.insert(name.into(), n);
+        n
+    }
+
+    /// `message` reduced to a `CompactMessage`; its unknown tag labels go to `unknown`.
+    fn compact_message(
+        &mut self,
+        message: validate::MessageRow<'_>,
+        unknown: &mut Vec<String>,
+    ) -> CompactMessage {
+        let mut tags = SignalSet::EMPTY;
+        let mut tagged = false;
+        for label in message.signals.as_deref().map(validate::list_items).into_iter().flatten() {
+            tagged = true;
+            match Signal::parse(&label) {
+                Some(signal) => tags.insert(signal),
+                None => unknown.push(label.into_owned()),
+            }
+        }
+        let participant = message.participant.as_deref().map(|p| self.participant_number(p));
+        let mut compact = CompactMessage::new(message.turn, message.sender)
+            .with_handoff_probability(message.handoff_probability)
+            .with_participant(participant);
+        compact.tags = tags;
+        compact.qualified = message.qualified;
+        compact.tagged = tagged;
+        compact
+    }
+
     /// Registers a file label; rows are then added with the returned number.
     pub fn file(&mut self, label: &str) -> u32 {
         self.labels.push(label.to_string());
@@ -94,7 +234,8 @@ impl Builder {
                 slot
             }
             None => {
-                self.entries.push(Entry { id: id.clone(), first: Some(at), ..Entry::default() });
+                let entry = Entry { id: id.clone(), first: Some(at), ..Entry::default() };
+                self.entries.push(Box::new(entry));
                 self.index.insert(id.clone(), self.entries.len() - 1);
                 let slot = self.entries.len() - 1;
                 let extras = std::mem::take(&mut raw.extras);
@@ -120,8 +261,15 @@ impl Builder {
             self.reject_all(at, None, problems);
             return None;
         };
+        // Rows of one conversation usually come together: the previous owner first.
+        if let Some(slot) = self.last_owner.filter(|&s| self.entries[s].id == id.as_ref()) {
+            return Some(slot);
+        }
         match self.index.get(id.as_ref()) {
-            Some(&slot) => Some(slot),
+            Some(&slot) => {
+                self.last_owner = Some(slot);
+                Some(slot)
+            }
             None => {
                 let mut all = vec![RowProblem {
                     column: Some("conversation_id".to_string()),
@@ -135,16 +283,25 @@ impl Builder {
         }
     }
 
-    pub fn add_message(&mut self, file: u32, mut raw: RawRow) {
+    pub fn add_message(&mut self, file: u32, raw: RawRow) {
         let at = RowRef { file, row: raw.row };
         let mut check = RowCheck { problems: raw.problems.clone() };
         let parsed =
-            if raw.problems.is_empty() { validate::message(&mut raw, &mut check) } else { None };
+            if raw.problems.is_empty() { validate::message(&raw, &mut check) } else { None };
         let Some(slot) = self.owner(at, &raw, &check.problems) else { return };
         match parsed {
             Some((message, unknown)) => {
                 count_labels(&mut self.quality.unknown_qualified_labels, unknown);
-                self.entries[slot].messages.push((at, message));
+                if self.compact {
+                    let sent_at = message.sent_at;
+                    let mut unknown_tags = std::mem::take(&mut self.entries[slot].unknown_tags);
+                    let compact = self.compact_message(message, &mut unknown_tags);
+                    self.entries[slot].unknown_tags = unknown_tags;
+                    let seq = self.rows.number(at);
+                    self.entries[slot].compact.push((seq, sent_at, compact));
+                } else {
+                    self.entries[slot].messages.push((at, message.into_message()));
+                }
             }
             None => {
                 self.entries[slot].messages_incomplete = true;
@@ -163,7 +320,12 @@ impl Builder {
             Some((outcome, unknown)) => {
                 self.handoff_turn_values |= outcome.handoff_turn.is_some();
                 count_labels(&mut self.quality.unknown_context_labels, unknown);
-                self.entries[slot].outcomes.push((at, outcome));
+                let entry = &mut self.entries[slot];
+                if entry.outcome.is_none() {
+                    entry.outcome = Some((at, outcome));
+                } else {
+                    entry.more_outcomes.push((at, outcome));
+                }
             }
             None => self.reject_entry(slot, at, check.problems),
         }
@@ -177,22 +339,47 @@ impl Builder {
 
     /// Applies the cross-row checks and fills `dataset` (conversations, rejections, counts).
     pub fn finish(mut self, extra_columns: usize, dataset: &mut Dataset) {
-        let entries = std::mem::take(&mut self.entries);
+        let mut entries: Vec<Option<Box<Entry>>> =
+            std::mem::take(&mut self.entries).into_iter().map(Some).collect();
         dataset.total_conversation_ids = entries.len() as u64;
+        // In the order of the accepted conversations, (`started_at`, id), so that they come
+        // out sorted and their compact messages aligned with them; ids are distinct, and
+        // rejections and counts do not depend on this order. Indices are sorted, not the
+        // entries, which are large.
+        fn key(e: &Option<Box<Entry>>) -> (Option<Micros>, &str) {
+            match e {
+                Some(e) => (e.conversation.as_ref().map(|c| c.started_at), &e.id),
+                None => (None, ""),
+            }
+        }
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_unstable_by(|&a, &b| key(&entries[a]).cmp(&key(&entries[b])));
+        dataset.conversations.reserve_exact(entries.len());
+        if self.compact {
+            dataset.compact.reserve_exact(entries.len());
+        }
         let mut currencies = BTreeSet::new();
-        for mut entry in entries {
-            entry.messages.sort_by_key(|(at, m)| (m.turn, at.file, at.row));
+        // The numbering is only needed while messages are added.
+        self.participants = HashMap::default();
+        for i in order {
+            let Some(mut entry) = entries.get_mut(i).and_then(Option::take) else { continue };
+            entry.sort_messages();
             let bad_messages = self.check_messages(&entry);
             let bad_outcomes = self.check_outcomes(&entry);
             if bad_messages || bad_outcomes || entry.rejected || entry.conversation.is_none() {
                 dataset.rejected_conversations += 1;
                 continue;
             }
-            if let Some(conversation) = self.accept(entry, extra_columns, &mut currencies) {
+            if let Some((conversation, compact)) =
+                self.accept(*entry, extra_columns, &mut currencies)
+            {
                 dataset.conversations.push(conversation);
+                if self.compact {
+                    dataset.compact.push(compact);
+                }
             }
         }
-        dataset.conversations.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+
         self.quality.currencies = currencies.into_iter().collect();
         self.rejections.sort();
         let rows: BTreeSet<(&str, u64)> =
@@ -207,29 +394,30 @@ impl Builder {
         let mut problems = Vec::new();
         // Where the current turn first appeared, so that every duplicate names the original.
         let mut turn_start = 0;
-        for (i, pair) in entry.messages.windows(2).enumerate() {
-            let ((_, first), (at, m)) = (&pair[0], &pair[1]);
-            if m.turn != first.turn {
-                turn_start = i + 1;
+        for i in 1..entry.message_count() {
+            let (_, first_turn, first_sent_at) = entry.message_key(i - 1, &self.rows);
+            let (at, turn, sent_at) = entry.message_key(i, &self.rows);
+            if turn != first_turn {
+                turn_start = i;
             }
-            if m.turn == first.turn {
-                let original = entry.messages[turn_start].0;
+            if turn == first_turn {
+                let original = entry.message_key(turn_start, &self.rows).0;
                 let reason = format!(
                     "duplicate turn {} in conversation {:?} (first at {})",
-                    m.turn,
+                    turn,
                     entry.id,
                     self.describe(original)
                 );
-                problems.push((*at, problem("turn", reason)));
-            } else if m.sent_at < first.sent_at {
+                problems.push((at, problem("turn", reason)));
+            } else if sent_at < first_sent_at {
                 let reason = format!(
                     "turn {} was sent at {}, before turn {} at {} (sent_at must not decrease with turn)",
-                    m.turn,
-                    crate::time::rfc3339_exact(m.sent_at),
-                    first.turn,
-                    crate::time::rfc3339_exact(first.sent_at)
+                    turn,
+                    crate::time::rfc3339_exact(sent_at),
+                    first_turn,
+                    crate::time::rfc3339_exact(first_sent_at)
                 );
-                problems.push((*at, problem("sent_at", reason)));
+                problems.push((at, problem("sent_at", reason)));
             }
         }
         self.reject_entry_rows(entry, problems)
@@ -238,8 +426,8 @@ impl Builder {
     /// Duplicate outcome rows and handoff turns the conversation does not have.
     fn check_outcomes(&mut self, entry: &Entry) -> bool {
         let mut problems = Vec::new();
-        if let Some((first_at, _)) = entry.outcomes.first() {
-            for (at, _) in entry.outcomes.iter().skip(1) {
+        if let Some((first_at, _)) = &entry.outcome {
+            for (at, _) in &entry.more_outcomes {
                 let reason = format!(
                     "duplicate outcome for conversation {:?} (first at {})",
                     entry.id,
@@ -248,11 +436,10 @@ impl Builder {
                 problems.push((*at, problem("conversation_id", reason)));
             }
         }
-        let outcomes = if entry.messages_incomplete { &[][..] } else { &entry.outcomes[..] };
+        let outcomes = entry.outcomes().filter(|_| !entry.messages_incomplete);
         for (at, outcome) in outcomes {
             let Some(turn) = outcome.handoff_turn else { continue };
-            let known = entry.messages.binary_search_by_key(&turn, |(_, m)| m.turn).is_ok();
-            if !known {
+            if !entry.has_turn(turn) {
                 let reason =
                     format!("handoff turn {turn} is not a turn of conversation {:?}", entry.id);
                 problems.push((*at, problem("handoff_turn", reason)));
@@ -270,13 +457,14 @@ impl Builder {
         any
     }
 
-    /// The accepted conversation, with inconsistent optional fields ignored and counted.
+    /// The accepted conversation (with its compact messages when the builder keeps them
+    /// compact), with inconsistent optional fields ignored and counted.
     fn accept(
         &mut self,
         entry: Entry,
         extra_columns: usize,
         currencies: &mut BTreeSet<String>,
-    ) -> Option<Conversation> {
+    ) -> Option<(Conversation, CompactMessages)> {
         let mut conversation = entry.conversation?;
         let mut extra = vec![None; extra_columns];
         for (i, value) in entry.extras {
@@ -290,16 +478,29 @@ impl Builder {
         let mut messages = Vec::with_capacity(entry.messages.len());
         messages.extend(entry.messages.into_iter().map(|(_, m)| m));
         conversation.messages = messages;
-        conversation.outcome = entry.outcomes.into_iter().next().map(|(_, o)| self.tidy(o));
+        let mut compact = CompactMessages {
+            messages: Vec::with_capacity(entry.compact.len()),
+            unknown_tags: entry.unknown_tags,
+        };
+        if self.compact {
+            conversation.released = Some(ReleasedMessages {
+                count: entry.compact.len(),
+                last_sent_at: entry.compact.last().map(|(_, sent_at, _)| *sent_at),
+            });
+        }
+        let has_prospect = conversation.prospect_messages().next().is_some()
+            || entry.compact.iter().any(|(_, _, m)| m.sender == crate::model::Sender::Prospect);
+        compact.messages.extend(entry.compact.into_iter().map(|(_, _, m)| m));
+        conversation.outcome = entry.outcome.map(|(_, o)| self.tidy(o));
         if let Some(o) = &conversation.outcome {
             if let (Some(_), Some(currency)) = (o.opportunity_amount, &o.currency) {
                 currencies.insert(currency.clone());
             }
         }
-        if conversation.prospect_messages().next().is_none() {
+        if !has_prospect {
             self.quality.conversations_without_prospect_message += 1;
         }
-        Some(conversation)
+        Some((conversation, compact))
     }
 
     /// Drops optional fields that contradict the rest of the outcome, counting each.
@@ -339,20 +540,56 @@ mod tests {
     use super::*;
     use crate::ingest::rows::{msg, Cell, CONVERSATIONS, MESSAGES};
 
-    fn conversation_row(row: u64, id: &str) -> RawRow {
+    fn conversation_row(row: u64, id: &str) -> RawRow<'static> {
         let mut raw = RawRow::new(row, CONVERSATIONS.columns.len());
-        raw.cells[0] = Cell::Str(id.to_string());
-        raw.cells[1] = Cell::Str("2026-01-01T00:00:00Z".to_string());
+        raw.cells[0] = Cell::owned(id.to_string());
+        raw.cells[1] = Cell::owned("2026-01-01T00:00:00Z".to_string());
         raw
     }
 
-    fn message_row(row: u64, id: &str, turn: &str, sent_at: &str) -> RawRow {
+    fn message_row(row: u64, id: &str, turn: &str, sent_at: &str) -> RawRow<'static> {
         let mut raw = RawRow::new(row, MESSAGES.columns.len());
-        raw.cells[msg::CONVERSATION_ID] = Cell::Str(id.to_string());
-        raw.cells[msg::TURN] = Cell::Str(turn.to_string());
-        raw.cells[msg::SENT_AT] = Cell::Str(sent_at.to_string());
-        raw.cells[msg::SENDER] = Cell::Str("prospect".to_string());
+        raw.cells[msg::CONVERSATION_ID] = Cell::owned(id.to_string());
+        raw.cells[msg::TURN] = Cell::owned(turn.to_string());
+        raw.cells[msg::SENT_AT] = Cell::owned(sent_at.to_string());
+        raw.cells[msg::SENDER] = Cell::owned("prospect".to_string());
         raw
+    }
+
+    #[test]
+    fn row_numbers_give_back_their_rows() {
+        let mut rows = RowIndex::default();
+        let at = |file, row| RowRef { file, row };
+        // Consecutive rows, a skipped row (a blank JSON line), then a second file.
+        let read = [at(1, 1), at(1, 2), at(1, 3), at(1, 5), at(1, 6), at(2, 1), at(2, 2)];
+        let numbers: Vec<u64> = read.iter().map(|&r| rows.number(r)).collect();
+        assert_eq!(numbers, (0..7).collect::<Vec<u64>>());
+        assert_eq!(rows.breaks.len(), 3);
+        for (&n, r) in numbers.iter().zip(read) {
+            let back = rows.at(n);
+            assert_eq!((back.file, back.row), (r.file, r.row));
+        }
+    }
+
+    #[test]
+    fn compact_and_whole_messages_are_rejected_alike() {
+        let run = |compact: bool| {
+            let mut b = Builder::new(compact);
+            let conversations = b.file("conversations.csv");
+            let messages = b.file("messages.csv");
+            b.add_conversation(conversations, conversation_row(1, "a"));
+            b.add_conversation(conversations, conversation_row(2, "b"));
+            b.add_message(messages, message_row(1, "a", "2", "2026-01-01T00:00:00Z"));
+            b.add_message(messages, message_row(2, "a", "3", "2025-12-31T00:00:00Z"));
+            b.add_message(messages, message_row(3, "b", "1", "2026-01-01T00:00:00Z"));
+            b.add_message(messages, message_row(4, "b", "1", "2026-01-01T00:00:00Z"));
+            b.add_message(messages, message_row(5, "b", "1", "2026-01-01T00:00:00Z"));
+            let mut data = Dataset::default();
+            b.finish(0, &mut data);
+            data.rejections
+        };
+        assert_eq!(run(true), run(false));
+        assert_eq!(run(true).len(), 3);
     }
 
     #[test]

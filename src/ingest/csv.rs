@@ -15,7 +15,7 @@ pub fn read_csv(
     gzip: bool,
     spec: &TableSpec,
     extras: &mut ExtraColumns,
-    sink: &mut dyn FnMut(RawRow),
+    sink: &mut dyn FnMut(RawRow<'_>),
 ) -> Result<FileStats, DataError> {
     let unreadable = |reason: String| DataError::Unreadable { file: label.to_string(), reason };
     let file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
@@ -78,15 +78,15 @@ fn csv_error_reason(err: &csv::Error, row: u64) -> String {
     }
 }
 
-/// Converts one record; empty fields are nulls.
-fn row_of_record(
-    record: &csv::ByteRecord,
+/// Converts one record; empty fields are nulls. Cells borrow from `record`.
+fn row_of_record<'r>(
+    record: &'r csv::ByteRecord,
     row: u64,
     header: &[String],
     slots: &[Slot],
     id_slot: Option<usize>,
     width: usize,
-) -> RawRow {
+) -> RawRow<'r> {
     let mut out = RawRow::new(row, width);
     if record.len() != header.len() {
         out.problem(
@@ -120,10 +120,10 @@ fn row_of_record(
     out
 }
 
-fn text_cell(text: &str) -> Cell {
+fn text_cell(text: &str) -> Cell<'_> {
     if text.is_empty() {
         Cell::Null
     } else {
-        Cell::Str(text.to_string())
+        Cell::text(text)
     }
 }

@@ -16,7 +16,7 @@ pub fn read_jsonl(
     label: &str,
     spec: &TableSpec,
     extras: &mut ExtraColumns,
-    sink: &mut dyn FnMut(RawRow),
+    sink: &mut dyn FnMut(RawRow<'_>),
 ) -> Result<FileStats, DataError> {
     let unreadable = |reason: String| DataError::Unreadable { file: label.to_string(), reason };
     let file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
@@ -57,7 +57,7 @@ fn row_of_line(
     spec: &TableSpec,
     extras: &mut ExtraColumns,
     present: &mut [bool],
-) -> RawRow {
+) -> RawRow<'static> {
     let mut out = RawRow::new(line_no, spec.columns.len());
     let text = match std::str::from_utf8(line) {
         Ok(text) => text,
@@ -82,7 +82,7 @@ fn row_of_line(
             // Name the conversation when its id can still be read, so that it is rejected
             // whole rather than kept without this row.
             if let Some(id) = salvage_id(text, spec.columns[0].name) {
-                out.cells[0] = Cell::Str(id);
+                out.cells[0] = Cell::owned(id);
             }
             return out;
         }
@@ -101,7 +101,7 @@ fn row_of_line(
             // An extra column keeps a nested value as its JSON text.
             None if spec.keep_extras => {
                 let cell =
-                    json_cell(value.clone()).unwrap_or_else(|_| Cell::Str(value.to_string()));
+                    json_cell(value.clone()).unwrap_or_else(|_| Cell::owned(value.to_string()));
                 out.extras.push((extras.index(&key), cell));
             }
             None => {}
@@ -121,12 +121,12 @@ fn salvage_id(text: &str, key: &str) -> Option<String> {
     })
 }
 
-fn id_cell(map: &Map<String, Value>, spec: &TableSpec) -> Cell {
+fn id_cell(map: &Map<String, Value>, spec: &TableSpec) -> Cell<'static> {
     map.get(spec.columns[0].name).cloned().and_then(|v| json_cell(v).ok()).unwrap_or(Cell::Null)
 }
 
 /// A scalar JSON value as a cell; arrays and objects are not cells.
-fn json_cell(value: Value) -> Result<Cell, &'static str> {
+fn json_cell(value: Value) -> Result<Cell<'static>, &'static str> {
     Ok(match value {
         Value::Null => Cell::Null,
         Value::Bool(b) => Cell::Bool(b),
@@ -134,7 +134,7 @@ fn json_cell(value: Value) -> Result<Cell, &'static str> {
             Some(i) => Cell::Int(i),
             None => Cell::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Value::String(s) => Cell::Str(s),
+        Value::String(s) => Cell::owned(s),
         other => return Err(json_kind(&other)),
     })
 }
@@ -155,7 +155,7 @@ mod tests {
     use super::*;
     use crate::ingest::rows::{CONVERSATIONS, MESSAGES};
 
-    fn row(line: &str, spec: &TableSpec, extras: &mut ExtraColumns) -> RawRow {
+    fn row(line: &str, spec: &TableSpec, extras: &mut ExtraColumns) -> RawRow<'static> {
         let mut present = vec![false; spec.columns.len()];
         row_of_line(line.as_bytes(), 1, spec, extras, &mut present)
     }
@@ -169,7 +169,7 @@ mod tests {
         assert_eq!(r.problems[0].column.as_deref(), Some("turn"));
         let r = row(r#"{"conversation_id":"c1","meta":{"a":1}}"#, &CONVERSATIONS, &mut extras);
         assert!(r.problems.is_empty());
-        assert_eq!(r.extras, vec![(0, Cell::Str(r#"{"a":1}"#.to_string()))]);
+        assert_eq!(r.extras, vec![(0, Cell::owned(r#"{"a":1}"#.to_string()))]);
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn read_parquet(
     label: &str,
     spec: &TableSpec,
     extras: &mut ExtraColumns,
-    sink: &mut dyn FnMut(RawRow),
+    sink: &mut dyn FnMut(RawRow<'_>),
 ) -> Result<FileStats, DataError> {
     let unreadable = |reason: String| DataError::Unreadable { file: label.to_string(), reason };
     let open = || File::open(path).map_err(|e| unreadable(e.to_string()));
@@ -59,22 +59,26 @@ pub fn read_parquet(
             .with_slice(Some((offset, len)));
         slice_reader.set_metadata(metadata.clone());
         let df = guarded(|| slice_reader.finish()).map_err(unreadable)?;
-        let mut rows: Vec<RawRow> = (0..df.height())
-            .map(|r| RawRow::new((offset + r + 1) as u64, spec.columns.len()))
-            .collect();
+        // Column by column into cells that borrow the slice's strings, then row by row.
+        let mut columns = Vec::with_capacity(selected.len());
         for (name, slot) in &selected {
             let column = df.column(name).map_err(|e| unreadable(e.to_string()))?;
             let cells =
                 column_cells(column).map_err(|e| unreadable(format!("column {name}: {e}")))?;
-            for (row, cell) in rows.iter_mut().zip(cells) {
+            columns.push((*slot, cells.into_iter()));
+        }
+        for r in 0..df.height() {
+            let mut row = RawRow::new((offset + r + 1) as u64, spec.columns.len());
+            for (slot, cells) in &mut columns {
+                let cell = cells.next().unwrap_or(Cell::Null);
                 match *slot {
                     Slot::Known(i) => row.cells[i] = cell,
                     Slot::Extra(i) => row.extras.push((i, cell)),
                     Slot::Ignored => {}
                 }
             }
+            sink(row);
         }
-        rows.into_iter().for_each(&mut *sink);
         offset += len;
     }
     Ok(FileStats { rows: total as u64, present })
@@ -209,12 +213,12 @@ fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
 }
 
 /// One column's values as cells, by its native type.
-fn column_cells(column: &Column) -> PolarsResult<Vec<Cell>> {
+fn column_cells(column: &Column) -> PolarsResult<Vec<Cell<'_>>> {
     let dtype = column.dtype().clone();
     let cells = match dtype {
         DataType::Null => vec![Cell::Null; column.len()],
         DataType::String => {
-            column.str()?.iter().map(|v| v.map_or(Cell::Null, |s| Cell::Str(s.into()))).collect()
+            column.str()?.iter().map(|v| v.map_or(Cell::Null, Cell::text)).collect()
         }
         DataType::Boolean => {
             column.bool()?.iter().map(|v| v.map_or(Cell::Null, Cell::Bool)).collect()
@@ -246,7 +250,10 @@ fn column_cells(column: &Column) -> PolarsResult<Vec<Cell>> {
         }
         _ => {
             let cast = column.cast(&DataType::String)?;
-            cast.str()?.iter().map(|v| v.map_or(Cell::Null, |s| Cell::Str(s.into()))).collect()
+            cast.str()?
+                .iter()
+                .map(|v| v.map_or(Cell::Null, |s| Cell::owned(s.to_string())))
+                .collect()
         }
     };
     Ok(cells)

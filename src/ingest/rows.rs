@@ -1,13 +1,16 @@
 //! The common row shape every reader delivers, so validation is written once for all formats:
 //! table specs (known columns), the `Cell` value type, and the registry of extra columns.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// One value as a reader found it, before typed validation.
+/// One value as a reader found it, before typed validation. Text borrows from the reader's
+/// buffer where it can (a CSV record, a Parquet column), so that a row costs no allocation
+/// per field; validation copies only what it keeps.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Cell {
+pub enum Cell<'a> {
     Null,
-    Str(String),
+    Str(Cow<'a, str>),
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -15,7 +18,17 @@ pub enum Cell {
     Micros(i64),
 }
 
-impl Cell {
+impl<'a> Cell<'a> {
+    /// A text cell borrowing `text`.
+    pub fn text(text: &'a str) -> Cell<'a> {
+        Cell::Str(Cow::Borrowed(text))
+    }
+
+    /// A text cell owning `text`.
+    pub fn owned(text: String) -> Cell<'a> {
+        Cell::Str(Cow::Owned(text))
+    }
+
     pub fn is_null(&self) -> bool {
         matches!(self, Cell::Null)
     }
@@ -24,7 +37,7 @@ impl Cell {
     pub fn to_text(&self) -> Option<String> {
         match self {
             Cell::Null => None,
-            Cell::Str(s) => Some(s.clone()),
+            Cell::Str(s) => Some(s.to_string()),
             Cell::Int(i) => Some(i.to_string()),
             Cell::Float(f) => Some(f.to_string()),
             Cell::Bool(b) => Some(b.to_string()),
@@ -35,13 +48,13 @@ impl Cell {
     /// The value as text, moving a string out instead of copying it.
     pub fn into_text(self) -> Option<String> {
         match self {
-            Cell::Str(s) => Some(s),
+            Cell::Str(s) => Some(s.into_owned()),
             other => other.to_text(),
         }
     }
 
     /// Takes the value out, leaving a null.
-    pub fn take(&mut self) -> Cell {
+    pub fn take(&mut self) -> Cell<'a> {
         std::mem::replace(self, Cell::Null)
     }
 
@@ -65,21 +78,38 @@ pub struct RowProblem {
     pub reason: String,
 }
 
+/// The most known columns a table of the data contract has.
+pub const MAX_KNOWN_COLUMNS: usize = 9;
+const _: () = assert!(
+    CONVERSATIONS.columns.len() <= MAX_KNOWN_COLUMNS
+        && MESSAGES.columns.len() <= MAX_KNOWN_COLUMNS
+        && OUTCOMES.columns.len() <= MAX_KNOWN_COLUMNS
+);
+
 /// One data row: cells aligned with the table's known columns, plus extra columns.
 #[derive(Clone, Debug)]
-pub struct RawRow {
+pub struct RawRow<'a> {
     /// 1-based data row (CSV record, Parquet row) or JSON line number.
     pub row: u64,
-    pub cells: Vec<Cell>,
+    /// Aligned with the table's known columns; the cells past them stay null. An array, not a
+    /// vector: millions of rows are read, and a row then costs no allocation.
+    pub cells: [Cell<'a>; MAX_KNOWN_COLUMNS],
     /// Values of unknown columns, by index into `ExtraColumns` (kept tables only).
-    pub extras: Vec<(usize, Cell)>,
+    pub extras: Vec<(usize, Cell<'a>)>,
     /// Problems found while reading; cells hold whatever could still be read.
     pub problems: Vec<RowProblem>,
 }
 
-impl RawRow {
-    pub fn new(row: u64, width: usize) -> RawRow {
-        RawRow { row, cells: vec![Cell::Null; width], extras: Vec::new(), problems: Vec::new() }
+impl<'a> RawRow<'a> {
+    /// An empty row of a table with `width` known columns (at most `MAX_KNOWN_COLUMNS`).
+    pub fn new(row: u64, width: usize) -> RawRow<'a> {
+        debug_assert!(width <= MAX_KNOWN_COLUMNS);
+        RawRow {
+            row,
+            cells: [const { Cell::Null }; MAX_KNOWN_COLUMNS],
+            extras: Vec::new(),
+            problems: Vec::new(),
+        }
     }
 
     pub fn problem(&mut self, column: Option<&str>, reason: impl Into<String>) {

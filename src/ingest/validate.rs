@@ -5,8 +5,7 @@ use std::borrow::Cow;
 
 use super::rows::{conv, msg, out, Cell, RawRow, RowProblem};
 use crate::model::{
-    context_bit, qual_bit, split_list, ContextMask, Conversation, Message, Micros, Outcome,
-    QualMask, Sender,
+    context_bit, qual_bit, ContextMask, Conversation, Message, Micros, Outcome, QualMask, Sender,
 };
 use crate::time::{in_contract_range, parse_timestamp};
 
@@ -42,7 +41,7 @@ impl RowCheck {
 }
 
 /// A text cell with blank text read as null.
-fn non_blank(cell: &Cell) -> Option<&Cell> {
+fn non_blank<'c, 'a>(cell: &'c Cell<'a>) -> Option<&'c Cell<'a>> {
     match cell {
         Cell::Null => None,
         Cell::Str(s) if s.trim().is_empty() => None,
@@ -61,6 +60,15 @@ pub fn text(cell: &mut Cell) -> Result<Option<String>, String> {
 /// Whether a required text cell has a value (the id itself is read by `row_conversation_id`).
 fn present(cell: &Cell) -> Result<Option<()>, String> {
     Ok(non_blank(cell).map(|_| ()))
+}
+
+/// A text column's value borrowed from its cell (blank text is null); other values as text.
+fn text_ref<'c>(cell: &'c Cell<'_>) -> Result<Option<Cow<'c, str>>, String> {
+    Ok(match non_blank(cell) {
+        Some(Cell::Str(s)) => Some(Cow::Borrowed(s.as_ref())),
+        Some(other) => other.to_text().map(Cow::Owned),
+        None => None,
+    })
 }
 
 pub fn integer(cell: &Cell) -> Result<Option<i64>, String> {
@@ -134,20 +142,37 @@ fn folded(value: Option<String>) -> Option<String> {
     value.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty())
 }
 
+/// `folded` without a copy when the text is already trimmed and folded (the common case).
+pub fn folded_ref(value: &str) -> Option<Cow<'_, str>> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Some(Cow::Borrowed(trimmed))
+    } else {
+        Some(Cow::Owned(trimmed.to_lowercase()))
+    }
+}
+
+/// The items of a `;`-separated list as `split_list` gives them, borrowed where possible.
+pub fn list_items(cell: &str) -> impl Iterator<Item = Cow<'_, str>> {
+    cell.split(';').filter_map(folded_ref)
+}
+
 fn trimmed(value: Option<String>) -> Option<String> {
     value.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// The conversation id a row belongs to, when it can be read (borrowed when it is text).
-pub fn row_conversation_id(row: &RawRow) -> Option<Cow<'_, str>> {
-    match non_blank(&row.cells[0])? {
-        Cell::Str(s) => Some(Cow::Borrowed(s.as_str())),
+pub fn row_conversation_id<'r>(row: &'r RawRow<'_>) -> Option<Cow<'r, str>> {
+    match non_blank(row.cells.first()?)? {
+        Cell::Str(s) => Some(Cow::Borrowed(s.as_ref())),
         other => other.to_text().map(Cow::Owned),
     }
 }
 
 /// A conversations row; `None` when any column is unusable (problems in `check`).
-pub fn conversation(row: &mut RawRow, check: &mut RowCheck) -> Option<Conversation> {
+pub fn conversation(row: &mut RawRow<'_>, check: &mut RowCheck) -> Option<Conversation> {
     let c = &mut row.cells;
     let id = check.required("conversation_id", text(&mut c[conv::ID]));
     let started_at = check.required("started_at", timestamp(&c[conv::STARTED_AT]));
@@ -170,19 +195,63 @@ pub fn conversation(row: &mut RawRow, check: &mut RowCheck) -> Option<Conversati
         extra: Vec::new(),
         messages: Vec::new(),
         outcome: None,
+        released: None,
     })
 }
 
 /// Labels outside a known list, to count as data-quality warnings.
 pub type UnknownLabels = Vec<String>;
 
+/// A messages row as read, its text fields borrowed from the row: what `Message` and
+/// `CompactMessage` are both made from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageRow<'r> {
+    pub turn: i64,
+    pub sent_at: Micros,
+    pub sender: Sender,
+    /// Trimmed and case-folded; `None` when empty or null.
+    pub participant: Option<Cow<'r, str>>,
+    /// Empty when null or not read.
+    pub text: Cow<'r, str>,
+    /// The raw `signals` cell; `None` when null.
+    pub signals: Option<Cow<'r, str>>,
+    pub qualified: QualMask,
+    pub handoff_probability: Option<f64>,
+}
+
+impl MessageRow<'_> {
+    /// The whole message, owning its text.
+    pub fn into_message(self) -> Message {
+        let mut tags: Vec<String> = match &self.signals {
+            Some(s) => list_items(s).map(Cow::into_owned).collect(),
+            None => Vec::new(),
+        };
+        // A collected vector starts at four slots; most messages carry one tag or none, and
+        // there are millions of messages.
+        tags.shrink_to_fit();
+        Message {
+            turn: self.turn,
+            sent_at: self.sent_at,
+            sender: self.sender,
+            participant: self.participant.map(Cow::into_owned),
+            text: self.text.into_owned(),
+            tags,
+            qualified: self.qualified,
+            handoff_probability: self.handoff_probability,
+        }
+    }
+}
+
 /// A messages row; `None` when any column is unusable.
-pub fn message(row: &mut RawRow, check: &mut RowCheck) -> Option<(Message, UnknownLabels)> {
-    let c = &mut row.cells;
+pub fn message<'r>(
+    row: &'r RawRow<'_>,
+    check: &mut RowCheck,
+) -> Option<(MessageRow<'r>, UnknownLabels)> {
+    let c = &row.cells;
     check.required("conversation_id", present(&c[msg::CONVERSATION_ID]));
     let turn = check.required("turn", in_range(integer(&c[msg::TURN]), 1, None, "an integer >= 1"));
     let sent_at = check.required("sent_at", timestamp(&c[msg::SENT_AT]));
-    let sender_text = check.required("sender", text(&mut c[msg::SENDER]));
+    let sender_text = check.required("sender", text_ref(&c[msg::SENDER]));
     let sender = sender_text.as_deref().and_then(|s| match Sender::parse(s) {
         Some(sender) => Some(sender),
         None => {
@@ -193,11 +262,15 @@ pub fn message(row: &mut RawRow, check: &mut RowCheck) -> Option<(Message, Unkno
             None
         }
     });
-    let participant = check.keep("participant", text(&mut c[msg::PARTICIPANT]));
+    let participant = check.keep("participant", text_ref(&c[msg::PARTICIPANT]));
     // A null text is an empty message, not a missing value.
-    let body = check.keep("text", Ok(c[msg::TEXT].take().into_text())).unwrap_or_default();
-    let signals = check.keep("signals", text(&mut c[msg::SIGNALS]));
-    let qualified = check.keep("qualified", text(&mut c[msg::QUALIFIED]));
+    let body = match &c[msg::TEXT] {
+        Cell::Null => Cow::Borrowed(""),
+        Cell::Str(s) => Cow::Borrowed(s.as_ref()),
+        other => Cow::Owned(other.to_text().unwrap_or_default()),
+    };
+    let signals = check.keep("signals", text_ref(&c[msg::SIGNALS]));
+    let qualified = check.keep("qualified", text_ref(&c[msg::QUALIFIED]));
     let probability = check.keep(
         "handoff_probability",
         in_range(number(&c[msg::HANDOFF_PROBABILITY]), 0.0, Some(1.0), "a number from 0 to 1"),
@@ -206,18 +279,17 @@ pub fn message(row: &mut RawRow, check: &mut RowCheck) -> Option<(Message, Unkno
         return None;
     }
     let (mask, unknown) = label_mask(qualified.as_deref(), qual_bit);
-    let mut tags: Vec<String> =
-        signals.as_deref().map(|s| split_list(s).collect()).unwrap_or_default();
-    // A collected vector starts at four slots; most messages carry one tag or none, and
-    // there are millions of messages.
-    tags.shrink_to_fit();
-    let message = Message {
+    let participant = participant.and_then(|p| match p {
+        Cow::Borrowed(b) => folded_ref(b),
+        Cow::Owned(o) => folded_ref(&o).map(|f| Cow::Owned(f.into_owned())),
+    });
+    let message = MessageRow {
         turn: turn?,
         sent_at: sent_at?,
         sender: sender?,
-        participant: folded(participant),
+        participant,
         text: body,
-        tags,
+        signals,
         qualified: mask,
         handoff_probability: probability,
     };
@@ -225,7 +297,7 @@ pub fn message(row: &mut RawRow, check: &mut RowCheck) -> Option<(Message, Unkno
 }
 
 /// An outcomes row; `None` when any column is unusable.
-pub fn outcome(row: &mut RawRow, check: &mut RowCheck) -> Option<(Outcome, UnknownLabels)> {
+pub fn outcome(row: &mut RawRow<'_>, check: &mut RowCheck) -> Option<(Outcome, UnknownLabels)> {
     let c = &mut row.cells;
     check.required("conversation_id", present(&c[out::CONVERSATION_ID]));
     let handoff_turn = check.keep("handoff_turn", integer(&c[out::HANDOFF_TURN]));
@@ -260,10 +332,10 @@ pub fn outcome(row: &mut RawRow, check: &mut RowCheck) -> Option<(Outcome, Unkno
 fn label_mask(cell: Option<&str>, bit: fn(&str) -> Option<QualMask>) -> (u8, UnknownLabels) {
     let mut mask = 0u8;
     let mut unknown = Vec::new();
-    for label in cell.map(split_list).into_iter().flatten() {
+    for label in cell.map(list_items).into_iter().flatten() {
         match bit(&label) {
             Some(b) => mask |= b,
-            None => unknown.push(label),
+            None => unknown.push(label.into_owned()),
         }
     }
     (mask, unknown)
@@ -272,9 +344,10 @@ fn label_mask(cell: Option<&str>, bit: fn(&str) -> Option<QualMask>) -> (u8, Unk
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::split_list;
 
-    fn s(v: &str) -> Cell {
-        Cell::Str(v.to_string())
+    fn s(v: &str) -> Cell<'static> {
+        Cell::owned(v.to_string())
     }
 
     #[test]
@@ -323,6 +396,12 @@ mod tests {
         assert_eq!(mask, 1 | 4);
         assert_eq!(unknown, vec!["pricing".to_string()]);
         assert_eq!(split_list(" A ;; b;").collect::<Vec<_>>(), vec!["a", "b"]);
+        let borrowed: Vec<Cow<str>> = list_items(" A ;; b;é").collect();
+        assert_eq!(borrowed, vec!["a", "b", "é"]);
+        assert!(matches!(borrowed[1], Cow::Borrowed(_)));
+        assert_eq!(folded_ref("  Ann@X.io "), Some(Cow::Owned("ann@x.io".to_string())));
+        assert_eq!(folded_ref(" ÄB "), Some(Cow::Owned("äb".to_string())));
+        assert_eq!(folded_ref("   "), None);
     }
 
     #[test]
@@ -333,7 +412,7 @@ mod tests {
         row.cells[msg::SENT_AT] = s("2026-01-01 00:00:00");
         row.cells[msg::SENDER] = s("bot");
         let mut check = RowCheck::default();
-        assert!(message(&mut row, &mut check).is_none());
+        assert!(message(&row, &mut check).is_none());
         assert_eq!(check.problems[0].column.as_deref(), Some("sender"));
         assert_eq!(check.problems[0].reason, "expected prospect, ai or human, found \"bot\"");
     }

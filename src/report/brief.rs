@@ -272,6 +272,7 @@ mod tests {
                 message(6, Sender::Human, "Hi Dana, I'm Sam.", 0),
             ],
             outcome: None,
+            released: None,
         }
     }
 

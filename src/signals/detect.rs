@@ -7,6 +7,7 @@
 //! A match counts only on word boundaries: the characters just outside it must not be Unicode
 //! alphanumeric (where the phrase itself starts or ends with one).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
@@ -15,7 +16,7 @@ use rayon::prelude::*;
 use super::lexicon::{DefaultLexiconError, Lexicon, LexiconConfig};
 use super::vocabulary::{Signal, SignalSet};
 use super::SignalSource;
-use crate::model::{Conversation, Dataset, Sender};
+use crate::model::{CompactMessages, Conversation, Dataset, Sender};
 
 /// A lexicon that cannot be turned into a detector (exit 2: the lexicon comes from the
 /// policies file; the shipped default is checked by a unit test).
@@ -91,9 +92,10 @@ impl Detector {
         let Some(automaton) = &self.automaton else {
             return SignalSet::EMPTY;
         };
-        let text = normalize(text);
+        let text = normalized(text);
+        let text: &str = &text;
         let mut found = SignalSet::EMPTY;
-        for m in automaton.find_overlapping_iter(text.as_str()) {
+        for m in automaton.find_overlapping_iter(text) {
             let Some(info) = self.patterns.get(m.pattern().as_usize()) else {
                 continue;
             };
@@ -110,6 +112,27 @@ impl Detector {
         }
         found
     }
+}
+
+/// `normalize`, without a copy when the text is ASCII with single spaces only: the automaton
+/// ignores ASCII case, and ASCII word boundaries do not depend on it, so such a text matches
+/// exactly as its normalised copy would. Most messages are such texts.
+fn normalized(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut previous_space = true; // a leading space is trimmed by `normalize`
+    for &b in bytes {
+        // ASCII whitespace as `char::is_whitespace` sees it: tab to carriage return, space.
+        let space = b == b' ' || (0x09..=0x0d).contains(&b);
+        if !b.is_ascii() || (space && (b != b' ' || previous_space)) {
+            return Cow::Owned(normalize(text));
+        }
+        previous_space = space;
+    }
+    if previous_space && !bytes.is_empty() {
+        // A trailing space.
+        return Cow::Owned(normalize(text));
+    }
+    Cow::Borrowed(text)
 }
 
 /// Lower case, typographic apostrophes folded onto `'`, runs of whitespace made one space:
@@ -177,37 +200,112 @@ pub struct DatasetSignals {
 }
 
 /// The signals of one conversation's prospect messages, with their origins.
-struct ConversationSignals {
-    sets: Vec<SignalSet>,
-    origins: Vec<Origin>,
-    unknown_labels: BTreeMap<String, u64>,
-    non_prospect_tagged: u64,
+pub struct ConversationSignals {
+    /// One per prospect message, in turn order.
+    pub sets: Vec<SignalSet>,
+    pub origins: Vec<Origin>,
+    pub unknown_labels: BTreeMap<String, u64>,
+    pub non_prospect_tagged: u64,
+}
+
+/// The source `auto` resolves to for `ds` (`tags` when its messages have a `signals` column).
+pub fn resolve_source(ds: &Dataset, source: SignalSource) -> SignalSource {
+    match source {
+        SignalSource::Auto if ds.columns.signals => SignalSource::Tags,
+        SignalSource::Auto => SignalSource::Text,
+        other => other,
+    }
+}
+
+impl DatasetSignals {
+    /// Empty signals for the source actually used (`resolve_source`); conversations are then
+    /// added in order with `add`.
+    pub fn new(used: SignalSource) -> DatasetSignals {
+        DatasetSignals { source_used: Some(used), ..DatasetSignals::default() }
+    }
+
+    /// Adds the next conversation's counts; its sets and origins too when `keep_sets`.
+    pub fn add(&mut self, conv: ConversationSignals, keep_sets: bool) {
+        for (label, n) in conv.unknown_labels {
+            *self.unknown_labels.entry(label).or_insert(0) += n;
+        }
+        self.non_prospect_tagged_messages += conv.non_prospect_tagged;
+        if keep_sets {
+            self.per_conversation.push(conv.sets);
+            self.origins.push(conv.origins);
+        }
+    }
+}
+
+/// The signals of one conversation kept as compact messages (`Dataset::compact`), whose
+/// text was not read: under `text` or `both` its text contributes no signal.
+pub fn compact_signals(compact: &CompactMessages, used: SignalSource) -> ConversationSignals {
+    let reads_tags = matches!(used, SignalSource::Tags | SignalSource::Both);
+    let mut out = ConversationSignals {
+        sets: vec![],
+        origins: vec![],
+        unknown_labels: BTreeMap::new(),
+        non_prospect_tagged: 0,
+    };
+    if reads_tags {
+        for label in &compact.unknown_tags {
+            *out.unknown_labels.entry(label.clone()).or_insert(0) += 1;
+        }
+    }
+    let mut sorted: Vec<_>;
+    let messages: &mut dyn Iterator<Item = _> = if compact.messages.is_sorted_by_key(|m| m.turn) {
+        &mut compact.messages.iter()
+    } else {
+        sorted = compact.messages.iter().collect();
+        sorted.sort_by_key(|m| m.turn);
+        &mut sorted.into_iter()
+    };
+    for m in messages {
+        if m.sender != Sender::Prospect {
+            if reads_tags && m.tagged {
+                out.non_prospect_tagged += 1;
+            }
+            continue;
+        }
+        let tags = if reads_tags { m.tags } else { SignalSet::EMPTY };
+        out.sets.push(tags);
+        out.origins.push(origin(used, tags, SignalSet::EMPTY));
+    }
+    out
+}
+
+/// Where a message's signals came from, given those of its tags and of its text.
+fn origin(used: SignalSource, tags: SignalSet, text: SignalSet) -> Origin {
+    match used {
+        SignalSource::Tags => Origin::Tags,
+        SignalSource::Text | SignalSource::Auto => Origin::Text,
+        SignalSource::Both => match (tags.is_empty(), text.is_empty()) {
+            (false, true) => Origin::Tags,
+            (true, false) => Origin::Text,
+            _ => Origin::Both,
+        },
+    }
 }
 
 /// Signals of every prospect message: `auto` reads tags when the messages table has a
 /// `signals` column and text otherwise. Parallel over conversations; the result is the same
 /// for any thread count.
 pub fn detect_dataset(ds: &Dataset, source: SignalSource, detector: &Detector) -> DatasetSignals {
-    let used = match source {
-        SignalSource::Auto if ds.columns.signals => SignalSource::Tags,
-        SignalSource::Auto => SignalSource::Text,
-        other => other,
+    let used = resolve_source(ds, source);
+    let per_conv: Vec<ConversationSignals> = if ds.compact.is_empty() {
+        ds.conversations.par_iter().map(|c| conversation_signals(c, used, detector)).collect()
+    } else {
+        ds.compact.par_iter().map(|c| compact_signals(c, used)).collect()
     };
-    let per_conv: Vec<ConversationSignals> =
-        ds.conversations.par_iter().map(|c| conversation_signals(c, used, detector)).collect();
-    let mut out = DatasetSignals { source_used: Some(used), ..DatasetSignals::default() };
+    let mut out = DatasetSignals::new(used);
     for conv in per_conv {
-        for (label, n) in conv.unknown_labels {
-            *out.unknown_labels.entry(label).or_insert(0) += n;
-        }
-        out.non_prospect_tagged_messages += conv.non_prospect_tagged;
-        out.per_conversation.push(conv.sets);
-        out.origins.push(conv.origins);
+        out.add(conv, true);
     }
     out
 }
 
-fn conversation_signals(
+/// The signals of one conversation's prospect messages (whole messages).
+pub fn conversation_signals(
     conv: &Conversation,
     used: SignalSource,
     detector: &Detector,
@@ -235,17 +333,8 @@ fn conversation_signals(
             continue;
         }
         let text = if reads_text { detector.detect(&m.text) } else { SignalSet::EMPTY };
-        let origin = match used {
-            SignalSource::Tags => Origin::Tags,
-            SignalSource::Text | SignalSource::Auto => Origin::Text,
-            SignalSource::Both => match (tags.is_empty(), text.is_empty()) {
-                (false, true) => Origin::Tags,
-                (true, false) => Origin::Text,
-                _ => Origin::Both,
-            },
-        };
         out.sets.push(tags.union(text));
-        out.origins.push(origin);
+        out.origins.push(origin(used, tags, text));
     }
     out
 }
@@ -337,6 +426,34 @@ mod tests {
         assert!(set.contains(Signal::Pricing));
         assert!(set.contains(Signal::CustomPricing));
         assert!(set.contains(Signal::SecurityReview));
+    }
+
+    #[test]
+    fn the_copy_free_path_matches_the_normalised_copy() {
+        let d = default_detector();
+        for text in [
+            "",
+            " ",
+            "Can I TALK TO A HUMAN please",
+            "can i talk  to a human",
+            " talk to a human ",
+            "talk to a\thuman",
+            "talk to a human\n",
+            "We need SOC 2 and an API",
+            "ÄDEMO demo",
+            "we don’t need it",
+        ] {
+            assert_eq!(
+                d.detect(text),
+                d.detect(&normalize(text)),
+                "{text:?} and its normalised copy differ"
+            );
+            if let Cow::Borrowed(b) = normalized(text) {
+                assert_eq!(b.to_ascii_lowercase(), normalize(text), "{text:?}");
+            }
+        }
+        assert!(matches!(normalized("a plain text"), Cow::Borrowed(_)));
+        assert!(matches!(normalized("two  spaces"), Cow::Owned(_)));
     }
 
     #[test]
