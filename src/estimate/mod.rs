@@ -679,8 +679,15 @@ impl Gradients {
         }
         let offset = (outcome * self.outcome_members + member) * self.outcome_dim;
         let target = &mut self.outcome[column][offset..offset + self.outcome_dim];
-        for (t, x) in target.iter_mut().zip(&self.design) {
-            *t += factor * x;
+        // The design's non-zero part: the intercept, the no-handoff flag and one of the two
+        // interaction blocks (see `models::interact`).
+        let block = (self.outcome_dim - 2) / 2;
+        let none = self.design.get(1).is_some_and(|v| *v != 0.0);
+        let from = if none { 2 + block } else { 2 };
+        for j in [0, 1].into_iter().chain(from..from + block) {
+            if let (Some(t), Some(x)) = (target.get_mut(j), self.design.get(j)) {
+                *t += factor * x;
+            }
         }
     }
 

@@ -161,17 +161,24 @@ pub fn weighted_sums(weights: &[u8], replicates: usize, columns: &[&[f64]]) -> V
         .enumerate()
         .map(|(block, weights)| {
             let start = block * BLOCK;
-            // Column-major partials: `partial[c * replicates + r]`.
+            // Column-major partials: `partial[c * replicates + r]`. Each conversation's weights
+            // are widened once and serve every column.
             let mut partial = vec![0.0; k * replicates];
-            for (c, column) in columns.iter().enumerate() {
-                let sums = &mut partial[c * replicates..(c + 1) * replicates];
-                for (offset, w) in weights.chunks_exact(replicates).enumerate() {
+            let mut wide = vec![0.0; replicates];
+            for (offset, w) in weights.chunks_exact(replicates).enumerate() {
+                let mut widened = false;
+                for (c, column) in columns.iter().enumerate() {
                     let value = column[start + offset];
                     if value == 0.0 {
                         continue;
                     }
-                    for (s, &wr) in sums.iter_mut().zip(w) {
-                        *s += f64::from(wr) * value;
+                    if !widened {
+                        wide.iter_mut().zip(w).for_each(|(d, &x)| *d = f64::from(x));
+                        widened = true;
+                    }
+                    let sums = &mut partial[c * replicates..(c + 1) * replicates];
+                    for (s, &wr) in sums.iter_mut().zip(&wide) {
+                        *s += wr * value;
                     }
                 }
             }
