@@ -373,6 +373,10 @@ impl Factor {
     /// small ridge when it is not numerically positive definite; `None` only when even that
     /// fails.
     pub fn of(upper: &mut [f64], k: usize) -> Option<Factor> {
+        // A fit on no rows has no information matrix: nothing to factor.
+        if k == 0 || upper.len() != k * k {
+            return None;
+        }
         for a in 0..k {
             for b in 0..a {
                 upper[a * k + b] = upper[b * k + a];
@@ -433,6 +437,15 @@ fn cholesky_solve(l: &[f64], g: &[f64], k: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fit_on_no_rows_has_nothing_to_factor() {
+        let fit =
+            fit_sparse(&SparseRows::new(3), &[], &[0.0, 1.0, 1.0], LogisticOptions::default());
+        assert_eq!(fit.coef, vec![0.0; 3]);
+        assert!(Factor::of(&mut fit.information.clone(), 3).is_none());
+        assert!(solve_symmetric(&mut [], &[1.0], 1).is_none());
+    }
 
     fn logit(p: f64) -> f64 {
         (p / (1.0 - p)).ln()
