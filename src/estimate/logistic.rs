@@ -248,15 +248,27 @@ pub fn fit_sparse(
     penalties: &[f64],
     options: LogisticOptions,
 ) -> LogisticFit {
+    fit_sparse_rows(x, y, penalties, options, Rows::All, None)
+}
+
+/// `fit_sparse` on the rows `rows` keeps, from `start` when given (see `fit_rows`).
+pub fn fit_sparse_rows(
+    x: &SparseRows,
+    y: &[f64],
+    penalties: &[f64],
+    options: LogisticOptions,
+    rows: Rows,
+    start: Option<&[f64]>,
+) -> LogisticFit {
     let k = x.width;
     if k == 0 || y.is_empty() || x.len() != y.len() || penalties.len() != k {
         let coef = vec![0.0; k];
         return LogisticFit { coef, iterations: 0, converged: false, information: Vec::new() };
     }
-    newton(k, penalties, options, None, |coef| accumulate_sparse(x, y, coef))
+    newton(k, penalties, options, start, |coef| accumulate_sparse(x, y, coef, rows))
 }
 
-fn accumulate_sparse(x: &SparseRows, y: &[f64], coef: &[f64]) -> Accum {
+fn accumulate_sparse(x: &SparseRows, y: &[f64], coef: &[f64], rows: Rows) -> Accum {
     let k = x.width;
     let chunks = x.len().div_ceil(CHUNK_ROWS);
     let partials: Vec<Accum> = (0..chunks)
@@ -265,6 +277,9 @@ fn accumulate_sparse(x: &SparseRows, y: &[f64], coef: &[f64]) -> Accum {
             let mut acc = Accum::zero(k);
             let end = ((chunk + 1) * CHUNK_ROWS).min(x.len());
             for (r, &target) in y.iter().enumerate().take(end).skip(chunk * CHUNK_ROWS) {
+                if !rows.keeps(r) {
+                    continue;
+                }
                 let (cols, vals) = x.row(r);
                 let eta: f64 =
                     cols.iter().zip(vals).map(|(&c, &v)| coef[c as usize] * f64::from(v)).sum();

@@ -314,19 +314,21 @@ impl OutcomeModels {
         rows: Rows,
         start: Option<&OutcomeModels>,
     ) -> OutcomeModels {
-        let width = design.width;
-        let meeting = logistic::fit_rows(
+        let width = design.x.width;
+        let penalties: Vec<f64> =
+            (0..width).map(|j| if j == 0 { 0.0 } else { options.lambda }).collect();
+        let meeting = logistic::fit_sparse_rows(
             &design.x,
             &design.meeting,
-            width,
+            &penalties,
             options,
             rows,
             start.map(|s| &s.meeting.coef[..]),
         );
-        let opportunity = logistic::fit_rows(
+        let opportunity = logistic::fit_sparse_rows(
             &design.x,
             &design.opportunity,
-            width,
+            &penalties,
             options,
             rows,
             start.map(|s| &s.opportunity.coef[..]),
@@ -505,9 +507,11 @@ fn outcome_standardizer(units: &[Unit], prep: &Prepared, chosen: &[usize]) -> St
 }
 
 /// The outcome models' design on `chosen` (standardised, interacted) and their targets.
+///
+/// Stored sparse: a row's interaction block for the other case is zeros, so half of every row
+/// is not kept.
 struct OutcomeDesign {
-    width: usize,
-    x: Vec<f64>,
+    x: SparseRows,
     meeting: Vec<f64>,
     opportunity: Vec<f64>,
 }
@@ -520,24 +524,21 @@ impl OutcomeDesign {
         chosen: &[usize],
     ) -> OutcomeDesign {
         let k = prep.space.dim();
-        let width = 2 * k + 2;
-        let mut x = Vec::with_capacity(chosen.len() * width);
+        let mut x = SparseRows::new(2 * k + 2);
         let mut row = Vec::with_capacity(k);
+        let mut design = Vec::with_capacity(2 * k + 2);
         for &i in chosen {
             row.clear();
             prep.write(units, i, history_point(&units[i]), &mut row);
             standardizer.apply(&mut row);
-            interact(&row, history_point(&units[i]).is_none(), &mut x);
+            design.clear();
+            interact(&row, history_point(&units[i]).is_none(), &mut design);
+            x.push(&design);
         }
         let target = |f: fn(&Observed) -> bool| -> Vec<f64> {
             chosen.iter().map(|&i| f64::from(u8::from(f(&units[i].observed)))).collect()
         };
-        OutcomeDesign {
-            width,
-            x,
-            meeting: target(|o| o.meeting),
-            opportunity: target(|o| o.opportunity),
-        }
+        OutcomeDesign { x, meeting: target(|o| o.meeting), opportunity: target(|o| o.opportunity) }
     }
 }
 
