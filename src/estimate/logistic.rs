@@ -2,8 +2,9 @@
 //!
 //! Hand-written rather than taken from a crate because the problem is small and specific:
 //! few columns (tens) and many rows (up to millions of decision points), so one pass that
-//! accumulates `X'WX` and the gradient per row chunk, in parallel with a fixed reduction order
-//! (deterministic), plus a `k x k` Cholesky solve, is all it needs. Owning it gives control
+//! accumulates `X'WX` and the gradient per row chunk over the rows' non-zero entries
+//! (`SparseRows`), in parallel with a fixed reduction order (deterministic), plus a `k x k`
+//! Cholesky solve, is all it needs. Owning it gives control
 //! over what matters here (no panic on separable or constant data, a fixed iteration budget,
 //! an unpenalised intercept) without a linear-algebra dependency.
 
@@ -95,43 +96,6 @@ impl Rows<'_> {
     }
 }
 
-fn accumulate(x: &[f64], y: &[f64], k: usize, coef: &[f64], rows: Rows) -> Accum {
-    let partials: Vec<Accum> = x
-        .par_chunks(CHUNK_ROWS * k)
-        .zip(y.par_chunks(CHUNK_ROWS))
-        .enumerate()
-        .map(|(chunk, (xs, ys))| {
-            let mut acc = Accum::zero(k);
-            // The row's non-zero columns: the design is mostly one-hot blocks and interaction
-            // halves, so the Hessian update runs over pairs of them only. A zero term would
-            // add nothing, so every sum sees the same additions in the same order.
-            let mut nonzero: Vec<usize> = Vec::with_capacity(k);
-            for (r, (row, &target)) in xs.chunks_exact(k).zip(ys).enumerate() {
-                if !rows.keeps(chunk * CHUNK_ROWS + r) {
-                    continue;
-                }
-                let eta = dot(coef, row);
-                let p = sigmoid(eta);
-                let w = (p * (1.0 - p)).max(1e-12);
-                acc.loglik += target * log_sigmoid(eta) + (1.0 - target) * log_sigmoid(-eta);
-                nonzero.clear();
-                nonzero.extend((0..k).filter(|&a| row[a] != 0.0));
-                for (i, &a) in nonzero.iter().enumerate() {
-                    let ra = row[a];
-                    acc.gradient[a] += ra * (target - p);
-                    let wa = w * ra;
-                    let upper = &mut acc.hessian[a * k..a * k + k];
-                    for &b in &nonzero[i..] {
-                        upper[b] += wa * row[b];
-                    }
-                }
-            }
-            acc
-        })
-        .collect();
-    partials.iter().fold(Accum::zero(k), |acc, p| acc.add(p))
-}
-
 fn log_sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         -(-z).exp().ln_1p()
@@ -144,27 +108,24 @@ fn log_sigmoid(z: f64) -> f64 {
 /// intercept) and 0/1 targets `y`. Never panics: with no rows it returns zeros; separable or
 /// constant data end at the iteration budget with finite coefficients.
 pub fn fit(x: &[f64], y: &[f64], k: usize, options: LogisticOptions) -> LogisticFit {
-    fit_rows(x, y, k, options, Rows::All, None)
+    if k == 0 || x.len() != y.len() * k {
+        return LogisticFit {
+            coef: vec![0.0; k],
+            iterations: 0,
+            converged: false,
+            information: Vec::new(),
+        };
+    }
+    let mut rows = SparseRows::new(k);
+    for row in x.chunks_exact(k) {
+        rows.push(row);
+    }
+    let penalties: Vec<f64> = (0..k).map(|a| if a == 0 { 0.0 } else { options.lambda }).collect();
+    fit_sparse(&rows, y, &penalties, options)
 }
 
 /// `fit` on the rows `rows` keeps, starting from `start` (a warm start: a nearby fit's
 /// coefficients; the optimum is the same, reached in fewer steps).
-pub fn fit_rows(
-    x: &[f64],
-    y: &[f64],
-    k: usize,
-    options: LogisticOptions,
-    rows: Rows,
-    start: Option<&[f64]>,
-) -> LogisticFit {
-    if k == 0 || y.is_empty() || x.len() != y.len() * k {
-        let coef = vec![0.0; k];
-        return LogisticFit { coef, iterations: 0, converged: false, information: Vec::new() };
-    }
-    let penalties: Vec<f64> = (0..k).map(|a| if a == 0 { 0.0 } else { options.lambda }).collect();
-    newton(k, &penalties, options, start, |coef| accumulate(x, y, k, coef, rows))
-}
-
 /// A design stored by its non-zero entries (row `r` is `cols[offsets[r]..offsets[r + 1]]`,
 /// columns ascending): the hazard's rows, one per decision point, are the largest matrix of
 /// a run and mostly zeros in their raw (unstandardised) form, so this is a fraction of the

@@ -15,7 +15,9 @@
 //!   opportunities). This assumes a handoff's timing changes whether an opportunity opens, not
 //!   its size: amounts are too few and too skewed per week to model timing effects on them.
 //!
-//! Columns are standardised on the fitting rows; the intercept is not penalised.
+//! The outcome models' columns are standardised (on the fitting rows; shared by the cross-fitted
+//! folds); the hazard is fitted on raw columns with the equivalent penalties (`HazardModel`).
+//! The intercept is not penalised.
 
 use super::features::{onsets, FeatureSpace};
 use super::logistic::{self, LogisticFit, LogisticOptions, Rows, SparseRows};
@@ -64,15 +66,6 @@ impl Standardizer {
             })
             .collect();
         Standardizer { mean, inv_sd }
-    }
-
-    /// The same, leaving column 0 (the intercept) unchanged.
-    pub fn keeping_first_column(mut self) -> Standardizer {
-        if let (Some(m), Some(s)) = (self.mean.first_mut(), self.inv_sd.first_mut()) {
-            *m = 0.0;
-            *s = 1.0;
-        }
-        self
     }
 
     pub fn apply(&self, row: &mut [f64]) {
