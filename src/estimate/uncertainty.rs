@@ -22,7 +22,7 @@
 
 use rayon::prelude::*;
 
-use super::logistic::{solve_symmetric, Factor};
+use super::logistic::Factor;
 use super::resample::{poisson_weight, BLOCK};
 
 /// How the sum of one column moves with the coefficients of the models it depends on: per
@@ -51,7 +51,9 @@ struct Member {
     /// The member's index within its group (its fold).
     fold: u8,
     dim: usize,
-    information: Vec<f64>,
+    /// The Cholesky factor of the member's information, computed once (`None`: nothing to
+    /// factor, e.g. a model fitted on no rows).
+    factor: Option<Factor>,
     /// Bootstrap: replicate-major shifts (`replicates x dim`).
     shifts: Vec<f64>,
 }
@@ -99,7 +101,7 @@ impl ModelShifts {
                     group: g,
                     fold: fold as u8,
                     dim: group.dim,
-                    information: information.clone(),
+                    factor: Factor::of(&mut information.clone(), group.dim),
                     shifts: Vec::new(),
                 });
             }
@@ -145,8 +147,7 @@ impl ModelShifts {
             for member in members.iter_mut().filter(|m| m.group == g) {
                 let dim = group.dim;
                 let mut shifts = vec![0.0; replicates * dim];
-                let mut h = member.information.clone();
-                let Some(factor) = Factor::of(&mut h, dim) else { continue };
+                let Some(factor) = &member.factor else { continue };
                 for r in 0..replicates {
                     // The member's score sum: every fold's partial but its own (fold groups).
                     let mut total = vec![0.0; dim];
@@ -184,8 +185,7 @@ impl ModelShifts {
         for (model, gradient) in &sensitivity.gradients {
             let Some(member) = self.members.get(*model) else { continue };
             let Some(window) = self.window.get(member.group) else { continue };
-            let mut h = member.information.clone();
-            let Some(v) = solve_symmetric(&mut h, gradient, member.dim) else { continue };
+            let Some(v) = member.factor.as_ref().map(|f| f.solve(gradient)) else { continue };
             for (i, value) in values.iter_mut().enumerate() {
                 if window.left_out.as_ref().is_some_and(|l| l.get(i) == Some(&member.fold)) {
                     continue;
