@@ -3,6 +3,7 @@
 //! estimates each policy, computes the exact timing metrics, finds each sweep's optimum and
 //! writes the findings and warnings in plain sentences. No I/O: the command writes the result.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
@@ -82,14 +83,22 @@ pub fn analyse(
     let historical = replayed.historical();
     // Named policies, then sweep variants, aligned with `policies` and `variants`.
     let replayed_policies = &replayed.decisions[1..];
-    tracing::debug!(policies = replayed_policies.len(), "stage: replayed");
+    tracing::debug!(
+        policies = replayed_policies.len(),
+        cpu_s = crate::logging::cpu_seconds(),
+        "stage: replayed"
+    );
     let reference = &inputs.policies.quality.policy;
     let late_after = inputs.policies.quality.late_after;
     let reference_decisions: Vec<Decision> =
         inputs.timelines.par_iter().map(|tl| decide(reference, tl)).collect();
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
-    tracing::debug!(units = units.len(), "stage: models fitted");
+    tracing::debug!(
+        units = units.len(),
+        cpu_s = crate::logging::cpu_seconds(),
+        "stage: models fitted"
+    );
     let pick = |per_conv: &[Decision]| -> Vec<Decision> {
         fit_indices.iter().map(|&i| per_conv[i]).collect()
     };
@@ -113,15 +122,29 @@ pub fn analyse(
     hist_summary.mean_rep_rating = extras.mean_rep_rating;
 
     // Named policies and sweep variants, in parallel (each evaluation is independent).
-    let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> = replayed.names[1..]
+    // The fitted units are every conversation unless the window ends before the data does:
+    // then each policy's decisions are narrowed to them, else borrowed as they are.
+    let narrowed: Vec<Cow<[Decision]>> = replayed_policies
         .par_iter()
-        .zip(replayed_policies.par_iter())
-        .map(|(name, per_conv)| {
-            let eval = estimation.evaluate_policy(name, &units, &pick(per_conv));
-            (eval, metrics_of(per_conv))
+        .map(|per_conv| {
+            if fit_indices.len() == per_conv.len() {
+                Cow::Borrowed(&per_conv[..])
+            } else {
+                Cow::Owned(pick(per_conv))
+            }
         })
         .collect();
-    tracing::debug!("stage: policies estimated");
+    let named: Vec<(&str, &[Decision])> =
+        replayed.names[1..].iter().zip(&narrowed).map(|(name, d)| (*name, &d[..])).collect();
+    tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "decisions narrowed");
+    let estimated = estimation.evaluate_policies(&units, &named);
+    tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "policies evaluated");
+    drop(named);
+    drop(narrowed);
+    let metrics: Vec<PolicyMetrics> = replayed_policies.par_iter().map(|p| metrics_of(p)).collect();
+    let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> =
+        estimated.into_iter().zip(metrics).collect();
+    tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: policies estimated");
     let mut summaries: Vec<PolicySummary> = Vec::with_capacity(evaluations.len());
     for (k, (eval, metrics)) in evaluations.iter().enumerate() {
         let kind = if k < policies.len() { PolicyKind::Policy } else { PolicyKind::Variant };
@@ -138,7 +161,7 @@ pub fn analyse(
         }
     }
 
-    tracing::debug!("stage: sweeps estimated");
+    tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: sweeps estimated");
     let decisions = DecisionTable::build(
         &dataset.conversations,
         inputs.timelines,
@@ -146,7 +169,11 @@ pub fn analyse(
         &replayed.names,
         &replayed.decisions,
     );
-    tracing::debug!(rows = decisions.len(), "stage: decision table built");
+    tracing::debug!(
+        rows = decisions.len(),
+        cpu_s = crate::logging::cpu_seconds(),
+        "stage: decision table built"
+    );
 
     let mut summary = Summary {
         window: window.info(),

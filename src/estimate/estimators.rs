@@ -45,7 +45,7 @@ pub fn weight(input: &UnitInput, clip: f64) -> f64 {
 }
 
 /// Per-conversation statistics of one policy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyStatistics {
     pub handoff_rate: Statistic,
     /// meeting, opportunity, pipeline per conversation.
@@ -60,81 +60,234 @@ pub struct PolicyStatistics {
     pub matched: usize,
 }
 
-/// Builds the statistics of one policy from its conversations' inputs; `sensitivities` say
-/// how its columns' sums move with the models (meeting, opportunity, pipeline, the two
-/// handoff numerators, the self-normalising weights).
+impl PolicyStatistics {
+    /// The statistics a policy's estimate gives intervals for: meeting, opportunity and
+    /// pipeline, then handoff-to-meeting and handoff-to-opportunity.
+    pub fn interval_statistics(&self) -> [&Statistic; 5] {
+        let [a, b, c] = &self.outcomes;
+        let [d, e] = &self.handoff_to;
+        [a, b, c, d, e]
+    }
+
+    /// Every column those statistics sum (for `Resampler::prime`).
+    pub fn interval_columns(&self) -> impl Iterator<Item = &Column> {
+        self.interval_statistics().into_iter().flat_map(Statistic::columns)
+    }
+}
+
+/// One conversation's values in a policy's columns.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Contribution {
+    /// 1 when the policy hands off.
+    pub handoff: f64,
+    /// Meeting, opportunity, pipeline.
+    pub outcomes: [f64; 3],
+    /// Meeting and opportunity over the policy's handoffs (0 where it keeps the conversation).
+    pub handoff_to: [f64; 2],
+    /// The self-normalising denominator: `matched`'s agreement, `snipw`'s weight (else 0).
+    pub denominator: f64,
+    pub weight: f64,
+    pub agreeing: bool,
+}
+
+/// Unit `u`'s contribution under estimator `kind` (the formulas of the module's doc).
+pub fn contribution(kind: EstimatorKind, clip: f64, u: &UnitInput) -> Contribution {
+    let w = weight(u, clip);
+    let agreeing = if kind == EstimatorKind::Matched { u.agree_within_tolerance } else { u.agree };
+    let value = |j: usize| match kind {
+        EstimatorKind::Matched => {
+            if agreeing {
+                u.y[j]
+            } else {
+                0.0
+            }
+        }
+        EstimatorKind::Dm => u.m[j],
+        EstimatorKind::Ipw | EstimatorKind::Snipw => w * u.y[j],
+        EstimatorKind::Dr => u.m[j] + w * (u.y[j] - u.m[j]),
+    };
+    let outcomes = [value(0), value(1), value(2)];
+    let handoff_to = if u.policy_hands_off { [outcomes[0], outcomes[1]] } else { [0.0; 2] };
+    let denominator = match kind {
+        EstimatorKind::Matched => f64::from(u8::from(agreeing)),
+        EstimatorKind::Snipw => w,
+        _ => 0.0,
+    };
+    Contribution {
+        handoff: f64::from(u8::from(u.policy_hands_off)),
+        outcomes,
+        handoff_to,
+        denominator,
+        weight: w,
+        agreeing,
+    }
+}
+
+/// A policy's columns over the window, filled conversation by conversation (in parallel, by
+/// disjoint ranges: `ranges`), then turned into statistics (`assemble`).
+#[derive(Debug, Default)]
+pub struct PolicyColumns {
+    handoff: Vec<f64>,
+    outcomes: [Vec<f64>; 3],
+    handoff_to: [Vec<f64>; 2],
+    /// Empty unless the estimator self-normalises (`matched`, `snipw`).
+    denominator: Vec<f64>,
+}
+
+/// The sums over a range of conversations that `assemble` needs besides the columns.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Totals {
+    sum_w: f64,
+    sum_w2: f64,
+    matched: usize,
+}
+
+impl Totals {
+    pub fn add(&mut self, other: &Totals) {
+        self.sum_w += other.sum_w;
+        self.sum_w2 += other.sum_w2;
+        self.matched += other.matched;
+    }
+}
+
+/// A range of a policy's columns, written by one task.
+pub struct ColumnsRange<'a> {
+    handoff: &'a mut [f64],
+    outcomes: [&'a mut [f64]; 3],
+    handoff_to: [&'a mut [f64]; 2],
+    denominator: &'a mut [f64],
+    pub totals: Totals,
+}
+
+impl ColumnsRange<'_> {
+    /// Writes the contribution of the range's conversation `offset`.
+    pub fn set(&mut self, offset: usize, c: &Contribution) {
+        self.handoff[offset] = c.handoff;
+        for (column, v) in self.outcomes.iter_mut().zip(c.outcomes) {
+            column[offset] = v;
+        }
+        for (column, v) in self.handoff_to.iter_mut().zip(c.handoff_to) {
+            column[offset] = v;
+        }
+        if let Some(d) = self.denominator.get_mut(offset) {
+            *d = c.denominator;
+        }
+        self.totals.sum_w += c.weight;
+        self.totals.sum_w2 += c.weight * c.weight;
+        self.totals.matched += usize::from(c.agreeing);
+    }
+}
+
+impl PolicyColumns {
+    /// Zeroed columns for `n` conversations.
+    pub fn zeroed(kind: EstimatorKind, n: usize) -> PolicyColumns {
+        let normalised = matches!(kind, EstimatorKind::Matched | EstimatorKind::Snipw);
+        PolicyColumns {
+            handoff: vec![0.0; n],
+            outcomes: std::array::from_fn(|_| vec![0.0; n]),
+            handoff_to: std::array::from_fn(|_| vec![0.0; n]),
+            denominator: if normalised { vec![0.0; n] } else { Vec::new() },
+        }
+    }
+
+    /// The columns cut at `bounds` (ascending ends of consecutive ranges from 0), one
+    /// writable range per task.
+    pub fn ranges(&mut self, bounds: &[usize]) -> Vec<ColumnsRange<'_>> {
+        fn cut<'a>(mut column: &'a mut [f64], bounds: &[usize]) -> Vec<&'a mut [f64]> {
+            let mut out = Vec::with_capacity(bounds.len());
+            let mut at = 0;
+            for &end in bounds {
+                let len = if column.is_empty() { 0 } else { end - at };
+                let (head, tail) = std::mem::take(&mut column).split_at_mut(len);
+                out.push(head);
+                column = tail;
+                at = end;
+            }
+            out
+        }
+        let mut handoff = cut(&mut self.handoff, bounds).into_iter();
+        let [o0, o1, o2] = &mut self.outcomes;
+        let mut outcomes = [cut(o0, bounds), cut(o1, bounds), cut(o2, bounds)].map(Vec::into_iter);
+        let [h0, h1] = &mut self.handoff_to;
+        let mut handoff_to = [cut(h0, bounds), cut(h1, bounds)].map(Vec::into_iter);
+        let mut denominator = cut(&mut self.denominator, bounds).into_iter();
+        fn next<'a>(it: &mut std::vec::IntoIter<&'a mut [f64]>) -> &'a mut [f64] {
+            it.next().unwrap_or_default()
+        }
+        let mut out = Vec::with_capacity(bounds.len());
+        for _ in bounds {
+            out.push(ColumnsRange {
+                handoff: next(&mut handoff),
+                outcomes: [next(&mut outcomes[0]), next(&mut outcomes[1]), next(&mut outcomes[2])],
+                handoff_to: [next(&mut handoff_to[0]), next(&mut handoff_to[1])],
+                denominator: next(&mut denominator),
+                totals: Totals::default(),
+            });
+        }
+        out
+    }
+
+    /// The policy's statistics from its filled columns; `sensitivities` say how its columns'
+    /// sums move with the models (meeting, opportunity, pipeline, the two handoff
+    /// numerators, the self-normalising weights).
+    pub fn assemble(
+        self,
+        kind: EstimatorKind,
+        totals: Totals,
+        sensitivities: &ColumnSensitivities,
+    ) -> PolicyStatistics {
+        let n = self.handoff.len();
+        let handoff_rate = Mean::plain(self.handoff);
+        let denominator: Option<Column> = match kind {
+            EstimatorKind::Matched => Some(Column::new(self.denominator)),
+            EstimatorKind::Snipw => {
+                Some(Column::new(self.denominator).with_sensitivity(sensitivities[5].clone()))
+            }
+            _ => None,
+        };
+        let mean_of = |values: Vec<f64>, column: usize| {
+            let num = Column::new(values).with_sensitivity(sensitivities[column].clone());
+            Mean { num, den: denominator.clone() }
+        };
+        let [o0, o1, o2] = self.outcomes;
+        let outcomes = [(o0, 0), (o1, 1), (o2, 2)].map(|(v, j)| Statistic::of(mean_of(v, j), None));
+        let [h0, h1] = self.handoff_to;
+        let handoff_to = [(h0, 3), (h1, 4)]
+            .map(|(v, j)| Statistic::of(mean_of(v, j), Some(handoff_rate.clone())));
+        let Totals { sum_w, sum_w2, matched } = totals;
+        let effective_sample_size = match kind {
+            EstimatorKind::Matched | EstimatorKind::Dm => None,
+            _ => Some(if sum_w2 > 0.0 { sum_w * sum_w / sum_w2 } else { 0.0 }),
+        };
+        PolicyStatistics {
+            handoff_rate: Statistic::of(handoff_rate, None),
+            outcomes,
+            handoff_to,
+            matched_share: if n == 0 { 0.0 } else { matched as f64 / n as f64 },
+            effective_sample_size,
+            matched,
+        }
+    }
+}
+
+/// Builds the statistics of one policy from its conversations' inputs (`contribution` per
+/// conversation, then `PolicyColumns::assemble`).
 pub fn build(
     kind: EstimatorKind,
     clip: f64,
     inputs: &[UnitInput],
     sensitivities: &ColumnSensitivities,
 ) -> PolicyStatistics {
-    let n = inputs.len();
-    let weights: Vec<f64> = inputs.iter().map(|u| weight(u, clip)).collect();
-    let agreeing: Vec<bool> = inputs
-        .iter()
-        .map(|u| if kind == EstimatorKind::Matched { u.agree_within_tolerance } else { u.agree })
-        .collect();
-    let handoff: Vec<f64> =
-        inputs.iter().map(|u| f64::from(u8::from(u.policy_hands_off))).collect();
-    let handoff_rate = Mean::plain(handoff.clone());
-    let denominator: Option<Column> = match kind {
-        EstimatorKind::Matched => {
-            Some(Column::new(agreeing.iter().map(|&a| f64::from(u8::from(a))).collect()))
+    let mut columns = PolicyColumns::zeroed(kind, inputs.len());
+    let totals = {
+        let mut ranges = columns.ranges(&[inputs.len()]);
+        let range = &mut ranges[0];
+        for (i, u) in inputs.iter().enumerate() {
+            range.set(i, &contribution(kind, clip, u));
         }
-        EstimatorKind::Snipw => {
-            Some(Column::new(weights.clone()).with_sensitivity(sensitivities[5].clone()))
-        }
-        _ => None,
+        range.totals
     };
-    let contribution = |j: usize, only_handoffs: bool| -> Vec<f64> {
-        inputs
-            .iter()
-            .zip(&weights)
-            .zip(&agreeing)
-            .map(|((u, &w), &a)| {
-                let value = match kind {
-                    EstimatorKind::Matched => {
-                        if a {
-                            u.y[j]
-                        } else {
-                            0.0
-                        }
-                    }
-                    EstimatorKind::Dm => u.m[j],
-                    EstimatorKind::Ipw | EstimatorKind::Snipw => w * u.y[j],
-                    EstimatorKind::Dr => u.m[j] + w * (u.y[j] - u.m[j]),
-                };
-                if only_handoffs && !u.policy_hands_off {
-                    0.0
-                } else {
-                    value
-                }
-            })
-            .collect()
-    };
-    let mean_of = |values: Vec<f64>, column: usize| {
-        let num = Column::new(values).with_sensitivity(sensitivities[column].clone());
-        Mean { num, den: denominator.clone() }
-    };
-    let outcomes = [0, 1, 2].map(|j| Statistic::of(mean_of(contribution(j, false), j), None));
-    let handoff_to = [0, 1]
-        .map(|j| Statistic::of(mean_of(contribution(j, true), 3 + j), Some(handoff_rate.clone())));
-    let sum_w: f64 = weights.iter().sum();
-    let sum_w2: f64 = weights.iter().map(|w| w * w).sum();
-    let effective_sample_size = match kind {
-        EstimatorKind::Matched | EstimatorKind::Dm => None,
-        _ => Some(if sum_w2 > 0.0 { sum_w * sum_w / sum_w2 } else { 0.0 }),
-    };
-    let matched = agreeing.iter().filter(|a| **a).count();
-    PolicyStatistics {
-        handoff_rate: Statistic::of(handoff_rate, None),
-        outcomes,
-        handoff_to,
-        matched_share: if n == 0 { 0.0 } else { matched as f64 / n as f64 },
-        effective_sample_size,
-        matched,
-    }
+    columns.assemble(kind, totals, sensitivities)
 }
 
 #[cfg(test)]

@@ -37,9 +37,9 @@ use crate::model::Conversation;
 use crate::policy::{Policy, QualityReference};
 use crate::replay::{Decision, Timeline};
 
-use estimators::{PolicyStatistics, UnitInput};
+use estimators::{ColumnsRange, PolicyColumns, PolicyStatistics, Totals, UnitInput};
 use logistic::LogisticOptions;
-use models::{history_point, CrossFitted, HazardModel, OutcomeModels, Prepared, FOLDS};
+use models::{history_point, CrossFitted, HazardModel, OutcomeModels, Outcomes, Prepared, FOLDS};
 use resample::{conversation_key, Resampler};
 use uncertainty::{ModelGroup, ModelShifts, Sensitivity};
 
@@ -114,7 +114,7 @@ pub struct PolicyEstimate {
 
 /// A policy's estimate plus the per-conversation contributions behind it (for paired
 /// differences and sweeps).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PolicyEvaluation {
     pub estimate: PolicyEstimate,
     /// Over the window's conversations, in unit order.
@@ -206,16 +206,16 @@ impl Estimation {
         let kind = config.estimator;
         let keys: Vec<u64> = units.iter().map(|u| conversation_key(&u.conversation.id)).collect();
         let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
-        tracing::debug!("stage: features prepared");
+        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: features prepared");
         let hazard = kind.uses_propensity().then(|| HazardModel::fit(units, &prepared, options));
-        tracing::debug!("stage: hazard fitted");
+        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: hazard fitted");
         let propensities = hazard.as_ref().map(|h| {
             (0..units.len())
                 .into_par_iter()
                 .map(|i| h.path_propensity(units, &prepared, i))
                 .collect()
         });
-        tracing::debug!("stage: propensities");
+        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: propensities");
         let outcomes = match kind {
             // `dr` corrects the model with each conversation's residual: out of fold, so the
             // residual is honest (see `models::CrossFitted`). Folds are keyed by conversation
@@ -234,7 +234,7 @@ impl Estimation {
             }
             _ => None,
         };
-        tracing::debug!("stage: outcome models fitted");
+        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: outcome models fitted");
         let mut estimation = Estimation {
             config: config.clone(),
             prepared,
@@ -249,19 +249,29 @@ impl Estimation {
             window,
         };
         estimation.hazard_scores = estimation.all_hazard_scores(units);
-        tracing::debug!("stage: hazard scores");
+        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: hazard scores");
         let (groups, models) = estimation.model_groups(units);
         let window_keys: Vec<u64> = estimation.window.iter().map(|&i| keys[i]).collect();
         let replicates = config.bootstrap as usize;
+        // Every fitting conversation's weights, drawn once: the models' shifts sum over all of
+        // them, the window's intervals over the window's.
+        let weights = resample::all_weights(&keys, config.seed, replicates);
         let shifts = if kind == EstimatorKind::Matched {
             ModelShifts::none()
         } else {
             let score = |i: usize, out: &mut [f64]| estimation.scores(&models, units, i, out);
-            ModelShifts::build(&groups, &keys, &estimation.window, config.seed, replicates, &score)
+            ModelShifts::build(&groups, &weights, &estimation.window, replicates, &score)
         };
-        tracing::debug!("stage: model shifts");
+        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: model shifts");
         estimation.models = models;
-        estimation.resampler = Resampler::new(window_keys, config.seed, replicates, shifts);
+        let window_weights = if estimation.window.len() == units.len() {
+            weights
+        } else {
+            let of = |i: usize| &weights[i * replicates..(i + 1) * replicates];
+            estimation.window.iter().flat_map(|&i| of(i).iter().copied()).collect()
+        };
+        estimation.resampler =
+            Resampler::with_weights(window_keys, config.seed, replicates, window_weights, shifts);
         estimation
     }
 
@@ -378,21 +388,158 @@ impl Estimation {
         units: &[Unit],
         decisions: &[Decision],
     ) -> PolicyEvaluation {
-        let window = &self.window;
-        let handoff_points: Vec<Option<u32>> = window
+        self.evaluate_policies(units, &[(name, decisions)]).pop().unwrap_or_default()
+    }
+
+    /// Estimates several policies (each `(name, decisions aligned with units)`) in one pass
+    /// over the conversations: per conversation, the outcome model is evaluated once per
+    /// distinct handoff point among the policies (most policies agree on most
+    /// conversations), and every policy's contributions and gradients are written from it.
+    /// Then every column's replicate sums in one more pass (one matrix product per block for
+    /// all policies), then each policy's figures from the cached sums.
+    pub fn evaluate_policies(
+        &self,
+        units: &[Unit],
+        policies: &[(&str, &[Decision])],
+    ) -> Vec<PolicyEvaluation> {
+        let decisions: Vec<&[Decision]> = policies.iter().map(|(_, d)| *d).collect();
+        let drafts = self.drafts(units, &decisions);
+        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "policies drafted");
+        let columns: Vec<&intervals::Column> = drafts
             .iter()
-            .map(|&i| decisions.get(i).and_then(|d| policy_point(&units[i], d)))
+            .filter(|d| d.problem.is_none())
+            .flat_map(|d| d.statistics.interval_columns())
             .collect();
-        let aligned = decisions.len() == units.len() && self.prepared.onsets.len() == units.len();
-        let (inputs, sensitivities) = if aligned {
-            self.inputs_and_sensitivities(units, decisions)
-        } else {
-            (Vec::new(), Default::default())
-        };
+        self.resampler.prime(&columns);
+        drop(columns);
+        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "replicate sums");
+        drafts
+            .into_par_iter()
+            .zip(policies.par_iter())
+            .map(|(draft, (name, _))| self.finish(name, draft))
+            .collect()
+    }
+
+    /// Every policy's contributions and statistics, before any interval. Chunks of the
+    /// window (`resample::fixed_chunks`) run in parallel, each writing its own range of every
+    /// policy's columns; their gradients and totals are added in chunk order, so nothing
+    /// depends on the thread count.
+    fn drafts(&self, units: &[Unit], policies: &[&[Decision]]) -> Vec<Draft> {
+        let window = &self.window;
         let cfg = &self.config;
-        let statistics = estimators::build(cfg.estimator, cfg.clip, &inputs, &sensitivities);
+        let (kind, clip) = (cfg.estimator, cfg.clip);
+        let handoff_points: Vec<Vec<Option<u32>>> = policies
+            .par_iter()
+            .map(|d| {
+                window.iter().map(|&i| d.get(i).and_then(|x| policy_point(&units[i], x))).collect()
+            })
+            .collect();
+        let fitted = self.prepared.onsets.len() == units.len();
+        let aligned: Vec<bool> =
+            policies.iter().map(|d| fitted && d.len() == units.len()).collect();
+        let live: Vec<usize> = (0..policies.len()).filter(|&p| aligned[p]).collect();
+        let ranges = resample::fixed_chunks(window.len());
+        let bounds: Vec<usize> = ranges.iter().map(|r| r.end).collect();
+        let mut columns: Vec<PolicyColumns> =
+            live.iter().map(|_| PolicyColumns::zeroed(kind, window.len())).collect();
+        let mut cut: Vec<_> = columns.iter_mut().map(|c| c.ranges(&bounds).into_iter()).collect();
+        let tasks: Vec<(std::ops::Range<usize>, Vec<ColumnsRange>)> = ranges
+            .into_iter()
+            .map(|range| (range, cut.iter_mut().filter_map(Iterator::next).collect()))
+            .collect();
+        drop(cut);
+        let chunks: Vec<(Vec<Totals>, Vec<Gradients>)> = tasks
+            .into_par_iter()
+            .map(|(range, mut out)| {
+                let mut gradients: Vec<Gradients> =
+                    live.iter().map(|_| Gradients::new(self)).collect();
+                // Per distinct handoff point of the conversation: the point, the prediction,
+                // and where its design row starts in `rows`.
+                let mut memo: Vec<(Option<u32>, Outcomes, usize)> = Vec::new();
+                let mut rows: Vec<f64> = Vec::new();
+                let mut scratch = Vec::new();
+                let model = self.outcomes.as_ref();
+                for w in range.clone() {
+                    let i = window[w];
+                    memo.clear();
+                    rows.clear();
+                    let fitted_model = model.and_then(|o| o.model_for(i));
+                    for (slot, &p) in live.iter().enumerate() {
+                        let hp = handoff_points[p][w];
+                        let entry = match memo.iter().position(|e| e.0 == hp) {
+                            Some(e) => e,
+                            None => {
+                                let m = match fitted_model {
+                                    Some((model, _)) => model.predict_with_row(
+                                        units,
+                                        &self.prepared,
+                                        i,
+                                        hp,
+                                        &mut scratch,
+                                    ),
+                                    None => [0.0; 3],
+                                };
+                                memo.push((hp, m, rows.len()));
+                                rows.extend_from_slice(&scratch);
+                                memo.len() - 1
+                            }
+                        };
+                        let (_, m, at) = memo[entry];
+                        let design = &rows[at..at + scratch.len()];
+                        let prediction = fitted_model.map(|(model, member)| Prediction {
+                            m,
+                            design,
+                            member,
+                            amount: model.amount(units, &self.prepared, i),
+                        });
+                        let input = self.unit_input(units, i, hp, prediction, &mut gradients[slot]);
+                        out[slot]
+                            .set(w - range.start, &estimators::contribution(kind, clip, &input));
+                    }
+                }
+                (out.into_iter().map(|o| o.totals).collect(), gradients)
+            })
+            .collect();
+        let mut totals = vec![Totals::default(); live.len()];
+        let mut gradients: Vec<Gradients> = live.iter().map(|_| Gradients::new(self)).collect();
+        for (chunk_totals, chunk_gradients) in &chunks {
+            for (t, c) in totals.iter_mut().zip(chunk_totals) {
+                t.add(c);
+            }
+            for (g, c) in gradients.iter_mut().zip(chunk_gradients) {
+                g.add(c);
+            }
+        }
+        drop(chunks);
+        let mut assembled = columns.into_iter().zip(totals).zip(gradients);
+        (0..policies.len())
+            .zip(handoff_points)
+            .map(|(p, points)| {
+                let statistics = if aligned[p] {
+                    match assembled.next() {
+                        Some(((columns, totals), gradients)) => columns.assemble(
+                            kind,
+                            totals,
+                            &gradients.into_sensitivities(&self.models),
+                        ),
+                        None => estimators::build(kind, clip, &[], &Default::default()),
+                    }
+                } else {
+                    estimators::build(kind, clip, &[], &Default::default())
+                };
+                let problem = self.support_problem(!aligned[p], &points);
+                Draft { handoff_points: points, aligned: aligned[p], statistics, problem }
+            })
+            .collect()
+    }
+
+    /// A drafted policy's estimate and intervals (its columns' sums are cached when
+    /// `evaluate_policies` primed them).
+    fn finish(&self, name: &str, draft: Draft) -> PolicyEvaluation {
+        let Draft { handoff_points, aligned, statistics, problem } = draft;
+        let cfg = &self.config;
         let handoffs = handoff_points.iter().filter(|p| p.is_some()).count() as u64;
-        let conversations = window.len() as u64;
+        let conversations = self.window.len() as u64;
         let mut estimate = PolicyEstimate {
             conversations,
             handoffs,
@@ -412,16 +559,13 @@ impl Estimation {
             estimate.matched_share = None;
             estimate.effective_sample_size = None;
         }
-        if let Some(reason) = self.support_problem(!aligned, &handoff_points) {
+        if let Some(reason) = problem {
             estimate.warnings.push(format!("{name}: {reason}"));
             return PolicyEvaluation { estimate, statistics, handoff_points, supported: false };
         }
         let s = &statistics;
-        // In the order of `figured`.
-        let figures = intervals::intervals(
-            &[&s.outcomes[0], &s.outcomes[1], &s.outcomes[2], &s.handoff_to[0], &s.handoff_to[1]],
-            &self.resampler,
-        );
+        let figures = intervals::intervals(&s.interval_statistics(), &self.resampler);
+        // In the order of `interval_statistics`.
         let figured = [
             Rate::Meeting,
             Rate::Opportunity,
@@ -452,45 +596,16 @@ impl Estimation {
         PolicyEvaluation { estimate, statistics, handoff_points, supported }
     }
 
-    /// The window's inputs, and how the policy's columns move with the models: the gradient
-    /// of each sensitive column's sum in each model's coefficients (`uncertainty`). Chunks
-    /// of units are summed in order, so the gradients do not depend on the thread count.
-    fn inputs_and_sensitivities(
-        &self,
-        units: &[Unit],
-        decisions: &[Decision],
-    ) -> (Vec<UnitInput>, ColumnSensitivities) {
-        let chunks: Vec<(Vec<UnitInput>, Gradients)> = self
-            .window
-            .par_chunks(resample::BLOCK)
-            .map(|chunk| {
-                let mut gradients = Gradients::new(self);
-                let inputs = chunk
-                    .iter()
-                    .map(|&i| self.unit_input(units, decisions, i, &mut gradients))
-                    .collect::<Vec<_>>();
-                (inputs, gradients)
-            })
-            .collect();
-        let mut inputs = Vec::with_capacity(self.window.len());
-        let mut total = Gradients::new(self);
-        for (chunk_inputs, gradients) in chunks {
-            inputs.extend(chunk_inputs);
-            total.add(&gradients);
-        }
-        (inputs, total.into_sensitivities(&self.models))
-    }
-
     /// Unit `i` as the estimators see it; its derivatives go into `gradients`.
     fn unit_input(
         &self,
         units: &[Unit],
-        decisions: &[Decision],
         i: usize,
+        hp: Option<u32>,
+        prediction: Option<Prediction>,
         gradients: &mut Gradients,
     ) -> UnitInput {
         let unit = &units[i];
-        let hp = decisions.get(i).and_then(|d| policy_point(unit, d));
         let h0 = history_point(unit);
         let agree = hp == h0;
         let tolerance = self.config.tolerance;
@@ -499,7 +614,6 @@ impl Estimation {
             (None, None) => true,
             _ => false,
         };
-        let prep = &self.prepared;
         let propensity = self.propensities.as_ref().and_then(|p| p.get(i).copied()).unwrap_or(1.0);
         let kind = self.config.estimator;
         let o = unit.observed;
@@ -515,20 +629,19 @@ impl Estimation {
             m,
         };
         let weight = estimators::weight(&input_without_m, self.config.clip);
-        if let Some((model, member)) = self.outcomes.as_ref().and_then(|o| o.model_for(i)) {
-            m = model.predict_with_row(units, prep, i, hp, &mut gradients.design);
+        if let Some(Prediction { m: predicted, design, member, amount }) = prediction {
+            m = predicted;
             // d m / d b = m (1 - m) x for both logistic models; pipeline = opportunity x
             // the segment's amount. `dr`'s column m + w (y - m) moves as (1 - w) m.
             let factor = if kind == EstimatorKind::Dr { 1.0 - weight } else { 1.0 };
-            let amount = model.amount(units, prep, i);
             let d_meeting = factor * m[0] * (1.0 - m[0]);
             let d_opportunity = factor * m[1] * (1.0 - m[1]);
             let handoff = if hp.is_some() { 1.0 } else { 0.0 };
-            gradients.add_outcome(0, member, 0, d_meeting);
-            gradients.add_outcome(1, member, 1, d_opportunity);
-            gradients.add_outcome(2, member, 1, d_opportunity * amount);
-            gradients.add_outcome(3, member, 0, handoff * d_meeting);
-            gradients.add_outcome(4, member, 1, handoff * d_opportunity);
+            gradients.add_outcome(design, 0, member, 0, d_meeting);
+            gradients.add_outcome(design, 1, member, 1, d_opportunity);
+            gradients.add_outcome(design, 2, member, 1, d_opportunity * amount);
+            gradients.add_outcome(design, 3, member, 0, handoff * d_meeting);
+            gradients.add_outcome(design, 4, member, 1, handoff * d_opportunity);
         }
         // d w / d b = -w s_i where the weight is not clipped and history's path is modelled
         // (w = 1 / p, and d ln p / d b is the hazard score).
@@ -616,6 +729,27 @@ impl Estimation {
     }
 }
 
+/// The outcome model at a policy's handoff point in one conversation.
+#[derive(Clone, Copy)]
+struct Prediction<'a> {
+    m: Outcomes,
+    /// The model's design row at that point (`OutcomeModels::predict_with_row`).
+    design: &'a [f64],
+    /// The fold model (member) that predicted it.
+    member: usize,
+    /// The shrunk mean amount of the conversation's segment.
+    amount: f64,
+}
+
+/// A policy evaluated up to its statistics (`Estimation::drafts`).
+struct Draft {
+    handoff_points: Vec<Option<u32>>,
+    aligned: bool,
+    statistics: PolicyStatistics,
+    /// Why the policy cannot be estimated, if it cannot.
+    problem: Option<String>,
+}
+
 fn finite(v: f64) -> f64 {
     if v.is_finite() {
         v
@@ -649,8 +783,6 @@ struct Gradients {
     /// Per column, the hazard gradient.
     hazard: Vec<Vec<f64>>,
     hazard_dim: usize,
-    /// Scratch: the current unit's outcome design row.
-    design: Vec<f64>,
 }
 
 impl Gradients {
@@ -667,27 +799,37 @@ impl Gradients {
             outcome_dim: dim,
             hazard: vec![vec![0.0; if hazard_used { hazard_dim } else { 0 }]; SENSITIVE_COLUMNS],
             hazard_dim,
-            design: Vec::new(),
         }
     }
 
     /// Adds `factor * design` to column `column`'s gradient in outcome `outcome`'s model
     /// `member`.
-    fn add_outcome(&mut self, column: usize, member: usize, outcome: usize, factor: f64) {
+    fn add_outcome(
+        &mut self,
+        design: &[f64],
+        column: usize,
+        member: usize,
+        outcome: usize,
+        factor: f64,
+    ) {
         if factor == 0.0 || self.outcome_dim == 0 {
             return;
         }
-        let offset = (outcome * self.outcome_members + member) * self.outcome_dim;
-        let target = &mut self.outcome[column][offset..offset + self.outcome_dim];
+        let dim = self.outcome_dim;
+        let offset = (outcome * self.outcome_members + member) * dim;
+        let (Some(target), Some(x)) =
+            (self.outcome[column].get_mut(offset..offset + dim), design.get(..dim))
+        else {
+            return;
+        };
         // The design's non-zero part: the intercept, the no-handoff flag and one of the two
-        // interaction blocks (see `models::interact`).
-        let block = (self.outcome_dim - 2) / 2;
-        let none = self.design.get(1).is_some_and(|v| *v != 0.0);
-        let from = if none { 2 + block } else { 2 };
-        for j in [0, 1].into_iter().chain(from..from + block) {
-            if let (Some(t), Some(x)) = (target.get_mut(j), self.design.get(j)) {
-                *t += factor * x;
-            }
+        // interaction blocks (see `models::interact`); whole slices, so the loop vectorises.
+        let block = (dim - 2) / 2;
+        let from = if x[1] != 0.0 { 2 + block } else { 2 };
+        target[0] += factor * x[0];
+        target[1] += factor * x[1];
+        for (t, v) in target[from..from + block].iter_mut().zip(&x[from..from + block]) {
+            *t += factor * v;
         }
     }
 

@@ -20,11 +20,10 @@
 //! The intercept is not penalised.
 
 use super::features::{onsets, FeatureSpace};
-use super::logistic::{self, LogisticFit, LogisticOptions, Rows, SparseRows};
+use super::logistic::{self, LogisticFit, LogisticOptions, SparseRows};
 use super::{Observed, Unit};
 use crate::policy::Policy;
 use crate::replay::decide;
-use rayon::prelude::*;
 
 /// Prior weight (in opportunities) pulling a segment's mean amount towards the overall mean.
 pub const AMOUNT_PRIOR: f64 = 5.0;
@@ -186,6 +185,7 @@ impl HazardModel {
             width,
             iterations = fit.iterations,
             converged = fit.converged,
+            cpu_s = crate::logging::cpu_seconds(),
             "hazard fit"
         );
         HazardModel { fitted: Some((live, fit)), penalties }
@@ -294,42 +294,15 @@ impl OutcomeModels {
         let chosen: Vec<usize> = (0..units.len()).filter(|&i| include(i)).collect();
         let standardizer = outcome_standardizer(units, prep, &chosen);
         let design = OutcomeDesign::build(units, prep, &standardizer, &chosen);
-        OutcomeModels::fit_design(units, prep, options, standardizer, &design, Rows::All, None)
-    }
-
-    /// Fits on `design`'s rows that `rows` keeps, from `start`'s coefficients when given.
-    fn fit_design(
-        units: &[Unit],
-        prep: &Prepared,
-        options: LogisticOptions,
-        standardizer: Standardizer,
-        design: &OutcomeDesign,
-        rows: Rows,
-        start: Option<&OutcomeModels>,
-    ) -> OutcomeModels {
-        let width = design.x.width;
-        let penalties: Vec<f64> =
-            (0..width).map(|j| if j == 0 { 0.0 } else { options.lambda }).collect();
-        let meeting = logistic::fit_sparse_rows(
-            &design.x,
-            &design.meeting,
-            &penalties,
-            options,
-            rows,
-            start.map(|s| &s.meeting.coef[..]),
-        );
-        let opportunity = logistic::fit_sparse_rows(
-            &design.x,
-            &design.opportunity,
-            &penalties,
-            options,
-            rows,
-            start.map(|s| &s.opportunity.coef[..]),
-        );
+        let penalties = outcome_penalties(design.x.width, options);
+        let fit = |y: &[f64]| logistic::fit_sparse(&design.x, y, &penalties, options);
+        let (meeting, opportunity) =
+            rayon::join(|| fit(&design.meeting), || fit(&design.opportunity));
         tracing::debug!(
             meeting = meeting.iterations,
             opportunity = opportunity.iterations,
             converged = meeting.converged && opportunity.converged,
+            cpu_s = crate::logging::cpu_seconds(),
             "outcome fits"
         );
         let (segment_amount, overall_amount) = segment_amounts(units, prep);
@@ -358,13 +331,34 @@ impl OutcomeModels {
         point: Option<u32>,
         design: &mut Vec<f64>,
     ) -> Outcomes {
-        let mut row = prep.features(units, i, point);
-        self.standardizer.apply(&mut row);
+        // The raw features go at the end of `design`, are standardised there, and are then
+        // laid out in front of them: no allocation per prediction.
         design.clear();
+        let k = prep.space.dim();
+        design.resize(2 * k + 2, 0.0);
+        prep.write(units, i, point, design);
+        let (front, raw) = design.split_at_mut(2 * k + 2);
+        self.standardizer.apply(raw);
         let none = point.is_none() || units[i].timeline.points.is_empty();
-        interact(&row, none, design);
-        let meeting = self.meeting.predict(design);
-        let opportunity = self.opportunity.predict(design);
+        front[0] = 1.0;
+        front[1] = if none { 1.0 } else { 0.0 };
+        let block = if none { 2 + k } else { 2 };
+        front[block..block + k].copy_from_slice(raw);
+        design.truncate(2 * k + 2);
+        // Only the intercept, the flag and the case's block are non-zero.
+        let eta = |fit: &LogisticFit| {
+            let c = &fit.coef;
+            let x = &design[..];
+            c[0] * x[0]
+                + c[1] * x[1]
+                + c[block..block + k]
+                    .iter()
+                    .zip(&x[block..block + k])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>()
+        };
+        let meeting = logistic::sigmoid(eta(&self.meeting));
+        let opportunity = logistic::sigmoid(eta(&self.opportunity));
         [meeting, opportunity, opportunity * self.amount(units, prep, i)]
     }
 
@@ -427,7 +421,7 @@ impl CrossFitted {
     ///
     /// The folds share one design, standardised on every unit (the features' means and
     /// spreads carry no outcome), so a conversation's design row is the same for every fold
-    /// model; each fold starts from the previous fold's coefficients.
+    /// model; the fold models are fitted together from one fit on every unit (`logistic::fit_folds`).
     pub fn fit_keyed(
         units: &[Unit],
         prep: &Prepared,
@@ -438,27 +432,34 @@ impl CrossFitted {
         let all: Vec<usize> = (0..units.len()).collect();
         let standardizer = outcome_standardizer(units, prep, &all);
         let design = OutcomeDesign::build(units, prep, &standardizer, &all);
-        let groups: Vec<u8> = all.iter().map(|&i| fitted.fold_of(i) as u8).collect();
-        let fit_fold = |f: usize, start: Option<&OutcomeModels>| {
-            let rows = Rows::Excluding { groups: &groups, excluded: f as u8 };
-            OutcomeModels::fit_design(
-                units,
-                prep,
-                options,
-                standardizer.clone(),
-                &design,
-                rows,
-                start,
-            )
-        };
-        // Fold 0 from zero, the others from fold 0's coefficients, in parallel: the same
-        // optimum, each reached in a few steps, and the same start whatever the thread count.
-        let first = fit_fold(0, None);
-        let rest: Vec<OutcomeModels> =
-            (1..FOLDS).into_par_iter().map(|f| fit_fold(f, Some(&first))).collect();
-        let mut folds = Vec::with_capacity(FOLDS);
-        folds.push(first);
-        folds.extend(rest);
+        let groups: Vec<u8> = design.units.iter().map(|&i| fitted.fold_of(i) as u8).collect();
+        // Every fold at once, from one fit on every conversation (`logistic::fit_folds`).
+        let penalties = outcome_penalties(design.x.width, options);
+        let fit =
+            |y: &[f64]| logistic::fit_folds(&design.x, y, &groups, FOLDS, &penalties, options);
+        let (meeting, opportunity) =
+            rayon::join(|| fit(&design.meeting), || fit(&design.opportunity));
+        let (segment_amount, overall_amount) = segment_amounts(units, prep);
+        let folds: Vec<OutcomeModels> = meeting
+            .into_iter()
+            .zip(opportunity)
+            .map(|(meeting, opportunity)| {
+                tracing::debug!(
+                    meeting = meeting.iterations,
+                    opportunity = opportunity.iterations,
+                    converged = meeting.converged && opportunity.converged,
+                    cpu_s = crate::logging::cpu_seconds(),
+                    "outcome fold fits"
+                );
+                OutcomeModels {
+                    standardizer: standardizer.clone(),
+                    meeting,
+                    opportunity,
+                    segment_amount: segment_amount.clone(),
+                    overall_amount,
+                }
+            })
+            .collect();
         fitted.folds = folds;
         fitted
     }
@@ -488,6 +489,12 @@ impl CrossFitted {
     }
 }
 
+/// The outcome models' penalties: `lambda` on every standardised column, none on the
+/// intercept.
+fn outcome_penalties(width: usize, options: LogisticOptions) -> Vec<f64> {
+    (0..width).map(|j| if j == 0 { 0.0 } else { options.lambda }).collect()
+}
+
 /// The standardiser of the outcome features at history's own handoff point, learned on
 /// `chosen`.
 fn outcome_standardizer(units: &[Unit], prep: &Prepared, chosen: &[usize]) -> Standardizer {
@@ -502,11 +509,15 @@ fn outcome_standardizer(units: &[Unit], prep: &Prepared, chosen: &[usize]) -> St
 /// The outcome models' design on `chosen` (standardised, interacted) and their targets.
 ///
 /// Stored sparse: a row's interaction block for the other case is zeros, so half of every row
-/// is not kept.
+/// is not kept. The rows are ordered by case (the units history handed off, then those it
+/// did not, each in unit order: `units`), so that the fits' chunks each use one case's
+/// columns (`logistic::accumulate_chunk`).
 struct OutcomeDesign {
     x: SparseRows,
     meeting: Vec<f64>,
     opportunity: Vec<f64>,
+    /// The unit of each row.
+    units: Vec<usize>,
 }
 
 impl OutcomeDesign {
@@ -520,7 +531,14 @@ impl OutcomeDesign {
         let mut x = SparseRows::new(2 * k + 2);
         let mut row = Vec::with_capacity(k);
         let mut design = Vec::with_capacity(2 * k + 2);
-        for &i in chosen {
+        let handed_off = |i: usize| history_point(&units[i]).is_some();
+        let chosen: Vec<usize> = chosen
+            .iter()
+            .copied()
+            .filter(|&i| handed_off(i))
+            .chain(chosen.iter().copied().filter(|&i| !handed_off(i)))
+            .collect();
+        for &i in &chosen {
             row.clear();
             prep.write(units, i, history_point(&units[i]), &mut row);
             standardizer.apply(&mut row);
@@ -531,7 +549,12 @@ impl OutcomeDesign {
         let target = |f: fn(&Observed) -> bool| -> Vec<f64> {
             chosen.iter().map(|&i| f64::from(u8::from(f(&units[i].observed)))).collect()
         };
-        OutcomeDesign { x, meeting: target(|o| o.meeting), opportunity: target(|o| o.opportunity) }
+        OutcomeDesign {
+            x,
+            meeting: target(|o| o.meeting),
+            opportunity: target(|o| o.opportunity),
+            units: chosen,
+        }
     }
 }
 

@@ -23,7 +23,7 @@
 use rayon::prelude::*;
 
 use super::logistic::Factor;
-use super::resample::{poisson_weight, BLOCK};
+use super::resample::{add_product_replicate_major, fixed_chunks, BLOCK};
 
 /// How the sum of one column moves with the coefficients of the models it depends on: per
 /// model (an index into `ModelShifts`), the gradient of the column's sum.
@@ -83,14 +83,13 @@ impl ModelShifts {
 
     /// Computes the shifts (`replicates > 0`) or stores the window's scores (normal
     /// intervals). `score(i, out)` adds fitting conversation `i`'s scores for every group, one
-    /// after the other (`dim` values each), to `out` (zeroed); `keys[i]` is its conversation
-    /// key; `window` lists the fitting conversations that are in the reported window, in unit
-    /// order.
+    /// after the other (`dim` values each), to `out` (zeroed); `weights` are the fitting
+    /// conversations' resample weights (`resample::weights_of`, conversation-major); `window`
+    /// lists the fitting conversations that are in the reported window, in unit order.
     pub fn build(
         groups: &[ModelGroup],
-        keys: &[u64],
+        weights: &[u8],
         window: &[usize],
-        seed: u64,
         replicates: usize,
         score: &(dyn Fn(usize, &mut [f64]) + Sync),
     ) -> ModelShifts {
@@ -140,7 +139,7 @@ impl ModelShifts {
             }
             return ModelShifts { members, window: window_scores };
         }
-        let partials = score_sums(groups, &offsets, width, keys, seed, replicates, score);
+        let partials = score_sums(groups, &offsets, width, weights, replicates, score);
         for (g, group) in groups.iter().enumerate() {
             let folds = group.information.len().max(1);
             let partial = &partials[g];
@@ -200,58 +199,86 @@ impl ModelShifts {
 }
 
 /// Per group, per fold and replicate, `sum_i (w_ir - 1) s_i` over the group's fitting
-/// conversations (`[(fold * replicates + r) * dim + j]`), in blocks summed in order. Each
-/// conversation's scores are computed once for every group.
+/// conversations (`[(fold * replicates + r) * dim + j]`). Each conversation's scores are
+/// computed once for every group; per block of conversations and per fold, the sums are one
+/// matrix product (`(W_f - 1)' S_f`, see `resample::add_product`), and the blocks' partial
+/// sums are added in a fixed order, whatever the thread count.
 fn score_sums(
     groups: &[ModelGroup],
     offsets: &[usize],
     width: usize,
-    keys: &[u64],
-    seed: u64,
+    weights: &[u8],
     replicates: usize,
     score: &(dyn Fn(usize, &mut [f64]) + Sync),
 ) -> Vec<Vec<f64>> {
+    let n = weights.len() / replicates.max(1);
+    let folds: usize = groups.iter().map(|g| g.information.len().max(1)).max().unwrap_or(1);
     let sizes: Vec<usize> =
         groups.iter().map(|g| g.information.len().max(1) * replicates * g.dim).collect();
     let zero = || sizes.iter().map(|&n| vec![0.0; n]).collect::<Vec<Vec<f64>>>();
-    let blocks: Vec<Vec<Vec<f64>>> = (0..keys.len().div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|block| {
+    let chunks = fixed_chunks(n);
+    let partials: Vec<Vec<Vec<f64>>> = chunks
+        .par_iter()
+        .map(|range| {
             let mut partial = zero();
             let mut row = vec![0.0; width];
-            let mut weights = vec![0.0; replicates];
-            let end = ((block + 1) * BLOCK).min(keys.len());
-            for i in block * BLOCK..end {
-                row.iter_mut().for_each(|v| *v = 0.0);
-                score(i, &mut row);
-                if row.iter().all(|v| *v == 0.0) {
-                    continue;
+            // Per fold, the block's rows: weights minus one (`len x replicates`) and scores
+            // (column-major, `width x len`).
+            let mut w: Vec<Vec<f64>> = vec![Vec::new(); folds];
+            let mut s: Vec<Vec<f64>> = vec![Vec::new(); folds];
+            let mut members: Vec<Vec<f64>> = vec![Vec::new(); folds];
+            let mut start = range.start;
+            while start < range.end {
+                let end = (start + BLOCK).min(range.end);
+                members.iter_mut().for_each(Vec::clear);
+                w.iter_mut().for_each(Vec::clear);
+                for i in start..end {
+                    row.iter_mut().for_each(|v| *v = 0.0);
+                    score(i, &mut row);
+                    if row.iter().all(|v| *v == 0.0) {
+                        continue;
+                    }
+                    // Fold groups share one fold assignment (the outcome models of one run).
+                    let fold = groups
+                        .iter()
+                        .find_map(|g| g.left_out.as_ref().map(|l| usize::from(l[i])))
+                        .unwrap_or(0)
+                        .min(folds - 1);
+                    members[fold].extend_from_slice(&row);
+                    let wi = &weights[i * replicates..(i + 1) * replicates];
+                    w[fold].extend(wi.iter().map(|&x| f64::from(x) - 1.0));
                 }
-                for (r, w) in weights.iter_mut().enumerate() {
-                    *w = f64::from(poisson_weight(keys[i], seed, r as u32)) - 1.0;
-                }
-                for (g, group) in groups.iter().enumerate() {
-                    let fold = group.left_out.as_ref().map_or(0, |l| usize::from(l[i]));
-                    let x = &row[offsets[g]..offsets[g] + group.dim];
-                    for (r, &w) in weights.iter().enumerate() {
-                        if w == 0.0 {
-                            continue;
-                        }
-                        let out =
-                            &mut partial[g][(fold * replicates + r) * group.dim..][..group.dim];
-                        // Dense on purpose: a contiguous update vectorises, where a list of
-                        // the non-zero columns would not.
-                        for (o, v) in out.iter_mut().zip(x) {
-                            *o += w * v;
+                for f in 0..folds {
+                    let len = w[f].len() / replicates.max(1);
+                    if len == 0 {
+                        continue;
+                    }
+                    // Row-major rows to column-major columns.
+                    let rows = &members[f];
+                    s[f].clear();
+                    s[f].resize(len * width, 0.0);
+                    for (i, r) in rows.chunks_exact(width).enumerate() {
+                        for (j, v) in r.iter().enumerate() {
+                            s[f][j * len + i] = *v;
                         }
                     }
+                    for (g, group) in groups.iter().enumerate() {
+                        let fold = if group.left_out.is_some() { f } else { 0 };
+                        let out = &mut partial[g][fold * replicates * group.dim..]
+                            [..replicates * group.dim];
+                        let columns = &s[f][offsets[g] * len..(offsets[g] + group.dim) * len];
+                        add_product_replicate_major(
+                            &w[f], columns, replicates, len, group.dim, out,
+                        );
+                    }
                 }
+                start = end;
             }
             partial
         })
         .collect();
     let mut total = zero();
-    for partial in &blocks {
+    for partial in &partials {
         for (t, p) in total.iter_mut().zip(partial) {
             t.iter_mut().zip(p).for_each(|(a, b)| *a += b);
         }
@@ -265,6 +292,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::resample::{poisson_weight, weights_of};
     use super::*;
 
     /// A one-coefficient "model" (the mean of y, information n): the shift of replicate r is
@@ -278,7 +306,8 @@ mod tests {
         let group = ModelGroup { dim: 1, information: vec![vec![n]], left_out: None };
         let score = |i: usize, out: &mut [f64]| out[0] = y[i] - mean;
         let window: Vec<usize> = (0..400).collect();
-        let shifts = ModelShifts::build(&[group], &keys, &window, 3, 10, &score);
+        let weights = weights_of(&keys, 3, 10);
+        let shifts = ModelShifts::build(&[group], &weights, &window, 10, &score);
         for r in 0..10u32 {
             let w: Vec<f64> = keys.iter().map(|&k| f64::from(poisson_weight(k, 3, r))).collect();
             let resampled = w.iter().zip(&y).map(|(w, y)| w * (y - mean)).sum::<f64>() / n;
@@ -294,7 +323,6 @@ mod tests {
 
     #[test]
     fn a_fold_member_ignores_its_own_folds_scores() {
-        let keys: Vec<u64> = (0..6).collect();
         let left_out = vec![0, 1, 0, 1, 0, 1];
         let group = ModelGroup {
             dim: 1,
@@ -304,7 +332,7 @@ mod tests {
         // Normal intervals: a conversation left out of fold 0 has no influence through it.
         let score = |_i: usize, out: &mut [f64]| out[0] = 1.0;
         let window: Vec<usize> = (0..6).collect();
-        let shifts = ModelShifts::build(&[group], &keys, &window, 1, 0, &score);
+        let shifts = ModelShifts::build(&[group], &[], &window, 0, &score);
         let mut values = vec![0.0; 6];
         shifts.add_influence(&Sensitivity { gradients: vec![(0, vec![2.0])] }, &mut values);
         assert_eq!(values, vec![0.0, 2.0, 0.0, 2.0, 0.0, 2.0]);
