@@ -114,6 +114,18 @@ impl Rows<'_> {
 const WARM_ROWS: usize = 1 << 17;
 const WARM_STEP: usize = 8;
 
+/// `sigmoid(z)` and `ln sigmoid(z)` from one exponential and one logarithm (a fit's pass
+/// needs both for every row).
+fn sigmoid_and_log(z: f64) -> (f64, f64) {
+    let e = (-z.abs()).exp();
+    if z >= 0.0 {
+        (1.0 / (1.0 + e), -e.ln_1p())
+    } else {
+        (e / (1.0 + e), z - e.ln_1p())
+    }
+}
+
+#[cfg(test)]
 fn log_sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         -(-z).exp().ln_1p()
@@ -244,20 +256,31 @@ pub fn fit_sparse_rows(
         let coef = vec![0.0; k];
         return LogisticFit { coef, iterations: 0, converged: false, information: Vec::new() };
     }
-    let warm;
-    let start = match (start, rows) {
-        (None, Rows::All) if x.len() > WARM_ROWS => {
-            // The subsample's penalty is scaled with its size, so its optimum is near the full
-            // one's; the full fit then converges to the same optimum as from zero.
-            let scaled: Vec<f64> = penalties.iter().map(|p| p / WARM_STEP as f64).collect();
-            let sub = Rows::Every(WARM_STEP);
-            let loose = LogisticOptions { tolerance: options.tolerance.max(1e-6), ..options };
-            warm = newton(k, &scaled, loose, None, |coef| accumulate_sparse(x, y, coef, sub));
-            Some(&warm.coef[..])
-        }
-        _ => start,
+    let warm = match (start, rows) {
+        (None, Rows::All) => warm_start(x, y, penalties, options),
+        _ => None,
     };
+    let start = warm.as_deref().or(start);
     newton(k, penalties, options, start, |coef| accumulate_sparse(x, y, coef, rows))
+}
+
+/// On more than `WARM_ROWS` rows, the optimum on every `WARM_STEP`-th row, to start the
+/// full fit from. The subsample's penalty is scaled with its size, so its optimum is near
+/// the full one's; the full fit then converges to the same optimum as from zero.
+fn warm_start(
+    x: &SparseRows,
+    y: &[f64],
+    penalties: &[f64],
+    options: LogisticOptions,
+) -> Option<Vec<f64>> {
+    if x.len() <= WARM_ROWS {
+        return None;
+    }
+    let scaled: Vec<f64> = penalties.iter().map(|p| p / WARM_STEP as f64).collect();
+    let sub = Rows::Every(WARM_STEP);
+    let loose = LogisticOptions { tolerance: options.tolerance.max(1e-6), ..options };
+    let fit = newton(x.width, &scaled, loose, None, |coef| accumulate_sparse(x, y, coef, sub));
+    Some(fit.coef)
 }
 
 fn accumulate_sparse(x: &SparseRows, y: &[f64], coef: &[f64], rows: Rows) -> Accum {
@@ -300,9 +323,10 @@ fn accumulate_chunk(
         let target = y[r];
         let (cols, vals) = x.row(r);
         let eta: f64 = cols.iter().zip(vals).map(|(&c, &v)| coef[c as usize] * f64::from(v)).sum();
-        let p = sigmoid(eta);
+        let (p, log_p) = sigmoid_and_log(eta);
         let w = (p * (1.0 - p)).max(1e-12);
-        acc.loglik += target * log_sigmoid(eta) + (1.0 - target) * log_sigmoid(-eta);
+        // ln(1 - p) = ln p - eta.
+        acc.loglik += target * log_p + (1.0 - target) * (log_p - eta);
         for (&c, &v) in cols.iter().zip(vals) {
             let c = c as usize;
             acc.gradient[c] += f64::from(v) * (target - p);
@@ -379,13 +403,24 @@ pub fn fit_folds(
     options: LogisticOptions,
 ) -> Vec<LogisticFit> {
     let k = x.width;
-    let all = fit_sparse_rows(x, y, penalties, options, Rows::All, None);
-    if all.information.is_empty() || groups.len() != x.len() {
+    if k == 0 || y.len() != x.len() || groups.len() != x.len() || penalties.len() != k {
+        let all = fit_sparse_rows(x, y, penalties, options, Rows::All, None);
         return (0..folds).map(|_| all.clone()).collect();
     }
-    let pieces: Vec<Accum> = (0..folds)
-        .map(|g| accumulate_sparse(x, y, &all.coef, Rows::Only { groups, group: g as u8 }))
-        .collect();
+    // The all-rows fit, accumulating its sums per group: the last accumulation is at the
+    // returned coefficients, so its pieces are the per-fold `X'WX` at the common optimum.
+    let last_pieces: std::sync::Mutex<Vec<Accum>> = std::sync::Mutex::new(Vec::new());
+    let start = warm_start(x, y, penalties, options);
+    let all = newton(k, penalties, options, start.as_deref(), |coef| {
+        let pieces = accumulate_groups(x, y, coef, groups, folds);
+        let total = pieces.iter().fold(Accum::zero(k), |acc, p| acc.add(p));
+        *last_pieces.lock().unwrap_or_else(|p| p.into_inner()) = pieces;
+        total
+    });
+    let pieces = last_pieces.into_inner().unwrap_or_else(|p| p.into_inner());
+    if all.information.is_empty() || pieces.len() != folds {
+        return (0..folds).map(|_| all.clone()).collect();
+    }
     (0..folds)
         .into_par_iter()
         .map(|f| {
@@ -429,6 +464,36 @@ pub fn fit_folds(
             fit_sparse_rows(x, y, penalties, options, rows, Some(&coef))
         })
         .collect()
+}
+
+/// `accumulate_sparse`'s sums per group (`groups[r] < folds`), in one pass: each chunk's
+/// rows go to their group's sums, chunks added in order.
+fn accumulate_groups(
+    x: &SparseRows,
+    y: &[f64],
+    coef: &[f64],
+    groups: &[u8],
+    folds: usize,
+) -> Vec<Accum> {
+    let k = x.width;
+    let chunks = x.len().div_ceil(CHUNK_ROWS);
+    let partials: Vec<Vec<Accum>> = (0..chunks)
+        .into_par_iter()
+        .map(|chunk| {
+            let range = chunk * CHUNK_ROWS..((chunk + 1) * CHUNK_ROWS).min(x.len());
+            (0..folds)
+                .map(|g| {
+                    let rows = Rows::Only { groups, group: g as u8 };
+                    accumulate_chunk(x, y, coef, rows, range.clone())
+                })
+                .collect()
+        })
+        .collect();
+    let mut total: Vec<Accum> = (0..folds).map(|_| Accum::zero(k)).collect();
+    for partial in partials {
+        total = total.into_iter().zip(&partial).map(|(t, p)| t.add(p)).collect();
+    }
+    total
 }
 
 /// The log-likelihood's gradient `X'(y - p)` over the rows `rows` keeps (no `X'WX`).
@@ -733,6 +798,16 @@ mod tests {
         assert!(warm.iterations < cold.iterations, "{} vs {}", warm.iterations, cold.iterations);
         for (a, b) in warm.coef.iter().zip(&cold.coef) {
             assert!((a - b).abs() < 1e-9, "{:?} vs {:?}", warm.coef, cold.coef);
+        }
+    }
+
+    #[test]
+    fn sigmoid_and_its_log_agree_with_the_separate_functions() {
+        for z in [-40.0, -3.5, -0.2, 0.0, 0.7, 12.0, 40.0] {
+            let (p, log_p) = sigmoid_and_log(z);
+            assert!((p - sigmoid(z)).abs() < 1e-15, "{z}");
+            assert!((log_p - log_sigmoid(z)).abs() < 1e-12, "{z}");
+            assert!((log_p - z - log_sigmoid(-z)).abs() < 1e-12, "{z}");
         }
     }
 

@@ -440,7 +440,8 @@ fn partial_sums_over_two_shards_add_up_to_one_pass() {
 }
 
 /// Weights and folds are keyed by conversation id: the same conversations in another order
-/// give the same estimates and intervals (to rounding).
+/// give the same estimates and intervals, to rounding (the models' shifts are summed in
+/// single precision, in blocks that another order fills differently: about 1e-8).
 #[test]
 fn row_order_does_not_change_the_figures() {
     let world = simulate(1200, 8);
@@ -455,7 +456,7 @@ fn row_order_does_not_change_the_figures() {
         let (x, y) = (a.get(rate), b.get(rate));
         for (u, v) in [(x.estimate, y.estimate), (x.low, y.low), (x.high, y.high)] {
             let (u, v) = (u.unwrap(), v.unwrap());
-            assert!((u - v).abs() <= 1e-9 * u.abs().max(1.0), "{rate:?}: {x:?} vs {y:?}");
+            assert!((u - v).abs() <= 1e-7 * u.abs().max(1.0), "{rate:?}: {x:?} vs {y:?}");
         }
     }
 }

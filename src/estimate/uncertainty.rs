@@ -23,7 +23,7 @@
 use rayon::prelude::*;
 
 use super::logistic::Factor;
-use super::resample::{add_product_replicate_major, fixed_chunks, BLOCK};
+use super::resample::{add_product_replicate_major_f32, fixed_chunks, BLOCK};
 
 /// How the sum of one column moves with the coefficients of the models it depends on: per
 /// model (an index into `ModelShifts`), the gradient of the column's sum.
@@ -224,9 +224,10 @@ fn score_sums(
             let mut row = vec![0.0; width];
             // Per fold, the block's rows: weights minus one (`len x replicates`) and scores
             // (column-major, `width x len`).
-            let mut w: Vec<Vec<f64>> = vec![Vec::new(); folds];
-            let mut s: Vec<Vec<f64>> = vec![Vec::new(); folds];
+            let mut w: Vec<Vec<f32>> = vec![Vec::new(); folds];
+            let mut s: Vec<f32> = Vec::new();
             let mut members: Vec<Vec<f64>> = vec![Vec::new(); folds];
+            let mut product: Vec<f32> = Vec::new();
             let mut start = range.start;
             while start < range.end {
                 let end = (start + BLOCK).min(range.end);
@@ -246,7 +247,7 @@ fn score_sums(
                         .min(folds - 1);
                     members[fold].extend_from_slice(&row);
                     let wi = &weights[i * replicates..(i + 1) * replicates];
-                    w[fold].extend(wi.iter().map(|&x| f64::from(x) - 1.0));
+                    w[fold].extend(wi.iter().map(|&x| f32::from(x) - 1.0));
                 }
                 for f in 0..folds {
                     let len = w[f].len() / replicates.max(1);
@@ -254,22 +255,29 @@ fn score_sums(
                         continue;
                     }
                     // Row-major rows to column-major columns.
-                    let rows = &members[f];
-                    s[f].clear();
-                    s[f].resize(len * width, 0.0);
-                    for (i, r) in rows.chunks_exact(width).enumerate() {
+                    s.clear();
+                    s.resize(len * width, 0.0);
+                    for (i, r) in members[f].chunks_exact(width).enumerate() {
                         for (j, v) in r.iter().enumerate() {
-                            s[f][j * len + i] = *v;
+                            s[j * len + i] = *v as f32;
                         }
                     }
                     for (g, group) in groups.iter().enumerate() {
                         let fold = if group.left_out.is_some() { f } else { 0 };
                         let out = &mut partial[g][fold * replicates * group.dim..]
                             [..replicates * group.dim];
-                        let columns = &s[f][offsets[g] * len..(offsets[g] + group.dim) * len];
-                        add_product_replicate_major(
-                            &w[f], columns, replicates, len, group.dim, out,
+                        let columns = &s[offsets[g] * len..(offsets[g] + group.dim) * len];
+                        product.clear();
+                        product.resize(replicates * group.dim, 0.0);
+                        add_product_replicate_major_f32(
+                            &w[f],
+                            columns,
+                            replicates,
+                            len,
+                            group.dim,
+                            &mut product,
                         );
+                        out.iter_mut().zip(&product).for_each(|(o, p)| *o += f64::from(*p));
                     }
                 }
                 start = end;
