@@ -82,14 +82,16 @@ pub fn analyse(
     let historical = replayed.historical();
     // Named policies, then sweep variants, aligned with `policies` and `variants`.
     let replayed_policies = &replayed.decisions[1..];
-    tracing::debug!(policies = replayed_policies.len(), "stage: replayed");
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
+    tracing::debug!(policies = replayed_policies.len(), rss_mib, peak_mib, "stage: replayed");
     let reference = &inputs.policies.quality.policy;
     let late_after = inputs.policies.quality.late_after;
     let reference_decisions: Vec<Decision> =
         inputs.timelines.par_iter().map(|tl| decide(reference, tl)).collect();
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
-    tracing::debug!(units = units.len(), "stage: models fitted");
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
+    tracing::debug!(units = units.len(), rss_mib, peak_mib, "stage: models fitted");
     let pick = |per_conv: &[Decision]| -> Vec<Decision> {
         fit_indices.iter().map(|&i| per_conv[i]).collect()
     };
@@ -121,7 +123,8 @@ pub fn analyse(
             (eval, metrics_of(per_conv))
         })
         .collect();
-    tracing::debug!("stage: policies estimated");
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
+    tracing::debug!(rss_mib, peak_mib, "stage: policies estimated");
     let mut summaries: Vec<PolicySummary> = Vec::with_capacity(evaluations.len());
     for (k, (eval, metrics)) in evaluations.iter().enumerate() {
         let kind = if k < policies.len() { PolicyKind::Policy } else { PolicyKind::Variant };
@@ -146,7 +149,8 @@ pub fn analyse(
         &replayed.names,
         &replayed.decisions,
     );
-    tracing::debug!(rows = decisions.len(), "stage: decision table built");
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
+    tracing::debug!(rows = decisions.len(), rss_mib, peak_mib, "stage: decision table built");
 
     let mut summary = Summary {
         window: window.info(),
