@@ -241,7 +241,18 @@ fn column_cells(column: &Column) -> PolarsResult<Vec<Cell<'_>>> {
     let cells = match dtype {
         DataType::Null => vec![Cell::Null; column.len()],
         DataType::String => {
-            column.str()?.iter().map(|v| v.map_or(Cell::Null, Cell::text)).collect()
+            // Without the validity checks when the column has no null (most columns): the
+            // general iterator costs more than the rest of the conversion.
+            let strings = column.str()?;
+            let mut cells = Vec::with_capacity(strings.len());
+            if strings.null_count() == 0 {
+                for chunk in strings.downcast_iter() {
+                    cells.extend(chunk.values_iter().map(Cell::text));
+                }
+            } else {
+                cells.extend(strings.iter().map(|v| v.map_or(Cell::Null, Cell::text)));
+            }
+            cells
         }
         DataType::Boolean => {
             column.bool()?.iter().map(|v| v.map_or(Cell::Null, Cell::Bool)).collect()

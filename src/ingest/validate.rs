@@ -137,9 +137,16 @@ fn in_range<T: PartialOrd + std::fmt::Display>(
     }
 }
 
-/// Trimmed and case-folded; `None` when empty.
+/// Trimmed and case-folded; `None` when empty. The text is kept, not copied, when it is
+/// already trimmed and folded (the common case: a million conversations carry a segment).
 fn folded(value: Option<String>) -> Option<String> {
-    value.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty())
+    let value = value?;
+    let unchanged = matches!(folded_ref(&value), Some(Cow::Borrowed(b)) if b.len() == value.len());
+    if unchanged {
+        Some(value)
+    } else {
+        folded_ref(&value).map(Cow::into_owned)
+    }
 }
 
 /// `folded` without a copy when the text is already trimmed and folded (the common case).
@@ -159,8 +166,17 @@ pub fn list_items(cell: &str) -> impl Iterator<Item = Cow<'_, str>> {
     cell.split(';').filter_map(folded_ref)
 }
 
+/// Trimmed; `None` when empty. Kept without a copy when already trimmed.
 fn trimmed(value: Option<String>) -> Option<String> {
-    value.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    let value = value?;
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == value.len() {
+        Some(value)
+    } else {
+        Some(trimmed.to_string())
+    }
 }
 
 /// The conversation id a row belongs to, when it can be read (borrowed when it is text).
@@ -551,6 +567,20 @@ mod tests {
             b.iter()
                 .flat_map(move |b| c.iter().flat_map(move |c| d.iter().map(move |d| (a, b, c, d))))
         })
+    }
+
+    #[test]
+    fn trimming_and_folding_keep_or_copy_alike() {
+        let some = |v: &str| Some(v.to_string());
+        assert_eq!(folded(some(" Enterprise ")), some("enterprise"));
+        assert_eq!(folded(some("smb")), some("smb"));
+        assert_eq!(folded(some("ÄB")), some("äb"));
+        assert_eq!(folded(some("  ")), None);
+        assert_eq!(folded(None), None);
+        assert_eq!(trimmed(some(" sdr-1 ")), some("sdr-1"));
+        assert_eq!(trimmed(some("Chat")), some("Chat"));
+        assert_eq!(trimmed(some("")), None);
+        assert_eq!(trimmed(some(" \u{a0}")), None);
     }
 
     #[test]
