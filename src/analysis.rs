@@ -83,8 +83,11 @@ pub fn analyse(
     let historical = replayed.historical();
     // Named policies, then sweep variants, aligned with `policies` and `variants`.
     let replayed_policies = &replayed.decisions[1..];
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
     tracing::debug!(
         policies = replayed_policies.len(),
+        rss_mib,
+        peak_mib,
         cpu_s = crate::logging::cpu_seconds(),
         "stage: replayed"
     );
@@ -94,8 +97,11 @@ pub fn analyse(
         inputs.timelines.par_iter().map(|tl| decide(reference, tl)).collect();
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
     tracing::debug!(
         units = units.len(),
+        rss_mib,
+        peak_mib,
         cpu_s = crate::logging::cpu_seconds(),
         "stage: models fitted"
     );
@@ -144,7 +150,13 @@ pub fn analyse(
     let metrics: Vec<PolicyMetrics> = replayed_policies.par_iter().map(|p| metrics_of(p)).collect();
     let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> =
         estimated.into_iter().zip(metrics).collect();
-    tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: policies estimated");
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
+    tracing::debug!(
+        rss_mib,
+        peak_mib,
+        cpu_s = crate::logging::cpu_seconds(),
+        "stage: policies estimated"
+    );
     let mut summaries: Vec<PolicySummary> = Vec::with_capacity(evaluations.len());
     for (k, (eval, metrics)) in evaluations.iter().enumerate() {
         let kind = if k < policies.len() { PolicyKind::Policy } else { PolicyKind::Variant };
@@ -169,8 +181,11 @@ pub fn analyse(
         &replayed.names,
         &replayed.decisions,
     );
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
     tracing::debug!(
         rows = decisions.len(),
+        rss_mib,
+        peak_mib,
         cpu_s = crate::logging::cpu_seconds(),
         "stage: decision table built"
     );

@@ -38,3 +38,16 @@ pub fn cpu_seconds() -> f64 {
     let total = seconds(usage.ru_utime) + seconds(usage.ru_stime);
     (total * 1000.0).round() / 1000.0
 }
+
+/// The process's resident memory now and at its peak so far, in MiB, for the stage logs
+/// (`/proc/self/status`; zeros where it cannot be read). Every `stage:` debug event that
+/// follows a large allocation carries it, so that a run's log shows where its peak is.
+pub fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(name));
+        let kib = line.and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
+        kib.unwrap_or(0) / 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}

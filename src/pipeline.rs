@@ -111,7 +111,7 @@ fn prepare_with(
         (false, true) => MessageText::Compact,
     };
     let mut dataset = load_from(&tables, data, text)?;
-    let (rss_mib, peak_mib) = memory_mib();
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
     tracing::debug!(
         conversations = dataset.conversations.len(),
         ?text,
@@ -133,7 +133,7 @@ fn prepare_with(
     } else {
         lean_timelines(&mut dataset, source, &detector)
     };
-    let (rss_mib, peak_mib) = memory_mib();
+    let (rss_mib, peak_mib) = crate::logging::memory_mib();
     tracing::debug!(rss_mib, peak_mib, "stage: timelines built");
     Ok(Prepared { policies, dataset, signals, timelines, source })
 }
@@ -179,18 +179,6 @@ fn lean_timelines(
         timelines.push(timeline);
     }
     (signals, timelines)
-}
-
-/// The process's resident memory now and at its peak so far, in MiB, for the stage logs
-/// (`/proc/self/status`; zeros where it cannot be read).
-fn memory_mib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| -> u64 {
-        let line = status.lines().find(|l| l.starts_with(name));
-        let kib = line.and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
-        kib.unwrap_or(0) / 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Loads and validates the data folder of `data`.

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
+
 use super::rows::{RawRow, RowProblem};
 use super::validate::{self, RowCheck};
 use crate::model::{
@@ -188,13 +190,18 @@ impl Builder {
     }
 
     fn reject(&mut self, at: RowRef, id: Option<&str>, problem: RowProblem) {
-        self.rejections.push(Rejection {
+        let rejection = self.rejection(at, id, problem);
+        self.rejections.push(rejection);
+    }
+
+    fn rejection(&self, at: RowRef, id: Option<&str>, problem: RowProblem) -> Rejection {
+        Rejection {
             file: self.labels[at.file as usize].clone(),
             row: Some(at.row),
             column: problem.column,
             conversation_id: id.map(str::to_string),
             reason: problem.reason,
-        });
+        }
     }
 
     fn reject_all(&mut self, at: RowRef, id: Option<&str>, problems: Vec<RowProblem>) {
@@ -286,8 +293,13 @@ impl Builder {
     pub fn add_message(&mut self, file: u32, raw: RawRow) {
         let at = RowRef { file, row: raw.row };
         let mut check = RowCheck { problems: raw.problems.clone() };
-        let parsed =
-            if raw.problems.is_empty() { validate::message(&raw, &mut check) } else { None };
+        // The plain path first: nearly every row is plainly valid, and `message` collects
+        // problems at several times the cost; it runs only when the plain path gives up.
+        let parsed = if raw.problems.is_empty() {
+            validate::plain_message(&raw).or_else(|| validate::message(&raw, &mut check))
+        } else {
+            None
+        };
         let Some(slot) = self.owner(at, &raw, &check.problems) else { return };
         match parsed {
             Some((message, unknown)) => {
@@ -344,16 +356,21 @@ impl Builder {
         dataset.total_conversation_ids = entries.len() as u64;
         // In the order of the accepted conversations, (`started_at`, id), so that they come
         // out sorted and their compact messages aligned with them; ids are distinct, and
-        // rejections and counts do not depend on this order. Indices are sorted, not the
-        // entries, which are large.
-        fn key(e: &Option<Box<Entry>>) -> (Option<Micros>, &str) {
-            match e {
-                Some(e) => (e.conversation.as_ref().map(|c| c.started_at), &e.id),
-                None => (None, ""),
-            }
-        }
-        let mut order: Vec<usize> = (0..entries.len()).collect();
-        order.sort_unstable_by(|&a, &b| key(&entries[a]).cmp(&key(&entries[b])));
+        // rejections and counts do not depend on this order. The keys are sorted beside their
+        // index, not the entries (large) nor indices compared through them (every comparison
+        // would then chase two pointers: most of the time at a million conversations).
+        let order: Vec<usize> = {
+            let mut keys: Vec<(Option<Micros>, &str, usize)> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| match e {
+                    Some(e) => (e.conversation.as_ref().map(|c| c.started_at), e.id.as_str(), i),
+                    None => (None, "", i),
+                })
+                .collect();
+            keys.par_sort_unstable();
+            keys.into_iter().map(|(_, _, i)| i).collect()
+        };
         dataset.conversations.reserve_exact(entries.len());
         if self.compact {
             dataset.compact.reserve_exact(entries.len());
@@ -361,18 +378,35 @@ impl Builder {
         let mut currencies = BTreeSet::new();
         // The numbering is only needed while messages are added.
         self.participants = HashMap::default();
-        for i in order {
-            let Some(mut entry) = entries.get_mut(i).and_then(Option::take) else { continue };
-            entry.sort_messages();
-            let bad_messages = self.check_messages(&entry);
-            let bad_outcomes = self.check_outcomes(&entry);
-            if bad_messages || bad_outcomes || entry.rejected || entry.conversation.is_none() {
-                dataset.rejected_conversations += 1;
-                continue;
-            }
-            if let Some((conversation, compact)) =
-                self.accept(*entry, extra_columns, &mut currencies)
-            {
+        // Entries are settled in parallel a batch at a time (each one alone: its checks, its
+        // rejections, its conversation), then recorded in order; a batch bounds how many
+        // settled conversations wait beside the entries not yet freed.
+        for batch in order.chunks(SETTLE_BATCH) {
+            let taken: Vec<Box<Entry>> =
+                batch.iter().filter_map(|&i| entries.get_mut(i).and_then(Option::take)).collect();
+            let settled: Vec<Settled> = {
+                let this = &self;
+                taken.into_par_iter().map(|entry| this.settle(*entry, extra_columns)).collect()
+            };
+            for one in settled {
+                self.rejections.extend(one.rejections);
+                let q = &mut self.quality;
+                q.amount_without_opportunity += one.quality.amount_without_opportunity;
+                q.rating_without_handoff += one.quality.rating_without_handoff;
+                q.handoff_at_without_turn += one.quality.handoff_at_without_turn;
+                q.conversations_without_prospect_message +=
+                    one.quality.conversations_without_prospect_message;
+                let Some((conversation, compact)) = one.accepted else {
+                    dataset.rejected_conversations += 1;
+                    continue;
+                };
+                if let Some(o) = &conversation.outcome {
+                    if let (Some(_), Some(currency)) = (o.opportunity_amount, &o.currency) {
+                        if !currencies.contains(currency) {
+                            currencies.insert(currency.clone());
+                        }
+                    }
+                }
                 dataset.conversations.push(conversation);
                 if self.compact {
                     dataset.compact.push(compact);
@@ -381,7 +415,7 @@ impl Builder {
         }
 
         self.quality.currencies = currencies.into_iter().collect();
-        self.rejections.sort();
+        self.rejections.par_sort();
         let rows: BTreeSet<(&str, u64)> =
             self.rejections.iter().filter_map(|r| Some((r.file.as_str(), r.row?))).collect();
         dataset.rejected_rows = rows.len() as u64;
@@ -389,8 +423,24 @@ impl Builder {
         dataset.quality = self.quality;
     }
 
+    /// One entry's checks and, when it passes them, its conversation: what `finish` records.
+    fn settle(&self, mut entry: Entry, extra_columns: usize) -> Settled {
+        entry.sort_messages();
+        let mut problems = self.message_problems(&entry);
+        problems.extend(self.outcome_problems(&entry));
+        let rejections: Vec<Rejection> =
+            problems.into_iter().map(|(at, p)| self.rejection(at, Some(&entry.id), p)).collect();
+        let mut quality = DataQuality::default();
+        let accepted = if rejections.is_empty() && !entry.rejected {
+            self.accept(entry, extra_columns, &mut quality)
+        } else {
+            None
+        };
+        Settled { rejections, accepted, quality }
+    }
+
     /// Duplicate turns and turns sent before the turn preceding them.
-    fn check_messages(&mut self, entry: &Entry) -> bool {
+    fn message_problems(&self, entry: &Entry) -> Vec<(RowRef, RowProblem)> {
         let mut problems = Vec::new();
         // Where the current turn first appeared, so that every duplicate names the original.
         let mut turn_start = 0;
@@ -420,11 +470,11 @@ impl Builder {
                 problems.push((at, problem("sent_at", reason)));
             }
         }
-        self.reject_entry_rows(entry, problems)
+        problems
     }
 
     /// Duplicate outcome rows and handoff turns the conversation does not have.
-    fn check_outcomes(&mut self, entry: &Entry) -> bool {
+    fn outcome_problems(&self, entry: &Entry) -> Vec<(RowRef, RowProblem)> {
         let mut problems = Vec::new();
         if let Some((first_at, _)) = &entry.outcome {
             for (at, _) in &entry.more_outcomes {
@@ -445,25 +495,16 @@ impl Builder {
                 problems.push((*at, problem("handoff_turn", reason)));
             }
         }
-        self.reject_entry_rows(entry, problems)
-    }
-
-    /// Records the problems; whether there were any (the conversation is then rejected).
-    fn reject_entry_rows(&mut self, entry: &Entry, problems: Vec<(RowRef, RowProblem)>) -> bool {
-        let any = !problems.is_empty();
-        for (at, p) in problems {
-            self.reject(at, Some(&entry.id), p);
-        }
-        any
+        problems
     }
 
     /// The accepted conversation (with its compact messages when the builder keeps them
     /// compact), with inconsistent optional fields ignored and counted.
     fn accept(
-        &mut self,
+        &self,
         entry: Entry,
         extra_columns: usize,
-        currencies: &mut BTreeSet<String>,
+        quality: &mut DataQuality,
     ) -> Option<(Conversation, CompactMessages)> {
         let mut conversation = entry.conversation?;
         let mut extra = vec![None; extra_columns];
@@ -491,34 +532,40 @@ impl Builder {
         let has_prospect = conversation.prospect_messages().next().is_some()
             || entry.compact.iter().any(|(_, _, m)| m.sender == crate::model::Sender::Prospect);
         compact.messages.extend(entry.compact.into_iter().map(|(_, _, m)| m));
-        conversation.outcome = entry.outcome.map(|(_, o)| self.tidy(o));
-        if let Some(o) = &conversation.outcome {
-            if let (Some(_), Some(currency)) = (o.opportunity_amount, &o.currency) {
-                currencies.insert(currency.clone());
-            }
-        }
+        conversation.outcome = entry.outcome.map(|(_, o)| tidy(o, quality));
         if !has_prospect {
-            self.quality.conversations_without_prospect_message += 1;
+            quality.conversations_without_prospect_message += 1;
         }
         Some((conversation, compact))
     }
+}
 
-    /// Drops optional fields that contradict the rest of the outcome, counting each.
-    fn tidy(&mut self, mut outcome: Outcome) -> Outcome {
-        if outcome.opportunity_amount.is_some() && outcome.opportunity_at.is_none() {
-            self.quality.amount_without_opportunity += 1;
-            outcome.opportunity_amount = None;
-        }
-        if outcome.rep_rating.is_some() && outcome.handoff_turn.is_none() {
-            self.quality.rating_without_handoff += 1;
-            outcome.rep_rating = None;
-        }
-        if outcome.handoff_at.is_some() && outcome.handoff_turn.is_none() {
-            self.quality.handoff_at_without_turn += 1;
-            outcome.handoff_at = None;
-        }
-        outcome
+/// Drops optional fields that contradict the rest of the outcome, counting each in `quality`.
+fn tidy(mut outcome: Outcome, quality: &mut DataQuality) -> Outcome {
+    if outcome.opportunity_amount.is_some() && outcome.opportunity_at.is_none() {
+        quality.amount_without_opportunity += 1;
+        outcome.opportunity_amount = None;
     }
+    if outcome.rep_rating.is_some() && outcome.handoff_turn.is_none() {
+        quality.rating_without_handoff += 1;
+        outcome.rep_rating = None;
+    }
+    if outcome.handoff_at.is_some() && outcome.handoff_turn.is_none() {
+        quality.handoff_at_without_turn += 1;
+        outcome.handoff_at = None;
+    }
+    outcome
+}
+
+/// Entries settled at once by `Builder::finish`.
+const SETTLE_BATCH: usize = 1 << 14;
+
+/// One entry settled: its rejections, the quality counts of its accepted conversation, and
+/// the conversation (with its compact messages) unless it was rejected.
+struct Settled {
+    rejections: Vec<Rejection>,
+    accepted: Option<(Conversation, CompactMessages)>,
+    quality: DataQuality,
 }
 
 fn missing(column: &str) -> RowProblem {

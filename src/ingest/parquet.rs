@@ -51,36 +51,59 @@ pub fn read_parquet(
         .collect();
 
     let total = metadata.num_rows;
-    let mut offset = 0usize;
-    while offset < total {
-        let len = SLICE_ROWS.min(total - offset);
-        let mut slice_reader = ParquetReader::new(open()?)
-            .with_columns(Some(selected.iter().map(|(n, _)| n.clone()).collect()))
-            .with_slice(Some((offset, len)));
-        slice_reader.set_metadata(metadata.clone());
-        let df = guarded(|| slice_reader.finish()).map_err(unreadable)?;
-        // Column by column into cells that borrow the slice's strings, then row by row.
-        let mut columns = Vec::with_capacity(selected.len());
-        for (name, slot) in &selected {
-            let column = df.column(name).map_err(|e| unreadable(e.to_string()))?;
-            let cells =
-                column_cells(column).map_err(|e| unreadable(format!("column {name}: {e}")))?;
-            columns.push((*slot, cells.into_iter()));
-        }
-        for r in 0..df.height() {
-            let mut row = RawRow::new((offset + r + 1) as u64, spec.columns.len());
-            for (slot, cells) in &mut columns {
-                let cell = cells.next().unwrap_or(Cell::Null);
-                match *slot {
-                    Slot::Known(i) => row.cells[i] = cell,
-                    Slot::Extra(i) => row.extras.push((i, cell)),
-                    Slot::Ignored => {}
+    let names: Vec<String> = selected.iter().map(|(n, _)| n.clone()).collect();
+    // Slice k+1 is decoded on a thread of its own while the rows of slice k are handed to
+    // the sink here: decoding (polars, itself parallel over columns) and validating the rows
+    // (one thread) then overlap instead of taking turns. The channel holds one slice, so at
+    // most three are alive at once (decoding, waiting, being read).
+    std::thread::scope(|scope| -> Result<(), DataError> {
+        // Both ends live inside the scope: when reading stops early on an error, the receiver
+        // is dropped before the scope waits for the decoder, whose next send then fails.
+        let (slices, decoded) = std::sync::mpsc::sync_channel::<Result<_, String>>(1);
+        scope.spawn(move || {
+            let mut offset = 0usize;
+            while offset < total {
+                let len = SLICE_ROWS.min(total - offset);
+                let df = File::open(path).map_err(|e| e.to_string()).and_then(|file| {
+                    let mut slice_reader = ParquetReader::new(file)
+                        .with_columns(Some(names.clone()))
+                        .with_slice(Some((offset, len)));
+                    slice_reader.set_metadata(metadata.clone());
+                    guarded(|| slice_reader.finish())
+                });
+                let failed = df.is_err();
+                // A closed channel means the reading side stopped on an error: stop too.
+                if slices.send(df.map(|df| (offset, df))).is_err() || failed {
+                    break;
                 }
+                offset += len;
             }
-            sink(row);
+        });
+        for slice in decoded {
+            let (offset, df) = slice.map_err(unreadable)?;
+            // Column by column into cells that borrow the slice's strings, then row by row.
+            let mut columns = Vec::with_capacity(selected.len());
+            for (name, slot) in &selected {
+                let column = df.column(name).map_err(|e| unreadable(e.to_string()))?;
+                let cells =
+                    column_cells(column).map_err(|e| unreadable(format!("column {name}: {e}")))?;
+                columns.push((*slot, cells.into_iter()));
+            }
+            for r in 0..df.height() {
+                let mut row = RawRow::new((offset + r + 1) as u64, spec.columns.len());
+                for (slot, cells) in &mut columns {
+                    let cell = cells.next().unwrap_or(Cell::Null);
+                    match *slot {
+                        Slot::Known(i) => row.cells[i] = cell,
+                        Slot::Extra(i) => row.extras.push((i, cell)),
+                        Slot::Ignored => {}
+                    }
+                }
+                sink(row);
+            }
         }
-        offset += len;
-    }
+        Ok(())
+    })?;
     Ok(FileStats { rows: total as u64, present })
 }
 
@@ -218,7 +241,18 @@ fn column_cells(column: &Column) -> PolarsResult<Vec<Cell<'_>>> {
     let cells = match dtype {
         DataType::Null => vec![Cell::Null; column.len()],
         DataType::String => {
-            column.str()?.iter().map(|v| v.map_or(Cell::Null, Cell::text)).collect()
+            // Without the validity checks when the column has no null (most columns): the
+            // general iterator costs more than the rest of the conversion.
+            let strings = column.str()?;
+            let mut cells = Vec::with_capacity(strings.len());
+            if strings.null_count() == 0 {
+                for chunk in strings.downcast_iter() {
+                    cells.extend(chunk.values_iter().map(Cell::text));
+                }
+            } else {
+                cells.extend(strings.iter().map(|v| v.map_or(Cell::Null, Cell::text)));
+            }
+            cells
         }
         DataType::Boolean => {
             column.bool()?.iter().map(|v| v.map_or(Cell::Null, Cell::Bool)).collect()
