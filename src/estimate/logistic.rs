@@ -184,6 +184,14 @@ impl SparseRows {
         self.offsets.push(self.cols.len());
     }
 
+    /// Appends the rows of `other` (of the same width).
+    pub fn append(&mut self, other: SparseRows) {
+        let base = self.cols.len();
+        self.offsets.extend(other.offsets[1..].iter().map(|o| o + base));
+        self.cols.extend(other.cols);
+        self.vals.extend(other.vals);
+    }
+
     pub fn len(&self) -> usize {
         self.offsets.len() - 1
     }

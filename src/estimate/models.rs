@@ -24,6 +24,7 @@ use super::logistic::{self, LogisticFit, LogisticOptions, SparseRows};
 use super::{Observed, Unit};
 use crate::policy::Policy;
 use crate::replay::decide;
+use rayon::prelude::*;
 
 /// Prior weight (in opportunities) pulling a segment's mean amount towards the overall mean.
 pub const AMOUNT_PRIOR: f64 = 5.0;
@@ -88,8 +89,11 @@ impl Prepared {
         Prepared {
             space: FeatureSpace::learn(units),
             reference: reference.clone(),
-            onsets: units.iter().map(|u| onsets(reference, u.timeline)).collect(),
-            reference_points: units.iter().map(|u| decide(reference, u.timeline).point).collect(),
+            onsets: units.par_iter().map(|u| onsets(reference, u.timeline)).collect(),
+            reference_points: units
+                .par_iter()
+                .map(|u| decide(reference, u.timeline).point)
+                .collect(),
         }
     }
 
@@ -154,18 +158,33 @@ impl HazardModel {
             .iter()
             .map(|u| history_point(u).unwrap_or(u.timeline.points.len() as u32) as usize)
             .sum();
+        // Built by blocks of units in parallel, joined in unit order.
+        let blocks: Vec<(SparseRows, Vec<f64>)> = (0..units.len())
+            .into_par_iter()
+            .chunks(4096)
+            .map(|block| {
+                let mut rows = SparseRows::new(width);
+                let mut targets = Vec::new();
+                let mut row = Vec::with_capacity(width);
+                for i in block {
+                    let unit = &units[i];
+                    let n = unit.timeline.points.len() as u32;
+                    let h0 = history_point(unit);
+                    for d in 1..=h0.unwrap_or(n) {
+                        row.clear();
+                        prep.write_hazard(units, i, d, &mut row);
+                        rows.push(&row);
+                        targets.push(if Some(d) == h0 { 1.0 } else { 0.0 });
+                    }
+                }
+                (rows, targets)
+            })
+            .collect();
         let mut rows = SparseRows::new(width);
         let mut targets = Vec::with_capacity(row_count);
-        let mut row = Vec::with_capacity(width);
-        for (i, unit) in units.iter().enumerate() {
-            let n = unit.timeline.points.len() as u32;
-            let h0 = history_point(unit);
-            for d in 1..=h0.unwrap_or(n) {
-                row.clear();
-                prep.write_hazard(units, i, d, &mut row);
-                rows.push(&row);
-                targets.push(if Some(d) == h0 { 1.0 } else { 0.0 });
-            }
+        for (block_rows, block_targets) in blocks {
+            rows.append(block_rows);
+            targets.extend(block_targets);
         }
         let (_, sd) = rows.moments();
         // The same threshold as `Standardizer`: a column that does not vary is left out.

@@ -127,7 +127,7 @@ impl Resampler {
         models: ModelShifts,
     ) -> Resampler {
         debug_assert_eq!(weights.len(), keys.len() * replicates);
-        let ones = vec![1.0; keys.len()];
+        let ones = vec![1.0f32; keys.len()];
         let weight_totals = weighted_sums(&weights, replicates, &[&ones]).pop().unwrap_or_default();
         Resampler {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -183,7 +183,7 @@ pub fn fixed_chunks(n: usize) -> Vec<std::ops::Range<usize>> {
 /// 3e10 multiply-adds, which a loop that updates one column's replicates per conversation
 /// runs several times slower. Chunks (`fixed_chunks`) are summed in parallel and added in
 /// order.
-pub fn weighted_sums(weights: &[u8], replicates: usize, columns: &[&[f64]]) -> Vec<Vec<f64>> {
+pub fn weighted_sums(weights: &[u8], replicates: usize, columns: &[&[f32]]) -> Vec<Vec<f64>> {
     let k = columns.len();
     if k == 0 || replicates == 0 {
         return vec![Vec::new(); k];
@@ -202,7 +202,10 @@ pub fn weighted_sums(weights: &[u8], replicates: usize, columns: &[&[f64]]) -> V
                 let block = &weights[start * replicates..(start + len) * replicates];
                 w.iter_mut().zip(block).for_each(|(d, &x)| *d = f64::from(x));
                 for (c, column) in columns.iter().enumerate() {
-                    v[c * len..(c + 1) * len].copy_from_slice(&column[start..start + len]);
+                    let to = &mut v[c * len..(c + 1) * len];
+                    to.iter_mut()
+                        .zip(&column[start..start + len])
+                        .for_each(|(t, &x)| *t = f64::from(x));
                 }
                 add_product(&w, &v, replicates, len, k, &mut sums, (1, replicates));
                 start += len;
@@ -334,14 +337,15 @@ mod tests {
         let replicates = 13;
         let keys: Vec<u64> = (0..n).map(|i| conversation_key(&format!("k{i}"))).collect();
         let weights = weights_of(&keys, 4, replicates);
-        let a: Vec<f64> = (0..n).map(|i| f64::from((i % 17) as u32) - 8.5).collect();
-        let b = vec![0.0; n];
-        let c: Vec<f64> = (0..n).map(|i| 1.0 / (1.0 + i as f64)).collect();
+        let a: Vec<f32> = (0..n).map(|i| (i % 17) as f32 - 8.5).collect();
+        let b = vec![0.0f32; n];
+        let c: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + i as f32)).collect();
         let got = weighted_sums(&weights, replicates, &[&a, &b, &c]);
         for (column, sums) in [&a, &b, &c].iter().zip(&got) {
             for (r, &sum) in sums.iter().enumerate() {
-                let want: f64 =
-                    (0..n).map(|i| f64::from(weights[i * replicates + r]) * column[i]).sum();
+                let want: f64 = (0..n)
+                    .map(|i| f64::from(weights[i * replicates + r]) * f64::from(column[i]))
+                    .sum();
                 assert!((sum - want).abs() <= 1e-9 * want.abs().max(1.0), "{sum} vs {want}");
             }
         }
@@ -350,7 +354,7 @@ mod tests {
     #[test]
     fn sums_of_two_shards_add_up_to_one_pass() {
         let keys: Vec<u64> = (0..5000).map(|i| conversation_key(&format!("c{i}"))).collect();
-        let values: Vec<f64> = (0..5000).map(|i| f64::from(i % 13) / 7.0).collect();
+        let values: Vec<f32> = (0..5000).map(|i| (i % 13) as f32 / 7.0).collect();
         let whole = weighted_sums(&weights_of(&keys, 9, 50), 50, &[&values]);
         let cut = 1234;
         let a = weighted_sums(&weights_of(&keys[..cut], 9, 50), 50, &[&values[..cut]]);

@@ -159,8 +159,8 @@ mod tests {
     fn net_objective_charges_the_handoff_cost_per_handoff() {
         let e = evaluation(&[0.2, 0.4, 0.6, 0.8], &[Some(1), None, Some(2), None]);
         let net = net_objective(&e, Objective::Meetings, 0.1).unwrap();
-        // 100 * (0.5 - 0.1 * 0.5) = 45.
-        assert!((net.value().unwrap() - 45.0).abs() < 1e-12);
+        // 100 * (0.5 - 0.1 * 0.5) = 45 (to the columns' single precision).
+        assert!((net.value().unwrap() - 45.0).abs() < 1e-5);
     }
 
     #[test]
@@ -182,7 +182,7 @@ mod tests {
         // 3 makes the same decisions as 2: the runner-up is 1.
         assert_eq!(optimal.runner_up, Some(0));
         // Difference per conversation is (70, 60, 70, 60): mean 65, sd 5.77.
-        assert!((optimal.difference.estimate.unwrap() - 65.0).abs() < 1e-9);
+        assert!((optimal.difference.estimate.unwrap() - 65.0).abs() < 1e-5);
         assert!(optimal.beats_runner_up);
     }
 
