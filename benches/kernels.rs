@@ -3,7 +3,8 @@
 //!
 //! - `signals/detect_text`: text detection with the default lexicon (throughput in messages);
 //! - `replay/all_policies`: every named policy and sweep variant over every timeline
-//!   (throughput in conversation-policy decisions);
+//!   (throughput in conversation-policy decisions); `replay/decide_each`: the same decisions
+//!   one `decide` call each;
 //! - `estimate/fit` and `estimate/evaluate`: fitting the models, and estimating one policy
 //!   with its bootstrap intervals;
 //! - `report/decisions_parquet`: encoding the decision table of every policy and sweep variant
@@ -25,7 +26,7 @@ use handoff::model::{Dataset, Sender};
 use handoff::policy::all_policies;
 use handoff::policy::file::{load_policies, PoliciesFile};
 use handoff::policy::Policy;
-use handoff::replay::{build_timeline, replay_all, Timeline};
+use handoff::replay::{build_timeline, decide, replay_all, Timeline};
 use handoff::report::export::{DecisionsParquet, Exporter};
 use handoff::report::ReportData;
 use handoff::signals::detect::{detect_dataset, Detector};
@@ -78,6 +79,17 @@ fn replay(c: &mut Criterion, fx: &Fixture) {
     group.throughput(Throughput::Elements((every.len() * fx.timelines.len()) as u64));
     group.bench_function("all_policies", |b| {
         b.iter(|| replay_all(black_box(&every), black_box(&fx.timelines)))
+    });
+    // One `decide` per policy and conversation (the brief, the truth of `generate`, the
+    // reference's points): no rule or per-timeline work shared between policies.
+    group.bench_function("decide_each", |b| {
+        b.iter(|| {
+            every
+                .iter()
+                .flat_map(|p| fx.timelines.iter().map(move |tl| decide(black_box(p), tl)))
+                .filter(|d| d.point.is_some())
+                .count()
+        })
     });
     group.finish();
 }

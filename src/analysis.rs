@@ -16,7 +16,7 @@ use crate::estimate::{
 use crate::metrics::{historical_extras, policy_metrics, MetricRow, PolicyMetrics};
 use crate::model::{Conversation, Dataset, Micros};
 use crate::policy::{all_policies, PoliciesFile, Variant};
-use crate::replay::{decide, Decision, Replayed, Timeline};
+use crate::replay::{Decision, Replayed, Timeline};
 use crate::signals::detect::DatasetSignals;
 use crate::signals::SignalSource;
 use crate::summary::{
@@ -79,7 +79,12 @@ pub fn analyse(
         .collect();
 
     let (policies, variants) = all_policies(inputs.policies);
-    let replayed = Replayed::run(&policies, &variants, inputs.timelines);
+    let reference = &inputs.policies.quality.policy;
+    let late_after = inputs.policies.quality.late_after;
+    // The quality reference is replayed in the same pass as the policies.
+    let (replayed, mut extra) =
+        Replayed::run_with(&policies, &variants, &[reference], inputs.timelines);
+    let reference_decisions: Vec<Decision> = extra.pop().unwrap_or_default();
     let historical = replayed.historical();
     // Named policies, then sweep variants, aligned with `policies` and `variants`.
     let replayed_policies = &replayed.decisions[1..];
@@ -91,10 +96,6 @@ pub fn analyse(
         cpu_s = crate::logging::cpu_seconds(),
         "stage: replayed"
     );
-    let reference = &inputs.policies.quality.policy;
-    let late_after = inputs.policies.quality.late_after;
-    let reference_decisions: Vec<Decision> =
-        inputs.timelines.par_iter().map(|tl| decide(reference, tl)).collect();
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
     let (rss_mib, peak_mib) = crate::logging::memory_mib();

@@ -7,6 +7,8 @@
 //! a row's handoff turn and timing are derived when it is written. It becomes polars frames
 //! only a slice at a time. Hand-built tables (`rows`) come first, then the compact rows.
 
+use rayon::prelude::*;
+
 use crate::model::Conversation;
 use crate::replay::{Decision, Timeline, Timing};
 use crate::signals::Situation;
@@ -106,12 +108,7 @@ impl CompactDecisions {
     /// The next row's decision (of the latest conversation, next policy).
     pub fn push_decision(&mut self, decision: Decision) {
         self.points.push(decision.point.unwrap_or(0));
-        self.situations.push(
-            decision
-                .situation
-                .and_then(|s| Situation::ALL.iter().position(|&x| x == s))
-                .map_or(0, |k| k as u8 + 1),
-        );
+        self.situations.push(situation_code(decision.situation));
     }
 
     /// Number of rows.
@@ -173,6 +170,14 @@ impl CompactDecisions {
     }
 }
 
+/// A row's stored situation: 0 = none, `k + 1` = `Situation::ALL[k]` (declaration order).
+fn situation_code(situation: Option<Situation>) -> u8 {
+    situation.map_or(0, |s| s as u8 + 1)
+}
+
+/// Conversations per unit of parallel work in `DecisionTable::build`.
+const BUILD_CHUNK: usize = 4096;
+
 /// The rows in the order the report writes them (the caller's order: conversations in data
 /// order, policies in report order).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -192,10 +197,15 @@ impl DecisionTable {
         names: &[&str],
         decisions: &[Vec<Decision>],
     ) -> DecisionTable {
-        let policies = names.iter().map(|n| n.to_string()).collect();
-        let mut compact = CompactDecisions::with_capacity(policies, members.len());
+        let policies: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let width = policies.len();
+        let mut compact = CompactDecisions::with_capacity(policies, 0);
         compact.ids.reserve_exact(members.iter().map(|&i| conversations[i].id.len()).sum());
         compact.turns.reserve_exact(members.iter().map(|&i| timelines[i].points.len()).sum());
+        compact.id_ends.reserve_exact(members.len());
+        compact.historical_turns.reserve_exact(members.len());
+        compact.historical_points.reserve_exact(members.len());
+        compact.turn_ends.reserve_exact(members.len());
         for &i in members {
             let conv = &conversations[i];
             let tl = &timelines[i];
@@ -206,9 +216,31 @@ impl DecisionTable {
                 tl.historical,
                 tl.points.iter().map(|p| p.turn),
             );
-            for per_conv in decisions {
-                compact.push_decision(per_conv[i]);
-            }
+        }
+        // The cells, tens of millions at scale, are filled in parallel: each chunk of
+        // conversations owns its rows, so the table does not depend on scheduling.
+        let rows = members.len().saturating_mul(width);
+        compact.points = vec![0; rows];
+        compact.situations = vec![0; rows];
+        if width > 0 {
+            let chunk_rows = BUILD_CHUNK * width;
+            compact
+                .points
+                .par_chunks_mut(chunk_rows)
+                .zip(compact.situations.par_chunks_mut(chunk_rows))
+                .zip(members.par_chunks(BUILD_CHUNK))
+                .for_each(|((points, situations), members)| {
+                    let rows = points.chunks_mut(width).zip(situations.chunks_mut(width));
+                    for ((points, situations), &i) in rows.zip(members) {
+                        for ((point, situation), per_conv) in
+                            points.iter_mut().zip(situations.iter_mut()).zip(decisions)
+                        {
+                            let decision = per_conv[i];
+                            *point = decision.point.unwrap_or(0);
+                            *situation = situation_code(decision.situation);
+                        }
+                    }
+                });
         }
         DecisionTable { rows: Vec::new(), compact }
     }

@@ -304,73 +304,419 @@ fn historical_point(points: &[DecisionPoint], handoff_turn: i64) -> Option<u32> 
 /// Tolerance of the score comparison (policies.md: 0.1 + 0.2 reaches 0.3).
 const SCORE_TOLERANCE: f64 = 1e-9;
 
-/// The first 1-based decision point at which each situation holds, for all eight situations
-/// (indexed by `situation_slot`), under `policy`'s parameters.
-fn all_onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 8] {
-    let mut onsets = [None; 8];
-    let enterprise_account = tl.enterprise_segment
-        || tl.employee_count.is_some_and(|n| n >= policy.enterprise_employees);
-    let mut seen = SignalSet::EMPTY;
-    let mut objection_messages = [0u32; 5];
-    for (i, point) in tl.points.iter().enumerate() {
-        let d = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        seen = seen.union(point.signals);
-        for (count, objection) in objection_messages.iter_mut().zip(Signal::OBJECTIONS) {
-            if point.signals.contains(objection) {
-                *count += 1;
-            }
-        }
-        for situation in Situation::ALL {
-            let slot = situation_slot(situation);
-            if onsets[slot].is_some() {
-                continue;
-            }
-            let holds = match situation {
-                Situation::MultipleStakeholders => {
-                    seen.intersects(situation.signals()) || point.participants >= 2
-                }
-                Situation::Enterprise => enterprise_account || seen.intersects(situation.signals()),
-                Situation::RepeatedObjection => {
-                    objection_messages.iter().any(|&n| n >= policy.repeated_objection_after)
-                }
-                Situation::Score => score_of(policy, seen) >= policy.threshold - SCORE_TOLERANCE,
-                _ => seen.intersects(situation.signals()),
-            };
-            if holds {
-                onsets[slot] = Some(d);
-            }
-        }
-    }
-    onsets
+// The replay kernel. A situation, once it holds, stays pending, so what a policy has pending at
+// decision point `d` is the set of situations whose onset (first point at which it holds) is at
+// most `d`: per conversation the eight onsets say it all, and only the guards vary from point
+// to point. So one pass over a timeline (`Facts::fill`) gathers, for every policy at once, what
+// the onsets depend on, and one byte per decision point of the guards that hold there; a
+// policy's decision is then a few minima over its situation mask and a scan of those bytes
+// (`Rule::ready`), a few instructions per decision point and no allocation. Policies that
+// differ only in their delay, or in parameters their situations do not read, share a `Rule`
+// and so its scan. A search (search.md, "Fast candidates") evaluates its candidates the same
+// way.
+
+/// Situation masks: bit `k` is `Situation::ALL[k]` (declaration order).
+fn situation_bit(s: Situation) -> u8 {
+    1 << (s as u8)
 }
 
-fn situation_slot(s: Situation) -> usize {
-    match s {
-        Situation::HumanRequest => 0,
-        Situation::HighIntent => 1,
-        Situation::ComplexDiscovery => 2,
-        Situation::MultipleStakeholders => 3,
-        Situation::Enterprise => 4,
-        Situation::Sensitive => 5,
-        Situation::RepeatedObjection => 6,
-        Situation::Score => 7,
+/// Onset of a situation that never holds (timelines are far shorter than `u32::MAX` points).
+const NEVER_HOLDS: u32 = u32::MAX;
+
+/// The signal bits of the six situations that signals make hold, by slot (`Situation::ALL`
+/// order; `multiple_stakeholders` also holds on participants, `enterprise` on the account).
+const SIGNAL_SITUATIONS: [(u8, u32); 6] = {
+    use Signal as S;
+    const fn bits(signals: &[Signal]) -> u32 {
+        let mut b = 0u32;
+        let mut i = 0;
+        while i < signals.len() {
+            b |= 1 << (signals[i] as u8);
+            i += 1;
+        }
+        b
     }
+    [
+        (0, bits(&[S::HumanRequest])),
+        (1, bits(&[S::DemoRequest, S::Pricing, S::Timeline])),
+        (2, bits(&[S::Technical, S::CustomWorkflow, S::Integration])),
+        (3, bits(&[S::Stakeholders])),
+        (4, bits(&[S::Procurement, S::SecurityReview, S::CustomPricing])),
+        (5, bits(&[S::Dissatisfaction, S::Escalation, S::Competitor])),
+    ]
+};
+
+/// The bits of the five objection signals (`Signal::OBJECTIONS`, in order from bit
+/// `Signal::ObjectionPrice`).
+const OBJECTION_SHIFT: u32 = Signal::ObjectionPrice as u32;
+
+/// Guard bits of one decision point (`Facts::guards`). `qualification_incomplete` depends on
+/// `min_qualified`, so the point carries it for every value: bit `QUALIFIED_BELOW << (k - 1)`
+/// says fewer than `k` fields (k = 1..=4) were captured; `GUARD_ALWAYS` stands for
+/// `min_qualified` above 4, which no point satisfies.
+const GUARD_SCHEDULING: u8 = 1 << 0;
+const GUARD_SIMPLE_QUESTION: u8 = 1 << 1;
+const GUARD_QUALIFIED_BELOW: u8 = 1 << 2;
+const GUARD_ALWAYS: u8 = 1 << 6;
+
+/// The guard bits that hold at `point`.
+fn guard_bits(point: &DecisionPoint) -> u8 {
+    let captured = (point.qualified & 0x0f).count_ones();
+    // Bit k - 1 of `below` (k = 1..=4) is set when `captured < k`.
+    let below = (0b1111u8 << captured) & 0b1111;
+    let signals = point.signals;
+    let scheduling = if signals.contains(Signal::Scheduling) { GUARD_SCHEDULING } else { 0 };
+    let simple = if signals.contains(Signal::SimpleQuestion) { GUARD_SIMPLE_QUESTION } else { 0 };
+    GUARD_ALWAYS | (below * GUARD_QUALIFIED_BELOW) | scheduling | simple
 }
 
 /// The sum of the weights of the distinct signals in `seen`.
-fn score_of(policy: &Policy, seen: SignalSet) -> f64 {
-    seen.iter().map(|s| policy.weight(s)).sum()
+fn score_of(weights: &[f64; Signal::ALL.len()], seen: SignalSet) -> f64 {
+    seen.iter().map(|s| weights[s.index()]).sum()
 }
 
-/// Whether `guard` holds at one decision point.
-fn guard_holds(policy: &Policy, guard: Guard, point: &DecisionPoint) -> bool {
-    match guard {
-        Guard::QualificationIncomplete => {
-            (point.qualified & 0x0f).count_ones() < u32::from(policy.min_qualified)
+/// What every policy's decision in one timeline depends on, gathered in one pass
+/// (`fill`); reused from timeline to timeline so that replay allocates nothing per
+/// conversation.
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Decision points.
+    points: u32,
+    /// Per slot, the onset of the parameter-free situations (`enterprise` from its signals
+    /// only; `repeated_objection` and `score` are not filled here).
+    onsets: [u32; 8],
+    /// Per decision point, the guard bits holding there.
+    guards: Vec<u8>,
+    /// `reach[k]`: the first point at which one objection category has appeared in `k + 1`
+    /// distinct prospect messages.
+    reach: Vec<u32>,
+    /// The points at which the set of signals seen so far grows (the first point always).
+    seen: Vec<u32>,
+    /// Per weight vector of the replayer, per entry of `seen`, the score of the signals seen.
+    scores: Vec<f64>,
+    /// The account: `segment = enterprise`, and `employee_count`.
+    enterprise_segment: bool,
+    employee_count: Option<i64>,
+}
+
+impl Facts {
+    /// Gathers `tl`'s facts, with the scores under each of `weights`.
+    pub fn fill(&mut self, tl: &Timeline, weights: &[[f64; Signal::ALL.len()]]) {
+        self.points = u32::try_from(tl.points.len()).unwrap_or(u32::MAX);
+        self.onsets = [NEVER_HOLDS; 8];
+        self.guards.clear();
+        self.reach.clear();
+        self.seen.clear();
+        self.scores.clear();
+        self.enterprise_segment = tl.enterprise_segment;
+        self.employee_count = tl.employee_count;
+        let mut seen_sets = [SignalSet::EMPTY; Signal::ALL.len() + 1];
+        let mut seen = SignalSet::EMPTY;
+        // The situations that hold by now, and those whose onset is recorded.
+        let mut held: u8 = 0;
+        let mut known: u8 = 0;
+        let mut objections = [0u32; 5];
+        let mut most = 0u32;
+        for (i, point) in tl.points.iter().enumerate() {
+            let d = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            self.guards.push(guard_bits(point));
+            let signals = point.signals;
+            let grown = seen.union(signals);
+            if i == 0 || grown != seen {
+                seen = grown;
+                // Out-of-vocabulary bits may grow the set without changing any score: only
+                // vocabulary growth is recorded (at most 22 entries).
+                let vocabulary = SignalSet(seen.0 & ((1 << Signal::ALL.len()) - 1));
+                let k = self.seen.len();
+                if k == 0 || seen_sets[k - 1] != vocabulary {
+                    seen_sets[k] = vocabulary;
+                    self.seen.push(d);
+                }
+                for (slot, bits) in SIGNAL_SITUATIONS {
+                    if seen.0 & bits != 0 {
+                        held |= 1 << slot;
+                    }
+                }
+            }
+            if point.participants >= 2 {
+                held |= situation_bit(Situation::MultipleStakeholders);
+            }
+            let objection_bits = (signals.0 >> OBJECTION_SHIFT) & 0b1_1111;
+            if objection_bits != 0 {
+                for (k, count) in objections.iter_mut().enumerate() {
+                    if objection_bits & (1 << k) != 0 {
+                        *count = count.saturating_add(1);
+                        most = most.max(*count);
+                    }
+                }
+                // The most frequent category grows by at most one per message.
+                while self.reach.len() < most as usize {
+                    self.reach.push(d);
+                }
+            }
+            let mut new = held & !known;
+            known = held;
+            while new != 0 {
+                let slot = new.trailing_zeros() as usize;
+                self.onsets[slot] = d;
+                new &= new - 1;
+            }
         }
-        Guard::Scheduling => point.signals.contains(Signal::Scheduling),
-        Guard::SimpleQuestion => point.signals.contains(Signal::SimpleQuestion),
+        for w in weights {
+            self.scores.extend(seen_sets[..self.seen.len()].iter().map(|s| score_of(w, *s)));
+        }
     }
+}
+
+/// A policy compiled for replay: everything its decision depends on but its delay. The
+/// parameters its situations do not read are normalised away, so policies that decide alike
+/// compare equal.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rule {
+    /// `hand_off_on` as slots, in order, first occurrences only.
+    order: [u8; 8],
+    len: u8,
+    /// `hand_off_on`, and the part of it in `bypass`, as situation masks.
+    hand: u8,
+    bypass: u8,
+    /// The guard bits (`Facts::guards`) of `unless` under `min_qualified`.
+    unless: u8,
+    /// `min_turn`, at least 1.
+    first: u32,
+    /// `enterprise_employees`, when `enterprise` is listed.
+    enterprise_employees: Option<i64>,
+    /// `repeated_objection_after`, when `repeated_objection` is listed.
+    repeated_objection_after: Option<u32>,
+    /// When `score` is listed: the index of its weights in the replayer's list, and
+    /// `threshold - SCORE_TOLERANCE` (as bits, so that NaN compares equal to itself).
+    score: Option<(usize, u64)>,
+}
+
+impl Rule {
+    /// `policy` compiled; `weight_index` gives the index of its weights when `score` is listed.
+    fn of(policy: &Policy, weight_index: impl FnOnce() -> usize) -> Rule {
+        let mut order = [0u8; 8];
+        let mut len = 0u8;
+        let mut hand = 0u8;
+        for &s in &policy.hand_off_on {
+            let bit = situation_bit(s);
+            if hand & bit == 0 {
+                order[usize::from(len)] = s as u8;
+                len += 1;
+                hand |= bit;
+            }
+        }
+        let bypass = policy.bypass.iter().fold(0u8, |m, &s| m | situation_bit(s)) & hand;
+        let qualification = match policy.min_qualified {
+            0 => 0,
+            k @ 1..=4 => GUARD_QUALIFIED_BELOW << (k - 1),
+            _ => GUARD_ALWAYS,
+        };
+        let unless = policy.unless.iter().fold(0u8, |m, g| {
+            m | match g {
+                Guard::QualificationIncomplete => qualification,
+                Guard::Scheduling => GUARD_SCHEDULING,
+                Guard::SimpleQuestion => GUARD_SIMPLE_QUESTION,
+            }
+        });
+        let listed = |s: Situation| hand & situation_bit(s) != 0;
+        Rule {
+            order,
+            len,
+            hand,
+            bypass,
+            unless,
+            first: policy.min_turn.max(1),
+            enterprise_employees: listed(Situation::Enterprise)
+                .then_some(policy.enterprise_employees),
+            repeated_objection_after: listed(Situation::RepeatedObjection)
+                .then_some(policy.repeated_objection_after),
+            score: listed(Situation::Score)
+                .then(|| (weight_index(), (policy.threshold - SCORE_TOLERANCE).to_bits())),
+        }
+    }
+
+    /// The onset of slot `slot` in `facts` under this rule's parameters (`NEVER_HOLDS` if
+    /// none); `enterprise_employees` and `repeated_objection_after` are passed for the slots
+    /// this rule does not list too (`situation_onsets`).
+    fn onset(&self, facts: &Facts, slot: u8, enterprise_employees: i64, repeated: u32) -> u32 {
+        let first_point = if facts.points > 0 { 1 } else { NEVER_HOLDS };
+        match slot {
+            4 => {
+                let account = facts.enterprise_segment
+                    || facts.employee_count.is_some_and(|n| n >= enterprise_employees);
+                if account {
+                    first_point
+                } else {
+                    facts.onsets[4]
+                }
+            }
+            6 => match repeated {
+                0 => first_point,
+                k => facts.reach.get(k as usize - 1).copied().unwrap_or(NEVER_HOLDS),
+            },
+            7 => match self.score {
+                Some((w, threshold)) => {
+                    let threshold = f64::from_bits(threshold);
+                    let per_seen = facts.seen.len();
+                    let scores = &facts.scores[w * per_seen..(w + 1) * per_seen];
+                    scores
+                        .iter()
+                        .position(|&score| score >= threshold)
+                        .map_or(NEVER_HOLDS, |j| facts.seen[j])
+                }
+                None => NEVER_HOLDS,
+            },
+            _ => facts.onsets[usize::from(slot)],
+        }
+    }
+
+    /// The decision point at which the policy is ready, and the slot of the situation it
+    /// reports (policies.md, "Policy semantics"), before its delay.
+    fn ready(&self, facts: &Facts) -> Option<(u32, u8)> {
+        let enterprise = self.enterprise_employees.unwrap_or(i64::MAX);
+        let repeated = self.repeated_objection_after.unwrap_or(u32::MAX);
+        // The earliest onset among the listed situations, and the bypass ones (ties: the
+        // first in `hand_off_on`).
+        let (mut earliest, mut reported) = (NEVER_HOLDS, 0u8);
+        let (mut earliest_bypass, mut reported_bypass) = (NEVER_HOLDS, 0u8);
+        for &slot in &self.order[..usize::from(self.len)] {
+            let onset = self.onset(facts, slot, enterprise, repeated);
+            if onset < earliest {
+                (earliest, reported) = (onset, slot);
+            }
+            if self.bypass & (1 << slot) != 0 && onset < earliest_bypass {
+                (earliest_bypass, reported_bypass) = (onset, slot);
+            }
+        }
+        // Nothing is pending before `earliest`, nor is the policy ready before `first`.
+        let from = earliest.max(self.first);
+        if earliest == NEVER_HOLDS || from > facts.points {
+            return None;
+        }
+        if self.unless == 0 {
+            return Some((from, reported));
+        }
+        // From `bypassed` on a bypass situation is pending, so the policy is ready there
+        // whatever the guards; before it, it is ready at the first point no guard holds, and
+        // then every pending situation made it ready (so the earliest is reported).
+        let bypassed = earliest_bypass.max(from);
+        let last = bypassed.min(facts.points);
+        let unguarded = facts.guards[from as usize - 1..last as usize]
+            .iter()
+            .position(|g| g & self.unless == 0)
+            .map(|k| from + k as u32);
+        match unguarded {
+            Some(d) => Some((d, reported)),
+            None if bypassed <= facts.points => Some((bypassed, reported_bypass)),
+            None => None,
+        }
+    }
+}
+
+/// The decision of a policy ready at `ready` with `delay`, in a timeline of `points` points.
+fn delayed(ready: Option<(u32, u8)>, delay: u32, points: u32) -> Decision {
+    let Some((d, slot)) = ready else { return Decision::NEVER };
+    match d.checked_add(delay).filter(|p| *p <= points) {
+        Some(point) => {
+            Decision { point: Some(point), situation: Some(Situation::ALL[usize::from(slot)]) }
+        }
+        None => Decision::NEVER,
+    }
+}
+
+/// Policies compiled for replay together: their distinct rules and score weights, evaluated
+/// once per timeline each.
+#[derive(Clone, Debug)]
+pub struct Replayer {
+    weights: Vec<[f64; Signal::ALL.len()]>,
+    rules: Vec<Rule>,
+    /// Per policy, in the caller's order: its rule and its delay.
+    policies: Vec<(usize, u32)>,
+}
+
+/// Conversations per unit of parallel work in `Replayer::replay`.
+const REPLAY_CHUNK: usize = 2048;
+
+impl Replayer {
+    pub fn new(policies: &[&Policy]) -> Replayer {
+        let mut weights: Vec<[f64; Signal::ALL.len()]> = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut compiled = Vec::with_capacity(policies.len());
+        for policy in policies {
+            let rule = Rule::of(policy, || {
+                let bits = policy.weights.map(f64::to_bits);
+                weights.iter().position(|w| w.map(f64::to_bits) == bits).unwrap_or_else(|| {
+                    weights.push(policy.weights);
+                    weights.len() - 1
+                })
+            });
+            let index = rules.iter().position(|r| *r == rule).unwrap_or_else(|| {
+                rules.push(rule);
+                rules.len() - 1
+            });
+            compiled.push((index, policy.delay));
+        }
+        Replayer { weights, rules, policies: compiled }
+    }
+
+    /// Number of policies.
+    pub fn len(&self) -> usize {
+        self.policies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// Every policy's decision in `tl`, into `out` (one per policy, in order); `facts` and
+    /// `ready` are scratch space reused between calls.
+    pub fn decide_into(
+        &self,
+        tl: &Timeline,
+        facts: &mut Facts,
+        ready: &mut Vec<Option<(u32, u8)>>,
+        mut out: impl FnMut(usize, Decision),
+    ) {
+        facts.fill(tl, &self.weights);
+        ready.clear();
+        ready.extend(self.rules.iter().map(|rule| rule.ready(facts)));
+        for (p, &(rule, delay)) in self.policies.iter().enumerate() {
+            out(p, delayed(ready[rule], delay, facts.points));
+        }
+    }
+
+    /// Every policy's decision in every timeline: `result[p][c]` is policy `p` in
+    /// `timelines[c]`. Parallel over chunks of conversations, each writing its part of every
+    /// policy's column; the result does not depend on scheduling.
+    pub fn replay(&self, timelines: &[Timeline]) -> Vec<Vec<Decision>> {
+        let mut columns: Vec<Vec<Decision>> =
+            (0..self.len()).map(|_| vec![Decision::NEVER; timelines.len()]).collect();
+        let chunks = timelines.len().div_ceil(REPLAY_CHUNK);
+        let mut parts: Vec<Vec<&mut [Decision]>> =
+            (0..chunks).map(|_| Vec::with_capacity(self.len())).collect();
+        for column in &mut columns {
+            for (part, slice) in parts.iter_mut().zip(column.chunks_mut(REPLAY_CHUNK)) {
+                part.push(slice);
+            }
+        }
+        parts.into_par_iter().zip(timelines.par_chunks(REPLAY_CHUNK)).for_each(
+            |(mut part, tls)| {
+                let mut facts = Facts::default();
+                let mut ready = Vec::with_capacity(self.rules.len());
+                for (c, tl) in tls.iter().enumerate() {
+                    self.decide_into(tl, &mut facts, &mut ready, |p, d| part[p][c] = d);
+                }
+            },
+        );
+        columns
+    }
+}
+
+thread_local! {
+    /// `decide`'s and `situation_onsets`' scratch space, so that a call allocates nothing
+    /// once a thread has seen a timeline as long.
+    static SCRATCH: std::cell::RefCell<Facts> = std::cell::RefCell::new(Facts::default());
 }
 
 /// The decision of `policy` in one conversation (policies.md, "Policy semantics").
@@ -378,52 +724,40 @@ pub fn decide(policy: &Policy, tl: &Timeline) -> Decision {
     if policy.hand_off_on.is_empty() {
         return Decision::NEVER;
     }
-    let onsets = all_onsets(policy, tl);
-    let onset_of = |s: Situation| onsets[situation_slot(s)];
-    let first = policy.min_turn.max(1);
-    for d in first..=u32::try_from(tl.points.len()).unwrap_or(u32::MAX) {
-        let Some(point) = tl.points.get(d as usize - 1) else { break };
-        let pending: Vec<Situation> = policy
-            .hand_off_on
-            .iter()
-            .copied()
-            .filter(|s| onset_of(*s).is_some_and(|o| o <= d))
-            .collect();
-        if pending.is_empty() {
-            continue;
-        }
-        let guarded = policy.unless.iter().any(|g| guard_holds(policy, *g, point));
-        let made_ready: Vec<Situation> = if guarded {
-            pending.into_iter().filter(|s| policy.bypass.contains(s)).collect()
-        } else {
-            pending
-        };
-        // `made_ready` keeps `hand_off_on` order, so `min_by_key` breaks onset ties by it.
-        let Some(reported) = made_ready.iter().copied().min_by_key(|s| onset_of(*s)) else {
-            continue;
-        };
-        let handoff = d.checked_add(policy.delay).filter(|p| *p as usize <= tl.points.len());
-        return match handoff {
-            Some(point) => Decision { point: Some(point), situation: Some(reported) },
-            None => Decision::NEVER,
-        };
-    }
-    Decision::NEVER
+    let rule = Rule::of(policy, || 0);
+    let weights: &[[f64; Signal::ALL.len()]] = match rule.score {
+        Some(_) => std::slice::from_ref(&policy.weights),
+        None => &[],
+    };
+    SCRATCH.with_borrow_mut(|facts| {
+        facts.fill(tl, weights);
+        delayed(rule.ready(facts), policy.delay, facts.points)
+    })
 }
 
 /// For each of the seven situations (in `Situation::SEVEN` order), the first 1-based decision
 /// point at which it holds under `policy`'s parameters (`repeated_objection_after`,
 /// `enterprise_employees`), or `None`. Used by the estimator's features and by the generator.
 pub fn situation_onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 7] {
-    let all = all_onsets(policy, tl);
-    Situation::SEVEN.map(|s| all[situation_slot(s)])
+    let rule = Rule::of(policy, || 0);
+    SCRATCH.with_borrow_mut(|facts| {
+        facts.fill(tl, &[]);
+        Situation::SEVEN.map(|s| {
+            let onset = rule.onset(
+                facts,
+                s as u8,
+                policy.enterprise_employees,
+                policy.repeated_objection_after,
+            );
+            (onset != NEVER_HOLDS).then_some(onset)
+        })
+    })
 }
 
 /// Every policy's decision in every conversation: `result[p][c]` is `policies[p]` in
-/// `timelines[c]`. Parallel over conversations; the result does not depend on scheduling.
+/// `timelines[c]` (`Replayer::replay`).
 pub fn replay_all(policies: &[&Policy], timelines: &[Timeline]) -> Vec<Vec<Decision>> {
-    // Policy-major straight away: no per-conversation vectors to allocate and transpose.
-    policies.iter().map(|p| timelines.par_iter().map(|tl| decide(p, tl)).collect()).collect()
+    Replayer::new(policies).replay(timelines)
 }
 
 /// History's own decisions, as `Decision`s (no situation is reported for them).
@@ -441,14 +775,30 @@ pub struct Replayed<'a> {
 
 impl<'a> Replayed<'a> {
     pub fn run(policies: &'a [Policy], variants: &'a [Variant], timelines: &[Timeline]) -> Self {
+        Replayed::run_with(policies, variants, &[], timelines).0
+    }
+
+    /// `run`, with `extra` policies replayed in the same pass (the quality reference: a pass
+    /// over a million timelines costs more than the decisions of one more policy); their
+    /// decisions come second, per extra policy, per conversation.
+    pub fn run_with(
+        policies: &'a [Policy],
+        variants: &'a [Variant],
+        extra: &[&Policy],
+        timelines: &[Timeline],
+    ) -> (Self, Vec<Vec<Decision>>) {
         let mut names: Vec<&str> = vec!["historical"];
         names.extend(policies.iter().map(|p| p.name.as_str()));
         names.extend(variants.iter().map(|v| v.name.as_str()));
-        let every: Vec<&Policy> =
-            policies.iter().chain(variants.iter().map(|v| &v.policy)).collect();
+        let every: Vec<&Policy> = policies
+            .iter()
+            .chain(variants.iter().map(|v| &v.policy))
+            .chain(extra.iter().copied())
+            .collect();
         let mut decisions = vec![historical_decisions(timelines)];
         decisions.extend(replay_all(&every, timelines));
-        Replayed { names, decisions }
+        let extra_decisions = decisions.split_off(decisions.len() - extra.len());
+        (Replayed { names, decisions }, extra_decisions)
     }
 
     pub fn historical(&self) -> &[Decision] {
@@ -460,6 +810,7 @@ impl<'a> Replayed<'a> {
 mod tests {
     use super::*;
     use crate::model::{Message, Outcome};
+    use proptest::prelude::*;
     use Signal as S;
     use Situation as Sit;
 
@@ -802,5 +1153,199 @@ mod tests {
             out,
             vec![vec![at(1, Sit::HighIntent), Decision::NEVER], vec![Decision::NEVER; 2]]
         );
+    }
+
+    /// The replay of policies.md written the plain way (the implementation before the bit-set
+    /// kernel): the onsets per situation, then every decision point in turn. The kernel must
+    /// decide exactly as this does.
+    mod plain {
+        use super::*;
+
+        fn holds(policy: &Policy, tl: &Timeline) -> Vec<[bool; 8]> {
+            let enterprise_account = tl.enterprise_segment
+                || tl.employee_count.is_some_and(|n| n >= policy.enterprise_employees);
+            let mut seen = SignalSet::EMPTY;
+            let mut objections = [0u32; 5];
+            let mut out = Vec::new();
+            for point in &tl.points {
+                seen = seen.union(point.signals);
+                for (count, objection) in objections.iter_mut().zip(Signal::OBJECTIONS) {
+                    if point.signals.contains(objection) {
+                        *count += 1;
+                    }
+                }
+                out.push(Situation::ALL.map(|situation| match situation {
+                    Situation::MultipleStakeholders => {
+                        seen.intersects(situation.signals()) || point.participants >= 2
+                    }
+                    Situation::Enterprise => {
+                        enterprise_account || seen.intersects(situation.signals())
+                    }
+                    Situation::RepeatedObjection => {
+                        objections.iter().any(|&n| n >= policy.repeated_objection_after)
+                    }
+                    Situation::Score => {
+                        let score: f64 = seen.iter().map(|s| policy.weight(s)).sum();
+                        score >= policy.threshold - SCORE_TOLERANCE
+                    }
+                    _ => seen.intersects(situation.signals()),
+                }));
+            }
+            out
+        }
+
+        pub fn onsets(policy: &Policy, tl: &Timeline) -> [Option<u32>; 8] {
+            let holds = holds(policy, tl);
+            std::array::from_fn(|k| {
+                holds.iter().position(|h| h[k]).map(|i| u32::try_from(i + 1).unwrap())
+            })
+        }
+
+        fn guard_holds(policy: &Policy, guard: Guard, point: &DecisionPoint) -> bool {
+            match guard {
+                Guard::QualificationIncomplete => {
+                    (point.qualified & 0x0f).count_ones() < u32::from(policy.min_qualified)
+                }
+                Guard::Scheduling => point.signals.contains(Signal::Scheduling),
+                Guard::SimpleQuestion => point.signals.contains(Signal::SimpleQuestion),
+            }
+        }
+
+        pub fn decide(policy: &Policy, tl: &Timeline) -> Decision {
+            let onsets = onsets(policy, tl);
+            let onset_of = |s: Situation| onsets[s as usize];
+            for d in policy.min_turn.max(1)..=u32::try_from(tl.points.len()).unwrap() {
+                let point = &tl.points[d as usize - 1];
+                let pending: Vec<Situation> = policy
+                    .hand_off_on
+                    .iter()
+                    .copied()
+                    .filter(|s| onset_of(*s).is_some_and(|o| o <= d))
+                    .collect();
+                if pending.is_empty() {
+                    continue;
+                }
+                let guarded = policy.unless.iter().any(|g| guard_holds(policy, *g, point));
+                let made_ready: Vec<Situation> = if guarded {
+                    pending.into_iter().filter(|s| policy.bypass.contains(s)).collect()
+                } else {
+                    pending
+                };
+                let Some(reported) = made_ready.iter().copied().min_by_key(|s| onset_of(*s)) else {
+                    continue;
+                };
+                return match d.checked_add(policy.delay).filter(|p| *p as usize <= tl.points.len())
+                {
+                    Some(point) => Decision { point: Some(point), situation: Some(reported) },
+                    None => Decision::NEVER,
+                };
+            }
+            Decision::NEVER
+        }
+    }
+
+    /// Signals: mostly a few of the vocabulary, sometimes any bits (outside it too).
+    fn arb_signals() -> impl Strategy<Value = SignalSet> {
+        prop_oneof![
+            3 => Just(SignalSet::EMPTY),
+            4 => prop::sample::subsequence(Signal::ALL.to_vec(), 0..3).prop_map(|s| SignalSet::of(&s)),
+            1 => any::<u32>().prop_map(SignalSet),
+        ]
+    }
+
+    fn arb_timeline() -> impl Strategy<Value = Timeline> {
+        let point = (arb_signals(), any::<u8>(), 0u32..3).prop_map(|(signals, q, participants)| {
+            DecisionPoint {
+                turn: 0,
+                signals,
+                qualified: q,
+                participants,
+                handoff_probability: None,
+            }
+        });
+        (prop::collection::vec(point, 0..14), any::<bool>(), prop::option::of(0i64..3000)).prop_map(
+            |(mut points, enterprise_segment, employee_count)| {
+                for (i, p) in points.iter_mut().enumerate() {
+                    p.turn = 2 * i as i64 + 1;
+                }
+                Timeline { points, enterprise_segment, employee_count, historical: None }
+            },
+        )
+    }
+
+    fn arb_weight() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => prop::sample::select(vec![0.0, 0.1, 0.2, 0.3, 0.5, 1.0]),
+            2 => -1.0f64..2.0,
+            1 => prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0]),
+        ]
+    }
+
+    fn arb_policy() -> impl Strategy<Value = Policy> {
+        let situations = || prop::sample::subsequence(Situation::ALL.to_vec(), 0..=8);
+        (
+            (situations().prop_shuffle(), prop::option::of(situations())),
+            prop::sample::subsequence(Guard::ALL.to_vec(), 0..=3),
+            (0u8..7, prop_oneof![0u32..5, Just(u32::MAX)], 0i64..3000),
+            (prop_oneof![0u32..5, Just(u32::MAX)], prop_oneof![0u32..4, Just(u32::MAX)]),
+            (prop::collection::vec(arb_weight(), Signal::ALL.len()), arb_weight()),
+        )
+            .prop_map(
+                |((on, bypass), unless, (mq, roa, ee), (min_turn, delay), (w, t))| {
+                    let mut p = Policy::new("p", on);
+                    if let Some(bypass) = bypass {
+                        p.bypass = bypass;
+                    }
+                    p.unless = unless;
+                    p.min_qualified = mq;
+                    p.repeated_objection_after = roa;
+                    p.enterprise_employees = ee;
+                    p.min_turn = min_turn;
+                    p.delay = delay;
+                    p.weights.copy_from_slice(&w);
+                    p.threshold = t;
+                    p
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_kernel_decides_as_the_plain_replay(
+            tl in arb_timeline(),
+            policies in prop::collection::vec(arb_policy(), 1..6),
+        ) {
+            let refs: Vec<&Policy> = policies.iter().collect();
+            let all = replay_all(&refs, std::slice::from_ref(&tl));
+            for (policy, row) in policies.iter().zip(&all) {
+                let expected = plain::decide(policy, &tl);
+                prop_assert_eq!(decide(policy, &tl), expected, "decide");
+                prop_assert_eq!(row[0], expected, "replay_all");
+                let onsets = plain::onsets(policy, &tl);
+                prop_assert_eq!(situation_onsets(policy, &tl).to_vec(), onsets[..7].to_vec());
+            }
+        }
+
+        #[test]
+        fn policies_sharing_a_rule_decide_as_each_alone(
+            tls in prop::collection::vec(arb_timeline(), 0..5),
+            base in arb_policy(),
+            delays in prop::collection::vec(0u32..4, 1..4),
+            thresholds in prop::collection::vec(arb_weight(), 1..4),
+        ) {
+            // Delay and threshold variants of one policy, as sweeps make them.
+            let mut policies = vec![base.clone()];
+            policies.extend(delays.iter().map(|&d| Policy { delay: d, ..base.clone() }));
+            policies.extend(thresholds.iter().map(|&t| Policy { threshold: t, ..base.clone() }));
+            let refs: Vec<&Policy> = policies.iter().collect();
+            let all = replay_all(&refs, &tls);
+            for (policy, column) in policies.iter().zip(&all) {
+                for (tl, d) in tls.iter().zip(column) {
+                    prop_assert_eq!(*d, plain::decide(policy, tl));
+                }
+            }
+        }
     }
 }

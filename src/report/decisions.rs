@@ -6,11 +6,17 @@
 use std::io::Write;
 
 use polars::io::parquet::write::{get_encodings, ParquetCompression, StatisticsOptions};
-use polars::prelude::{polars_err, Column, CompatLevel, DataFrame, ParquetWriter, PolarsResult};
+use polars::prelude::{
+    polars_err, ArrayRef, Column, CompatLevel, DataFrame, ParquetWriter, PolarsResult,
+};
+use polars_arrow::array::{DictionaryArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
+use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::write::{array_to_columns, compress, CompressedPage, Version, WriteOptions};
 use rayon::prelude::*;
 
 use crate::decisions::{CompactCell, CompactDecisions, DecisionRow, DecisionTable};
+use crate::replay::Timing;
 use crate::signals::Situation;
 
 /// Rows per frame slice when the table is written: polars' own Parquet row-group size, so a
@@ -113,6 +119,151 @@ impl DecisionTable {
     }
 }
 
+/// The most distinct values per row for which a string column is handed to the encoder as a
+/// dictionary directly: polars dictionary-encodes a column of more than 128 rows only when
+/// its estimated distinct values are at most 0.75 per row, and below a quarter no estimate
+/// can be that far off. Between the two, the plain column goes to polars to decide.
+const DIRECT_DICTIONARY_SHARE: usize = 4;
+
+/// `values` at `keys` (`None` = null) as the dictionary array polars' cast of the plain string
+/// column builds: values in order of first occurrence, keys 0 and unset validity at nulls,
+/// no validity when there is no null. The encoder then writes the same pages as for the plain
+/// column; `None` when polars might have chosen the plain encoding instead.
+fn dictionary_column(
+    keys: Vec<u32>,
+    validity: Option<MutableBitmap>,
+    values: &[&str],
+) -> PolarsResult<Option<ArrayRef>> {
+    let rows = keys.len();
+    if rows > 128 && values.len().saturating_mul(DIRECT_DICTIONARY_SHARE) > rows {
+        return Ok(None);
+    }
+    let validity: Option<Bitmap> = validity.and_then(|v| v.into());
+    let keys = PrimitiveArray::<u32>::new(ArrowDataType::UInt32, keys.into(), validity);
+    let values = Utf8ViewArray::from_slice_values(values).boxed();
+    let dtype =
+        ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(ArrowDataType::Utf8View), false);
+    Ok(Some(DictionaryArray::try_new(dtype, keys, values)?.boxed()))
+}
+
+/// First-occurrence codes for up to `N` kinds of value: `code(k)` is the dictionary key of
+/// kind `k`, numbered as first seen.
+struct FirstSeen<const N: usize> {
+    keys: [u32; N],
+    order: Vec<usize>,
+}
+
+impl<const N: usize> FirstSeen<N> {
+    fn new() -> Self {
+        FirstSeen { keys: [u32::MAX; N], order: Vec::with_capacity(N) }
+    }
+    fn code(&mut self, kind: usize) -> u32 {
+        if self.keys[kind] == u32::MAX {
+            self.keys[kind] = self.order.len() as u32;
+            self.order.push(kind);
+        }
+        self.keys[kind]
+    }
+}
+
+/// The arrays of the rows `start..start + len` of `table` when they are all compact rows,
+/// built straight from the compact table (`SliceColumns` and a frame are the general path):
+/// the integer columns as polars builds them, the string columns as the dictionaries its
+/// encoder would make of them. `None` where this does not apply (hand-built rows, or a string
+/// column polars might not dictionary-encode).
+fn compact_arrays(
+    table: &DecisionTable,
+    start: usize,
+    len: usize,
+) -> PolarsResult<Option<(usize, Vec<ArrayRef>)>> {
+    let compact = &table.compact;
+    let width = compact.policies.len();
+    let end = start.saturating_add(len).min(table.len());
+    if start < table.rows.len() || start >= end || width == 0 {
+        return Ok(None);
+    }
+    let (first, last) = (start - table.rows.len(), end - table.rows.len());
+    let rows = last - first;
+    let (first_conversation, last_conversation) = (first / width, (last - 1) / width);
+
+    let mut conversation_keys = Vec::with_capacity(rows);
+    let mut policy_keys = Vec::with_capacity(rows);
+    let mut situation_keys = Vec::with_capacity(rows);
+    let mut situation_valid = MutableBitmap::with_capacity(rows);
+    let mut timing_keys = Vec::with_capacity(rows);
+    let mut handoff_turn = Vec::with_capacity(rows);
+    let mut historical_turn = Vec::with_capacity(rows);
+    let mut decision_point = Vec::with_capacity(rows);
+    let mut ids = Vec::with_capacity(last_conversation - first_conversation + 1);
+    let mut situations = FirstSeen::<{ Situation::ALL.len() }>::new();
+    let mut timings = FirstSeen::<{ Timing::ALL.len() }>::new();
+    let first_policy = first % width;
+    let mut index = first;
+    for c in first_conversation..=last_conversation {
+        let Some(conversation) = compact.conversation(c) else { return Ok(None) };
+        ids.push(conversation.id);
+        let conversation_end = ((c + 1) * width).min(last);
+        for row in index..conversation_end {
+            let Some(cell) = compact.cell(row, &conversation) else { return Ok(None) };
+            conversation_keys.push((c - first_conversation) as u32);
+            // Policies first appear in row order, from the slice's first row on.
+            policy_keys.push(((row % width + width - first_policy) % width) as u32);
+            match cell.situation {
+                Some(s) => {
+                    situation_keys.push(situations.code(s as usize));
+                    situation_valid.push(true);
+                }
+                None => {
+                    situation_keys.push(0);
+                    situation_valid.push(false);
+                }
+            }
+            timing_keys.push(timings.code(cell.timing as usize));
+            handoff_turn.push(cell.handoff_turn);
+            historical_turn.push(conversation.historical_turn);
+            decision_point.push(cell.decision_point.map(i64::from));
+        }
+        index = conversation_end;
+    }
+    let policies: Vec<&str> = (0..width.min(rows))
+        .map(|k| compact.policies[(first_policy + k) % width].as_str())
+        .collect();
+    let situation_names: Vec<&str> =
+        situations.order.iter().map(|&k| Situation::ALL[k].name()).collect();
+    let timing_names: Vec<&str> = timings.order.iter().map(|&k| Timing::ALL[k].name()).collect();
+    let situation_validity = (situation_valid.unset_bits() > 0).then_some(situation_valid);
+    let strings = [
+        dictionary_column(conversation_keys, None, &ids)?,
+        dictionary_column(policy_keys, None, &policies)?,
+        dictionary_column(situation_keys, situation_validity, &situation_names)?,
+        dictionary_column(timing_keys, None, &timing_names)?,
+    ];
+    let [Some(id), Some(policy), Some(situation), Some(timing)] = strings else {
+        return Ok(None);
+    };
+    // The integer columns exactly as the frame path builds them.
+    let integer = |name: &str, values: Vec<Option<i64>>| -> PolarsResult<ArrayRef> {
+        let column = Column::new(name.into(), values);
+        let series = column.as_materialized_series();
+        if series.n_chunks() != 1 {
+            return Err(polars_err!(ComputeError: "column {name} is not one chunk"));
+        }
+        Ok(series.to_arrow(0, CompatLevel::newest()))
+    };
+    Ok(Some((
+        rows,
+        vec![
+            id,
+            policy,
+            integer("handoff_turn", handoff_turn)?,
+            situation,
+            integer("historical_handoff_turn", historical_turn)?,
+            timing,
+            integer("decision_point", decision_point)?,
+        ],
+    )))
+}
+
 /// Writes `table` as Parquet into `out`: byte for byte what `ParquetWriter::new(out)` with its
 /// default options writes for the whole table (row groups of `FRAME_ROWS` rows), but each row
 /// group is built and encoded on its own thread and only the encoded pages are kept until
@@ -136,22 +287,28 @@ pub fn write_parquet<W: Write + Send>(table: &DecisionTable, out: W) -> PolarsRe
         data_page_size: None,
     };
     let encode = |start: usize| -> PolarsResult<(u64, Vec<Vec<CompressedPage>>)> {
-        let frame = table.slice_frame(start, FRAME_ROWS)?;
+        let (rows, arrays) = match compact_arrays(table, start, FRAME_ROWS)? {
+            Some(direct) => direct,
+            None => {
+                let frame = table.slice_frame(start, FRAME_ROWS)?;
+                // A slice frame is one chunk, so this is one record batch: one row group.
+                let arrays = frame
+                    .iter_chunks(CompatLevel::newest(), false)
+                    .flat_map(|batch| batch.columns().to_vec())
+                    .collect();
+                (frame.height(), arrays)
+            }
+        };
         let mut columns = Vec::with_capacity(fields.len());
-        // A slice frame is one chunk, so this is one record batch: one row group.
-        for batch in frame.iter_chunks(CompatLevel::newest(), false) {
-            for ((array, field), encoding) in
-                batch.columns().iter().zip(&fields).zip(encodings.iter())
-            {
-                for pages in array_to_columns(array, field.clone(), options, encoding)? {
-                    let compressed = pages
-                        .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
-                        .collect::<PolarsResult<Vec<CompressedPage>>>()?;
-                    columns.push(compressed);
-                }
+        for ((array, field), encoding) in arrays.iter().zip(&fields).zip(encodings.iter()) {
+            for pages in array_to_columns(array, field.clone(), options, encoding)? {
+                let compressed = pages
+                    .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                    .collect::<PolarsResult<Vec<CompressedPage>>>()?;
+                columns.push(compressed);
             }
         }
-        Ok((frame.height() as u64, columns))
+        Ok((rows as u64, columns))
     };
     let starts: Vec<usize> = (0..table.len()).step_by(FRAME_ROWS).collect();
     // A few row groups per thread at a time, so the encoded pages waiting to be written stay
