@@ -349,20 +349,22 @@ fn accumulate_chunk(
     if len == 0 || u == 0 {
         return acc;
     }
-    // Row-major `len x u`.
-    let mut z = vec![0.0; len * u];
+    // Row-major `len x u`, in single precision: `X'WX` only steers Newton's steps (the
+    // gradient, in double precision, decides where they end) and gives the information the
+    // intervals divide by, to six significant digits; the product runs twice as fast.
+    let mut z = vec![0.0f32; len * u];
     for (i, &(r, root_w)) in kept.iter().enumerate() {
         let (cols, vals) = x.row(r);
         let out = &mut z[i * u..(i + 1) * u];
         for (&c, &v) in cols.iter().zip(vals) {
-            out[slot[c as usize]] = root_w * f64::from(v);
+            out[slot[c as usize]] = (root_w * f64::from(v)) as f32;
         }
     }
-    let mut gram = vec![0.0; u * u];
+    let mut gram = vec![0.0f32; u * u];
     // SAFETY: `z` is `len x u` row-major and `gram` is `u x u`: with the strides below every
     // element read or written is inside them (`z[i * u + j]`, `gram[a * u + b]`).
     unsafe {
-        matrixmultiply::dgemm(
+        matrixmultiply::sgemm(
             u,
             len,
             u,
@@ -383,7 +385,7 @@ fn accumulate_chunk(
         for (b, &cb) in used.iter().enumerate() {
             // The upper triangle, as the rest of this module reads it.
             if ca <= cb {
-                acc.hessian[ca * k + cb] += gram[a * u + b];
+                acc.hessian[ca * k + cb] += f64::from(gram[a * u + b]);
             }
         }
     }
