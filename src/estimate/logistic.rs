@@ -102,7 +102,7 @@ impl Rows<'_> {
         match self {
             Rows::All => true,
             Rows::Excluding { groups, excluded } => groups.get(row) != Some(excluded),
-            Rows::Every(step) => row % step.max(&1) == 0,
+            Rows::Every(step) => row.is_multiple_of((*step).max(1)),
             Rows::Only { groups, group } => groups.get(row) == Some(group),
         }
     }
@@ -515,14 +515,14 @@ fn gradient_sparse(x: &SparseRows, y: &[f64], coef: &[f64], rows: Rows) -> Vec<f
         .map(|chunk| {
             let mut gradient = vec![0.0; k];
             let end = ((chunk + 1) * CHUNK_ROWS).min(x.len());
-            for r in chunk * CHUNK_ROWS..end {
+            for (r, &target) in y.iter().enumerate().take(end).skip(chunk * CHUNK_ROWS) {
                 if !rows.keeps(r) {
                     continue;
                 }
                 let (cols, vals) = x.row(r);
                 let eta: f64 =
                     cols.iter().zip(vals).map(|(&c, &v)| coef[c as usize] * f64::from(v)).sum();
-                let residual = y[r] - sigmoid(eta);
+                let residual = target - sigmoid(eta);
                 for (&c, &v) in cols.iter().zip(vals) {
                     gradient[c as usize] += f64::from(v) * residual;
                 }
