@@ -135,6 +135,8 @@ pub fn policy_metrics<'a>(
     };
     let mut scores = Vec::new();
     let mut turns = Vec::new();
+    // Counted by position in `Timing::ALL`, named once at the end (no text per row).
+    let mut timing = [0u64; Timing::ALL.len()];
     for row in rows {
         let n = row.timeline.points.len() as u32;
         // Points outside the timeline cannot be handoffs; treat them as none.
@@ -144,12 +146,17 @@ pub fn policy_metrics<'a>(
         m.premature_handoffs += u64::from(is_premature(p, r));
         m.late_handoffs += u64::from(is_late(p, r, late_after));
         m.missed_human_requests += u64::from(misses_human_request(p, q));
-        *m.timing.entry(Timing::of(p, row.timeline.historical).name().to_string()).or_default() +=
-            1;
+        let t = Timing::of(p, row.timeline.historical);
+        if let Some(slot) = Timing::ALL.iter().position(|&x| x == t) {
+            timing[slot] += 1;
+        }
         if let Some(p) = p {
             scores.push(quality_score(row.timeline, p, r, late_after));
             turns.push(row.timeline.points[p as usize - 1].turn as f64);
         }
+    }
+    for (t, count) in Timing::ALL.iter().zip(timing) {
+        *m.timing.entry(t.name().to_string()).or_default() += count;
     }
     m.quality_score = normal_mean(&scores);
     m.median_handoff_turn = median(turns);

@@ -114,7 +114,7 @@ impl FeatureSpace {
             match onset {
                 Some(o) if *o <= h => {
                     out.push(1.0);
-                    out.push(f64::from(h - o + 1).ln_1p());
+                    out.push(ln_1p_of(h - o + 1));
                 }
                 _ => out.extend([0.0, 0.0]),
             }
@@ -126,7 +126,7 @@ impl FeatureSpace {
         for bit in 0..4 {
             out.push(if qualified & (1 << bit) != 0 { 1.0 } else { 0.0 });
         }
-        out.push(f64::from(h.max(1)).ln());
+        out.push(ln_of(h.max(1)));
         let guard_message = h >= 1 && {
             let signals = unit.timeline.points[h as usize - 1].signals;
             signals.contains(Signal::Scheduling) || signals.contains(Signal::SimpleQuestion)
@@ -152,9 +152,40 @@ fn one_hot(levels: &Levels, value: Option<&str>, out: &mut Vec<f64>) {
     out.extend((0..levels.len()).map(|i| if Some(i) == hit { 1.0 } else { 0.0 }));
 }
 
+/// Small whole numbers whose logarithms are tabled: the features take `ln(1 + k)` and `ln k`
+/// of turn counts for every row of every design (tens of millions at a million
+/// conversations), almost all below this.
+const TABLED: usize = 1024;
+
+/// `ln(1 + k)` for `k < TABLED`, and `ln k`, computed once by the same functions, so a tabled
+/// value is bit for bit the value computed on the spot.
+static LOGS: std::sync::LazyLock<(Vec<f64>, Vec<f64>)> = std::sync::LazyLock::new(|| {
+    let ln_1p = (0..TABLED).map(|k| (k as f64).ln_1p()).collect();
+    let ln = (0..TABLED).map(|k| (k as f64).ln()).collect();
+    (ln_1p, ln)
+});
+
+/// `ln(1 + k)`.
+fn ln_1p_of(k: u32) -> f64 {
+    LOGS.0.get(k as usize).copied().unwrap_or_else(|| f64::from(k).ln_1p())
+}
+
+/// `ln k`.
+fn ln_of(k: u32) -> f64 {
+    LOGS.1.get(k as usize).copied().unwrap_or_else(|| f64::from(k).ln())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn tabled_logarithms_equal_the_computed_ones() {
+        for k in [0u32, 1, 2, 7, 100, 1023, 1024, 5000, u32::MAX] {
+            assert_eq!(ln_1p_of(k).to_bits(), f64::from(k).ln_1p().to_bits(), "{k}");
+            assert_eq!(ln_of(k).to_bits(), f64::from(k).ln().to_bits(), "{k}");
+        }
+    }
     use crate::estimate::Observed;
     use crate::model::Conversation;
     use crate::policy::QualityReference;

@@ -250,8 +250,8 @@ impl HazardModel {
         }
     }
 
-    /// `p_d` for unit `i` at decision point `d`.
-    fn hazard(&self, units: &[Unit], prep: &Prepared, i: usize, d: u32) -> f64 {
+    /// `p_d` for unit `i` at decision point `d`; `row` is scratch space for its design row.
+    fn hazard(&self, units: &[Unit], prep: &Prepared, i: usize, d: u32, row: &mut Vec<f64>) -> f64 {
         let unit = &units[i];
         let logged = logs_probabilities(unit)
             .then(|| unit.timeline.points[d as usize - 1].handoff_probability)
@@ -260,9 +260,9 @@ impl HazardModel {
             (Some(p), _) => p,
             (None, Some((_, fit))) => {
                 // Columns left out have coefficient zero: the raw row predicts as it is.
-                let mut row = Vec::with_capacity(prep.hazard_width());
-                prep.write_hazard(units, i, d, &mut row);
-                fit.predict(&row)
+                row.clear();
+                prep.write_hazard(units, i, d, row);
+                fit.predict(row)
             }
             // Unreachable by construction (a unit without logs implies a fitted model).
             (None, None) => 0.5,
@@ -277,8 +277,9 @@ impl HazardModel {
         let n = unit.timeline.points.len() as u32;
         let h0 = history_point(unit);
         let mut prob = 1.0;
+        let mut row = Vec::with_capacity(prep.hazard_width());
         for d in 1..=h0.unwrap_or(n) {
-            let p = self.hazard(units, prep, i, d);
+            let p = self.hazard(units, prep, i, d, &mut row);
             prob *= if Some(d) == h0 { p } else { 1.0 - p };
         }
         prob
