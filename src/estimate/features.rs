@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 
 use super::Unit;
+use crate::model::Conversation;
 use crate::policy::Policy;
 use crate::replay::Timeline;
 use crate::signals::vocabulary::Signal;
@@ -108,6 +109,30 @@ impl FeatureSpace {
         point: Option<u32>,
         out: &mut Vec<f64>,
     ) {
+        let levels = self.levels_of(unit.conversation);
+        self.write_with_levels(unit, onsets, reference, point, levels, out);
+    }
+
+    /// The conversation's level of segment, AI agent and channel (`Levels::index`), looked up
+    /// once per conversation rather than once per design row.
+    pub fn levels_of(&self, c: &Conversation) -> [Option<usize>; 3] {
+        [
+            self.segments.index(c.segment.as_deref()),
+            self.agents.index(c.ai_agent.as_deref()),
+            self.channels.index(c.channel.as_deref()),
+        ]
+    }
+
+    /// `write`, with the conversation's levels already looked up (`levels_of`).
+    pub fn write_with_levels(
+        &self,
+        unit: &Unit,
+        onsets: &[Option<u32>; 7],
+        reference: Option<u32>,
+        point: Option<u32>,
+        levels: [Option<usize>; 3],
+        out: &mut Vec<f64>,
+    ) {
         let n = unit.timeline.points.len() as u32;
         let h = point.unwrap_or(n).min(n);
         for onset in onsets {
@@ -140,16 +165,14 @@ impl FeatureSpace {
             Some(e) => out.extend([(e.max(0) as f64).ln_1p(), 0.0]),
             None => out.extend([0.0, 1.0]),
         }
-        let c = unit.conversation;
-        one_hot(&self.segments, c.segment.as_deref(), out);
-        one_hot(&self.agents, c.ai_agent.as_deref(), out);
-        one_hot(&self.channels, c.channel.as_deref(), out);
+        one_hot(self.segments.len(), levels[0], out);
+        one_hot(self.agents.len(), levels[1], out);
+        one_hot(self.channels.len(), levels[2], out);
     }
 }
 
-fn one_hot(levels: &Levels, value: Option<&str>, out: &mut Vec<f64>) {
-    let hit = levels.index(value);
-    out.extend((0..levels.len()).map(|i| if Some(i) == hit { 1.0 } else { 0.0 }));
+fn one_hot(levels: usize, hit: Option<usize>, out: &mut Vec<f64>) {
+    out.extend((0..levels).map(|i| if Some(i) == hit { 1.0 } else { 0.0 }));
 }
 
 /// Small whole numbers whose logarithms are tabled: the features take `ln(1 + k)` and `ln k`

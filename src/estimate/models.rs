@@ -82,12 +82,17 @@ pub struct Prepared {
     pub reference: Policy,
     pub onsets: Vec<[Option<u32>; 7]>,
     pub reference_points: Vec<Option<u32>>,
+    /// Per unit, its segment, AI agent and channel levels (`FeatureSpace::levels_of`).
+    pub levels: Vec<[Option<usize>; 3]>,
 }
 
 impl Prepared {
     pub fn new(units: &[Unit], reference: &Policy) -> Prepared {
+        let space = FeatureSpace::learn(units);
+        let levels = units.par_iter().map(|u| space.levels_of(u.conversation)).collect();
         Prepared {
-            space: FeatureSpace::learn(units),
+            levels,
+            space,
             reference: reference.clone(),
             onsets: units.par_iter().map(|u| onsets(reference, u.timeline)).collect(),
             reference_points: units
@@ -99,7 +104,19 @@ impl Prepared {
 
     /// Appends the raw (unstandardised) features of unit `i` at `point` to `out`.
     pub fn write(&self, units: &[Unit], i: usize, point: Option<u32>, out: &mut Vec<f64>) {
-        self.space.write(&units[i], &self.onsets[i], self.reference_points[i], point, out);
+        let levels = self
+            .levels
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| self.space.levels_of(units[i].conversation));
+        self.space.write_with_levels(
+            &units[i],
+            &self.onsets[i],
+            self.reference_points[i],
+            point,
+            levels,
+            out,
+        );
     }
 
     /// Appends the hazard's row of unit `i` at decision point `d` (raw, unstandardised):
@@ -384,11 +401,11 @@ impl OutcomeModels {
 
     /// The shrunk mean amount of unit `i`'s segment (what pipeline multiplies by).
     pub fn amount(&self, units: &[Unit], prep: &Prepared, i: usize) -> f64 {
-        prep.space
-            .segments
-            .index(units[i].conversation.segment.as_deref())
-            .and_then(|s| self.segment_amount.get(s).copied())
-            .unwrap_or(self.overall_amount)
+        let segment = match prep.levels.get(i) {
+            Some(levels) => levels[0],
+            None => prep.space.segments.index(units[i].conversation.segment.as_deref()),
+        };
+        segment.and_then(|s| self.segment_amount.get(s).copied()).unwrap_or(self.overall_amount)
     }
 
     /// The coefficients of the meeting (`0`) or opportunity (`1`) model.
