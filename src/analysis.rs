@@ -88,24 +88,10 @@ pub fn analyse(
     let historical = replayed.historical();
     // Named policies, then sweep variants, aligned with `policies` and `variants`.
     let replayed_policies = &replayed.decisions[1..];
-    let (rss_mib, peak_mib) = crate::logging::memory_mib();
-    tracing::debug!(
-        policies = replayed_policies.len(),
-        rss_mib,
-        peak_mib,
-        cpu_s = crate::logging::cpu_seconds(),
-        "stage: replayed"
-    );
+    crate::stage!("stage: replayed", policies = replayed_policies.len());
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
-    let (rss_mib, peak_mib) = crate::logging::memory_mib();
-    tracing::debug!(
-        units = units.len(),
-        rss_mib,
-        peak_mib,
-        cpu_s = crate::logging::cpu_seconds(),
-        "stage: models fitted"
-    );
+    crate::stage!("stage: models fitted", units = units.len());
     let pick = |per_conv: &[Decision]| -> Vec<Decision> {
         fit_indices.iter().map(|&i| per_conv[i]).collect()
     };
@@ -143,21 +129,13 @@ pub fn analyse(
         .collect();
     let named: Vec<(&str, &[Decision])> =
         replayed.names[1..].iter().zip(&narrowed).map(|(name, d)| (*name, &d[..])).collect();
-    tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "decisions narrowed");
     let estimated = estimation.evaluate_policies(&units, &named);
-    tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "policies evaluated");
     drop(named);
     drop(narrowed);
     let metrics: Vec<PolicyMetrics> = replayed_policies.par_iter().map(|p| metrics_of(p)).collect();
     let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> =
         estimated.into_iter().zip(metrics).collect();
-    let (rss_mib, peak_mib) = crate::logging::memory_mib();
-    tracing::debug!(
-        rss_mib,
-        peak_mib,
-        cpu_s = crate::logging::cpu_seconds(),
-        "stage: policies estimated"
-    );
+    crate::stage!("stage: policies estimated");
     let mut summaries: Vec<PolicySummary> = Vec::with_capacity(evaluations.len());
     for (k, (eval, metrics)) in evaluations.iter().enumerate() {
         let kind = if k < policies.len() { PolicyKind::Policy } else { PolicyKind::Variant };
@@ -174,7 +152,7 @@ pub fn analyse(
         }
     }
 
-    tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: sweeps estimated");
+    crate::stage!("stage: sweeps estimated");
     let decisions = DecisionTable::build(
         &dataset.conversations,
         inputs.timelines,
@@ -182,14 +160,7 @@ pub fn analyse(
         &replayed.names,
         &replayed.decisions,
     );
-    let (rss_mib, peak_mib) = crate::logging::memory_mib();
-    tracing::debug!(
-        rows = decisions.len(),
-        rss_mib,
-        peak_mib,
-        cpu_s = crate::logging::cpu_seconds(),
-        "stage: decision table built"
-    );
+    crate::stage!("stage: decision table built", rows = decisions.len());
 
     let mut summary = Summary {
         window: window.info(),

@@ -51,3 +51,15 @@ pub fn memory_mib() -> (u64, u64) {
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
+
+/// A `stage:` debug event, with the process's resident memory, its peak and its CPU seconds so
+/// far added to the given fields, so that a run's log shows where its time and its peak go:
+/// `stage!("stage: replayed", policies = n)`.
+#[macro_export]
+macro_rules! stage {
+    ($name:literal $(, $($field:tt)+)?) => {{
+        let (rss_mib, peak_mib) = $crate::logging::memory_mib();
+        let cpu_s = $crate::logging::cpu_seconds();
+        ::tracing::debug!($($($field)+,)? rss_mib, peak_mib, cpu_s, $name)
+    }};
+}

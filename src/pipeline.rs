@@ -111,18 +111,11 @@ fn prepare_with(
         (false, true) => MessageText::Compact,
     };
     let mut dataset = load_from(&tables, data, text)?;
-    let (rss_mib, peak_mib) = crate::logging::memory_mib();
-    tracing::debug!(
-        conversations = dataset.conversations.len(),
-        ?text,
-        rss_mib,
-        peak_mib,
-        "stage: data loaded"
-    );
+    crate::stage!("stage: data loaded", conversations = dataset.conversations.len(), ?text);
     let detector = Detector::new(&policies.lexicon)?;
     let (signals, timelines) = if keep_text {
         let signals = detect_dataset(&dataset, source, &detector);
-        tracing::debug!("stage: signals detected");
+        crate::stage!("stage: signals detected");
         let timelines = dataset
             .conversations
             .par_iter()
@@ -133,8 +126,7 @@ fn prepare_with(
     } else {
         lean_timelines(&mut dataset, source, &detector)
     };
-    let (rss_mib, peak_mib) = crate::logging::memory_mib();
-    tracing::debug!(rss_mib, peak_mib, "stage: timelines built");
+    crate::stage!("stage: timelines built");
     Ok(Prepared { policies, dataset, signals, timelines, source })
 }
 

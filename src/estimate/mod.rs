@@ -206,16 +206,16 @@ impl Estimation {
         let kind = config.estimator;
         let keys: Vec<u64> = units.iter().map(|u| conversation_key(&u.conversation.id)).collect();
         let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
-        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: features prepared");
+        crate::stage!("stage: features prepared");
         let hazard = kind.uses_propensity().then(|| HazardModel::fit(units, &prepared, options));
-        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: hazard fitted");
+        crate::stage!("stage: hazard fitted");
         let propensities = hazard.as_ref().map(|h| {
             (0..units.len())
                 .into_par_iter()
                 .map(|i| h.path_propensity(units, &prepared, i))
                 .collect()
         });
-        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: propensities");
+        crate::stage!("stage: propensities");
         let outcomes = match kind {
             // `dr` corrects the model with each conversation's residual: out of fold, so the
             // residual is honest (see `models::CrossFitted`). Folds are keyed by conversation
@@ -234,7 +234,7 @@ impl Estimation {
             }
             _ => None,
         };
-        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: outcome models fitted");
+        crate::stage!("stage: outcome models fitted");
         let mut estimation = Estimation {
             config: config.clone(),
             prepared,
@@ -249,7 +249,7 @@ impl Estimation {
             window,
         };
         estimation.hazard_scores = estimation.all_hazard_scores(units);
-        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: hazard scores");
+        crate::stage!("stage: hazard scores");
         let (groups, models) = estimation.model_groups(units);
         let window_keys: Vec<u64> = estimation.window.iter().map(|&i| keys[i]).collect();
         let replicates = config.bootstrap as usize;
@@ -262,7 +262,7 @@ impl Estimation {
             let score = |i: usize, out: &mut [f64]| estimation.scores(&models, units, i, out);
             ModelShifts::build(&groups, &weights, &estimation.window, replicates, &score)
         };
-        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "stage: model shifts");
+        crate::stage!("stage: model shifts");
         estimation.models = models;
         let window_weights = if estimation.window.len() == units.len() {
             weights
@@ -404,7 +404,7 @@ impl Estimation {
     ) -> Vec<PolicyEvaluation> {
         let decisions: Vec<&[Decision]> = policies.iter().map(|(_, d)| *d).collect();
         let drafts = self.drafts(units, &decisions);
-        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "policies drafted");
+        crate::stage!("stage: policies drafted");
         let columns: Vec<&intervals::Column> = drafts
             .iter()
             .filter(|d| d.problem.is_none())
@@ -412,7 +412,7 @@ impl Estimation {
             .collect();
         self.resampler.prime(&columns);
         drop(columns);
-        tracing::debug!(cpu_s = crate::logging::cpu_seconds(), "replicate sums");
+        crate::stage!("stage: replicate sums");
         drafts
             .into_par_iter()
             .zip(policies.par_iter())
@@ -464,6 +464,8 @@ impl Estimation {
                     memo.clear();
                     rows.clear();
                     let fitted_model = model.and_then(|o| o.model_for(i));
+                    let amount =
+                        fitted_model.map_or(0.0, |(m, _)| m.amount(units, &self.prepared, i));
                     for (slot, &p) in live.iter().enumerate() {
                         let hp = handoff_points[p][w];
                         let entry = match memo.iter().position(|e| e.0 == hp) {
@@ -486,11 +488,11 @@ impl Estimation {
                         };
                         let (_, m, at) = memo[entry];
                         let design = &rows[at..at + scratch.len()];
-                        let prediction = fitted_model.map(|(model, member)| Prediction {
+                        let prediction = fitted_model.map(|(_, member)| Prediction {
                             m,
                             design,
                             member,
-                            amount: model.amount(units, &self.prepared, i),
+                            amount,
                         });
                         let input = self.unit_input(units, i, hp, prediction, &mut gradients[slot]);
                         out[slot]

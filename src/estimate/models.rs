@@ -221,7 +221,6 @@ impl HazardModel {
             width,
             iterations = fit.iterations,
             converged = fit.converged,
-            cpu_s = crate::logging::cpu_seconds(),
             "hazard fit"
         );
         HazardModel { fitted: Some((live, fit)), penalties }
@@ -339,7 +338,6 @@ impl OutcomeModels {
             meeting = meeting.iterations,
             opportunity = opportunity.iterations,
             converged = meeting.converged && opportunity.converged,
-            cpu_s = crate::logging::cpu_seconds(),
             "outcome fits"
         );
         let (segment_amount, overall_amount) = segment_amounts(units, prep);
@@ -485,7 +483,6 @@ impl CrossFitted {
                     meeting = meeting.iterations,
                     opportunity = opportunity.iterations,
                     converged = meeting.converged && opportunity.converged,
-                    cpu_s = crate::logging::cpu_seconds(),
                     "outcome fold fits"
                 );
                 OutcomeModels {
