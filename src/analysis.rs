@@ -190,6 +190,7 @@ pub fn analyse(
         },
         data_quality: data_quality(inputs),
         variants: variant_rows,
+        slices: Vec::new(),
     };
     summary.warnings = warnings(inputs, window, members, settings, &summary);
     summary.findings = crate::findings::findings(&summary);

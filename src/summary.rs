@@ -149,4 +149,38 @@ pub struct Summary {
     /// Sweep variants, one row each in `policies.csv`; not in `summary.json`.
     #[serde(skip)]
     pub variants: Vec<PolicySummary>,
+    /// One cut per `--by` column (slices.md); absent from `summary.json` without `--by`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<SliceCut>,
+}
+
+/// Every figure of the report per value of one conversations column (slices.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SliceCut {
+    /// The column (`segment`, `channel`, `ai_agent` or an extra column).
+    pub by: String,
+    /// `--min-slice`: smaller slices get figures with a warning, but no optimum.
+    pub min_slice: u64,
+    /// By decreasing size, ties by value; `(other)` pools the values past `--max-slices`.
+    pub values: Vec<Slice>,
+    /// Plain-sentence findings about this column's slices (whether the best policy differs).
+    pub findings: Vec<String>,
+    /// The Bonferroni level of the per-slice `beats_runner_up` (`1 - 0.05 / slices`).
+    pub level: f64,
+}
+
+/// One slice: the conversations whose column holds `value`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Slice {
+    /// The trimmed value, `(none)` for null or empty, `(other)` for the pooled rest.
+    pub value: String,
+    pub conversations: u64,
+    /// Exactly the shape of the top-level `policies` (historical first).
+    pub policies: Vec<PolicySummary>,
+    /// Exactly the shape of the top-level `sweeps`.
+    pub sweeps: Vec<SweepSummary>,
+    pub warnings: Vec<String>,
+    /// Sweep variants, one row each in `slices.csv`; not in `summary.json`.
+    #[serde(skip)]
+    pub variants: Vec<PolicySummary>,
 }
