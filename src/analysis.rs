@@ -9,9 +9,12 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use crate::decisions::DecisionTable;
-use crate::estimate::sweep::{evaluate_sweep, SweepCandidate};
+use crate::estimate::intervals::paired_difference_at;
+use crate::estimate::slices::{historical_slice, Cut, Scopes};
+use crate::estimate::sweep::{evaluate_sweep_at, objective_rate, SweepCandidate};
 use crate::estimate::{
-    historical_evaluation, Estimation, EstimationConfig, Observed, PolicyEvaluation, Unit,
+    historical_evaluation, Estimation, EstimationConfig, Observed, PolicyEvaluation, Rate,
+    Statistic, Unit,
 };
 use crate::metrics::{historical_extras, policy_metrics, MetricRow, PolicyMetrics};
 use crate::model::{Conversation, Dataset, Micros};
@@ -19,10 +22,12 @@ use crate::policy::{all_policies, PoliciesFile, Variant};
 use crate::replay::{Decision, Replayed, Timeline};
 use crate::signals::detect::DatasetSignals;
 use crate::signals::SignalSource;
+use crate::slicing::{self, CutPlan, SliceSettings};
 use crate::summary::{
     DataCounts, DataQualitySummary, Estimate, Optimal, PolicyKind, PolicySummary, Settings,
     Summary, SweepPoint, SweepSummary,
 };
+use crate::summary::{Slice, SliceCut};
 use crate::time::{date_or_rfc3339_seconds, MICROS_PER_DAY};
 use crate::window::Window;
 
@@ -32,6 +37,8 @@ pub struct AnalysisSettings {
     pub estimation: EstimationConfig,
     pub outcome_days: u32,
     pub as_of: Micros,
+    /// `--by` and its limits; the columns must have passed `slicing::check_columns`.
+    pub slices: SliceSettings,
 }
 
 /// What the analysis reads: the policies, the validated data, its signals and one timeline
@@ -129,7 +136,21 @@ pub fn analyse(
         .collect();
     let named: Vec<(&str, &[Decision])> =
         replayed.names[1..].iter().zip(&narrowed).map(|(name, d)| (*name, &d[..])).collect();
-    let estimated = estimation.evaluate_policies(&units, &named);
+    let plans: Vec<CutPlan> = settings
+        .slices
+        .by
+        .iter()
+        .map(|by| slicing::plan(dataset, members, by, settings.slices.max_slices))
+        .collect();
+    let unit_slices: Vec<Vec<u32>> =
+        plans.iter().map(|p| fit_indices.iter().map(|&i| p.slice_of[i]).collect()).collect();
+    let cuts: Vec<Cut> = plans
+        .iter()
+        .zip(&unit_slices)
+        .map(|(p, s)| Cut { slice_of: s, slices: p.names.len() })
+        .collect();
+    let (sliced, scopes) = estimation.evaluate_policies_sliced(&units, &named, &cuts);
+    let estimated = sliced.overall;
     drop(named);
     drop(narrowed);
     let metrics: Vec<PolicyMetrics> = replayed_policies.par_iter().map(|p| metrics_of(p)).collect();
@@ -141,7 +162,8 @@ pub fn analyse(
         let kind = if k < policies.len() { PolicyKind::Policy } else { PolicyKind::Variant };
         summaries.push(policy_summary(replayed.names[k + 1], kind, eval, metrics));
     }
-    let sweeps = sweep_summaries(inputs, &variants, &evaluations[policies.len()..], &estimation);
+    let sweeps =
+        sweep_summaries(inputs, &variants, &evaluations[policies.len()..], &estimation, 0.95);
 
     let mut policy_rows = vec![hist_summary];
     policy_rows.extend(summaries.drain(..policies.len()));
@@ -153,6 +175,32 @@ pub fn analyse(
     }
 
     crate::stage!("stage: sweeps estimated");
+    let context = SliceContext {
+        inputs,
+        units: &units,
+        members,
+        settings,
+        estimation: &estimation,
+        scopes: &scopes,
+        historical: &hist_eval,
+        named_policies: policies.len(),
+        variants: &variants,
+        names: &replayed.names,
+        replayed: replayed_policies,
+        historical_decisions: historical,
+        reference: &reference_decisions,
+        single_currency,
+    };
+    let slices: Vec<SliceCut> = plans
+        .iter()
+        .zip(&cuts)
+        .zip(sliced.slices)
+        .enumerate()
+        .map(|(c, ((plan, cut), evaluations))| context.cut(c, plan, cut, evaluations))
+        .collect();
+    if !slices.is_empty() {
+        crate::stage!("stage: slices summarised", cuts = slices.len());
+    }
     let decisions = DecisionTable::build(
         &dataset.conversations,
         inputs.timelines,
@@ -190,7 +238,7 @@ pub fn analyse(
         },
         data_quality: data_quality(inputs),
         variants: variant_rows,
-        slices: Vec::new(),
+        slices,
     };
     summary.warnings = warnings(inputs, window, members, settings, &summary);
     summary.findings = crate::findings::findings(&summary);
@@ -242,11 +290,14 @@ fn policy_summary(
     }
 }
 
+/// Each sweep's points and optimum; `level` is the confidence of the optimum-minus-runner-up
+/// comparison (0.95 overall, Bonferroni's for slices).
 fn sweep_summaries(
     inputs: &Inputs,
     variants: &[Variant],
     evaluations: &[(PolicyEvaluation, PolicyMetrics)],
     estimation: &Estimation,
+    level: f64,
 ) -> Vec<SweepSummary> {
     inputs
         .policies
@@ -264,11 +315,12 @@ fn sweep_summaries(
                     evaluation: eval,
                 })
                 .collect();
-            let estimate = evaluate_sweep(
+            let estimate = evaluate_sweep_at(
                 &candidates,
                 sweep.objective,
                 sweep.handoff_cost,
                 estimation.resampler(),
+                level,
             );
             let points = candidates
                 .iter()
@@ -407,4 +459,264 @@ fn warnings(
         ));
     }
     out
+}
+
+/// What the per-slice figures read: the run's inputs, models and overall evaluations.
+struct SliceContext<'a> {
+    inputs: &'a Inputs<'a>,
+    units: &'a [Unit<'a>],
+    members: &'a [usize],
+    settings: &'a AnalysisSettings,
+    estimation: &'a Estimation,
+    scopes: &'a Scopes,
+    historical: &'a PolicyEvaluation,
+    /// How many of the evaluations are named policies (the rest are sweep variants).
+    named_policies: usize,
+    variants: &'a [Variant],
+    /// `historical`, then the evaluations' names.
+    names: &'a [&'a str],
+    /// Per named policy and variant, its decision per conversation of the data set.
+    replayed: &'a [Vec<Decision>],
+    historical_decisions: &'a [Decision],
+    reference: &'a [Decision],
+    single_currency: bool,
+}
+
+/// The warning a slice under `--min-slice` carries on every figure.
+const TOO_FEW: &str = "too few conversations for a reliable estimate";
+
+impl SliceContext<'_> {
+    /// One cut's slices and findings (`evaluations`: per slice, per policy then variant).
+    fn cut(
+        &self,
+        c: usize,
+        plan: &CutPlan,
+        cut: &Cut,
+        evaluations: Vec<Vec<PolicyEvaluation>>,
+    ) -> SliceCut {
+        let min_slice = self.settings.slices.min_slice;
+        let level = slicing::bonferroni_level(plan.names.len());
+        let late_after = self.inputs.policies.quality.late_after;
+        let mut values = Vec::with_capacity(plan.names.len());
+        let mut ranked: Vec<Option<Ranked>> = Vec::with_capacity(plan.names.len());
+        for (k, evaluations) in evaluations.into_iter().enumerate() {
+            let slice_members: Vec<usize> =
+                self.members.iter().copied().filter(|&i| plan.slice_of[i] as usize == k).collect();
+            let metrics_of = |per_conv: &[Decision]| -> PolicyMetrics {
+                policy_metrics(
+                    slice_members.iter().map(|&i| MetricRow {
+                        timeline: &self.inputs.timelines[i],
+                        policy: per_conv[i],
+                        reference: self.reference[i],
+                    }),
+                    late_after,
+                )
+            };
+            let dataset = self.inputs.dataset;
+            let hist_eval = historical_slice(self.units, self.historical, cut, k, self.scopes, c);
+            let mut hist = policy_summary(
+                "historical",
+                PolicyKind::Historical,
+                &hist_eval,
+                &metrics_of(self.historical_decisions),
+            );
+            let extras =
+                historical_extras(slice_members.iter().map(|&i| &dataset.conversations[i]));
+            hist.context_transferred = extras.context_transferred;
+            hist.mean_rep_rating = extras.mean_rep_rating;
+            let metrics: Vec<PolicyMetrics> =
+                self.replayed.par_iter().map(|p| metrics_of(p)).collect();
+            let evaluated: Vec<(PolicyEvaluation, PolicyMetrics)> =
+                evaluations.into_iter().zip(metrics).collect();
+            let mut rows: Vec<PolicySummary> = evaluated
+                .iter()
+                .enumerate()
+                .map(|(j, (eval, m))| {
+                    let kind = if j < self.named_policies {
+                        PolicyKind::Policy
+                    } else {
+                        PolicyKind::Variant
+                    };
+                    policy_summary(self.names[j + 1], kind, eval, m)
+                })
+                .collect();
+            let mut sweeps = sweep_summaries(
+                self.inputs,
+                self.variants,
+                &evaluated[self.named_policies..],
+                self.estimation,
+                level,
+            );
+            let conversations = slice_members.len() as u64;
+            let small = conversations < min_slice;
+            let mut warnings = Vec::new();
+            if small {
+                warnings.push(format!(
+                    "{} = {}: {TOO_FEW} ({conversations} conversations, under --min-slice \
+                     {min_slice}); no optimum or recommendation is given",
+                    plan.by, plan.names[k]
+                ));
+                for sweep in &mut sweeps {
+                    sweep.optimal = None;
+                }
+            }
+            let mut policies = vec![hist];
+            policies.extend(rows.drain(..self.named_policies));
+            let mut variant_rows = rows;
+            for p in policies.iter_mut().chain(variant_rows.iter_mut()) {
+                if !self.single_currency {
+                    p.rates.pipeline_per_conversation = Estimate::NULL;
+                }
+                if small {
+                    p.warnings.push(TOO_FEW.to_string());
+                }
+            }
+            ranked.push((!small).then(|| self.best(&evaluated[..self.named_policies])).flatten());
+            values.push((
+                Slice {
+                    value: plan.names[k].clone(),
+                    conversations,
+                    policies,
+                    sweeps,
+                    warnings,
+                    variants: variant_rows,
+                },
+                evaluated,
+            ));
+        }
+        let findings = vec![self.finding(plan, &values, &ranked, level)];
+        let mut out: Vec<Slice> = values.into_iter().map(|(s, _)| s).collect();
+        if let (Some(w), Some(first)) = (plan.pooled_warning(), out.iter_mut().last()) {
+            if first.value == slicing::OTHER {
+                first.warnings.insert(0, w);
+            }
+        }
+        SliceCut { by: plan.by.clone(), min_slice, values: out, findings, level }
+    }
+
+    /// The objective the slices are compared on: the first sweep's, else opportunities.
+    fn objective(&self) -> Rate {
+        self.inputs
+            .policies
+            .sweeps
+            .first()
+            .map_or(Rate::Opportunity, |s| objective_rate(s.objective))
+    }
+
+    /// The named policy with the highest estimated objective in a slice.
+    fn best(&self, evaluated: &[(PolicyEvaluation, PolicyMetrics)]) -> Option<Ranked> {
+        let rate = self.objective();
+        let mut best: Option<Ranked> = None;
+        for (j, (eval, _)) in evaluated.iter().enumerate() {
+            let e = eval.estimate.rates.get(rate);
+            let Some(v) = e.estimate.filter(|_| eval.supported) else { continue };
+            if best.as_ref().is_none_or(|b| b.estimate.estimate.is_some_and(|bv| v > bv)) {
+                best = Some(Ranked { policy: j, estimate: e });
+            }
+        }
+        best
+    }
+
+    /// Whether the best policy differs between slices (slices.md, "Findings").
+    fn finding(
+        &self,
+        plan: &CutPlan,
+        values: &[(Slice, Vec<(PolicyEvaluation, PolicyMetrics)>)],
+        ranked: &[Option<Ranked>],
+        level: f64,
+    ) -> String {
+        let rate = self.objective();
+        let statistic = |eval: &PolicyEvaluation| -> Statistic {
+            let s = &eval.statistics;
+            match rate {
+                Rate::Meeting => s.outcomes[0].clone(),
+                Rate::Opportunity => s.outcomes[1].clone(),
+                _ => s.outcomes[2].clone(),
+            }
+        };
+        let resampler = self.estimation.resampler();
+        // `a` beats `b` within slice `k` at the Bonferroni level.
+        let beats = |k: usize, a: usize, b: usize| -> bool {
+            let evaluated = &values[k].1;
+            let d = paired_difference_at(
+                &statistic(&evaluated[a].0),
+                &statistic(&evaluated[b].0),
+                resampler,
+                level,
+            );
+            d.low.is_some_and(|low| low > 0.0)
+        };
+        let mut confirmed = vec![false; ranked.len()];
+        for k in 0..ranked.len() {
+            for l in k + 1..ranked.len() {
+                let (Some(a), Some(b)) = (&ranked[k], &ranked[l]) else { continue };
+                if a.policy != b.policy
+                    && beats(k, a.policy, b.policy)
+                    && beats(l, b.policy, a.policy)
+                {
+                    confirmed[k] = true;
+                    confirmed[l] = true;
+                }
+            }
+        }
+        if !confirmed.iter().any(|c| *c) {
+            return format!(
+                "By {}, the data does not show the best policy differing between slices.",
+                plan.by
+            );
+        }
+        let parts: Vec<String> = ranked
+            .iter()
+            .zip(&confirmed)
+            .enumerate()
+            .filter(|(_, (_, c))| **c)
+            .filter_map(|(k, (r, _))| r.as_ref().map(|r| (k, r)))
+            .enumerate()
+            .map(|(n, (k, r))| {
+                let name = self.names[r.policy + 1];
+                let figure = objective_figure(rate, &r.estimate);
+                if n == 0 {
+                    format!(
+                        "For {}, {name} would have {} ({figure})",
+                        values[k].0.value,
+                        verb(rate)
+                    )
+                } else {
+                    format!("for {}, {name} ({figure})", values[k].0.value)
+                }
+            })
+            .collect();
+        format!(
+            "{}: by {}, the best policy differs between slices (each beats the other within its \
+             slice at the {} level).",
+            parts.join("; "),
+            plan.by,
+            crate::format::percent_units(100.0 * level, 1),
+        )
+    }
+}
+
+/// A slice's best named policy and its objective estimate.
+struct Ranked {
+    policy: usize,
+    estimate: Estimate,
+}
+
+fn verb(rate: Rate) -> &'static str {
+    match rate {
+        Rate::Meeting => "booked the most meetings",
+        Rate::Pipeline => "created the most pipeline",
+        _ => "created the most opportunities",
+    }
+}
+
+/// "24.1 per 100, 19.0 to 29.5" (pipeline: per conversation).
+fn objective_figure(rate: Rate, e: &Estimate) -> String {
+    let scale = if rate == Rate::Pipeline { 1.0 } else { 100.0 };
+    let unit = if rate == Rate::Pipeline { " per conversation" } else { " per 100" };
+    let v = e.estimate.map_or_else(|| "n/a".to_string(), |v| format!("{:.1}", scale * v));
+    match (e.low, e.high) {
+        (Some(l), Some(h)) => format!("{v}{unit}, {:.1} to {:.1}", scale * l, scale * h),
+        _ => format!("{v}{unit}"),
+    }
 }

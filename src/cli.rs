@@ -145,6 +145,22 @@ pub struct EstimateArgs {
     pub outcome_days: u32,
 }
 
+/// Slicing flags (slices.md).
+#[derive(Debug, Clone, Args)]
+pub struct SliceArgs {
+    /// Also report every figure per value of this conversations column (`segment`,
+    /// `channel`, `ai_agent` or any extra column); repeat or comma-separate for several cuts.
+    #[arg(long, env = "HANDOFF_BY", value_delimiter = ',', value_name = "COLUMN")]
+    pub by: Vec<String>,
+    /// Slices with fewer conversations are reported with a warning and get no optimum.
+    #[arg(long, env = "HANDOFF_MIN_SLICE", default_value_t = 200)]
+    pub min_slice: u64,
+    /// At most this many slices per column: the largest K - 1 values, then `(other)`.
+    #[arg(long, env = "HANDOFF_MAX_SLICES", default_value_t = 12,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub max_slices: u64,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     #[command(flatten)]
@@ -155,6 +171,8 @@ pub struct ReportArgs {
     pub window: WindowArgs,
     #[command(flatten)]
     pub estimate: EstimateArgs,
+    #[command(flatten)]
+    pub slices: SliceArgs,
     /// The reports root; the report goes to `<out>/<label>/`.
     #[arg(long, env = "HANDOFF_OUT", default_value = "reports")]
     pub out: PathBuf,

@@ -26,6 +26,7 @@ pub mod policy;
 pub mod replay;
 pub mod report;
 pub mod signals;
+pub mod slicing;
 pub mod summary;
 pub mod time;
 pub mod window;

@@ -11,6 +11,8 @@ use crate::pipeline::{self, prepare_without_text, WindowSpec};
 use crate::report::folder::ReportWriter;
 use crate::report::history::rows_from_summary;
 use crate::report::{ReportData, RunInfo};
+use crate::slicing::SliceSettings;
+use anyhow::Context;
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     init_logging(&args.common);
@@ -22,6 +24,10 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let mut prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;
     let (window, as_of) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
+    let by: Vec<String> =
+        args.slices.by.iter().map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
+    crate::slicing::check_columns(&prepared.dataset, &by)
+        .with_context(|| format!("{}: the conversations table", args.common.data.display()))?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");
     let settings = AnalysisSettings {
         estimation: EstimationConfig {
@@ -33,6 +39,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         },
         outcome_days: args.estimate.outcome_days,
         as_of,
+        slices: SliceSettings {
+            by,
+            min_slice: args.slices.min_slice,
+            max_slices: args.slices.max_slices as usize,
+        },
     };
     let analysis = analyse(&prepared.inputs(), &window, &members, &settings);
     for warning in &analysis.summary.warnings {

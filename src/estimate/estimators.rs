@@ -149,6 +149,26 @@ impl Totals {
         self.sum_w2 += other.sum_w2;
         self.matched += other.matched;
     }
+
+    /// Counts one conversation's contribution.
+    pub fn count(&mut self, c: &Contribution) {
+        self.sum_w += c.weight;
+        self.sum_w2 += c.weight * c.weight;
+        self.matched += usize::from(c.agreeing);
+    }
+
+    /// `(sum w)^2 / sum w^2`; `None` for `matched` and `dm`.
+    pub fn effective_sample_size(&self, kind: EstimatorKind) -> Option<f64> {
+        match kind {
+            EstimatorKind::Matched | EstimatorKind::Dm => None,
+            _ => Some(if self.sum_w2 > 0.0 { self.sum_w * self.sum_w / self.sum_w2 } else { 0.0 }),
+        }
+    }
+
+    /// Number of agreeing conversations.
+    pub fn matched(&self) -> usize {
+        self.matched
+    }
 }
 
 /// A range of a policy's columns, written by one task.
@@ -173,9 +193,7 @@ impl ColumnsRange<'_> {
         if let Some(d) = self.denominator.get_mut(offset) {
             *d = c.denominator as f32;
         }
-        self.totals.sum_w += c.weight;
-        self.totals.sum_w2 += c.weight * c.weight;
-        self.totals.matched += usize::from(c.agreeing);
+        self.totals.count(c);
     }
 }
 
@@ -255,11 +273,8 @@ impl PolicyColumns {
         let [h0, h1] = self.handoff_to;
         let handoff_to = [(h0, 3), (h1, 4)]
             .map(|(v, j)| Statistic::of(mean_of(v, j), Some(handoff_rate.clone())));
-        let Totals { sum_w, sum_w2, matched } = totals;
-        let effective_sample_size = match kind {
-            EstimatorKind::Matched | EstimatorKind::Dm => None,
-            _ => Some(if sum_w2 > 0.0 { sum_w * sum_w / sum_w2 } else { 0.0 }),
-        };
+        let effective_sample_size = totals.effective_sample_size(kind);
+        let matched = totals.matched;
         PolicyStatistics {
             handoff_rate: Statistic::of(handoff_rate, None),
             outcomes,

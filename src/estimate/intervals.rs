@@ -18,7 +18,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::resample::{weighted_sums, Resampler};
+use super::resample::{weighted_sums_over, Resampler};
 use super::uncertainty::Sensitivity;
 use super::value::Estimate;
 
@@ -28,6 +28,29 @@ pub const Z95: f64 = 1.959_963_984_540_054;
 /// A column's replicate sums, tagged with the id of the resampler they came from.
 type CachedSums = Arc<Mutex<Option<(u64, Arc<[f64]>)>>>;
 
+/// Some of the window's conversations (a slice, slices.md): their positions in the window,
+/// ascending. A column restricted to a subset reads as zero outside it, so a slice's figure
+/// is built from the same per-conversation values as the overall one, and its resamples are
+/// the same weights restricted to the slice.
+#[derive(Debug, PartialEq)]
+pub struct Subset {
+    pub rows: Vec<u32>,
+}
+
+impl Subset {
+    pub fn new(rows: Vec<u32>) -> Arc<Subset> {
+        Arc::new(Subset { rows })
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 /// One per-conversation column of contributions, with how its sum moves with the models'
 /// coefficients (`None`: it does not depend on a model).
 ///
@@ -35,17 +58,24 @@ type CachedSums = Arc<Mutex<Option<(u64, Arc<[f64]>)>>>;
 /// every conversation (a gigabyte at a million conversations in double precision), while a
 /// contribution carries far fewer than seven significant digits of information. Sums are
 /// taken in double precision.
+///
+/// A column restricted to a `Subset` keeps the whole window's values (shared, not copied)
+/// and reads as zero outside the subset.
 #[derive(Clone, Debug)]
 pub struct Column {
     pub values: Arc<[f32]>,
     pub sensitivity: Option<Arc<Sensitivity>>,
+    /// `Some`: the column is zero outside these conversations.
+    pub subset: Option<Arc<Subset>>,
     /// Replicate sums, tagged with the resampler they came from.
     sums: CachedSums,
 }
 
 impl PartialEq for Column {
     fn eq(&self, other: &Column) -> bool {
-        self.values == other.values && self.sensitivity == other.sensitivity
+        self.values == other.values
+            && self.sensitivity == other.sensitivity
+            && self.subset == other.subset
     }
 }
 
@@ -55,12 +85,38 @@ impl Column {
     }
 
     pub fn from_values(values: Vec<f32>) -> Column {
-        Column { values: values.into(), sensitivity: None, sums: Arc::default() }
+        Column { values: values.into(), sensitivity: None, subset: None, sums: Arc::default() }
     }
 
     /// The same values, with `sensitivity` (and no cached sums).
     pub fn with_sensitivity(&self, sensitivity: Option<Arc<Sensitivity>>) -> Column {
-        Column { values: self.values.clone(), sensitivity, sums: Arc::default() }
+        Column { sensitivity, sums: Arc::default(), ..self.clone() }
+    }
+
+    /// The same values restricted to `subset` (zero elsewhere), whose sum moves with the
+    /// models as `sensitivity` says.
+    pub fn restricted(
+        &self,
+        subset: &Arc<Subset>,
+        sensitivity: Option<Arc<Sensitivity>>,
+    ) -> Column {
+        Column {
+            values: self.values.clone(),
+            sensitivity,
+            subset: Some(Arc::clone(subset)),
+            sums: Arc::default(),
+        }
+    }
+
+    /// 1 on `subset`, 0 elsewhere, over `ones.len()` conversations (`ones`: all ones,
+    /// shared by every slice of a run).
+    pub fn indicator(ones: &Arc<[f32]>, subset: &Arc<Subset>) -> Column {
+        Column {
+            values: Arc::clone(ones),
+            sensitivity: None,
+            subset: Some(Arc::clone(subset)),
+            sums: Arc::default(),
+        }
     }
 
     fn len(&self) -> usize {
@@ -68,7 +124,32 @@ impl Column {
     }
 
     fn total(&self) -> f64 {
-        self.values.iter().map(|&v| f64::from(v)).sum()
+        match &self.subset {
+            None => self.values.iter().map(|&v| f64::from(v)).sum(),
+            Some(s) => s
+                .rows
+                .iter()
+                .map(|&r| self.values.get(r as usize).map_or(0.0, |&v| f64::from(v)))
+                .sum(),
+        }
+    }
+
+    /// The values as the whole window's column: zero outside the subset.
+    fn dense(&self) -> Vec<f64> {
+        match &self.subset {
+            None => self.values.iter().map(|&v| f64::from(v)).collect(),
+            Some(s) => {
+                let mut out = vec![0.0; self.len()];
+                for &r in &s.rows {
+                    if let (Some(o), Some(&v)) =
+                        (out.get_mut(r as usize), self.values.get(r as usize))
+                    {
+                        *o = f64::from(v);
+                    }
+                }
+                out
+            }
+        }
     }
 
     fn cached(&self, resampler: &Resampler) -> Option<Arc<[f64]>> {
@@ -92,7 +173,7 @@ impl Column {
 
     /// Per-conversation values corrected for the models (normal intervals).
     fn corrected(&self, resampler: &Resampler) -> Vec<f64> {
-        let mut values: Vec<f64> = self.values.iter().map(|&v| f64::from(v)).collect();
+        let mut values = self.dense();
         if let Some(s) = &self.sensitivity {
             resampler.models.add_influence(s, &mut values);
         }
@@ -115,13 +196,31 @@ impl Resampler {
         if missing.is_empty() {
             return;
         }
-        let values: Vec<&[f32]> = missing.iter().map(|c| &c.values[..]).collect();
-        let sums = weighted_sums(&self.weights, self.replicates, &values);
-        for (column, mut sums) in missing.into_iter().zip(sums) {
-            if let Some(s) = &column.sensitivity {
-                self.models.add_shifts(s, &mut sums);
+        // One pass per subset: the whole window's columns first, then each slice's (a
+        // slice's pass reads only its own conversations).
+        let mut groups: Vec<(Option<&Arc<Subset>>, Vec<&Column>)> = Vec::new();
+        for column in missing {
+            let key = column.subset.as_ref();
+            let same = |g: &&mut (Option<&Arc<Subset>>, Vec<&Column>)| match (g.0, key) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            };
+            match groups.iter_mut().find(same) {
+                Some(g) => g.1.push(column),
+                None => groups.push((key, vec![column])),
             }
-            column.store(self, sums.into());
+        }
+        for (subset, group) in groups {
+            let values: Vec<&[f32]> = group.iter().map(|c| &c.values[..]).collect();
+            let rows = subset.map(|s| &s.rows[..]);
+            let sums = weighted_sums_over(&self.weights, self.replicates, &values, rows);
+            for (column, mut sums) in group.into_iter().zip(sums) {
+                if let Some(s) = &column.sensitivity {
+                    self.models.add_shifts(s, &mut sums);
+                }
+                column.store(self, sums.into());
+            }
         }
     }
 }
@@ -253,6 +352,63 @@ impl Term {
     }
 }
 
+/// Restricts statistics to one subset of the window's conversations (slices.md), keeping
+/// shared columns shared: a column that several statistics of a policy read (its handoff
+/// column is in the handoff rate, both handoff ratios and every net objective) is restricted
+/// once, so its sums over the subset are computed once.
+pub struct Restriction<'a> {
+    subset: Arc<Subset>,
+    /// 1 on the subset: the denominator of a plain mean over it (shared by every policy of
+    /// the slice, so its sums are computed once per slice).
+    indicator: Column,
+    /// How a restricted column's sum moves with the models, given the whole-window column.
+    sensitivity: &'a (dyn Fn(&Column) -> Option<Arc<Sensitivity>> + Sync),
+    /// Columns restricted so far, keyed by the addresses of their values and sensitivity.
+    made: Mutex<Vec<((usize, usize), Column)>>,
+}
+
+impl<'a> Restriction<'a> {
+    /// `indicator` must be `Column::indicator(_, subset)`.
+    pub fn new(
+        subset: &Arc<Subset>,
+        indicator: &Column,
+        sensitivity: &'a (dyn Fn(&Column) -> Option<Arc<Sensitivity>> + Sync),
+    ) -> Restriction<'a> {
+        Restriction {
+            subset: Arc::clone(subset),
+            indicator: indicator.clone(),
+            sensitivity,
+            made: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn subset(&self) -> &Arc<Subset> {
+        &self.subset
+    }
+
+    fn column(&self, c: &Column) -> Column {
+        let key = (
+            c.values.as_ptr() as usize,
+            c.sensitivity.as_ref().map_or(0, |s| Arc::as_ptr(s) as usize),
+        );
+        let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, hit)) = made.iter().find(|(k, _)| *k == key) {
+            return hit.clone();
+        }
+        let restricted = c.restricted(&self.subset, (self.sensitivity)(c));
+        made.push((key, restricted.clone()));
+        restricted
+    }
+
+    fn mean(&self, m: &Mean) -> Mean {
+        let den = match &m.den {
+            Some(d) => self.column(d),
+            None => self.indicator.clone(),
+        };
+        Mean { num: self.column(&m.num), den: Some(den) }
+    }
+}
+
 /// A figure computed from per-conversation contributions: a sum of terms.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Statistic {
@@ -275,6 +431,21 @@ impl Statistic {
     /// The sum of two statistics over the same conversations.
     pub fn plus(&self, other: &Statistic) -> Statistic {
         Statistic { terms: self.terms.iter().chain(&other.terms).cloned().collect() }
+    }
+
+    /// The same figure over a subset of the window's conversations (slices.md): the mean
+    /// of the same contributions over the subset, with the same resamples restricted to it.
+    pub fn restricted(&self, r: &Restriction) -> Statistic {
+        let terms = self
+            .terms
+            .iter()
+            .map(|t| Term {
+                coef: t.coef,
+                top: r.mean(&t.top),
+                bottom: t.bottom.as_ref().map(|b| r.mean(b)),
+            })
+            .collect();
+        Statistic { terms }
     }
 
     /// Number of conversations it averages over.
@@ -317,6 +488,11 @@ impl Statistic {
 
     /// Normal interval by the delta method: `value +- 1.96 sd(influence) / sqrt(n)`.
     pub fn normal_interval(&self, resampler: &Resampler) -> Estimate {
+        self.normal_interval_z(resampler, Z95)
+    }
+
+    /// `value +- z sd(influence) / sqrt(n)`.
+    fn normal_interval_z(&self, resampler: &Resampler, z: f64) -> Estimate {
         let Some(value) = self.value() else { return Estimate::NULL };
         let n = self.len();
         let mut total = vec![0.0; n];
@@ -326,7 +502,7 @@ impl Statistic {
                 *acc += v;
             }
         }
-        let half = Z95 * sample_sd(&total) / (n as f64).sqrt();
+        let half = z * sample_sd(&total) / (n as f64).sqrt();
         Estimate::new(value, value - half, value + half)
     }
 }
@@ -345,8 +521,17 @@ pub fn sample_sd(values: &[f64]) -> f64 {
 /// The 95% intervals of several statistics over the same conversations: bootstrap when the
 /// resampler has replicates (one pass over every column first), normal otherwise.
 pub fn intervals(stats: &[&Statistic], resampler: &Resampler) -> Vec<Estimate> {
+    intervals_at(stats, resampler, 0.95)
+}
+
+/// `intervals` at confidence `level` (0.95 for every figure of a report; higher for the
+/// Bonferroni comparisons of slices.md).
+pub fn intervals_at(stats: &[&Statistic], resampler: &Resampler, level: f64) -> Vec<Estimate> {
+    let z = normal_quantile(0.5 + level / 2.0);
+    // Exactly 0.025 at 95% (`(1 - 0.95) / 2` is 0.025000000000000022 in floating point).
+    let tail = if level == 0.95 { 0.025 } else { (1.0 - level) / 2.0 };
     if resampler.replicates == 0 {
-        return stats.iter().map(|s| s.normal_interval(resampler)).collect();
+        return stats.iter().map(|s| s.normal_interval_z(resampler, z)).collect();
     }
     let columns: Vec<&Column> = stats.iter().flat_map(|s| s.columns()).collect();
     resampler.prime(&columns);
@@ -355,15 +540,15 @@ pub fn intervals(stats: &[&Statistic], resampler: &Resampler) -> Vec<Estimate> {
         .map(|s| {
             let Some(value) = s.value() else { return Estimate::NULL };
             if s.len() != resampler.len() {
-                return s.normal_interval(resampler);
+                return s.normal_interval_z(resampler, z);
             }
             let mut draws: Vec<f64> = s.replicates(resampler).into_iter().flatten().collect();
             // Too few defined replicates for percentiles: fall back to the normal interval.
             if draws.len() < 2 || draws.len() * 2 < resampler.replicates {
-                return s.normal_interval(resampler);
+                return s.normal_interval_z(resampler, z);
             }
             draws.sort_by(f64::total_cmp);
-            Estimate::new(value, percentile(&draws, 0.025), percentile(&draws, 0.975))
+            Estimate::new(value, percentile(&draws, tail), percentile(&draws, 1.0 - tail))
         })
         .collect()
 }
@@ -406,11 +591,78 @@ pub fn normal_mean(values: &[f64]) -> Estimate {
 /// Optimum-minus-runner-up (or any `a - b`) paired over the same conversations, with its
 /// interval from the same resamples as each policy's own figures.
 pub fn paired_difference(a: &Statistic, b: &Statistic, resampler: &Resampler) -> Estimate {
+    paired_difference_at(a, b, resampler, 0.95)
+}
+
+/// `paired_difference` with its interval at confidence `level`.
+pub fn paired_difference_at(
+    a: &Statistic,
+    b: &Statistic,
+    resampler: &Resampler,
+    level: f64,
+) -> Estimate {
     if a.len() != b.len() {
         return Estimate::NULL;
     }
     let diff = a.plus(&b.scaled(-1.0));
-    intervals(&[&diff], resampler).pop().unwrap_or(Estimate::NULL)
+    intervals_at(&[&diff], resampler, level).pop().unwrap_or(Estimate::NULL)
+}
+
+/// The standard normal quantile at `p` (0 < p < 1): Acklam's rational approximation
+/// (relative error under 1.2e-9, far finer than an interval needs), exactly `Z95` at 0.975.
+/// Hand-written because the only use is turning a confidence level into `z`, which a
+/// statistics crate would add a dependency tree for.
+pub fn normal_quantile(p: f64) -> f64 {
+    if p == 0.975 {
+        return Z95;
+    }
+    if !(p > 0.0 && p < 1.0) {
+        return if p <= 0.0 { f64::NEG_INFINITY } else { f64::INFINITY };
+    }
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let low = 0.024_25;
+    if p < low {
+        let q = (-2.0 * p.ln()).sqrt();
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    } else if p <= 1.0 - low {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    } else {
+        let q = (-2.0 * (1.0 - p).ln()).sqrt();
+        -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    }
 }
 
 #[cfg(test)]

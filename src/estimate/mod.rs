@@ -25,6 +25,7 @@ pub mod intervals;
 pub mod logistic;
 pub mod models;
 pub mod resample;
+pub mod slices;
 pub mod sweep;
 pub mod uncertainty;
 pub mod value;
@@ -41,6 +42,7 @@ use estimators::{ColumnsRange, PolicyColumns, PolicyStatistics, Totals, UnitInpu
 use logistic::LogisticOptions;
 use models::{history_point, CrossFitted, HazardModel, OutcomeModels, Outcomes, Prepared, FOLDS};
 use resample::{conversation_key, Resampler};
+use slices::{Cut, Scopes, Sliced};
 use uncertainty::{ModelGroup, ModelShifts, Sensitivity};
 
 pub use intervals::{paired_difference, Statistic};
@@ -119,8 +121,12 @@ pub struct PolicyEvaluation {
     pub estimate: PolicyEstimate,
     /// Over the window's conversations, in unit order.
     pub statistics: PolicyStatistics,
-    /// The policy's handoff point per window conversation (to tell policies apart).
+    /// The policy's handoff point per window conversation (to tell policies apart); empty
+    /// for a slice's evaluation, which has `digest` instead.
     pub handoff_points: Vec<Option<u32>>,
+    /// A slice's evaluation: `slices::points_digest` of its handoff points over the slice
+    /// (0 for the whole window's).
+    pub digest: u64,
     /// False when history gives no support: every figure is null.
     pub supported: bool,
 }
@@ -402,8 +408,21 @@ impl Estimation {
         units: &[Unit],
         policies: &[(&str, &[Decision])],
     ) -> Vec<PolicyEvaluation> {
+        self.evaluate_policies_sliced(units, policies, &[]).0.overall
+    }
+
+    /// `evaluate_policies`, and every policy over every slice of `cuts` (slices.md): the
+    /// slices' gradients and totals are accumulated in the same pass over the conversations,
+    /// and each cut's replicate sums take one more pass between its slices. Also returns the
+    /// slices' scopes (for `slices::historical_slice`).
+    pub fn evaluate_policies_sliced(
+        &self,
+        units: &[Unit],
+        policies: &[(&str, &[Decision])],
+        cuts: &[Cut],
+    ) -> (Sliced, Scopes) {
         let decisions: Vec<&[Decision]> = policies.iter().map(|(_, d)| *d).collect();
-        let drafts = self.drafts(units, &decisions);
+        let drafts = self.drafts(units, &decisions, cuts);
         crate::stage!("stage: policies drafted");
         let columns: Vec<&intervals::Column> = drafts
             .iter()
@@ -413,19 +432,120 @@ impl Estimation {
         self.resampler.prime(&columns);
         drop(columns);
         crate::stage!("stage: replicate sums");
-        drafts
+        let scopes = Scopes::new(&self.window, cuts);
+        let flat: Vec<(usize, usize)> = scopes.flat().collect();
+        let kind = self.config.estimator;
+        // Per policy, per slice (flat order): the restricted statistics.
+        let restricted: Vec<Vec<Option<PolicyStatistics>>> = drafts
+            .par_iter()
+            .map(|d| {
+                flat.iter()
+                    .enumerate()
+                    .map(|(g, &(c, k))| {
+                        let part = d.slices.get(g)?;
+                        let usable = d.problem.is_none() && d.aligned;
+                        usable.then(|| {
+                            slices::restrict(
+                                &d.statistics,
+                                &d.sensitivities,
+                                &part.sensitivities,
+                                &part.totals,
+                                kind,
+                                &scopes.slices[c][k],
+                            )
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        for c in 0..cuts.len() {
+            let columns: Vec<&intervals::Column> = restricted
+                .iter()
+                .flat_map(|per| per.iter().zip(&flat).filter(|(_, &(cc, _))| cc == c))
+                .filter_map(|(s, _)| s.as_ref())
+                .flat_map(|s| s.interval_columns())
+                .collect();
+            self.resampler.prime(&columns);
+        }
+        if !cuts.is_empty() {
+            crate::stage!("stage: slice sums", slices = flat.len());
+        }
+        let mut by_slice: Vec<Vec<Vec<PolicyEvaluation>>> =
+            scopes.slices.iter().map(|s| vec![Vec::new(); s.len()]).collect();
+        let finished: Vec<Vec<PolicyEvaluation>> = drafts
+            .par_iter()
+            .zip(restricted)
+            .zip(policies.par_iter())
+            .map(|((draft, per), (name, _))| {
+                per.into_iter()
+                    .zip(&flat)
+                    .map(|(statistics, &(c, k))| {
+                        self.finish_slice(name, draft, statistics, &scopes.slices[c][k].0)
+                    })
+                    .collect()
+            })
+            .collect();
+        for per_policy in finished {
+            for (evaluation, &(c, k)) in per_policy.into_iter().zip(&flat) {
+                by_slice[c][k].push(evaluation);
+            }
+        }
+        let overall = drafts
             .into_par_iter()
             .zip(policies.par_iter())
             .map(|(draft, (name, _))| self.finish(name, draft))
-            .collect()
+            .collect();
+        (Sliced { overall, slices: by_slice }, scopes)
+    }
+
+    /// A drafted policy over one slice, from its restricted statistics (`None`: the policy
+    /// could not be estimated at all).
+    fn finish_slice(
+        &self,
+        name: &str,
+        draft: &Draft,
+        statistics: Option<PolicyStatistics>,
+        subset: &intervals::Subset,
+    ) -> PolicyEvaluation {
+        let points =
+            || subset.rows.iter().map(|&r| draft.handoff_points.get(r as usize).copied().flatten());
+        let handoffs = points().filter(Option::is_some).count() as u64;
+        let conversations = subset.len();
+        let problem = match (&draft.problem, &statistics) {
+            (Some(p), _) => Some(p.clone()),
+            (None, None) => Some("it could not be estimated".to_string()),
+            (None, Some(_)) => self.support_problem(
+                !draft.aligned,
+                conversations,
+                handoffs > 0,
+                (handoffs as usize) < conversations,
+            ),
+        };
+        let statistics = statistics.unwrap_or_default();
+        let mut evaluation =
+            self.conclude(name, draft.aligned, statistics, problem, handoffs, conversations as u64);
+        evaluation.digest = slices::points_digest(points());
+        evaluation
     }
 
     /// Every policy's contributions and statistics, before any interval. Chunks of the
     /// window (`resample::fixed_chunks`) run in parallel, each writing its own range of every
     /// policy's columns; their gradients and totals are added in chunk order, so nothing
     /// depends on the thread count.
-    fn drafts(&self, units: &[Unit], policies: &[&[Decision]]) -> Vec<Draft> {
+    fn drafts(&self, units: &[Unit], policies: &[&[Decision]], cuts: &[Cut]) -> Vec<Draft> {
         let window = &self.window;
+        // A unit's gradients and totals go to its groups: the whole window (group 0) and its
+        // slice of each cut (one more accumulation key per cut, not another pass).
+        let slice_at: Vec<Vec<u32>> = cuts
+            .iter()
+            .map(|c| window.iter().map(|&i| c.slice_of.get(i).copied().unwrap_or(0)).collect())
+            .collect();
+        let mut group_offsets = Vec::with_capacity(cuts.len());
+        let mut groups = 1;
+        for c in cuts {
+            group_offsets.push(groups);
+            groups += c.slices;
+        }
         let cfg = &self.config;
         let (kind, clip) = (cfg.estimator, cfg.clip);
         let handoff_points: Vec<Vec<Option<u32>>> = policies
@@ -448,11 +568,13 @@ impl Estimation {
             .map(|range| (range, cut.iter_mut().filter_map(Iterator::next).collect()))
             .collect();
         drop(cut);
-        let chunks: Vec<(Vec<Totals>, Vec<Gradients>)> = tasks
+        let chunks: Vec<(Vec<Totals>, Vec<Gradients>, Vec<Totals>)> = tasks
             .into_par_iter()
             .map(|(range, mut out)| {
                 let mut gradients: Vec<Gradients> =
-                    live.iter().map(|_| Gradients::new(self)).collect();
+                    (0..live.len() * groups).map(|_| Gradients::new(self)).collect();
+                let mut slice_totals = vec![Totals::default(); live.len() * (groups - 1)];
+                let mut targets: Vec<usize> = Vec::with_capacity(groups);
                 // Per distinct handoff point of the conversation: the point, the prediction,
                 // and where its design row starts in `rows`.
                 let mut memo: Vec<(Option<u32>, Outcomes, usize)> = Vec::new();
@@ -461,6 +583,11 @@ impl Estimation {
                 let model = self.outcomes.as_ref();
                 for w in range.clone() {
                     let i = window[w];
+                    targets.clear();
+                    targets.push(0);
+                    for (c, at) in slice_at.iter().enumerate() {
+                        targets.push(group_offsets[c] + at[w] as usize);
+                    }
                     memo.clear();
                     rows.clear();
                     let fitted_model = model.and_then(|o| o.model_for(i));
@@ -494,43 +621,85 @@ impl Estimation {
                             member,
                             amount,
                         });
-                        let input = self.unit_input(units, i, hp, prediction, &mut gradients[slot]);
-                        out[slot]
-                            .set(w - range.start, &estimators::contribution(kind, clip, &input));
+                        let groups_of_slot = &mut gradients[slot * groups..(slot + 1) * groups];
+                        let input =
+                            self.unit_input(units, i, hp, prediction, groups_of_slot, &targets);
+                        let c = estimators::contribution(kind, clip, &input);
+                        out[slot].set(w - range.start, &c);
+                        for &g in &targets[1..] {
+                            slice_totals[slot * (groups - 1) + g - 1].count(&c);
+                        }
                     }
                 }
-                (out.into_iter().map(|o| o.totals).collect(), gradients)
+                (out.into_iter().map(|o| o.totals).collect(), gradients, slice_totals)
             })
             .collect();
         let mut totals = vec![Totals::default(); live.len()];
-        let mut gradients: Vec<Gradients> = live.iter().map(|_| Gradients::new(self)).collect();
-        for (chunk_totals, chunk_gradients) in &chunks {
+        let mut gradients: Vec<Gradients> =
+            (0..live.len() * groups).map(|_| Gradients::new(self)).collect();
+        let mut slice_totals = vec![Totals::default(); live.len() * (groups - 1)];
+        for (chunk_totals, chunk_gradients, chunk_slices) in &chunks {
             for (t, c) in totals.iter_mut().zip(chunk_totals) {
                 t.add(c);
             }
             for (g, c) in gradients.iter_mut().zip(chunk_gradients) {
                 g.add(c);
             }
+            for (t, c) in slice_totals.iter_mut().zip(chunk_slices) {
+                t.add(c);
+            }
         }
         drop(chunks);
-        let mut assembled = columns.into_iter().zip(totals).zip(gradients);
+        let mut per_slot: Vec<(Vec<Gradients>, Vec<Totals>)> = Vec::with_capacity(live.len());
+        let mut gradients = gradients.into_iter();
+        let mut slice_totals = slice_totals.into_iter();
+        for _ in &live {
+            per_slot.push((
+                gradients.by_ref().take(groups).collect(),
+                slice_totals.by_ref().take(groups - 1).collect(),
+            ));
+        }
+        let mut assembled = columns.into_iter().zip(totals).zip(per_slot);
         (0..policies.len())
             .zip(handoff_points)
             .map(|(p, points)| {
+                let mut sensitivities = ColumnSensitivities::default();
+                let mut slices = Vec::new();
                 let statistics = if aligned[p] {
                     match assembled.next() {
-                        Some(((columns, totals), gradients)) => columns.assemble(
-                            kind,
-                            totals,
-                            &gradients.into_sensitivities(&self.models),
-                        ),
+                        Some(((columns, totals), (gradients, slice_totals))) => {
+                            let mut groups = gradients.into_iter();
+                            if let Some(whole) = groups.next() {
+                                sensitivities = whole.into_sensitivities(&self.models);
+                            }
+                            slices = groups
+                                .zip(slice_totals)
+                                .map(|(g, totals)| SliceDraft {
+                                    totals,
+                                    sensitivities: g.into_sensitivities(&self.models),
+                                })
+                                .collect();
+                            columns.assemble(kind, totals, &sensitivities)
+                        }
                         None => estimators::build(kind, clip, &[], &Default::default()),
                     }
                 } else {
                     estimators::build(kind, clip, &[], &Default::default())
                 };
-                let problem = self.support_problem(!aligned[p], &points);
-                Draft { handoff_points: points, aligned: aligned[p], statistics, problem }
+                let problem = self.support_problem(
+                    !aligned[p],
+                    points.len(),
+                    points.iter().any(Option::is_some),
+                    points.iter().any(Option::is_none),
+                );
+                Draft {
+                    handoff_points: points,
+                    aligned: aligned[p],
+                    statistics,
+                    problem,
+                    sensitivities,
+                    slices,
+                }
             })
             .collect()
     }
@@ -538,10 +707,26 @@ impl Estimation {
     /// A drafted policy's estimate and intervals (its columns' sums are cached when
     /// `evaluate_policies` primed them).
     fn finish(&self, name: &str, draft: Draft) -> PolicyEvaluation {
-        let Draft { handoff_points, aligned, statistics, problem } = draft;
-        let cfg = &self.config;
+        let Draft { handoff_points, aligned, statistics, problem, .. } = draft;
         let handoffs = handoff_points.iter().filter(|p| p.is_some()).count() as u64;
         let conversations = self.window.len() as u64;
+        let evaluation = self.conclude(name, aligned, statistics, problem, handoffs, conversations);
+        PolicyEvaluation { handoff_points, ..evaluation }
+    }
+
+    /// A policy's estimate and intervals over `conversations` (the window or a slice) from
+    /// its statistics; `problem`: why it cannot be estimated at all.
+    fn conclude(
+        &self,
+        name: &str,
+        aligned: bool,
+        statistics: PolicyStatistics,
+        problem: Option<String>,
+        handoffs: u64,
+        conversations: u64,
+    ) -> PolicyEvaluation {
+        let cfg = &self.config;
+        let handoff_points = Vec::new();
         let mut estimate = PolicyEstimate {
             conversations,
             handoffs,
@@ -563,7 +748,13 @@ impl Estimation {
         }
         if let Some(reason) = problem {
             estimate.warnings.push(format!("{name}: {reason}"));
-            return PolicyEvaluation { estimate, statistics, handoff_points, supported: false };
+            return PolicyEvaluation {
+                estimate,
+                statistics,
+                handoff_points,
+                digest: 0,
+                supported: false,
+            };
         }
         let s = &statistics;
         let figures = intervals::intervals(&s.interval_statistics(), &self.resampler);
@@ -595,7 +786,7 @@ impl Estimation {
             }
             estimate.warnings.push(w);
         }
-        PolicyEvaluation { estimate, statistics, handoff_points, supported }
+        PolicyEvaluation { estimate, statistics, handoff_points, digest: 0, supported }
     }
 
     /// Unit `i` as the estimators see it; its derivatives go into `gradients`.
@@ -605,7 +796,8 @@ impl Estimation {
         i: usize,
         hp: Option<u32>,
         prediction: Option<Prediction>,
-        gradients: &mut Gradients,
+        gradients: &mut [Gradients],
+        targets: &[usize],
     ) -> UnitInput {
         let unit = &units[i];
         let h0 = history_point(unit);
@@ -639,18 +831,21 @@ impl Estimation {
             let d_meeting = factor * m[0] * (1.0 - m[0]);
             let d_opportunity = factor * m[1] * (1.0 - m[1]);
             let handoff = if hp.is_some() { 1.0 } else { 0.0 };
-            gradients.add_outcome(design, 0, member, 0, d_meeting);
-            gradients.add_outcome(design, 1, member, 1, d_opportunity);
-            gradients.add_outcome(design, 2, member, 1, d_opportunity * amount);
-            gradients.add_outcome(design, 3, member, 0, handoff * d_meeting);
-            gradients.add_outcome(design, 4, member, 1, handoff * d_opportunity);
+            for &t in targets {
+                let g = &mut gradients[t];
+                g.add_outcome(design, 0, member, 0, d_meeting);
+                g.add_outcome(design, 1, member, 1, d_opportunity);
+                g.add_outcome(design, 2, member, 1, d_opportunity * amount);
+                g.add_outcome(design, 3, member, 0, handoff * d_meeting);
+                g.add_outcome(design, 4, member, 1, handoff * d_opportunity);
+            }
         }
         // d w / d b = -w s_i where the weight is not clipped and history's path is modelled
         // (w = 1 / p, and d ln p / d b is the hazard score).
         let modelled = !models::logs_probabilities(unit);
         if agree && kind.uses_propensity() && modelled && weight > 0.0 && weight < self.config.clip
         {
-            let dim = gradients.hazard_dim;
+            let dim = gradients.first().map_or(0, |g| g.hazard_dim);
             if let Some(score) = self.hazard_scores.get(i * dim..(i + 1) * dim) {
                 let handoff = if hp.is_some() { 1.0 } else { 0.0 };
                 let target = |j: usize| match kind {
@@ -664,14 +859,22 @@ impl Estimation {
                 coefficients[3] = handoff * coefficients[0];
                 coefficients[4] = handoff * coefficients[1];
                 coefficients[5] = -weight;
-                gradients.add_hazard(&coefficients, score);
+                for &t in targets {
+                    gradients[t].add_hazard(&coefficients, score);
+                }
             }
         }
         UnitInput { m, ..input_without_m }
     }
 
     /// Why a policy cannot be estimated at all from this history, if it cannot.
-    fn support_problem(&self, misaligned: bool, points: &[Option<u32>]) -> Option<String> {
+    fn support_problem(
+        &self,
+        misaligned: bool,
+        conversations: usize,
+        any_handoff: bool,
+        any_kept: bool,
+    ) -> Option<String> {
         if misaligned {
             return Some(
                 "its decisions or conversations do not line up with those the models were \
@@ -679,16 +882,16 @@ impl Estimation {
                     .into(),
             );
         }
-        if points.is_empty() {
+        if conversations == 0 {
             return Some("no conversations in the window".into());
         }
-        if !self.history_hands_off && points.iter().any(Option::is_some) {
+        if !self.history_hands_off && any_handoff {
             return Some(
                 "history never hands off: a policy that hands off cannot be estimated from it"
                     .into(),
             );
         }
-        if !self.history_keeps_some && points.iter().any(Option::is_none) {
+        if !self.history_keeps_some && any_kept {
             return Some(
                 "history always hands off: a policy that leaves a conversation with the AI \
                  cannot be estimated from it"
@@ -750,6 +953,16 @@ struct Draft {
     statistics: PolicyStatistics,
     /// Why the policy cannot be estimated, if it cannot.
     problem: Option<String>,
+    /// How the whole window's sums move with the models (as in `statistics`' columns).
+    sensitivities: ColumnSensitivities,
+    /// Per slice of every cut, in cut order (empty unless the run is sliced).
+    slices: Vec<SliceDraft>,
+}
+
+/// One slice's share of a policy's draft: its totals, and how its sums move with the models.
+struct SliceDraft {
+    totals: Totals,
+    sensitivities: ColumnSensitivities,
 }
 
 fn finite(v: f64) -> f64 {
@@ -955,6 +1168,7 @@ pub fn historical_evaluation(units: &[Unit]) -> PolicyEvaluation {
     PolicyEvaluation {
         estimate: historical_estimate(units),
         handoff_points: window.iter().map(|u| history_point(u)).collect(),
+        digest: 0,
         supported: !window.is_empty(),
         statistics,
     }

@@ -184,12 +184,29 @@ pub fn fixed_chunks(n: usize) -> Vec<std::ops::Range<usize>> {
 /// runs several times slower. Chunks (`fixed_chunks`) are summed in parallel and added in
 /// order.
 pub fn weighted_sums(weights: &[u8], replicates: usize, columns: &[&[f32]]) -> Vec<Vec<f64>> {
+    weighted_sums_over(weights, replicates, columns, None)
+}
+
+/// `weighted_sums` over the conversations at `rows` only (ascending positions; `None`: all):
+/// a slice's sums read only the slice's weights and values, so the slices of one column
+/// cost one pass between them.
+pub fn weighted_sums_over(
+    weights: &[u8],
+    replicates: usize,
+    columns: &[&[f32]],
+    rows: Option<&[u32]>,
+) -> Vec<Vec<f64>> {
     let k = columns.len();
     if k == 0 || replicates == 0 {
         return vec![Vec::new(); k];
     }
     let n = (weights.len() / replicates).min(columns.iter().map(|c| c.len()).min().unwrap_or(0));
-    let chunks: Vec<Vec<f64>> = fixed_chunks(n)
+    let rows = rows.map(|r| {
+        let inside = r.partition_point(|&x| (x as usize) < n);
+        &r[..inside]
+    });
+    let count = rows.map_or(n, <[u32]>::len);
+    let chunks: Vec<Vec<f64>> = fixed_chunks(count)
         .into_par_iter()
         .map(|range| {
             // Column-major: `sums[c * replicates + r]`.
@@ -199,13 +216,31 @@ pub fn weighted_sums(weights: &[u8], replicates: usize, columns: &[&[f32]]) -> V
             let mut start = range.start;
             while start < range.end {
                 let len = BLOCK.min(range.end - start);
-                let block = &weights[start * replicates..(start + len) * replicates];
-                w.iter_mut().zip(block).for_each(|(d, &x)| *d = f64::from(x));
-                for (c, column) in columns.iter().enumerate() {
-                    let to = &mut v[c * len..(c + 1) * len];
-                    to.iter_mut()
-                        .zip(&column[start..start + len])
-                        .for_each(|(t, &x)| *t = f64::from(x));
+                match rows {
+                    None => {
+                        let block = &weights[start * replicates..(start + len) * replicates];
+                        w.iter_mut().zip(block).for_each(|(d, &x)| *d = f64::from(x));
+                        for (c, column) in columns.iter().enumerate() {
+                            let to = &mut v[c * len..(c + 1) * len];
+                            to.iter_mut()
+                                .zip(&column[start..start + len])
+                                .for_each(|(t, &x)| *t = f64::from(x));
+                        }
+                    }
+                    Some(rows) => {
+                        let at = &rows[start..start + len];
+                        for (to, &row) in w.chunks_exact_mut(replicates).zip(at) {
+                            let row = row as usize;
+                            let from = &weights[row * replicates..(row + 1) * replicates];
+                            to.iter_mut().zip(from).for_each(|(d, &x)| *d = f64::from(x));
+                        }
+                        for (c, column) in columns.iter().enumerate() {
+                            let to = &mut v[c * len..(c + 1) * len];
+                            to.iter_mut()
+                                .zip(at)
+                                .for_each(|(t, &row)| *t = f64::from(column[row as usize]));
+                        }
+                    }
                 }
                 add_product(&w, &v, replicates, len, k, &mut sums, (1, replicates));
                 start += len;
@@ -348,6 +383,22 @@ mod tests {
                     .sum();
                 assert!((sum - want).abs() <= 1e-9 * want.abs().max(1.0), "{sum} vs {want}");
             }
+        }
+    }
+
+    #[test]
+    fn sums_over_rows_equal_the_sums_of_the_masked_column() {
+        let n = 3 * BLOCK + 11;
+        let replicates = 7;
+        let keys: Vec<u64> = (0..n).map(|i| conversation_key(&format!("r{i}"))).collect();
+        let weights = weights_of(&keys, 5, replicates);
+        let values: Vec<f32> = (0..n).map(|i| (i % 11) as f32 - 3.0).collect();
+        let rows: Vec<u32> = (0..n as u32).filter(|i| i % 3 != 1).collect();
+        let masked: Vec<f32> = (0..n).map(|i| if i % 3 != 1 { values[i] } else { 0.0 }).collect();
+        let over = weighted_sums_over(&weights, replicates, &[&values], Some(&rows));
+        let whole = weighted_sums(&weights, replicates, &[&masked]);
+        for (a, b) in over[0].iter().zip(&whole[0]) {
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
         }
     }
 

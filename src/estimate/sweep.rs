@@ -7,7 +7,7 @@
 //! the same bootstrap resamples) as the policy's other figures; the optimum-minus-runner-up
 //! difference is paired over conversations.
 
-use super::intervals::{intervals, paired_difference, Statistic};
+use super::intervals::{intervals, paired_difference_at, Statistic};
 use super::resample::Resampler;
 use super::{Estimate, PolicyEvaluation, Rate};
 use crate::policy::Objective;
@@ -77,6 +77,18 @@ pub fn evaluate_sweep(
     handoff_cost: f64,
     resampler: &Resampler,
 ) -> SweepEstimate {
+    evaluate_sweep_at(candidates, objective, handoff_cost, resampler, 0.95)
+}
+
+/// `evaluate_sweep`, with the optimum-minus-runner-up interval (and so `beats_runner_up`) at
+/// confidence `level` (a slice's Bonferroni level, slices.md).
+pub fn evaluate_sweep_at(
+    candidates: &[SweepCandidate],
+    objective: Objective,
+    handoff_cost: f64,
+    resampler: &Resampler,
+    level: f64,
+) -> SweepEstimate {
     let nets: Vec<Option<Statistic>> =
         candidates.iter().map(|c| net_objective(c.evaluation, objective, handoff_cost)).collect();
     let net_estimates: Vec<Estimate> = nets
@@ -88,13 +100,14 @@ pub fn evaluate_sweep(
         .collect();
     let optimum = best_index(&net_estimates, |_| true).map(|best| {
         let differs = |j: usize| {
-            candidates[j].evaluation.handoff_points != candidates[best].evaluation.handoff_points
+            let (a, b) = (candidates[j].evaluation, candidates[best].evaluation);
+            (&a.handoff_points, a.digest) != (&b.handoff_points, b.digest)
         };
         let runner = best_index(&net_estimates, |j| j != best && differs(j));
         let difference = match (runner, &nets[best]) {
             (Some(r), Some(b)) => nets[r]
                 .as_ref()
-                .map(|rs| paired_difference(b, rs, resampler))
+                .map(|rs| paired_difference_at(b, rs, resampler, level))
                 .unwrap_or(Estimate::NULL),
             _ => Estimate::NULL,
         };
@@ -147,6 +160,7 @@ mod tests {
             estimate: PolicyEstimate::default(),
             statistics: build(EstimatorKind::Dm, 50.0, &inputs, &Default::default()),
             handoff_points: points.to_vec(),
+            digest: 0,
             supported: true,
         }
     }
