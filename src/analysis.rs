@@ -16,7 +16,7 @@ use crate::estimate::{
     historical_evaluation, Estimation, EstimationConfig, Observed, PolicyEvaluation, Rate,
     Statistic, Unit,
 };
-use crate::metrics::{historical_extras, policy_metrics, MetricRow, PolicyMetrics};
+use crate::metrics::{historical_extras, policy_metrics_grouped, MetricRow, PolicyMetrics};
 use crate::model::{Conversation, Dataset, Micros};
 use crate::policy::{all_policies, PoliciesFile, Variant};
 use crate::replay::{Decision, Replayed, Timeline};
@@ -102,21 +102,54 @@ pub fn analyse(
     let pick = |per_conv: &[Decision]| -> Vec<Decision> {
         fit_indices.iter().map(|&i| per_conv[i]).collect()
     };
-    let metrics_of = |per_conv: &[Decision]| -> PolicyMetrics {
-        policy_metrics(
-            members.iter().map(|&i| MetricRow {
-                timeline: &inputs.timelines[i],
-                policy: per_conv[i],
-                reference: reference_decisions[i],
+    let plans: Vec<CutPlan> = settings
+        .slices
+        .by
+        .iter()
+        .map(|by| slicing::plan(dataset, members, by, settings.slices.max_slices))
+        .collect();
+    let unit_slices: Vec<Vec<u32>> =
+        plans.iter().map(|p| fit_indices.iter().map(|&i| p.slice_of[i]).collect()).collect();
+    let cuts: Vec<Cut> = plans
+        .iter()
+        .zip(&unit_slices)
+        .map(|(p, s)| Cut { slice_of: s, slices: p.names.len() })
+        .collect();
+    // Metrics of the whole window (group 0) and of every slice (group 1 + its flat index),
+    // in one pass per policy.
+    let per_member = 1 + plans.len();
+    let mut metric_targets: Vec<usize> = Vec::with_capacity(members.len() * per_member);
+    for &i in members {
+        metric_targets.push(0);
+        let mut first = 1;
+        for p in &plans {
+            metric_targets.push(first + p.slice_of[i] as usize);
+            first += p.names.len();
+        }
+    }
+    let metric_groups = 1 + plans.iter().map(|p| p.names.len()).sum::<usize>();
+    let metrics_of = |per_conv: &[Decision]| -> (PolicyMetrics, Vec<PolicyMetrics>) {
+        let mut grouped = policy_metrics_grouped(
+            members.iter().zip(metric_targets.chunks_exact(per_member)).map(|(&i, targets)| {
+                let row = MetricRow {
+                    timeline: &inputs.timelines[i],
+                    policy: per_conv[i],
+                    reference: reference_decisions[i],
+                };
+                (row, targets)
             }),
+            metric_groups,
             late_after,
-        )
+        );
+        let slices = grouped.split_off(1);
+        (grouped.pop().unwrap_or_default(), slices)
     };
 
     // Historical baseline from observed outcomes.
     let hist_eval = historical_evaluation(&units);
+    let (hist_metrics, hist_slice_metrics) = metrics_of(historical);
     let mut hist_summary =
-        policy_summary("historical", PolicyKind::Historical, &hist_eval, &metrics_of(historical));
+        policy_summary("historical", PolicyKind::Historical, &hist_eval, &hist_metrics);
     let extras = historical_extras(members.iter().map(|&i| &dataset.conversations[i]));
     hist_summary.context_transferred = extras.context_transferred;
     hist_summary.mean_rep_rating = extras.mean_rep_rating;
@@ -136,24 +169,12 @@ pub fn analyse(
         .collect();
     let named: Vec<(&str, &[Decision])> =
         replayed.names[1..].iter().zip(&narrowed).map(|(name, d)| (*name, &d[..])).collect();
-    let plans: Vec<CutPlan> = settings
-        .slices
-        .by
-        .iter()
-        .map(|by| slicing::plan(dataset, members, by, settings.slices.max_slices))
-        .collect();
-    let unit_slices: Vec<Vec<u32>> =
-        plans.iter().map(|p| fit_indices.iter().map(|&i| p.slice_of[i]).collect()).collect();
-    let cuts: Vec<Cut> = plans
-        .iter()
-        .zip(&unit_slices)
-        .map(|(p, s)| Cut { slice_of: s, slices: p.names.len() })
-        .collect();
     let (sliced, scopes) = estimation.evaluate_policies_sliced(&units, &named, &cuts);
     let estimated = sliced.overall;
     drop(named);
     drop(narrowed);
-    let metrics: Vec<PolicyMetrics> = replayed_policies.par_iter().map(|p| metrics_of(p)).collect();
+    let (metrics, slice_metrics): (Vec<PolicyMetrics>, Vec<Vec<PolicyMetrics>>) =
+        replayed_policies.par_iter().map(|p| metrics_of(p)).unzip();
     let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> =
         estimated.into_iter().zip(metrics).collect();
     crate::stage!("stage: policies estimated");
@@ -186,18 +207,16 @@ pub fn analyse(
         named_policies: policies.len(),
         variants: &variants,
         names: &replayed.names,
-        replayed: replayed_policies,
-        historical_decisions: historical,
-        reference: &reference_decisions,
+        metrics: &slice_metrics,
+        historical_metrics: &hist_slice_metrics,
         single_currency,
     };
-    let slices: Vec<SliceCut> = plans
-        .iter()
-        .zip(&cuts)
-        .zip(sliced.slices)
-        .enumerate()
-        .map(|(c, ((plan, cut), evaluations))| context.cut(c, plan, cut, evaluations))
-        .collect();
+    let mut first = 0;
+    let mut slices: Vec<SliceCut> = Vec::with_capacity(plans.len());
+    for (c, ((plan, cut), evaluations)) in plans.iter().zip(&cuts).zip(sliced.slices).enumerate() {
+        slices.push(context.cut(c, first, plan, cut, evaluations));
+        first += plan.names.len();
+    }
     if !slices.is_empty() {
         crate::stage!("stage: slices summarised", cuts = slices.len());
     }
@@ -475,10 +494,10 @@ struct SliceContext<'a> {
     variants: &'a [Variant],
     /// `historical`, then the evaluations' names.
     names: &'a [&'a str],
-    /// Per named policy and variant, its decision per conversation of the data set.
-    replayed: &'a [Vec<Decision>],
-    historical_decisions: &'a [Decision],
-    reference: &'a [Decision],
+    /// Per named policy and variant, its metrics per slice (flat order: every slice of every
+    /// cut).
+    metrics: &'a [Vec<PolicyMetrics>],
+    historical_metrics: &'a [PolicyMetrics],
     single_currency: bool,
 }
 
@@ -490,42 +509,34 @@ impl SliceContext<'_> {
     fn cut(
         &self,
         c: usize,
+        first: usize,
         plan: &CutPlan,
         cut: &Cut,
         evaluations: Vec<Vec<PolicyEvaluation>>,
     ) -> SliceCut {
         let min_slice = self.settings.slices.min_slice;
         let level = slicing::bonferroni_level(plan.names.len());
-        let late_after = self.inputs.policies.quality.late_after;
         let mut values = Vec::with_capacity(plan.names.len());
         let mut ranked: Vec<Option<Ranked>> = Vec::with_capacity(plan.names.len());
         for (k, evaluations) in evaluations.into_iter().enumerate() {
             let slice_members: Vec<usize> =
                 self.members.iter().copied().filter(|&i| plan.slice_of[i] as usize == k).collect();
-            let metrics_of = |per_conv: &[Decision]| -> PolicyMetrics {
-                policy_metrics(
-                    slice_members.iter().map(|&i| MetricRow {
-                        timeline: &self.inputs.timelines[i],
-                        policy: per_conv[i],
-                        reference: self.reference[i],
-                    }),
-                    late_after,
-                )
-            };
             let dataset = self.inputs.dataset;
             let hist_eval = historical_slice(self.units, self.historical, cut, k, self.scopes, c);
+            let flat = first + k;
+            let no_metrics = PolicyMetrics::default();
             let mut hist = policy_summary(
                 "historical",
                 PolicyKind::Historical,
                 &hist_eval,
-                &metrics_of(self.historical_decisions),
+                self.historical_metrics.get(flat).unwrap_or(&no_metrics),
             );
             let extras =
                 historical_extras(slice_members.iter().map(|&i| &dataset.conversations[i]));
             hist.context_transferred = extras.context_transferred;
             hist.mean_rep_rating = extras.mean_rep_rating;
             let metrics: Vec<PolicyMetrics> =
-                self.replayed.par_iter().map(|p| metrics_of(p)).collect();
+                self.metrics.iter().map(|m| m.get(flat).cloned().unwrap_or_default()).collect();
             let evaluated: Vec<(PolicyEvaluation, PolicyMetrics)> =
                 evaluations.into_iter().zip(metrics).collect();
             let mut rows: Vec<PolicySummary> = evaluated

@@ -129,38 +129,106 @@ pub fn policy_metrics<'a>(
     rows: impl IntoIterator<Item = MetricRow<'a>>,
     late_after: u32,
 ) -> PolicyMetrics {
-    let mut m = PolicyMetrics {
-        timing: Timing::ALL.iter().map(|t| (t.name().to_string(), 0)).collect(),
-        ..PolicyMetrics::default()
-    };
-    let mut scores = Vec::new();
-    let mut turns = Vec::new();
-    // Counted by position in `Timing::ALL`, named once at the end (no text per row).
-    let mut timing = [0u64; Timing::ALL.len()];
+    let mut acc = Accumulator::default();
     for row in rows {
+        acc.add(&RowMetrics::of(&row, late_after));
+    }
+    acc.finish()
+}
+
+/// `policy_metrics` for several groups of conversations in one pass (the whole window and
+/// each slice, slices.md): each row, with the groups it belongs to, is measured once and
+/// counted in each of its groups. Returns one `PolicyMetrics` per group.
+pub fn policy_metrics_grouped<'a, 'g>(
+    rows: impl IntoIterator<Item = (MetricRow<'a>, &'g [usize])>,
+    groups: usize,
+    late_after: u32,
+) -> Vec<PolicyMetrics> {
+    let mut accs: Vec<Accumulator> = (0..groups).map(|_| Accumulator::default()).collect();
+    for (row, targets) in rows {
+        let m = RowMetrics::of(&row, late_after);
+        for &g in targets {
+            if let Some(acc) = accs.get_mut(g) {
+                acc.add(&m);
+            }
+        }
+    }
+    accs.into_iter().map(Accumulator::finish).collect()
+}
+
+/// One conversation's share of a policy's metrics.
+struct RowMetrics {
+    premature: bool,
+    late: bool,
+    missed: bool,
+    /// Position of its timing class in `Timing::ALL`.
+    timing: Option<usize>,
+    /// Quality score and turn of the policy's handoff, if it hands off.
+    handoff: Option<(f64, f64)>,
+}
+
+impl RowMetrics {
+    fn of(row: &MetricRow, late_after: u32) -> RowMetrics {
         let n = row.timeline.points.len() as u32;
         // Points outside the timeline cannot be handoffs; treat them as none.
         let p = row.policy.point.filter(|&p| p >= 1 && p <= n);
         let r = row.reference.point.filter(|&r| r >= 1 && r <= n);
         let q = first_human_request(row.timeline);
-        m.premature_handoffs += u64::from(is_premature(p, r));
-        m.late_handoffs += u64::from(is_late(p, r, late_after));
-        m.missed_human_requests += u64::from(misses_human_request(p, q));
         let t = Timing::of(p, row.timeline.historical);
-        if let Some(slot) = Timing::ALL.iter().position(|&x| x == t) {
-            timing[slot] += 1;
-        }
-        if let Some(p) = p {
-            scores.push(quality_score(row.timeline, p, r, late_after));
-            turns.push(row.timeline.points[p as usize - 1].turn as f64);
+        RowMetrics {
+            premature: is_premature(p, r),
+            late: is_late(p, r, late_after),
+            missed: misses_human_request(p, q),
+            timing: Timing::ALL.iter().position(|&x| x == t),
+            handoff: p.map(|p| {
+                let turn = row.timeline.points[p as usize - 1].turn as f64;
+                (quality_score(row.timeline, p, r, late_after), turn)
+            }),
         }
     }
-    for (t, count) in Timing::ALL.iter().zip(timing) {
-        *m.timing.entry(t.name().to_string()).or_default() += count;
+}
+
+/// The running sums of `policy_metrics`.
+#[derive(Default)]
+struct Accumulator {
+    premature: u64,
+    late: u64,
+    missed: u64,
+    // Counted by position in `Timing::ALL`, named once at the end (no text per row).
+    timing: [u64; Timing::ALL.len()],
+    scores: Vec<f64>,
+    turns: Vec<f64>,
+}
+
+impl Accumulator {
+    fn add(&mut self, m: &RowMetrics) {
+        self.premature += u64::from(m.premature);
+        self.late += u64::from(m.late);
+        self.missed += u64::from(m.missed);
+        if let Some(slot) = m.timing.and_then(|s| self.timing.get_mut(s)) {
+            *slot += 1;
+        }
+        if let Some((score, turn)) = m.handoff {
+            self.scores.push(score);
+            self.turns.push(turn);
+        }
     }
-    m.quality_score = normal_mean(&scores);
-    m.median_handoff_turn = median(turns);
-    m
+
+    fn finish(self) -> PolicyMetrics {
+        let mut m = PolicyMetrics {
+            timing: Timing::ALL.iter().map(|t| (t.name().to_string(), 0)).collect(),
+            premature_handoffs: self.premature,
+            late_handoffs: self.late,
+            missed_human_requests: self.missed,
+            ..PolicyMetrics::default()
+        };
+        for (t, count) in Timing::ALL.iter().zip(self.timing) {
+            *m.timing.entry(t.name().to_string()).or_default() += count;
+        }
+        m.quality_score = normal_mean(&self.scores);
+        m.median_handoff_turn = median(self.turns);
+        m
+    }
 }
 
 /// Context transferred and mean rep rating over history's handoffs in `conversations`.

@@ -69,6 +69,8 @@ pub struct Column {
     pub subset: Option<Arc<Subset>>,
     /// Replicate sums, tagged with the resampler they came from.
     sums: CachedSums,
+    /// The plain sum of the values (over the subset), computed once.
+    sum: Arc<std::sync::OnceLock<f64>>,
 }
 
 impl PartialEq for Column {
@@ -85,12 +87,18 @@ impl Column {
     }
 
     pub fn from_values(values: Vec<f32>) -> Column {
-        Column { values: values.into(), sensitivity: None, subset: None, sums: Arc::default() }
+        Column {
+            values: values.into(),
+            sensitivity: None,
+            subset: None,
+            sums: Arc::default(),
+            sum: Arc::default(),
+        }
     }
 
     /// The same values, with `sensitivity` (and no cached sums).
     pub fn with_sensitivity(&self, sensitivity: Option<Arc<Sensitivity>>) -> Column {
-        Column { sensitivity, sums: Arc::default(), ..self.clone() }
+        Column { sensitivity, sums: Arc::default(), sum: Arc::clone(&self.sum), ..self.clone() }
     }
 
     /// The same values restricted to `subset` (zero elsewhere), whose sum moves with the
@@ -105,17 +113,30 @@ impl Column {
             sensitivity,
             subset: Some(Arc::clone(subset)),
             sums: Arc::default(),
+            sum: Arc::default(),
         }
     }
 
     /// 1 on `subset`, 0 elsewhere, over `ones.len()` conversations (`ones`: all ones,
     /// shared by every slice of a run).
+    /// A whole-window column of shared values (no sensitivity).
+    pub fn shared(values: &Arc<[f32]>) -> Column {
+        Column {
+            values: Arc::clone(values),
+            sensitivity: None,
+            subset: None,
+            sums: Arc::default(),
+            sum: Arc::default(),
+        }
+    }
+
     pub fn indicator(ones: &Arc<[f32]>, subset: &Arc<Subset>) -> Column {
         Column {
             values: Arc::clone(ones),
             sensitivity: None,
             subset: Some(Arc::clone(subset)),
             sums: Arc::default(),
+            sum: Arc::default(),
         }
     }
 
@@ -124,6 +145,10 @@ impl Column {
     }
 
     fn total(&self) -> f64 {
+        *self.sum.get_or_init(|| self.sum_values())
+    }
+
+    fn sum_values(&self) -> f64 {
         match &self.subset {
             None => self.values.iter().map(|&v| f64::from(v)).sum(),
             Some(s) => s
@@ -220,6 +245,80 @@ impl Resampler {
                     self.models.add_shifts(s, &mut sums);
                 }
                 column.store(self, sums.into());
+            }
+        }
+    }
+}
+
+/// A column restricted to a slice, the whole-window column it restricts, and the cells
+/// (`weighted_sums_grouped`'s groups) the slice is made of.
+pub struct CellRestriction<'a> {
+    pub source: &'a Column,
+    pub restricted: &'a Column,
+    pub cells: &'a [usize],
+}
+
+impl Resampler {
+    /// Replicate sums of `whole` columns and of their restrictions to slices, in one pass
+    /// over the window by cell (`cell_of[w] < cells`, a cell of the slices' cross product):
+    /// a whole column's sums are the sum over every cell, a slice's over its cells, each
+    /// plus its own models' shifts. Columns already summed are left as they are.
+    pub fn prime_cells(
+        &self,
+        whole: &[&Column],
+        restricted: &[CellRestriction],
+        cell_of: &[u32],
+        cells: usize,
+    ) {
+        if self.replicates == 0 {
+            return;
+        }
+        // The distinct value columns to sum, by address.
+        let mut sources: Vec<&Arc<[f32]>> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let all = whole.iter().copied().chain(restricted.iter().map(|r| r.source));
+        for c in all.filter(|c| c.len() == self.keys.len()) {
+            index.entry(c.values.as_ptr() as usize).or_insert_with(|| {
+                sources.push(&c.values);
+                sources.len() - 1
+            });
+        }
+        if sources.is_empty() {
+            return;
+        }
+        let values: Vec<&[f32]> = sources.iter().map(|v| &v[..]).collect();
+        let by_cell = super::resample::weighted_sums_grouped(
+            &self.weights,
+            self.replicates,
+            &values,
+            cell_of,
+            cells,
+        );
+        let sum_over = |j: usize, which: &mut dyn Iterator<Item = usize>| -> Vec<f64> {
+            let mut out = vec![0.0; self.replicates];
+            for g in which {
+                if let Some(s) = by_cell.get(g).and_then(|c| c.get(j)) {
+                    out.iter_mut().zip(s).for_each(|(o, v)| *o += v);
+                }
+            }
+            out
+        };
+        let finish = |column: &Column, mut sums: Vec<f64>| {
+            if let Some(s) = &column.sensitivity {
+                self.models.add_shifts(s, &mut sums);
+            }
+            column.store(self, sums.into());
+        };
+        for c in whole {
+            let Some(&j) = index.get(&(c.values.as_ptr() as usize)) else { continue };
+            if c.cached(self).is_none() {
+                finish(c, sum_over(j, &mut (0..cells)));
+            }
+        }
+        for r in restricted {
+            let Some(&j) = index.get(&(r.source.values.as_ptr() as usize)) else { continue };
+            if r.restricted.cached(self).is_none() {
+                finish(r.restricted, sum_over(j, &mut r.cells.iter().copied()));
             }
         }
     }
@@ -363,8 +462,9 @@ pub struct Restriction<'a> {
     indicator: Column,
     /// How a restricted column's sum moves with the models, given the whole-window column.
     sensitivity: &'a (dyn Fn(&Column) -> Option<Arc<Sensitivity>> + Sync),
-    /// Columns restricted so far, keyed by the addresses of their values and sensitivity.
-    made: Mutex<Vec<((usize, usize), Column)>>,
+    /// Columns restricted so far, keyed by the addresses of their values and sensitivity,
+    /// with the column each restricts.
+    made: Mutex<Vec<((usize, usize), Column, Column)>>,
 }
 
 impl<'a> Restriction<'a> {
@@ -392,12 +492,18 @@ impl<'a> Restriction<'a> {
             c.sensitivity.as_ref().map_or(0, |s| Arc::as_ptr(s) as usize),
         );
         let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, hit)) = made.iter().find(|(k, _)| *k == key) {
+        if let Some((_, _, hit)) = made.iter().find(|(k, _, _)| *k == key) {
             return hit.clone();
         }
         let restricted = c.restricted(&self.subset, (self.sensitivity)(c));
-        made.push((key, restricted.clone()));
+        made.push((key, c.clone(), restricted.clone()));
         restricted
+    }
+
+    /// Every column restricted so far, with the whole-window column it restricts.
+    pub fn into_made(self) -> Vec<(Column, Column)> {
+        let made = self.made.into_inner().unwrap_or_else(|p| p.into_inner());
+        made.into_iter().map(|(_, source, restricted)| (source, restricted)).collect()
     }
 
     fn mean(&self, m: &Mean) -> Mean {

@@ -424,19 +424,13 @@ impl Estimation {
         let decisions: Vec<&[Decision]> = policies.iter().map(|(_, d)| *d).collect();
         let drafts = self.drafts(units, &decisions, cuts);
         crate::stage!("stage: policies drafted");
-        let columns: Vec<&intervals::Column> = drafts
-            .iter()
-            .filter(|d| d.problem.is_none())
-            .flat_map(|d| d.statistics.interval_columns())
-            .collect();
-        self.resampler.prime(&columns);
-        drop(columns);
-        crate::stage!("stage: replicate sums");
         let scopes = Scopes::new(&self.window, cuts);
         let flat: Vec<(usize, usize)> = scopes.flat().collect();
         let kind = self.config.estimator;
-        // Per policy, per slice (flat order): the restricted statistics.
-        let restricted: Vec<Vec<Option<PolicyStatistics>>> = drafts
+        // Per policy, per slice (flat order): the restricted statistics, and which
+        // whole-window column each of their columns restricts.
+        type Restricted = Option<(PolicyStatistics, Vec<(intervals::Column, intervals::Column)>)>;
+        let restricted: Vec<Vec<Restricted>> = drafts
             .par_iter()
             .map(|d| {
                 flat.iter()
@@ -458,15 +452,70 @@ impl Estimation {
                     .collect()
             })
             .collect();
-        for c in 0..cuts.len() {
-            let columns: Vec<&intervals::Column> = restricted
+        let whole: Vec<&intervals::Column> = drafts
+            .iter()
+            .filter(|d| d.problem.is_none())
+            .flat_map(|d| d.statistics.interval_columns())
+            .collect();
+        let grouping = slices::Grouping::new(cuts);
+        if cuts.is_empty() || !grouping.is_cells() {
+            self.resampler.prime(&whole);
+            crate::stage!("stage: replicate sums");
+            // One pass per cut, its slices' rows only (`Resampler::prime` groups by subset).
+            for c in 0..cuts.len() {
+                let columns: Vec<&intervals::Column> = restricted
+                    .iter()
+                    .flat_map(|per| per.iter().zip(&flat).filter(|(_, &(cc, _))| cc == c))
+                    .filter_map(|(s, _)| s.as_ref())
+                    .flat_map(|(s, _)| s.interval_columns())
+                    .collect();
+                self.resampler.prime(&columns);
+            }
+        } else {
+            // One pass for the whole window and every slice, keyed by cell.
+            let slice_at: Vec<Vec<u32>> = cuts
                 .iter()
-                .flat_map(|per| per.iter().zip(&flat).filter(|(_, &(cc, _))| cc == c))
-                .filter_map(|(s, _)| s.as_ref())
-                .flat_map(|s| s.interval_columns())
+                .map(|c| {
+                    self.window.iter().map(|&i| c.slice_of.get(i).copied().unwrap_or(0)).collect()
+                })
                 .collect();
-            self.resampler.prime(&columns);
+            let mut target = Vec::with_capacity(1);
+            let cell_of: Vec<u32> = (0..self.window.len())
+                .map(|w| {
+                    grouping.targets(&slice_at, w, &mut target);
+                    target.first().copied().unwrap_or(0) as u32
+                })
+                .collect();
+            let cells_of: Vec<Vec<usize>> =
+                flat.iter().map(|&(c, k)| grouping.slice(c, k)).collect();
+            let mut pairs: Vec<intervals::CellRestriction> = Vec::new();
+            for per in &restricted {
+                for (g, r) in per.iter().enumerate() {
+                    let Some((_, made)) = r else { continue };
+                    for (source, column) in made {
+                        pairs.push(intervals::CellRestriction {
+                            source,
+                            restricted: column,
+                            cells: &cells_of[g],
+                        });
+                    }
+                }
+            }
+            for (g, &(c, k)) in flat.iter().enumerate() {
+                pairs.push(intervals::CellRestriction {
+                    source: &scopes.ones,
+                    restricted: &scopes.slices[c][k].1,
+                    cells: &cells_of[g],
+                });
+            }
+            self.resampler.prime_cells(&whole, &pairs, &cell_of, grouping.count);
+            crate::stage!("stage: replicate sums");
         }
+        drop(whole);
+        let restricted: Vec<Vec<Option<PolicyStatistics>>> = restricted
+            .into_iter()
+            .map(|per| per.into_iter().map(|r| r.map(|(s, _)| s)).collect())
+            .collect();
         if !cuts.is_empty() {
             crate::stage!("stage: slice sums", slices = flat.len());
         }
@@ -534,18 +583,14 @@ impl Estimation {
     /// depends on the thread count.
     fn drafts(&self, units: &[Unit], policies: &[&[Decision]], cuts: &[Cut]) -> Vec<Draft> {
         let window = &self.window;
-        // A unit's gradients and totals go to its groups: the whole window (group 0) and its
-        // slice of each cut (one more accumulation key per cut, not another pass).
+        // A unit's gradients and totals go to its groups (`slices::Grouping`): without cuts,
+        // one group, the whole window.
         let slice_at: Vec<Vec<u32>> = cuts
             .iter()
             .map(|c| window.iter().map(|&i| c.slice_of.get(i).copied().unwrap_or(0)).collect())
             .collect();
-        let mut group_offsets = Vec::with_capacity(cuts.len());
-        let mut groups = 1;
-        for c in cuts {
-            group_offsets.push(groups);
-            groups += c.slices;
-        }
+        let grouping = slices::Grouping::new(cuts);
+        let groups = grouping.count;
         let cfg = &self.config;
         let (kind, clip) = (cfg.estimator, cfg.clip);
         let handoff_points: Vec<Vec<Option<u32>>> = policies
@@ -568,97 +613,144 @@ impl Estimation {
             .map(|range| (range, cut.iter_mut().filter_map(Iterator::next).collect()))
             .collect();
         drop(cut);
-        let chunks: Vec<(Vec<Totals>, Vec<Gradients>, Vec<Totals>)> = tasks
-            .into_par_iter()
-            .map(|(range, mut out)| {
-                let mut gradients: Vec<Gradients> =
-                    (0..live.len() * groups).map(|_| Gradients::new(self)).collect();
-                let mut slice_totals = vec![Totals::default(); live.len() * (groups - 1)];
-                let mut targets: Vec<usize> = Vec::with_capacity(groups);
-                // Per distinct handoff point of the conversation: the point, the prediction,
-                // and where its design row starts in `rows`.
-                let mut memo: Vec<(Option<u32>, Outcomes, usize)> = Vec::new();
-                let mut rows: Vec<f64> = Vec::new();
-                let mut scratch = Vec::new();
-                let model = self.outcomes.as_ref();
-                for w in range.clone() {
-                    let i = window[w];
-                    targets.clear();
-                    targets.push(0);
-                    for (c, at) in slice_at.iter().enumerate() {
-                        targets.push(group_offsets[c] + at[w] as usize);
-                    }
-                    memo.clear();
-                    rows.clear();
-                    let fitted_model = model.and_then(|o| o.model_for(i));
-                    let amount =
-                        fitted_model.map_or(0.0, |(m, _)| m.amount(units, &self.prepared, i));
-                    for (slot, &p) in live.iter().enumerate() {
-                        let hp = handoff_points[p][w];
-                        let entry = match memo.iter().position(|e| e.0 == hp) {
-                            Some(e) => e,
-                            None => {
-                                let m = match fitted_model {
-                                    Some((model, _)) => model.predict_with_row(
-                                        units,
-                                        &self.prepared,
-                                        i,
-                                        hp,
-                                        &mut scratch,
-                                    ),
-                                    None => [0.0; 3],
-                                };
-                                memo.push((hp, m, rows.len()));
-                                rows.extend_from_slice(&scratch);
-                                memo.len() - 1
-                            }
-                        };
-                        let (_, m, at) = memo[entry];
-                        let design = &rows[at..at + scratch.len()];
-                        let prediction = fitted_model.map(|(_, member)| Prediction {
-                            m,
-                            design,
-                            member,
-                            amount,
-                        });
-                        let groups_of_slot = &mut gradients[slot * groups..(slot + 1) * groups];
-                        let input =
-                            self.unit_input(units, i, hp, prediction, groups_of_slot, &targets);
-                        let c = estimators::contribution(kind, clip, &input);
-                        out[slot].set(w - range.start, &c);
-                        for &g in &targets[1..] {
-                            slice_totals[slot * (groups - 1) + g - 1].count(&c);
+        let draft_chunk = |(range, mut out): (std::ops::Range<usize>, Vec<ColumnsRange>)| {
+            let mut gradients: Vec<Gradients> =
+                (0..live.len() * groups).map(|_| Gradients::new(self)).collect();
+            let mut group_totals = vec![Totals::default(); live.len() * groups];
+            let mut targets: Vec<usize> = Vec::with_capacity(1 + cuts.len());
+            // Per distinct handoff point of the conversation: the point, the prediction,
+            // and where its design row starts in `rows`.
+            let mut memo: Vec<(Option<u32>, Outcomes, usize)> = Vec::new();
+            let mut rows: Vec<f64> = Vec::new();
+            let mut scratch = Vec::new();
+            let model = self.outcomes.as_ref();
+            // A sliced run visits the chunk's units cell by cell, so that one cell's
+            // accumulators stay in cache; within a cell the order is the window's, so every
+            // sum is the same as in window order.
+            let order: Vec<usize> = if grouping.is_cells() && groups > 1 {
+                let mut keyed: Vec<(usize, usize)> = range
+                    .clone()
+                    .map(|w| {
+                        grouping.targets(&slice_at, w, &mut targets);
+                        (targets[0], w)
+                    })
+                    .collect();
+                keyed.sort_unstable();
+                keyed.into_iter().map(|(_, w)| w).collect()
+            } else {
+                range.clone().collect()
+            };
+            for w in order {
+                let i = window[w];
+                grouping.targets(&slice_at, w, &mut targets);
+                memo.clear();
+                rows.clear();
+                let fitted_model = model.and_then(|o| o.model_for(i));
+                let amount = fitted_model.map_or(0.0, |(m, _)| m.amount(units, &self.prepared, i));
+                for (slot, &p) in live.iter().enumerate() {
+                    let hp = handoff_points[p][w];
+                    let entry = match memo.iter().position(|e| e.0 == hp) {
+                        Some(e) => e,
+                        None => {
+                            let m = match fitted_model {
+                                Some((model, _)) => model.predict_with_row(
+                                    units,
+                                    &self.prepared,
+                                    i,
+                                    hp,
+                                    &mut scratch,
+                                ),
+                                None => [0.0; 3],
+                            };
+                            memo.push((hp, m, rows.len()));
+                            rows.extend_from_slice(&scratch);
+                            memo.len() - 1
+                        }
+                    };
+                    let (_, m, at) = memo[entry];
+                    let design = &rows[at..at + scratch.len()];
+                    let prediction =
+                        fitted_model.map(|(_, member)| Prediction { m, design, member, amount });
+                    let of_slot = &mut gradients[slot * groups..(slot + 1) * groups];
+                    let input = self.unit_input(units, i, hp, prediction, of_slot, &targets);
+                    let c = estimators::contribution(kind, clip, &input);
+                    out[slot].set(w - range.start, &c);
+                    if groups > 1 {
+                        for &g in &targets {
+                            group_totals[slot * groups + g].count(&c);
                         }
                     }
                 }
-                (out.into_iter().map(|o| o.totals).collect(), gradients, slice_totals)
-            })
-            .collect();
+            }
+            let totals: Vec<Totals> = out.into_iter().map(|o| o.totals).collect();
+            (totals, gradients, group_totals)
+        };
+        // Chunks' sums are added in chunk order; a sliced run drafts a few chunks at a time so
+        // that its per-group gradients stay small (the order of the additions is the same).
+        let wave = if groups > 1 { resample::WAVE } else { tasks.len().max(1) };
         let mut totals = vec![Totals::default(); live.len()];
         let mut gradients: Vec<Gradients> =
             (0..live.len() * groups).map(|_| Gradients::new(self)).collect();
-        let mut slice_totals = vec![Totals::default(); live.len() * (groups - 1)];
-        for (chunk_totals, chunk_gradients, chunk_slices) in &chunks {
-            for (t, c) in totals.iter_mut().zip(chunk_totals) {
-                t.add(c);
+        let mut group_totals = vec![Totals::default(); live.len() * groups];
+        let mut tasks = tasks.into_iter();
+        loop {
+            let batch: Vec<_> = tasks.by_ref().take(wave).collect();
+            if batch.is_empty() {
+                break;
             }
-            for (g, c) in gradients.iter_mut().zip(chunk_gradients) {
-                g.add(c);
-            }
-            for (t, c) in slice_totals.iter_mut().zip(chunk_slices) {
-                t.add(c);
+            let chunks: Vec<(Vec<Totals>, Vec<Gradients>, Vec<Totals>)> =
+                batch.into_par_iter().map(draft_chunk).collect();
+            for (chunk_totals, chunk_gradients, chunk_groups) in &chunks {
+                for (t, c) in totals.iter_mut().zip(chunk_totals) {
+                    t.add(c);
+                }
+                for (g, c) in gradients.iter_mut().zip(chunk_gradients) {
+                    g.add(c);
+                }
+                for (t, c) in group_totals.iter_mut().zip(chunk_groups) {
+                    t.add(c);
+                }
             }
         }
-        drop(chunks);
-        let mut per_slot: Vec<(Vec<Gradients>, Vec<Totals>)> = Vec::with_capacity(live.len());
-        let mut gradients = gradients.into_iter();
-        let mut slice_totals = slice_totals.into_iter();
-        for _ in &live {
-            per_slot.push((
-                gradients.by_ref().take(groups).collect(),
-                slice_totals.by_ref().take(groups - 1).collect(),
-            ));
-        }
+        // Per policy: its whole-window gradients, and per slice (flat order) its gradients
+        // and totals, summed over the slice's groups.
+        let whole = grouping.whole();
+        let flat: Vec<Vec<usize>> = cuts
+            .iter()
+            .enumerate()
+            .flat_map(|(c, cut)| (0..cut.slices).map(move |k| (c, k)))
+            .map(|(c, k)| grouping.slice(c, k))
+            .collect();
+        let sum_of = |of: &[Gradients], which: &[usize]| -> Gradients {
+            match which {
+                [one] => of[*one].clone(),
+                _ => {
+                    let mut g = Gradients::new(self);
+                    for &k in which {
+                        g.add(&of[k]);
+                    }
+                    g
+                }
+            }
+        };
+        let per_slot: Vec<(Gradients, Vec<(Gradients, Totals)>)> = (0..live.len())
+            .map(|slot| {
+                let of = &gradients[slot * groups..(slot + 1) * groups];
+                let tot = &group_totals[slot * groups..(slot + 1) * groups];
+                let slices = flat
+                    .iter()
+                    .map(|which| {
+                        let mut t = Totals::default();
+                        for &k in which {
+                            t.add(&tot[k]);
+                        }
+                        (sum_of(of, which), t)
+                    })
+                    .collect();
+                (sum_of(of, &whole), slices)
+            })
+            .collect();
+        drop(gradients);
         let mut assembled = columns.into_iter().zip(totals).zip(per_slot);
         (0..policies.len())
             .zip(handoff_points)
@@ -667,13 +759,10 @@ impl Estimation {
                 let mut slices = Vec::new();
                 let statistics = if aligned[p] {
                     match assembled.next() {
-                        Some(((columns, totals), (gradients, slice_totals))) => {
-                            let mut groups = gradients.into_iter();
-                            if let Some(whole) = groups.next() {
-                                sensitivities = whole.into_sensitivities(&self.models);
-                            }
-                            slices = groups
-                                .zip(slice_totals)
+                        Some(((columns, totals), (whole, per_slice))) => {
+                            sensitivities = whole.into_sensitivities(&self.models);
+                            slices = per_slice
+                                .into_iter()
                                 .map(|(g, totals)| SliceDraft {
                                     totals,
                                     sensitivities: g.into_sensitivities(&self.models),
@@ -989,6 +1078,7 @@ fn clamped(e: Estimate, lower: f64, upper: f64) -> Estimate {
 pub type ColumnSensitivities = [Option<Arc<Sensitivity>>; SENSITIVE_COLUMNS];
 
 /// The gradients of one policy's sensitive columns, accumulated unit by unit.
+#[derive(Clone)]
 struct Gradients {
     /// Per column, per outcome model member (meeting models then opportunity models), the
     /// gradient (`outcome_dim` each).

@@ -257,6 +257,87 @@ pub fn weighted_sums_over(
     total.chunks_exact(replicates).map(<[f64]>::to_vec).collect()
 }
 
+/// Per group, per column, its weighted sum in every replicate over the conversations of the
+/// group (`group_of[i] < groups`): `[group][column][replicate]`, in one pass. Each row is in
+/// exactly one group (a cell of the slices' cross product), so the pass costs what one
+/// `weighted_sums` does: per block, the rows are bucketed by group and each group's rows
+/// are one matrix product. Chunks are summed in waves of a few and folded in order, so the
+/// partial sums' memory stays small and nothing depends on the thread count.
+pub fn weighted_sums_grouped(
+    weights: &[u8],
+    replicates: usize,
+    columns: &[&[f32]],
+    group_of: &[u32],
+    groups: usize,
+) -> Vec<Vec<Vec<f64>>> {
+    let k = columns.len();
+    if k == 0 || replicates == 0 || groups == 0 {
+        return vec![vec![Vec::new(); k]; groups];
+    }
+    let n = (weights.len() / replicates)
+        .min(columns.iter().map(|c| c.len()).min().unwrap_or(0))
+        .min(group_of.len());
+    let width = k * replicates;
+    let mut total = vec![0.0; groups * width];
+    let ranges = fixed_chunks(n);
+    for wave in ranges.chunks(WAVE) {
+        let partials: Vec<Vec<f64>> = wave
+            .par_iter()
+            .map(|range| {
+                // Per group, column-major: `sums[g * width + c * replicates + r]`.
+                let mut sums = vec![0.0; groups * width];
+                let mut w = vec![0.0; BLOCK * replicates];
+                let mut v = vec![0.0; BLOCK * k];
+                let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); groups];
+                let mut start = range.start;
+                while start < range.end {
+                    let end = (start + BLOCK).min(range.end);
+                    buckets.iter_mut().for_each(Vec::clear);
+                    for i in start..end {
+                        if let Some(b) = buckets.get_mut(group_of[i] as usize) {
+                            b.push(i as u32);
+                        }
+                    }
+                    for (g, rows) in buckets.iter().enumerate() {
+                        let len = rows.len();
+                        if len == 0 {
+                            continue;
+                        }
+                        for (to, &row) in w.chunks_exact_mut(replicates).zip(rows) {
+                            let row = row as usize;
+                            let from = &weights[row * replicates..(row + 1) * replicates];
+                            to.iter_mut().zip(from).for_each(|(d, &x)| *d = f64::from(x));
+                        }
+                        for (c, column) in columns.iter().enumerate() {
+                            let to = &mut v[c * len..(c + 1) * len];
+                            to.iter_mut()
+                                .zip(rows)
+                                .for_each(|(t, &row)| *t = f64::from(column[row as usize]));
+                        }
+                        let out = &mut sums[g * width..(g + 1) * width];
+                        add_product(&w, &v, replicates, len, k, out, (1, replicates));
+                    }
+                    start = end;
+                }
+                sums
+            })
+            .collect();
+        for partial in &partials {
+            for (t, p) in total.iter_mut().zip(partial) {
+                *t += p;
+            }
+        }
+    }
+    total
+        .chunks_exact(width)
+        .map(|g| g.chunks_exact(replicates).map(<[f64]>::to_vec).collect())
+        .collect()
+}
+
+/// Chunks summed at a time by `weighted_sums_grouped` (and the drafts of sliced runs):
+/// enough to keep two cores busy, few enough that per-group partial sums stay small.
+pub const WAVE: usize = 4;
+
 /// `c (m x n) += a' b`, where `a` is `len x m` row-major (a block's weights,
 /// conversation-major), `b` is `len x n` column-major (the block's columns), and `c` has
 /// the row and column strides `c_strides`.
@@ -399,6 +480,27 @@ mod tests {
         let whole = weighted_sums(&weights, replicates, &[&masked]);
         for (a, b) in over[0].iter().zip(&whole[0]) {
             assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn grouped_sums_equal_the_sums_over_each_group() {
+        let n = 2 * BLOCK + 101;
+        let replicates = 5;
+        let keys: Vec<u64> = (0..n).map(|i| conversation_key(&format!("g{i}"))).collect();
+        let weights = weights_of(&keys, 3, replicates);
+        let a: Vec<f32> = (0..n).map(|i| (i % 7) as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..n).map(|i| 1.0 / (1.0 + (i % 5) as f32)).collect();
+        let group_of: Vec<u32> = (0..n).map(|i| ((i * 7) % 3) as u32).collect();
+        let grouped = weighted_sums_grouped(&weights, replicates, &[&a, &b], &group_of, 3);
+        for g in 0..3u32 {
+            let rows: Vec<u32> = (0..n as u32).filter(|&i| group_of[i as usize] == g).collect();
+            let want = weighted_sums_over(&weights, replicates, &[&a, &b], Some(&rows));
+            for (got, want) in grouped[g as usize].iter().zip(&want) {
+                for (x, y) in got.iter().zip(want) {
+                    assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{x} vs {y}");
+                }
+            }
         }
     }
 

@@ -22,11 +22,96 @@ pub struct Cut<'a> {
     pub slices: usize,
 }
 
+/// The most cells of the cuts' cross product that accumulations are keyed by (see
+/// `Grouping`); past it, each unit is accumulated once per cut.
+pub(crate) const MAX_CELLS: usize = 64;
+
+/// How per-unit accumulations (gradients, totals, replicate sums) are keyed in a sliced run.
+///
+/// With few cells (the cross product of the cuts' slices: `segment x channel` is 9), each
+/// unit goes to its one cell, so slicing costs one more key, not more work per unit; the
+/// whole window is the sum of every cell and a slice the sum of its cells. With more, each
+/// unit goes to group 0 (the whole window) and to its slice's group in every cut.
+#[derive(Clone, Debug)]
+pub(crate) struct Grouping {
+    pub count: usize,
+    cells: bool,
+    /// Cells: each cut's stride (mixed radix); otherwise each cut's first group.
+    steps: Vec<usize>,
+    slices: Vec<usize>,
+}
+
+impl Grouping {
+    pub fn new(cuts: &[Cut]) -> Grouping {
+        let slices: Vec<usize> = cuts.iter().map(|c| c.slices.max(1)).collect();
+        let product = slices.iter().try_fold(1usize, |a, &s| a.checked_mul(s));
+        match product {
+            Some(count) if count <= MAX_CELLS => {
+                let mut steps = Vec::with_capacity(slices.len());
+                let mut stride = 1;
+                for &s in &slices {
+                    steps.push(stride);
+                    stride *= s;
+                }
+                Grouping { count, cells: true, steps, slices }
+            }
+            _ => {
+                let mut steps = Vec::with_capacity(slices.len());
+                let mut next = 1;
+                for &s in &slices {
+                    steps.push(next);
+                    next += s;
+                }
+                Grouping { count: next, cells: false, steps, slices }
+            }
+        }
+    }
+
+    /// Whether each unit is in exactly one group (a cell).
+    pub fn is_cells(&self) -> bool {
+        self.cells
+    }
+
+    /// The groups of the unit at window position `w` (`slice_at[c][w]`: its slice in cut `c`).
+    pub fn targets(&self, slice_at: &[Vec<u32>], w: usize, out: &mut Vec<usize>) {
+        out.clear();
+        if self.cells {
+            out.push(slice_at.iter().zip(&self.steps).map(|(at, &s)| at[w] as usize * s).sum());
+        } else {
+            out.push(0);
+            for (at, &first) in slice_at.iter().zip(&self.steps) {
+                out.push(first + at[w] as usize);
+            }
+        }
+    }
+
+    /// The groups whose sum is the whole window.
+    pub fn whole(&self) -> Vec<usize> {
+        if self.cells {
+            (0..self.count).collect()
+        } else {
+            vec![0]
+        }
+    }
+
+    /// The groups whose sum is slice `k` of cut `c`.
+    pub fn slice(&self, c: usize, k: usize) -> Vec<usize> {
+        if self.cells {
+            let (stride, n) = (self.steps[c], self.slices[c]);
+            (0..self.count).filter(|g| (g / stride) % n == k).collect()
+        } else {
+            vec![self.steps[c] + k]
+        }
+    }
+}
+
 /// The window's conversations of every slice of every cut.
 #[derive(Debug)]
 pub struct Scopes {
     /// Per cut, per slice: the slice's window positions and its indicator column.
     pub(crate) slices: Vec<Vec<(Arc<Subset>, Column)>>,
+    /// 1 for every window conversation: the column the indicators restrict.
+    pub(crate) ones: Column,
 }
 
 impl Scopes {
@@ -51,7 +136,7 @@ impl Scopes {
                     .collect()
             })
             .collect();
-        Scopes { slices }
+        Scopes { slices, ones: Column::shared(&ones) }
     }
 
     /// The flat index of (cut, slice) among every slice of every cut.
@@ -70,7 +155,7 @@ pub(crate) fn restrict(
     totals: &super::estimators::Totals,
     kind: EstimatorKind,
     scope: &(Arc<Subset>, Column),
-) -> PolicyStatistics {
+) -> (PolicyStatistics, Vec<(Column, Column)>) {
     let map = |c: &Column| -> Option<Arc<Sensitivity>> {
         let s = c.sensitivity.as_ref()?;
         let j = whole.iter().position(|w| w.as_ref().is_some_and(|w| Arc::ptr_eq(w, s)))?;
@@ -79,14 +164,15 @@ pub(crate) fn restrict(
     let r = Restriction::new(&scope.0, &scope.1, &map);
     let n = scope.0.len();
     let matched = totals.matched();
-    PolicyStatistics {
+    let restricted = PolicyStatistics {
         handoff_rate: statistics.handoff_rate.restricted(&r),
         outcomes: std::array::from_fn(|j| statistics.outcomes[j].restricted(&r)),
         handoff_to: std::array::from_fn(|j| statistics.handoff_to[j].restricted(&r)),
         matched_share: if n == 0 { 0.0 } else { matched as f64 / n as f64 },
         effective_sample_size: totals.effective_sample_size(kind),
         matched,
-    }
+    };
+    (restricted, r.into_made())
 }
 
 /// Every policy's figures per slice: `[cut][slice][policy]`, policies in the order given.
@@ -161,6 +247,34 @@ mod tests {
         assert_eq!(points_digest(a.into_iter()), points_digest(a.into_iter()));
         assert_ne!(points_digest(a.into_iter()), points_digest(b.into_iter()));
         assert_ne!(points_digest([None].into_iter()), points_digest([Some(0)].into_iter()));
+    }
+
+    #[test]
+    fn cells_partition_the_window_and_each_slice() {
+        let a = [0u32, 1, 2, 0];
+        let b = [1u32, 0, 1, 1];
+        let cuts = [Cut { slice_of: &a, slices: 3 }, Cut { slice_of: &b, slices: 2 }];
+        let g = Grouping::new(&cuts);
+        assert!(g.is_cells());
+        assert_eq!(g.count, 6);
+        let at = vec![a.to_vec(), b.to_vec()];
+        let mut t = Vec::new();
+        g.targets(&at, 2, &mut t);
+        assert_eq!(t, [2 + 3]);
+        assert_eq!(g.whole(), (0..6).collect::<Vec<_>>());
+        // Slice 1 of the first cut: cells (1, 0) and (1, 1).
+        assert_eq!(g.slice(0, 1), [1, 4]);
+        assert_eq!(g.slice(1, 1), [3, 4, 5]);
+        // Too many cells: one group per slice of every cut, plus the whole window.
+        let many: Vec<u32> = (0..9).collect();
+        let cuts = [Cut { slice_of: &many, slices: 9 }, Cut { slice_of: &many, slices: 9 }];
+        let g = Grouping::new(&cuts);
+        assert!(!g.is_cells());
+        assert_eq!(g.count, 19);
+        g.targets(&[many.clone(), many.clone()], 4, &mut t);
+        assert_eq!(t, [0, 5, 14]);
+        assert_eq!(g.whole(), [0]);
+        assert_eq!(g.slice(1, 2), [12]);
     }
 
     #[test]
