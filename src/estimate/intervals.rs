@@ -451,6 +451,10 @@ impl Term {
     }
 }
 
+/// A restricted column: its key (the addresses of its values and sensitivity), the
+/// whole-window column, and the restriction.
+type Made = ((usize, usize), Column, Column);
+
 /// Restricts statistics to one subset of the window's conversations (slices.md), keeping
 /// shared columns shared: a column that several statistics of a policy read (its handoff
 /// column is in the handoff rate, both handoff ratios and every net objective) is restricted
@@ -464,7 +468,7 @@ pub struct Restriction<'a> {
     sensitivity: &'a (dyn Fn(&Column) -> Option<Arc<Sensitivity>> + Sync),
     /// Columns restricted so far, keyed by the addresses of their values and sensitivity,
     /// with the column each restricts.
-    made: Mutex<Vec<((usize, usize), Column, Column)>>,
+    made: Mutex<Vec<Made>>,
 }
 
 impl<'a> Restriction<'a> {

@@ -293,8 +293,8 @@ pub fn weighted_sums_grouped(
                 while start < range.end {
                     let end = (start + BLOCK).min(range.end);
                     buckets.iter_mut().for_each(Vec::clear);
-                    for i in start..end {
-                        if let Some(b) = buckets.get_mut(group_of[i] as usize) {
+                    for (i, &g) in group_of.iter().enumerate().take(end).skip(start) {
+                        if let Some(b) = buckets.get_mut(g as usize) {
                             b.push(i as u32);
                         }
                     }
