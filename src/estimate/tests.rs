@@ -460,3 +460,131 @@ fn row_order_does_not_change_the_figures() {
         }
     }
 }
+
+/// Slices (slices.md): the hot/cold cut of the simulated world, with and without a second
+/// cut (cells mode and, with many slices, one group per cut).
+fn sliced_run(
+    world: &World,
+    cfg: &EstimationConfig,
+    second: Option<(&[u32], usize)>,
+) -> (Vec<PolicyEvaluation>, Vec<Vec<Vec<PolicyEvaluation>>>) {
+    let units = units(world);
+    let decisions: Vec<Decision> = world
+        .hot
+        .iter()
+        .map(|&h| if h { Decision { point: Some(1), situation: None } } else { Decision::NEVER })
+        .collect();
+    let never = vec![Decision::NEVER; units.len()];
+    let hot: Vec<u32> = world.hot.iter().map(|&h| u32::from(h)).collect();
+    let mut cuts = vec![slices::Cut { slice_of: &hot, slices: 2 }];
+    if let Some((slice_of, slices)) = second {
+        cuts.push(slices::Cut { slice_of, slices });
+    }
+    let estimation = Estimation::fit(&units, cfg);
+    let policies: [(&str, &[Decision]); 2] = [("hot-first", &decisions), ("never", &never)];
+    let (sliced, _) = estimation.evaluate_policies_sliced(&units, &policies, &cuts);
+    (sliced.overall, sliced.slices)
+}
+
+#[test]
+fn slice_estimates_recover_each_slice_s_truth_and_average_to_the_whole() {
+    let world = simulate(12000, 31);
+    let mut cfg = config(EstimatorKind::Dr);
+    cfg.bootstrap = 60;
+    let (overall, slices) = sliced_run(&world, &cfg, None);
+    let n = world.hot.len() as f64;
+    for (k, slice) in slices[0].iter().enumerate() {
+        let members: Vec<usize> =
+            (0..world.hot.len()).filter(|&i| u32::from(world.hot[i]) as usize == k).collect();
+        // "never" in this slice: the mean of its conversations' true never-rate.
+        let truth =
+            members.iter().map(|&i| world.truth_never[i]).sum::<f64>() / members.len() as f64;
+        let e = &slice[1].estimate;
+        assert_eq!(e.conversations, members.len() as u64);
+        let m = e.rates.meeting_rate;
+        let v = m.estimate.unwrap();
+        assert!((v - truth).abs() < 0.03, "slice {k}: {v} vs truth {truth}");
+        assert!(m.low.unwrap() < v && v < m.high.unwrap());
+        // The hot slice is handed off at once by "hot-first"; the cold never.
+        let handoffs = slice[0].estimate.handoffs;
+        assert_eq!(handoffs, if k == 1 { members.len() as u64 } else { 0 });
+    }
+    // Per-conversation figures: the whole window is the slices' conversation-weighted mean.
+    for p in 0..2 {
+        let whole = overall[p].estimate.rates.meeting_rate.estimate.unwrap();
+        let mean: f64 = slices[0]
+            .iter()
+            .map(|s| {
+                s[p].estimate.conversations as f64
+                    * s[p].estimate.rates.meeting_rate.estimate.unwrap()
+            })
+            .sum::<f64>()
+            / n;
+        assert!((whole - mean).abs() < 1e-9, "policy {p}: {whole} vs {mean}");
+    }
+}
+
+#[test]
+fn a_second_cut_leaves_the_first_cut_s_figures_and_many_slices_agree_with_cells() {
+    let world = simulate(3000, 41);
+    let mut cfg = config(EstimatorKind::Dr);
+    cfg.bootstrap = 40;
+    let (_, one) = sliced_run(&world, &cfg, None);
+    let parity: Vec<u32> = (0..world.hot.len() as u32).map(|i| i % 3).collect();
+    let (_, two) = sliced_run(&world, &cfg, Some((&parity, 3)));
+    // 2 x 3 cells; and 2 x 40 slices (past MAX_CELLS: one group per slice of every cut).
+    let many: Vec<u32> = (0..world.hot.len() as u32).map(|i| i % 40).collect();
+    let (_, wide) = sliced_run(&world, &cfg, Some((&many, 40)));
+    let close = |a: &Estimate, b: &Estimate| {
+        let pairs = [(a.estimate, b.estimate), (a.low, b.low), (a.high, b.high)];
+        pairs.iter().all(|(x, y)| (x.unwrap() - y.unwrap()).abs() < 1e-9)
+    };
+    for k in 0..2 {
+        for p in 0..2 {
+            let a = &one[0][k][p].estimate.rates.meeting_rate;
+            assert!(close(a, &two[0][k][p].estimate.rates.meeting_rate), "cells, slice {k}");
+            assert!(close(a, &wide[0][k][p].estimate.rates.meeting_rate), "per cut, slice {k}");
+        }
+    }
+    assert_eq!(two[1].len(), 3);
+    assert_eq!(wide[1].len(), 40);
+    let sizes: u64 = wide[1].iter().map(|s| s[0].estimate.conversations).sum();
+    assert_eq!(sizes, world.hot.len() as u64);
+}
+
+#[test]
+fn restricting_a_mean_divides_by_the_slice_and_keeps_its_own_ratio() {
+    use intervals::{Column, Mean, Restriction, Subset};
+    // Values 1, 2, 3, 4; slice {0, 2}: mean (1 + 3) / 2 = 2.
+    let s = Statistic::of(Mean::plain(vec![1.0, 2.0, 3.0, 4.0]), None);
+    let subset = Subset::new(vec![0, 2]);
+    let ones: Arc<[f32]> = vec![1.0f32; 4].into();
+    let indicator = Column::indicator(&ones, &subset);
+    let none = |_: &Column| None;
+    let r = Restriction::new(&subset, &indicator, &none);
+    assert!((s.restricted(&r).value().unwrap() - 2.0).abs() < 1e-12);
+    // A ratio of sums keeps the slice's own numerator and denominator: (2 + 0) / (1 + 1).
+    let ratio = Statistic::of(
+        Mean::ratio(vec![2.0, 5.0, 0.0, 5.0], Column::new(vec![1.0, 0.0, 1.0, 9.0])),
+        None,
+    );
+    assert!((ratio.restricted(&r).value().unwrap() - 1.0).abs() < 1e-12);
+    // Its normal interval treats the slice as a domain of the window: value +- z sd / sqrt(n)
+    // of (v_i - 2) / (2 / 4) on the slice and 0 elsewhere: (-2, 0, 2, 0).
+    let e = s.restricted(&r).normal_interval(&resample::Resampler::normal(4));
+    let sd = intervals::sample_sd(&[-2.0, 0.0, 2.0, 0.0]);
+    assert!((e.high.unwrap() - (2.0 + intervals::Z95 * sd / 2.0)).abs() < 1e-9, "{e:?}");
+}
+
+#[test]
+fn bonferroni_intervals_are_wider_and_the_quantile_is_exact_at_95() {
+    assert_eq!(intervals::normal_quantile(0.975), intervals::Z95);
+    assert!((intervals::normal_quantile(0.995) - 2.575_829_303_549).abs() < 1e-8);
+    assert!((intervals::normal_quantile(0.025) + 1.959_963_984_540).abs() < 1e-8);
+    let s =
+        Statistic::of(intervals::Mean::plain((0..100).map(|i| f64::from(i % 7)).collect()), None);
+    let r = resample::Resampler::normal(100);
+    let a = intervals::intervals_at(&[&s], &r, 0.95)[0];
+    let b = intervals::intervals_at(&[&s], &r, 0.99)[0];
+    assert!(b.low.unwrap() < a.low.unwrap() && b.high.unwrap() > a.high.unwrap());
+}
