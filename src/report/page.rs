@@ -792,6 +792,24 @@ mod tests {
         assert_eq!(level_note(&cut(0.0), true), "");
     }
 
+    /// Writes `report.html`, `report.md` and the real charts of a report cut by segment (3
+    /// slices, one thin) and by a 12-valued column to `HANDOFF_PAGE_PREVIEW=<dir>`, for a look
+    /// in a browser; a no-op otherwise.
+    #[test]
+    fn write_sliced_page_preview_when_asked() {
+        let Ok(dir) = std::env::var("HANDOFF_PAGE_PREVIEW") else { return };
+        let dir = std::path::Path::new(&dir);
+        let mut data = sliced(true);
+        let summary = &mut data.summary;
+        let regions = cuts(summary, &[("region", &crate::report::slices::fixture::REGIONS[..])]);
+        summary.slices.truncate(1);
+        summary.slices.extend(regions);
+        data.charts = crate::report::charts::render_all(&data.summary, &[], &dir.join("charts"))
+            .expect("charts");
+        std::fs::write(dir.join("report.html"), render_html(&data).unwrap()).unwrap();
+        std::fs::write(dir.join("report.md"), render_markdown(&data).unwrap()).unwrap();
+    }
+
     #[test]
     fn the_markdown_template_renders_an_empty_report() {
         let md = render_markdown(&ReportData::default()).expect("the template renders");

@@ -87,17 +87,13 @@ impl Palette {
     pub(crate) fn for_summary(summary: &Summary, history: &[HistoryRow]) -> Palette {
         let mut colors = BTreeMap::new();
         let mut next = 0usize;
-        let names =
-            summary
-                .policies
-                .iter()
-                .map(|p| (p.name.as_str(), is_historical(p)))
-                .chain(history.iter().map(|r| (r.policy.as_str(), r.policy == "historical")))
-                .chain(
-                    summary.slices.iter().flat_map(|cut| &cut.values).flat_map(|s| {
-                        s.policies.iter().map(|p| (p.name.as_str(), is_historical(p)))
-                    }),
-                );
+        let sliced = summary.slices.iter().flat_map(|cut| &cut.values).flat_map(|s| &s.policies);
+        let names = summary
+            .policies
+            .iter()
+            .map(|p| (p.name.as_str(), is_historical(p)))
+            .chain(history.iter().map(|r| (r.policy.as_str(), r.policy == "historical")))
+            .chain(sliced.map(|p| (p.name.as_str(), is_historical(p))));
         for (name, historical) in names {
             if colors.contains_key(name) {
                 continue;
