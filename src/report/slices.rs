@@ -70,7 +70,7 @@ pub fn bonferroni_slices(level: f64) -> Option<u64> {
     let k = (0.05 / (1.0 - level)).round();
     // Only a level that really is 1 - 0.05/k for a whole k (within rounding of the division).
     let exact = (1.0 - 0.05 / k - level).abs() < 1e-9;
-    (exact && k >= 1.0 && k < 1e6).then_some(k as u64)
+    (exact && (1.0..1e6).contains(&k)).then_some(k as u64)
 }
 
 #[cfg(test)]
