@@ -108,6 +108,19 @@ pub fn shortest(value: f64) -> String {
     }
 }
 
+/// A count with thousands separators, as a person reads it: `2012` is `2,012`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A parameter value as short as it can be written exactly (`0.5`, `3`), `n/a` if not finite.
 pub fn exact_or_na(x: f64) -> String {
     if x.is_finite() {
@@ -159,6 +172,14 @@ mod tests {
         assert_eq!(fixed_or_na(Some(f64::INFINITY), 1), "n/a");
         assert_eq!(fixed(f64::INFINITY, 1), "inf");
         assert_eq!(exact_or_na(f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(2012), "2,012");
+        assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::report::decisions::write_parquet;
 use crate::report::history::estimate_columns;
 use crate::report::page;
 use crate::report::ReportData;
-use crate::summary::{Estimate, PolicySummary, Rate, Rates, Summary};
+use crate::summary::{Estimate, PolicySummary, Rate, Rates, SliceCut, Summary};
 
 /// One file of the report folder.
 pub trait Exporter: Send + Sync {
@@ -24,6 +24,12 @@ pub trait Exporter: Send + Sync {
     fn concurrent_with_charts(&self) -> bool {
         false
     }
+    /// Whether the folder has this file for `data` at all. Every file always does but
+    /// `slices.csv`, which exists only with `--by` (without it, the folder is what it was
+    /// before slices, file for file).
+    fn applies(&self, _data: &ReportData) -> bool {
+        true
+    }
 }
 
 /// Every exporter of outputs.md, in the order they are written.
@@ -32,6 +38,7 @@ pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
         Box::new(SummaryJson),
         Box::new(PoliciesCsv),
         Box::new(SweepsCsv),
+        Box::new(SlicesCsv),
         Box::new(RejectedCsv),
         Box::new(DecisionsParquet),
         Box::new(ReportMarkdown),
@@ -43,6 +50,7 @@ pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
 pub struct SummaryJson;
 pub struct PoliciesCsv;
 pub struct SweepsCsv;
+pub struct SlicesCsv;
 pub struct RejectedCsv;
 pub struct DecisionsParquet;
 pub struct ReportMarkdown;
@@ -89,6 +97,21 @@ impl Exporter for SweepsCsv {
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         csv_bytes(sweeps_frame(&data.summary)?).context("encoding sweeps.csv")
+    }
+}
+
+impl Exporter for SlicesCsv {
+    fn file_name(&self) -> &str {
+        "slices.csv"
+    }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
+    fn applies(&self, data: &ReportData) -> bool {
+        !data.summary.slices.is_empty()
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        csv_bytes(slices_frame(&data.summary.slices)?).context("encoding slices.csv")
     }
 }
 
@@ -218,6 +241,25 @@ fn policies_frame(rows: &[&PolicySummary]) -> PolarsResult<DataFrame> {
     DataFrame::new_infer_height(columns)
 }
 
+/// `slices.csv`: one row per cut, slice and policy, sweep variants included (named policies
+/// first, as in `policies.csv`): `by`, `value`, then exactly `policies.csv`'s columns.
+fn slices_frame(cuts: &[SliceCut]) -> PolarsResult<DataFrame> {
+    let rows: Vec<(&str, &str, &PolicySummary)> = cuts
+        .iter()
+        .flat_map(|cut| {
+            cut.values.iter().flat_map(move |slice| {
+                let key = (cut.by.as_str(), slice.value.as_str());
+                slice.policies.iter().chain(&slice.variants).map(move |p| (key.0, key.1, p))
+            })
+        })
+        .collect();
+    let policies: Vec<&PolicySummary> = rows.iter().map(|(_, _, p)| *p).collect();
+    let mut df = policies_frame(&policies)?;
+    df.insert_column(0, Column::new("by".into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()))?;
+    df.insert_column(1, Column::new("value".into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()))?;
+    Ok(df)
+}
+
 /// The rate columns shared by `policies.csv` and `sweeps.csv`: `handoff_rate`, then each of
 /// `Rate::ALL` as `<rate>`, `<rate>_low`, `<rate>_high`.
 fn rates_columns(rates: &[&Rates<Estimate>]) -> Vec<Column> {
@@ -273,4 +315,113 @@ fn sweeps_frame(summary: &Summary) -> PolarsResult<DataFrame> {
         rows.iter().map(|r| r.is_optimal).collect::<Vec<_>>(),
     ));
     DataFrame::new_infer_height(columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::slices::fixture::cuts;
+    use crate::summary::{PolicyKind, SweepSummary};
+
+    fn policy(name: &str, kind: PolicyKind) -> PolicySummary {
+        PolicySummary {
+            name: name.into(),
+            kind,
+            conversations: 2000,
+            handoffs: 800,
+            rates: Rates {
+                handoff_rate: 0.4,
+                meeting_rate: Estimate::new(0.2, 0.18, 0.22),
+                opportunity_rate: Estimate::new(0.1, 0.09, 0.11),
+                handoff_to_meeting: Estimate::new(0.5, 0.45, 0.55),
+                handoff_to_opportunity: Estimate::NULL,
+                pipeline_per_conversation: Estimate::new(1500.0, 1400.0, 1600.0),
+            },
+            quality_score: Estimate::new(0.7, 0.65, 0.75),
+            median_handoff_turn: Some(4.0),
+            matched_share: Some(0.6),
+            timing: [("same".to_string(), 1200)].into(),
+            ..PolicySummary::default()
+        }
+    }
+
+    /// Historical, one policy and one sweep variant, cut by segment (2 slices, one thin) and by
+    /// a one-valued `ai_agent`.
+    fn sliced() -> ReportData {
+        let mut summary = Summary {
+            policies: vec![
+                policy("historical", PolicyKind::Historical),
+                policy("framework", PolicyKind::Policy),
+            ],
+            variants: vec![policy("framework@threshold=0.5", PolicyKind::Variant)],
+            sweeps: vec![SweepSummary::default()],
+            ..Summary::default()
+        };
+        summary.slices = cuts(
+            &summary,
+            &[("segment", &["enterprise", "smb"][..]), ("ai_agent", &["sdr-beacon"][..])],
+        );
+        ReportData { summary, ..ReportData::default() }
+    }
+
+    #[test]
+    fn slices_csv_snapshot() {
+        let bytes = SlicesCsv.render(&sliced()).unwrap();
+        insta::assert_snapshot!(String::from_utf8(bytes).unwrap());
+    }
+
+    #[test]
+    fn slices_csv_is_by_value_then_exactly_the_policies_columns() {
+        let data = sliced();
+        let slices = String::from_utf8(SlicesCsv.render(&data).unwrap()).unwrap();
+        let policies = String::from_utf8(PoliciesCsv.render(&data).unwrap()).unwrap();
+        let header = |csv: &str| csv.lines().next().unwrap_or_default().to_string();
+        assert_eq!(header(&slices), format!("by,value,{}", header(&policies)));
+        // 3 slices x (2 named policies + 1 variant).
+        assert_eq!(slices.lines().count(), 1 + 3 * 3);
+        assert!(slices
+            .lines()
+            .nth(3)
+            .unwrap()
+            .starts_with("segment,enterprise,framework@threshold=0.5,variant,"));
+    }
+
+    #[test]
+    fn slices_csv_exists_only_with_slices() {
+        let mut data = sliced();
+        assert!(SlicesCsv.applies(&data));
+        data.summary.slices.clear();
+        assert!(!SlicesCsv.applies(&data));
+        assert!(all_exporters()
+            .iter()
+            .filter(|e| e.file_name() != "slices.csv")
+            .all(|e| e.applies(&data)));
+    }
+
+    #[test]
+    fn summary_json_has_slices_in_the_spec_shape_and_none_without() {
+        let mut data = sliced();
+        let json: serde_json::Value =
+            serde_json::from_slice(&SummaryJson.render(&data).unwrap()).unwrap();
+        let cut = &json["slices"][0];
+        assert_eq!(cut["by"], "segment");
+        assert_eq!(cut["min_slice"], 200);
+        let slice = &cut["values"][0];
+        // (serde_json's map sorts the keys; the file keeps the struct's order.)
+        let keys: Vec<&str> = slice.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["conversations", "policies", "sweeps", "value", "warnings"]);
+        assert_eq!(slice["value"], "enterprise");
+        assert_eq!(slice["conversations"], 2012);
+        // `policies` and `sweeps` have exactly the top level's shape, historical first.
+        let shape = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(shape(&slice["policies"][0]), shape(&json["policies"][0]));
+        assert_eq!(slice["policies"][0]["name"], "historical");
+        assert_eq!(slice["policies"].as_array().unwrap().len(), 2, "no sweep variants");
+        assert_eq!(shape(&slice["sweeps"][0]), shape(&json["sweeps"][0]));
+        data.summary.slices.clear();
+        let plain = String::from_utf8(SummaryJson.render(&data).unwrap()).unwrap();
+        assert!(!plain.contains("\"slices\""), "absent without --by");
+    }
 }

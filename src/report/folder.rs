@@ -81,6 +81,9 @@ impl ReportWriter {
         // scale the charts and `decisions.parquet` (its encoding and its fsync) are the two
         // long parts of writing.
         let write_one = |exporter: &dyn Exporter, data: &ReportData| -> anyhow::Result<()> {
+            if !exporter.applies(data) {
+                return Ok(());
+            }
             let bytes = exporter.render(data).with_context(|| {
                 format!("rendering {}", target.join(exporter.file_name()).display())
             })?;

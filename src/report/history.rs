@@ -1,6 +1,13 @@
 //! `<out>/history.parquet`: one row per ISO-week window and policy, so charts can show the
-//! week-over-week trend. Rerunning a window replaces its rows (a week is never counted twice);
-//! only ISO-week windows enter it. Rows are kept sorted by window, then policy order.
+//! week-over-week trend, and with `--by` one more per window, cut, slice and policy (columns
+//! `by` and `value`, null on the overall rows) so a trend can be drawn per slice. Rerunning a
+//! window replaces all its rows, slices included (a week is never counted twice); only
+//! ISO-week windows enter it. Rows are kept sorted by window, then the order the report gave
+//! them (the overall rows first, then each cut's slices).
+//!
+//! The `by` and `value` columns are written only when some row has a slice: a history made
+//! without `--by` keeps exactly the bytes it had before slices existed, and a file of either
+//! layout reads back (a missing column is null).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -11,7 +18,7 @@ use polars::prelude::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::summary::{Estimate, Rate, Rates, Summary};
+use crate::summary::{Estimate, PolicySummary, Rate, Rates, Summary};
 use crate::window::Window;
 
 /// One policy's headline figures in one ISO-week window.
@@ -26,6 +33,20 @@ pub struct HistoryRow {
     #[serde(flatten)]
     pub rates: Rates<Estimate>,
     pub quality_score: Option<f64>,
+    /// The `--by` column of a slice row; null on the overall rows.
+    #[serde(default)]
+    pub by: Option<String>,
+    /// The slice's value (`(none)`, `(other)` included); null on the overall rows.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+impl HistoryRow {
+    /// Whether the row is a figure over all the window's conversations (not a slice's): the
+    /// only rows the trend chart draws.
+    pub fn is_overall(&self) -> bool {
+        self.by.is_none()
+    }
 }
 
 /// The file name under the reports root.
@@ -35,26 +56,33 @@ pub const HISTORY_FILE: &str = "history.parquet";
 const TREND_RATES: [Rate; 4] =
     [Rate::Meeting, Rate::Opportunity, Rate::HandoffToMeeting, Rate::HandoffToOpportunity];
 
-/// The rows a report contributes: one per named policy (not sweep variants); none unless the
-/// window is an ISO week.
+/// The rows a report contributes: one per named policy (not sweep variants), then one per
+/// cut, slice and named policy; none unless the window is an ISO week.
 pub fn rows_from_summary(window: &Window, summary: &Summary) -> Vec<HistoryRow> {
     if !window.is_iso_week {
         return Vec::new();
     }
     let info = window.info();
-    summary
-        .policies
-        .iter()
-        .map(|p| HistoryRow {
-            window: info.label.clone(),
-            since: info.since.clone().unwrap_or_default(),
-            until: info.until.clone().unwrap_or_default(),
-            policy: p.name.clone(),
-            handoffs: p.handoffs,
-            rates: Rates { pipeline_per_conversation: Estimate::NULL, ..p.rates },
-            quality_score: p.quality_score.estimate,
+    let row = |p: &PolicySummary, slice: Option<(&str, &str)>| HistoryRow {
+        window: info.label.clone(),
+        since: info.since.clone().unwrap_or_default(),
+        until: info.until.clone().unwrap_or_default(),
+        policy: p.name.clone(),
+        handoffs: p.handoffs,
+        rates: Rates { pipeline_per_conversation: Estimate::NULL, ..p.rates },
+        quality_score: p.quality_score.estimate,
+        by: slice.map(|(by, _)| by.to_string()),
+        value: slice.map(|(_, value)| value.to_string()),
+    };
+    let overall = summary.policies.iter().map(|p| row(p, None));
+    let sliced = summary.slices.iter().flat_map(|cut| {
+        cut.values.iter().flat_map(move |slice| {
+            // Named policies only, as overall: sweep variants live in `slice.variants`.
+            let key = (cut.by.as_str(), slice.value.as_str());
+            slice.policies.iter().map(move |p| (p, key))
         })
-        .collect()
+    });
+    overall.chain(sliced.map(|(p, key)| row(p, Some(key)))).collect()
 }
 
 /// Replaces `existing`'s rows of the windows in `new` by `new`. Windows sort by label (ISO
@@ -114,6 +142,14 @@ fn frame_from_rows(rows: &[HistoryRow]) -> PolarsResult<DataFrame> {
         "quality_score".into(),
         rows.iter().map(|r| r.quality_score).collect::<Vec<_>>(),
     ));
+    // Last, so that the older layout is this one's prefix; only when needed (module doc).
+    if rows.iter().any(|r| !r.is_overall()) {
+        let optional = |name: &str, f: fn(&HistoryRow) -> Option<&str>| {
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<Option<&str>>>())
+        };
+        columns.push(optional("by", |r| r.by.as_deref()));
+        columns.push(optional("value", |r| r.value.as_deref()));
+    }
     DataFrame::new_infer_height(columns)
 }
 
@@ -149,6 +185,18 @@ fn rows_from_frame(df: &DataFrame) -> PolarsResult<Vec<HistoryRow>> {
     let est: Vec<Vec<Estimate>> =
         TREND_RATES.iter().map(|r| estimates(r.name())).collect::<PolarsResult<_>>()?;
     let quality = floats("quality_score")?;
+    // A history written before slices, or without any, has neither column: all null.
+    let optional_text = |name: &str| -> PolarsResult<Vec<Option<String>>> {
+        match df.column(name) {
+            Ok(column) => {
+                // An all-null column may come back without the string type.
+                let column = column.cast(&DataType::String)?;
+                Ok(column.str()?.iter().map(|v| v.map(str::to_string)).collect())
+            }
+            Err(_) => Ok(vec![None; df.height()]),
+        }
+    };
+    let (by, value) = (optional_text("by")?, optional_text("value")?);
     Ok((0..df.height())
         .map(|i| HistoryRow {
             window: window[i].clone(),
@@ -165,6 +213,8 @@ fn rows_from_frame(df: &DataFrame) -> PolarsResult<Vec<HistoryRow>> {
                 rates
             },
             quality_score: quality[i],
+            by: by[i].clone(),
+            value: value[i].clone(),
         })
         .collect())
 }
@@ -189,7 +239,176 @@ mod tests {
                 pipeline_per_conversation: Estimate::NULL,
             },
             quality_score: None,
+            by: None,
+            value: None,
         }
+    }
+
+    fn slice_row(window: &str, by: &str, value: &str, policy: &str) -> HistoryRow {
+        HistoryRow { by: Some(by.into()), value: Some(value.into()), ..row(window, policy, 7) }
+    }
+
+    fn column_names(bytes: Vec<u8>) -> Vec<String> {
+        let df = ParquetReader::new(Cursor::new(bytes)).finish().unwrap();
+        df.get_column_names().iter().map(|n| n.to_string()).collect()
+    }
+
+    /// The layout of every history written before `--by` existed, column for column.
+    const OVERALL_COLUMNS: [&str; 18] = [
+        "window",
+        "since",
+        "until",
+        "policy",
+        "handoffs",
+        "handoff_rate",
+        "meeting_rate",
+        "meeting_rate_low",
+        "meeting_rate_high",
+        "opportunity_rate",
+        "opportunity_rate_low",
+        "opportunity_rate_high",
+        "handoff_to_meeting",
+        "handoff_to_meeting_low",
+        "handoff_to_meeting_high",
+        "handoff_to_opportunity",
+        "handoff_to_opportunity_low",
+        "handoff_to_opportunity_high",
+    ];
+
+    #[test]
+    fn without_slices_the_layout_is_the_old_one() {
+        let bytes = history_parquet(&[row("2026-W46", "historical", 1)]).unwrap();
+        let mut expected: Vec<&str> = OVERALL_COLUMNS.to_vec();
+        expected.push("quality_score");
+        assert_eq!(column_names(bytes), expected);
+    }
+
+    #[test]
+    fn slice_rows_add_by_and_value_last_and_round_trip() {
+        let rows = vec![
+            row("2026-W46", "historical", 1),
+            slice_row("2026-W46", "segment", "enterprise", "historical"),
+            slice_row("2026-W46", "segment", "(none)", "historical"),
+        ];
+        let bytes = history_parquet(&rows).unwrap();
+        let names = column_names(bytes.clone());
+        assert_eq!(names[names.len() - 3..], ["quality_score", "by", "value"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HISTORY_FILE);
+        std::fs::write(&path, &bytes).unwrap();
+        let back = read_history(&path).unwrap();
+        assert_eq!(back, rows);
+        assert!(back[0].is_overall() && !back[1].is_overall());
+    }
+
+    /// A history.parquet written by the version before slices (two weeks of the sample
+    /// data, `handoff report --week 2026-W47` then `--week 2026-W46`, then W47 again).
+    const BEFORE_SLICES: &[u8] =
+        include_bytes!("../../tests/fixtures/history-before-slices.parquet");
+
+    #[test]
+    fn a_history_from_before_slices_reads_and_rewrites_to_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HISTORY_FILE);
+        std::fs::write(&path, BEFORE_SLICES).unwrap();
+        let rows = read_history(&path).unwrap();
+        assert_eq!(rows.len(), 14, "two weeks of historical and six policies");
+        assert!(rows.iter().all(HistoryRow::is_overall));
+        // What a run without --by writes back is byte for byte what the older version wrote.
+        assert_eq!(history_parquet(&rows).unwrap(), BEFORE_SLICES);
+    }
+
+    #[test]
+    fn an_old_history_without_the_slice_columns_reads_as_overall_rows() {
+        // The bytes an older version wrote: the same frame, without `by` and `value`.
+        let rows = vec![row("2026-W45", "historical", 1), row("2026-W45", "p", 2)];
+        let bytes = history_parquet(&rows).unwrap();
+        assert!(!column_names(bytes.clone()).contains(&"by".to_string()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(HISTORY_FILE);
+        std::fs::write(&path, &bytes).unwrap();
+        let back = read_history(&path).unwrap();
+        assert!(back.iter().all(|r| r.by.is_none() && r.value.is_none()));
+        // Adding a sliced week to it writes the new layout, and the old rows stay overall.
+        let merged = merge(back, vec![slice_row("2026-W46", "channel", "chat", "historical")]);
+        std::fs::write(&path, history_parquet(&merged).unwrap()).unwrap();
+        let again = read_history(&path).unwrap();
+        assert_eq!(again, merged);
+        assert_eq!(again.iter().filter(|r| r.is_overall()).count(), 2);
+    }
+
+    #[test]
+    fn rerunning_a_week_replaces_its_slice_rows_too() {
+        let first = vec![
+            row("2026-W46", "historical", 1),
+            slice_row("2026-W46", "segment", "smb", "historical"),
+            row("2026-W47", "historical", 1),
+            slice_row("2026-W47", "segment", "smb", "historical"),
+            slice_row("2026-W47", "segment", "enterprise", "historical"),
+        ];
+        // W47 again, now cut by channel only: its segment rows go, W46's stay.
+        let rerun = vec![
+            row("2026-W47", "historical", 5),
+            slice_row("2026-W47", "channel", "chat", "historical"),
+        ];
+        let merged = merge(first, rerun.clone());
+        let keys: Vec<(&str, Option<&str>, Option<&str>)> = merged
+            .iter()
+            .map(|r| (r.window.as_str(), r.by.as_deref(), r.value.as_deref()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("2026-W46", None, None),
+                ("2026-W46", Some("segment"), Some("smb")),
+                ("2026-W47", None, None),
+                ("2026-W47", Some("channel"), Some("chat")),
+            ]
+        );
+        assert_eq!(merge(merged.clone(), rerun), merged, "a second rerun changes nothing");
+    }
+
+    #[test]
+    fn a_report_contributes_overall_rows_then_one_per_slice_and_named_policy() {
+        use crate::summary::{PolicyKind, PolicySummary, Slice, SliceCut};
+        let named = |name: &str| PolicySummary {
+            name: name.into(),
+            kind: PolicyKind::Policy,
+            handoffs: 3,
+            ..PolicySummary::default()
+        };
+        let slice = |value: &str| Slice {
+            value: value.into(),
+            conversations: 10,
+            policies: vec![named("historical"), named("p")],
+            variants: vec![named("p@threshold=1")],
+            ..Slice::default()
+        };
+        let summary = Summary {
+            policies: vec![named("historical"), named("p")],
+            variants: vec![named("p@threshold=1")],
+            slices: vec![SliceCut {
+                by: "segment".into(),
+                values: vec![slice("smb"), slice("enterprise")],
+                ..SliceCut::default()
+            }],
+            ..Summary::default()
+        };
+        let rows = rows_from_summary(&Window::iso_week("2026-W47").unwrap(), &summary);
+        let keys: Vec<(Option<&str>, &str)> =
+            rows.iter().map(|r| (r.value.as_deref(), r.policy.as_str())).collect();
+        assert_eq!(
+            keys,
+            [
+                (None, "historical"),
+                (None, "p"),
+                (Some("smb"), "historical"),
+                (Some("smb"), "p"),
+                (Some("enterprise"), "historical"),
+                (Some("enterprise"), "p"),
+            ]
+        );
+        assert!(rows[2..].iter().all(|r| r.by.as_deref() == Some("segment")));
     }
 
     #[test]

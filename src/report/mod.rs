@@ -2,8 +2,8 @@
 //! folder is made from; `page` renders the human pages (`report.md`, `report.html`) from
 //! templates; one exporter per file writes the bytes (`export`); the folder is assembled in a
 //! temporary sibling and swapped into place (`folder`); `charts` draws the figures; `window`
-//! decides what a run covers; `history` keeps the week-over-week rows; `brief` renders the
-//! context packet a rep receives.
+//! decides what a run covers; `history` keeps the week-over-week rows; `slices` holds how every
+//! output reads the `--by` cuts; `brief` renders the context packet a rep receives.
 //!
 //! The data types live here, above the modules that read them, so that `export` uses `page`
 //! and neither is the other's owner.
@@ -17,6 +17,7 @@ pub mod folder;
 pub mod frame;
 pub mod history;
 pub mod page;
+pub mod slices;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -6,9 +6,14 @@
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::format::{exact_or_na, fixed_or_na, percent_or_na};
+use crate::estimate::Rate;
+use crate::format::{exact_or_na, fixed_or_na, percent_or_na, thousands};
+use crate::report::charts::slice_chart_names;
+use crate::report::slices::{
+    bonferroni_slices, headline_label, headline_rate, is_thin, policy_names, THIN_WARNING,
+};
 use crate::report::ReportData;
-use crate::summary::{Estimate, PolicySummary, Summary, SweepSummary};
+use crate::summary::{Estimate, PolicySummary, Slice, SliceCut, Summary, SweepSummary};
 
 const HTML_TEMPLATE: &str = include_str!("templates/report.html");
 const MARKDOWN_TEMPLATE: &str = include_str!("templates/report.md");
@@ -23,6 +28,8 @@ struct PageView {
     policies: Vec<PolicyView>,
     charts: Vec<ChartView>,
     sweeps: Vec<SweepView>,
+    /// One section per `--by` column; empty without `--by` (the page is then unchanged).
+    slices: Vec<SliceCutView>,
     data: Vec<(String, String)>,
     quality: Vec<(String, String)>,
     settings: Vec<(String, String)>,
@@ -69,6 +76,15 @@ impl Fig {
             _ => Fig::plain(percent_or_na(e.estimate)),
         }
     }
+    /// A share as a count per 100 with one decimal, interval included (`24.1`, `19.0 to
+    /// 29.5`), as the findings write rates per conversation.
+    fn per_hundred(e: Estimate) -> Fig {
+        let scale = |x: Option<f64>| x.map(|v| 100.0 * v);
+        Fig::fixed(
+            Estimate { estimate: scale(e.estimate), low: scale(e.low), high: scale(e.high) },
+            1,
+        )
+    }
     fn fixed(e: Estimate, decimals: usize) -> Fig {
         match (e.estimate, e.low, e.high) {
             (Some(_), Some(_), Some(_)) => Fig {
@@ -100,6 +116,40 @@ struct SweepView {
     objective: String,
     optimum: String,
     points: Vec<SweepPointView>,
+}
+
+/// A `--by` column's section: its findings, the Bonferroni note, the slice x policy table of
+/// the headline objective and its small-multiples chart.
+#[derive(Debug, Serialize)]
+struct SliceCutView {
+    title: String,
+    /// The chart's file stem, also the section's HTML id.
+    anchor: String,
+    findings: Vec<String>,
+    level_note: String,
+    /// What the table's cells are, and how to read them.
+    caption: String,
+    /// The named policies, then one column per sweep (its optimum in the slice).
+    columns: Vec<String>,
+    rows: Vec<SliceRowView>,
+    /// (slice, warning), the slice's own warnings first, then its policies'.
+    warnings: Vec<(String, String)>,
+    chart: Option<ChartView>,
+}
+
+#[derive(Debug, Serialize)]
+struct SliceRowView {
+    value: String,
+    conversations: String,
+    thin: bool,
+    cells: Vec<CellView>,
+}
+
+#[derive(Debug, Serialize)]
+struct CellView {
+    fig: Fig,
+    /// The slice's highest headline estimate (shown in bold; a reading aid, not a verdict).
+    top: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,6 +192,7 @@ pub fn render_html(data: &ReportData) -> anyhow::Result<String> {
 
 fn view(data: &ReportData) -> PageView {
     let s = &data.summary;
+    let slice_charts = slice_chart_names(&s.slices);
     PageView {
         title: format!("Handoff policy report: {}", s.window.label),
         window_label: s.window.label.clone(),
@@ -149,8 +200,23 @@ fn view(data: &ReportData) -> PageView {
         findings: s.findings.clone(),
         warnings: s.warnings.clone(),
         policies: s.policies.iter().map(policy_view).collect(),
-        charts: data.charts.iter().map(chart_view).collect(),
+        // A cut's chart is shown in its own section, not twice.
+        charts: data
+            .charts
+            .iter()
+            .filter(|c| !slice_charts.contains(&c.name))
+            .map(chart_view)
+            .collect(),
         sweeps: s.sweeps.iter().map(sweep_view).collect(),
+        slices: s
+            .slices
+            .iter()
+            .zip(&slice_charts)
+            .map(|(cut, name)| {
+                let chart = data.charts.iter().find(|c| c.name == *name);
+                slice_cut_view(s, cut, name, chart)
+            })
+            .collect(),
         data: data_rows(s),
         quality: quality_rows(s),
         settings: settings_rows(s),
@@ -249,6 +315,163 @@ fn sweep_view(s: &SweepSummary) -> SweepView {
             })
             .collect(),
     }
+}
+
+fn slice_cut_view(
+    s: &Summary,
+    cut: &SliceCut,
+    anchor: &str,
+    chart: Option<&crate::report::charts::ChartFile>,
+) -> SliceCutView {
+    let rate = headline_rate(s);
+    let names = policy_names(s, cut);
+    let mut columns = names.clone();
+    columns.extend(s.sweeps.iter().map(|w| format!("Best {} of {}", w.parameter, w.policy)));
+    let rows = cut
+        .values
+        .iter()
+        .map(|slice| {
+            let thin = is_thin(cut, slice);
+            let figures: Vec<Estimate> = names
+                .iter()
+                .map(|n| {
+                    let policy = slice.policies.iter().find(|p| p.name == *n);
+                    policy.map_or(Estimate::NULL, |p| p.rates.get(rate))
+                })
+                .collect();
+            let top = if thin { None } else { highest(&figures) };
+            let mut cells: Vec<CellView> = figures
+                .iter()
+                .enumerate()
+                .map(|(i, e)| CellView { fig: headline_fig(rate, *e), top: top == Some(i) })
+                .collect();
+            cells.extend(
+                s.sweeps.iter().map(|w| CellView { fig: slice_optimum(slice, w), top: false }),
+            );
+            SliceRowView {
+                value: slice.value.clone(),
+                conversations: thousands(slice.conversations),
+                thin,
+                cells,
+            }
+        })
+        .collect();
+    let mut caption = format!(
+        "Each cell: {} under the policy in the slice, with its 95% interval.",
+        headline_label(rate).to_lowercase()
+    );
+    caption
+        .push_str(" Bold: the slice's highest estimate, not necessarily beyond the uncertainty.");
+    if !s.sweeps.is_empty() {
+        caption.push_str(" Best: the slice's own optimum of each sweep.");
+    }
+    SliceCutView {
+        title: format!("By {}", cut.by),
+        anchor: anchor.to_string(),
+        findings: cut.findings.clone(),
+        level_note: level_note(cut, !s.sweeps.is_empty()),
+        caption,
+        columns,
+        rows,
+        warnings: slice_warnings(cut),
+        chart: chart.map(chart_view),
+    }
+}
+
+/// The headline figure of one policy in one slice: per 100 conversations for a share, in the
+/// page's pipeline form (no decimals) for pipeline per conversation.
+fn headline_fig(rate: Rate, e: Estimate) -> Fig {
+    if rate.is_share() {
+        Fig::per_hundred(e)
+    } else {
+        Fig::fixed(e, 0)
+    }
+}
+
+/// The index of the highest estimate, when at least two policies have one (one alone is not
+/// "the highest" of anything).
+fn highest(figures: &[Estimate]) -> Option<usize> {
+    let known: Vec<(usize, f64)> = figures
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.estimate.filter(|v| v.is_finite()).map(|v| (i, v)))
+        .collect();
+    if known.len() < 2 {
+        return None;
+    }
+    // The first of equal estimates, so the mark does not depend on float ties' order.
+    known
+        .iter()
+        .fold(None, |best: Option<(usize, f64)>, &(i, v)| match best {
+            Some((_, b)) if b >= v => best,
+            _ => Some((i, v)),
+        })
+        .map(|(i, _)| i)
+}
+
+/// A slice's optimum of `sweep` (matched by policy and parameter): the value, and whether it
+/// beats its runner-up at the Bonferroni level.
+fn slice_optimum(slice: &Slice, sweep: &SweepSummary) -> Fig {
+    let own =
+        slice.sweeps.iter().find(|w| w.policy == sweep.policy && w.parameter == sweep.parameter);
+    match own.and_then(|w| w.optimal.as_ref()) {
+        None => Fig::plain(crate::format::NOT_AVAILABLE.into()),
+        Some(o) => Fig {
+            v: exact_or_na(o.value),
+            ci: match o.runner_up {
+                None => "no other value differs".into(),
+                Some(_) if o.beats_runner_up => "beats the runner-up".into(),
+                Some(r) => format!("not told apart from {}", exact_or_na(r)),
+            },
+        },
+    }
+}
+
+/// The one sentence on the Bonferroni level (slices.md): with `k` slices, one of them looks
+/// better than its runner-up by chance unless each is held to `1 - 0.05/k`.
+fn level_note(cut: &SliceCut, has_sweeps: bool) -> String {
+    if !(cut.level > 0.0 && cut.level < 1.0) {
+        return String::new();
+    }
+    let level = percent_or_na(Some(cut.level));
+    let (start, rule) = match bonferroni_slices(cut.level) {
+        Some(k) => (format!("With {k} slices, "), format!(" (1 − 0.05/{k}, Bonferroni)")),
+        None => (String::new(), " (Bonferroni over the slices)".to_string()),
+    };
+    let claim = if has_sweeps {
+        "each slice's optimum is called better than its runner-up"
+    } else {
+        "the best policy is said to differ between slices"
+    };
+    let mut sentence = format!(
+        "{start}{claim} only at the {level} level{rule}, so that chance alone does not make one \
+         slice look different."
+    );
+    if let Some(first) = sentence.get(..1) {
+        sentence = first.to_uppercase() + &sentence[1..];
+    }
+    sentence
+}
+
+/// Every slice's warnings, then its policies' that the slice does not already carry (a thin
+/// slice's warning is repeated on each of its figures; the page says it once).
+fn slice_warnings(cut: &SliceCut) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for slice in &cut.values {
+        for w in &slice.warnings {
+            out.push((slice.value.clone(), w.clone()));
+        }
+        let thin = is_thin(cut, slice);
+        for p in &slice.policies {
+            // The row already says a thin slice has too few conversations.
+            let repeated =
+                |w: &String| slice.warnings.contains(w) || (thin && w.contains(THIN_WARNING));
+            for w in p.warnings.iter().filter(|w| !repeated(w)) {
+                out.push((format!("{} · {}", slice.value, p.name), w.clone()));
+            }
+        }
+    }
+    out
 }
 
 fn chart_view(c: &crate::report::charts::ChartFile) -> ChartView {
@@ -388,6 +611,203 @@ mod tests {
     #[test]
     fn markdown_cells_escape_markup_and_pipes() {
         assert_eq!(md_cell("<script>a|b</script>"), "&lt;script&gt;a\\|b&lt;/script&gt;");
+    }
+
+    use crate::report::charts::ChartFile;
+    use crate::report::slices::fixture::{cuts, make_thin};
+    use crate::summary::{Optimal, PolicyKind, Rates};
+
+    fn policy(name: &str, kind: PolicyKind, opportunity: f64) -> PolicySummary {
+        PolicySummary {
+            name: name.into(),
+            kind,
+            conversations: 4000,
+            rates: Rates {
+                handoff_rate: 0.4,
+                meeting_rate: Estimate::new(0.2, 0.18, 0.22),
+                opportunity_rate: Estimate::new(
+                    opportunity,
+                    opportunity - 0.02,
+                    opportunity + 0.02,
+                ),
+                pipeline_per_conversation: Estimate::new(1500.0, 1400.0, 1600.0),
+                ..Rates::default()
+            },
+            ..PolicySummary::default()
+        }
+    }
+
+    /// Historical and two policies, one opportunities sweep, cut by segment (3 slices, the
+    /// last thin) and by channel; each cut's chart listed by its name.
+    fn sliced(with_sweep: bool) -> ReportData {
+        let mut summary = Summary {
+            window: crate::summary::WindowInfo { label: "2026-W47".into(), ..Default::default() },
+            policies: vec![
+                policy("historical", PolicyKind::Historical, 0.1),
+                policy("framework", PolicyKind::Policy, 0.12),
+                policy("late", PolicyKind::Policy, 0.11),
+            ],
+            ..Summary::default()
+        };
+        if with_sweep {
+            summary.sweeps = vec![SweepSummary {
+                policy: "intent-score".into(),
+                parameter: "threshold".into(),
+                objective: "opportunities".into(),
+                optimal: Some(Optimal { value: 0.5, runner_up: Some(0.6), ..Optimal::default() }),
+                ..SweepSummary::default()
+            }];
+        }
+        summary.slices = cuts(
+            &summary,
+            &[
+                ("segment", &["enterprise", "mid_market", "smb"][..]),
+                ("channel", &["chat", "email"][..]),
+            ],
+        );
+        make_thin(&mut summary.slices[0], 2);
+        summary.slices[0].values[1].policies[1].warnings =
+            vec!["thin support: 12 conversations".into()];
+        let charts = ["policy-rates", "slices-segment", "slices-channel"]
+            .iter()
+            .map(|name| ChartFile {
+                name: name.to_string(),
+                title: format!("Chart {name}"),
+                svg: format!("/nonexistent/{name}.svg").into(),
+                png: format!("/nonexistent/{name}.png").into(),
+            })
+            .collect();
+        ReportData { summary, charts, ..ReportData::default() }
+    }
+
+    /// The Markdown from `start` up to (not including) `end`.
+    fn section<'a>(md: &'a str, start: &str, end: &str) -> &'a str {
+        let from = md.find(start).unwrap_or_else(|| panic!("{start:?} missing in {md}"));
+        let to = md[from..].find(end).map_or(md.len(), |i| from + i);
+        &md[from..to]
+    }
+
+    #[test]
+    fn markdown_slice_sections_snapshot() {
+        let md = render_markdown(&sliced(true)).unwrap();
+        insta::assert_snapshot!(section(&md, "## By segment", "## Data quality"));
+    }
+
+    #[test]
+    fn without_a_sweep_the_table_compares_opportunities_and_the_note_says_so() {
+        let md = render_markdown(&sliced(false)).unwrap();
+        let segment = section(&md, "## By segment", "## By channel");
+        assert!(
+            segment.contains("| Slice | Conversations | historical | framework | late |\n"),
+            "{segment}"
+        );
+        assert!(
+            segment.contains("opportunities per 100 conversations under the policy"),
+            "{segment}"
+        );
+        assert!(segment.contains(
+            "With 3 slices, the best policy is said to differ between slices only at the 98.3% level (1 − 0.05/3, Bonferroni)"
+        ), "{segment}");
+        assert!(!segment.contains("Best "), "no sweep column without a sweep");
+    }
+
+    #[test]
+    fn a_pipeline_sweep_makes_pipeline_the_headline() {
+        let mut data = sliced(true);
+        data.summary.sweeps[0].objective = "pipeline".into();
+        let md = render_markdown(&data).unwrap();
+        let segment = section(&md, "## By segment", "## By channel");
+        assert!(segment.contains("pipeline per conversation under the policy"), "{segment}");
+        assert!(segment.contains(" 1500 (") || segment.contains("**1"), "{segment}");
+    }
+
+    #[test]
+    fn the_slice_charts_sit_in_their_sections_not_in_the_chart_list() {
+        let data = sliced(true);
+        let md = render_markdown(&data).unwrap();
+        let charts = section(&md, "## Charts", "## Sweeps");
+        assert!(
+            charts.contains("charts/policy-rates.png") && !charts.contains("slices-"),
+            "{charts}"
+        );
+        let channel = section(&md, "## By channel", "## Data quality");
+        assert!(
+            channel.contains("![Chart slices-channel](charts/slices-channel.png)"),
+            "{channel}"
+        );
+        let html = render_html(&data).unwrap();
+        assert!(html.contains("<h2 id=\"slices-segment\">By segment</h2>"));
+        assert!(html.contains("<figure id=\"chart-slices-channel\">"));
+        assert!(html.contains("<tr class=\"thin\">"), "the thin slice's row is marked");
+        assert_eq!(html.matches("<small class=\"thin\">too few conversations</small>").count(), 1);
+    }
+
+    #[test]
+    fn slice_text_is_escaped_in_both_pages() {
+        let mut data = sliced(true);
+        data.summary.slices[0].values[0].value = "<script>x|y</script>".into();
+        data.summary.slices[0].findings = vec!["For <b>this</b>, more.".into()];
+        let html = render_html(&data).unwrap();
+        assert!(!html.contains("<script>") && !html.contains("<b>this"), "escaped in HTML");
+        let md = render_markdown(&data).unwrap();
+        assert!(md.contains("| &lt;script&gt;x\\|y&lt;/script&gt; |"), "{md}");
+        assert!(md.contains("- For &lt;b&gt;this&lt;/b&gt;, more."), "{md}");
+    }
+
+    #[test]
+    fn without_slices_the_pages_have_no_trace_of_them() {
+        let mut data = sliced(true);
+        data.summary.slices.clear();
+        data.charts.truncate(1);
+        let html = render_html(&data).unwrap();
+        for trace in ["tr.thin", "slice-warnings", "<h2 id=\"slices-", "Slice"] {
+            assert!(!html.contains(trace), "{trace} without slices");
+        }
+        let md = render_markdown(&data).unwrap();
+        assert!(!md.contains("## By ") && !md.contains("Slice"), "{md}");
+    }
+
+    #[test]
+    fn the_highest_estimate_is_marked_only_among_two_or_more() {
+        let e = |v: f64| Estimate::new(v, v, v);
+        assert_eq!(highest(&[e(0.1), e(0.3), e(0.3), Estimate::NULL]), Some(1));
+        assert_eq!(highest(&[e(0.1), Estimate::NULL]), None);
+        assert_eq!(highest(&[]), None);
+        assert_eq!(
+            highest(&[Estimate { estimate: Some(f64::NAN), ..e(0.0) }, e(0.2), e(0.1)]),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn the_level_note_reads_k_from_the_level() {
+        let cut = |level: f64| SliceCut { level, ..SliceCut::default() };
+        assert_eq!(
+            level_note(&cut(1.0 - 0.05 / 12.0), true),
+            "With 12 slices, each slice's optimum is called better than its runner-up only at \
+             the 99.6% level (1 − 0.05/12, Bonferroni), so that chance alone does not make one \
+             slice look different."
+        );
+        assert!(level_note(&cut(0.97), true).starts_with("Each slice's optimum"));
+        assert_eq!(level_note(&cut(0.0), true), "");
+    }
+
+    /// Writes `report.html`, `report.md` and the real charts of a report cut by segment (3
+    /// slices, one thin) and by a 12-valued column to `HANDOFF_PAGE_PREVIEW=<dir>`, for a look
+    /// in a browser; a no-op otherwise.
+    #[test]
+    fn write_sliced_page_preview_when_asked() {
+        let Ok(dir) = std::env::var("HANDOFF_PAGE_PREVIEW") else { return };
+        let dir = std::path::Path::new(&dir);
+        let mut data = sliced(true);
+        let summary = &mut data.summary;
+        let regions = cuts(summary, &[("region", &crate::report::slices::fixture::REGIONS[..])]);
+        summary.slices.truncate(1);
+        summary.slices.extend(regions);
+        data.charts = crate::report::charts::render_all(&data.summary, &[], &dir.join("charts"))
+            .expect("charts");
+        std::fs::write(dir.join("report.html"), render_html(&data).unwrap()).unwrap();
+        std::fs::write(dir.join("report.md"), render_markdown(&data).unwrap()).unwrap();
     }
 
     #[test]

@@ -414,3 +414,79 @@ fn an_empty_summary_still_writes_a_complete_folder() {
     assert_eq!(header(&dir.join("rejected.csv")), "file,row,column,conversation_id,reason");
     assert!(header(&dir.join("sweeps.csv")).starts_with("policy,parameter,value,variant"));
 }
+
+/// `data` cut by segment into two slices (the second one small), each with the summary's
+/// policies, sweeps and variants; the figures are the overall ones (the folder's plumbing is
+/// under test here, not the numbers).
+fn sliced(hostile: &str) -> ReportData {
+    let mut d = data(hostile);
+    let s = &d.summary;
+    let slice = |value: &str, conversations: u64, warnings: Vec<String>| Slice {
+        value: value.into(),
+        conversations,
+        policies: s.policies.clone(),
+        sweeps: s.sweeps.clone(),
+        warnings,
+        variants: s.variants.clone(),
+    };
+    let cut = SliceCut {
+        by: "segment".into(),
+        min_slice: 200,
+        values: vec![
+            slice("enterprise", 250, vec![]),
+            slice("smb", 150, vec!["too few conversations for a reliable estimate".into()]),
+        ],
+        findings: vec!["The data does not show the best policy differing between slices.".into()],
+        level: 0.975,
+    };
+    d.summary.slices = vec![cut];
+    d
+}
+
+#[test]
+fn with_slices_the_folder_gains_slices_csv_and_history_slice_rows() {
+    let out = Workdir::new();
+    let dir = write(out.path(), "2026-W47", sliced("p")).unwrap();
+    let slices = fs::read_to_string(dir.join("slices.csv")).unwrap();
+    assert!(slices.starts_with("by,value,name,kind,conversations,"), "{slices}");
+    // 2 slices x (3 named policies + 3 variants), plus the header.
+    assert_eq!(slices.lines().count(), 13);
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(json["slices"][0]["values"][1]["value"], "smb");
+    let md = fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("\n## By segment\n"), "{md}");
+
+    // History: 3 overall rows, then 2 x 3 slice rows; a rerun replaces all 9.
+    let rows = history::read_history(&out.join(HISTORY_FILE)).unwrap();
+    assert_eq!(rows.len(), 9);
+    assert_eq!(rows.iter().filter(|r| r.is_overall()).count(), 3);
+    assert_eq!(rows[3].by.as_deref(), Some("segment"));
+    assert_eq!(rows[3].value.as_deref(), Some("enterprise"));
+    write(out.path(), "2026-W47", sliced("p")).unwrap();
+    assert_eq!(history::read_history(&out.join(HISTORY_FILE)).unwrap(), rows);
+    // A week without --by next to it: its rows are overall only, the sliced week's stay.
+    write(out.path(), "2026-W46", data("p")).unwrap();
+    let rows = history::read_history(&out.join(HISTORY_FILE)).unwrap();
+    assert_eq!(rows.len(), 12);
+    assert!(rows[..3].iter().all(|r| r.window == "2026-W46" && r.is_overall()));
+}
+
+#[test]
+fn without_slices_the_folder_is_what_it_was() {
+    let (plain, cut) = (Workdir::new(), Workdir::new());
+    let a = write(plain.path(), "2026-W47", data("p")).unwrap();
+    let b = write(cut.path(), "2026-W47", sliced("p")).unwrap();
+    assert!(!a.join("slices.csv").exists(), "slices.csv only with --by");
+    let mut listed = entries(&a);
+    listed.sort();
+    let mut expected: Vec<String> =
+        REPORT_FILES.iter().map(|f| f.to_string()).chain(["charts".to_string()]).collect();
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert!(b.join("slices.csv").is_file());
+    // Same data without slices: the history has no `by` / `value` columns at all.
+    let bytes = fs::read(plain.join(HISTORY_FILE)).unwrap();
+    let df = ParquetReader::new(Cursor::new(bytes)).finish().unwrap();
+    assert!(!df.get_column_names().iter().any(|n| n.as_str() == "by" || n.as_str() == "value"));
+}

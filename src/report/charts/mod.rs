@@ -5,12 +5,15 @@
 //! written by `crate::format`.
 //!
 //! Charts read only the `Summary` (and the `history` rows for the trend), never raw data.
+//! Most charts share one canvas size (`style::SIZE`); a chart whose content grows (the
+//! small multiples of a slice cut) says its own through `Chart::size`.
 //! Output bytes depend only on those inputs: no timestamps, no hash-ordered iteration.
 
 mod axis;
 mod elements;
 mod labels;
 mod policy_rates;
+mod slices;
 mod style;
 mod sweep;
 mod timing;
@@ -25,13 +28,13 @@ use plotters::prelude::*;
 use rayon::prelude::*;
 
 use crate::report::history::HistoryRow;
-use crate::summary::Summary;
+use crate::summary::{SliceCut, Summary};
 use style::{ensure_fonts, Palette, SIZE};
 
 /// One rendered chart: the same drawing as SVG and PNG.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChartFile {
-    /// File stem, `[a-z0-9-]`, e.g. `policy-rates`.
+    /// File stem, `[a-z0-9_-]`, e.g. `policy-rates` or `slices-ai_agent`.
     pub name: String,
     /// Human title (what the report shows as the caption).
     pub title: String,
@@ -40,8 +43,8 @@ pub struct ChartFile {
 }
 
 /// Renders every chart the summary supports into `dir` (created if missing) and lists them in a
-/// fixed order: policy rates, one per sweep, timing, workload, then the trend when `history`
-/// holds at least two windows.
+/// fixed order: policy rates, one per sweep, timing, workload, the trend when `history`
+/// holds at least two windows, then one small-multiples chart per slice cut (`--by`).
 pub fn render_all(
     summary: &Summary,
     history: &[HistoryRow],
@@ -82,6 +85,12 @@ pub fn render_all(
         charts.push((AnyChart::Trend(trend), "trend".to_string(), title));
     }
 
+    for (cut, name) in summary.slices.iter().zip(slice_chart_names(&summary.slices)) {
+        let chart = slices::SlicesChart::new(summary, cut, &palette);
+        let title = chart.title();
+        charts.push((AnyChart::Slices(chart), name, title));
+    }
+
     ensure_fonts()?;
     let drawn: Vec<anyhow::Result<ChartFile>> = charts
         .par_iter()
@@ -98,6 +107,7 @@ enum AnyChart {
     Timing(timing::TimingChart),
     Workload(workload::WorkloadChart),
     Trend(trend::TrendChart),
+    Slices(slices::SlicesChart),
 }
 
 impl Chart for AnyChart {
@@ -108,6 +118,18 @@ impl Chart for AnyChart {
             AnyChart::Timing(chart) => chart.draw(root),
             AnyChart::Workload(chart) => chart.draw(root),
             AnyChart::Trend(chart) => chart.draw(root),
+            AnyChart::Slices(chart) => chart.draw(root),
+        }
+    }
+
+    fn size(&self) -> (u32, u32) {
+        match self {
+            AnyChart::Slices(chart) => chart.size(),
+            AnyChart::Rates(_)
+            | AnyChart::Sweep(_)
+            | AnyChart::Timing(_)
+            | AnyChart::Workload(_)
+            | AnyChart::Trend(_) => SIZE,
         }
     }
 }
@@ -118,6 +140,10 @@ pub(crate) type DrawResult<DB> =
 /// A chart kind: draws itself on a whole canvas, whatever the backend.
 pub(crate) trait Chart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
+    /// The canvas in pixels (SVG user units and PNG pixels alike).
+    fn size(&self) -> (u32, u32) {
+        SIZE
+    }
 }
 
 /// Draws `chart` into `<dir>/<name>.svg` and `<dir>/<name>.png` (the two at once).
@@ -130,13 +156,14 @@ fn render_chart<C: Chart + Sync>(
     ensure_fonts()?;
     let svg = dir.join(format!("{name}.svg"));
     let png = dir.join(format!("{name}.png"));
+    let size = chart.size();
     let (svg_drawn, png_drawn) = rayon::join(
         || {
-            let root = SVGBackend::new(&svg, SIZE).into_drawing_area();
+            let root = SVGBackend::new(&svg, size).into_drawing_area();
             draw_on(chart, &root).with_context(|| format!("drawing the chart {}", svg.display()))
         },
         || {
-            let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
+            let root = BitMapBackend::new(&png, size).into_drawing_area();
             draw_on(chart, &root).with_context(|| format!("drawing the chart {}", png.display()))
         },
     );
@@ -156,12 +183,29 @@ fn draw_on<C: Chart, DB: DrawingBackend>(
     })();
     result.map_err(|e| anyhow!("{e}"))
 }
+/// The file stems of the slice cuts' charts, in cut order: `slices-<column>`, the column
+/// sanitised to `[a-z0-9_-]` (`ai_agent` stays `ai_agent`), made unique (`Region` and
+/// `region` must not overwrite each other). The page finds each cut's chart by this name.
+pub fn slice_chart_names(cuts: &[SliceCut]) -> Vec<String> {
+    let mut used = Vec::new();
+    cuts.iter()
+        .map(|cut| unique_name(&format!("slices-{}", sanitize_stem(&cut.by, true)), &mut used))
+        .collect()
+}
+
 /// A file stem made of `[a-z0-9-]`: lower-cased, other characters replaced by `-`, runs of
 /// `-` collapsed, no leading or trailing `-`.
 pub(crate) fn sanitize_name(raw: &str) -> String {
+    sanitize_stem(raw, false)
+}
+
+/// `sanitize_name`, keeping `_` too when `keep_underscore` (column names are snake_case, and
+/// `slices-ai_agent` reads as the column it is).
+fn sanitize_stem(raw: &str, keep_underscore: bool) -> String {
     let mut out = String::new();
     for c in raw.chars().flat_map(char::to_lowercase) {
-        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' };
+        let kept = c.is_ascii_lowercase() || c.is_ascii_digit() || (keep_underscore && c == '_');
+        let c = if kept { c } else { '-' };
         if c == '-' && (out.is_empty() || out.ends_with('-')) {
             continue;
         }

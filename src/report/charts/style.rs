@@ -78,7 +78,8 @@ pub(super) const POLICY_COLORS: [RGBColor; 9] = [
 /// Colours assigned by policy order: the summary's policies first, then any policy only the
 /// history rows know (an earlier week's policy), in first-seen order.
 pub(crate) struct Palette {
-    /// Name to (assignment order, colour).
+    /// Name to (assignment order, colour). A name only a slice knows (none, as slices.md
+    /// computes every policy per slice) comes last, so it can never shift another's colour.
     colors: BTreeMap<String, (usize, RGBColor)>,
 }
 
@@ -86,11 +87,13 @@ impl Palette {
     pub(crate) fn for_summary(summary: &Summary, history: &[HistoryRow]) -> Palette {
         let mut colors = BTreeMap::new();
         let mut next = 0usize;
+        let sliced = summary.slices.iter().flat_map(|cut| &cut.values).flat_map(|s| &s.policies);
         let names = summary
             .policies
             .iter()
             .map(|p| (p.name.as_str(), is_historical(p)))
-            .chain(history.iter().map(|r| (r.policy.as_str(), r.policy == "historical")));
+            .chain(history.iter().map(|r| (r.policy.as_str(), r.policy == "historical")))
+            .chain(sliced.map(|p| (p.name.as_str(), is_historical(p))));
         for (name, historical) in names {
             if colors.contains_key(name) {
                 continue;

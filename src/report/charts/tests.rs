@@ -112,6 +112,8 @@ fn history_row(window: &str, since: &str, policy: &str, meet: f64, opp: f64) -> 
             pipeline_per_conversation: Estimate::NULL,
         },
         quality_score: None,
+        by: None,
+        value: None,
     }
 }
 
@@ -604,4 +606,167 @@ fn random_awkward_summaries_never_panic() {
         let result = render_all(&summary, &history, dir.path());
         assert!(result.is_ok(), "case {case}: {result:?}");
     }
+}
+
+/// The fabricated summary cut two ways: by segment (3 slices, the usual case) and by an extra
+/// column with the 12 slices of `--max-slices 12`, the last two under `--min-slice`.
+pub(crate) fn sliced_summary() -> Summary {
+    use crate::report::slices::fixture::{cuts, REGIONS};
+    let mut summary = fabricated_summary();
+    let segments: &[&str] = &["enterprise", "mid_market", "smb"];
+    summary.slices = cuts(&summary, &[("segment", segments), ("region", &REGIONS)]);
+    summary
+}
+
+fn slices_chart(summary: &Summary, cut: usize) -> slices::SlicesChart {
+    let palette = Palette::for_summary(summary, &[]);
+    slices::SlicesChart::new(summary, &summary.slices[cut], &palette)
+}
+
+#[test]
+fn every_cut_gets_a_small_multiples_chart_after_the_others() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let summary = sliced_summary();
+    let files = render_all(&summary, &fabricated_history(), dir.path()).unwrap();
+    assert_eq!(names(&files)[5..], ["slices-segment", "slices-region"]);
+    for (file, cut) in files[5..].iter().zip(0..) {
+        let size = slices_chart(&summary, cut).size();
+        assert_valid_png(&read(&file.png), size);
+        let svg = String::from_utf8(read(&file.svg)).unwrap();
+        assert!(svg.starts_with("<svg"), "{} is an SVG", file.name);
+        assert!(svg.contains("Per 100 conversations"), "the shared axis is titled once");
+    }
+    // Twelve panels are laid out 3 x 4, so the canvas grows instead of squeezing them.
+    // (header 70, notes 24 when some panel is grey, legend 2 x 26, rows, margin 16)
+    assert_eq!(slices_chart(&summary, 1).size(), (1000, 70 + 24 + 52 + 4 * 220 + 16));
+    assert_eq!(slices_chart(&summary, 0).size().1, 70 + 52 + 220 + 16);
+}
+
+#[test]
+fn slice_panels_are_titled_with_their_size_and_thin_ones_say_so() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let summary = sliced_summary();
+    let files = render_all(&summary, &[], dir.path()).unwrap();
+    let svg = |name: &str| {
+        let file = files.iter().find(|f| f.name == name).unwrap();
+        String::from_utf8(read(&file.svg)).unwrap()
+    };
+    let region = svg("slices-region");
+    assert!(region.contains("Meeting and opportunity rates by region"), "title");
+    assert!(region.contains("north-america-east (n = 2,012)"), "largest panel");
+    assert!(region.contains("(other) (n = 150) · too few"), "thin panel marked");
+    assert_eq!(region.matches("· too few").count(), 2, "the two slices under 200");
+    assert!(region.contains("Grey panels: too few conversations"), "the notes explain the grey");
+    assert_eq!(region.matches("\nOpportunities\n").count(), 12, "one group label per panel");
+    let segment = svg("slices-segment");
+    assert!(segment.contains("enterprise (n = 2,012)") && !segment.contains("too few"));
+    // Every named policy in the legend (long names shortened); sweep variants are not drawn.
+    for p in &summary.policies {
+        let start: String = p.name.chars().take(10).collect();
+        assert!(segment.contains(&start), "{} in the legend", p.name);
+    }
+    assert!(!segment.contains("score_threshold="), "no sweep variant in the chart");
+}
+
+#[test]
+fn slice_panels_share_one_axis() {
+    let mut summary = sliced_summary();
+    // One slice with much higher rates: every panel's axis must reach it.
+    let big = &mut summary.slices[1].values[0].policies[1];
+    big.rates.meeting_rate = Estimate::new(0.9, 0.8, 0.95);
+    let chart = slices_chart(&summary, 1);
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = render_chart(&chart, dir.path(), "slices-region", "t").unwrap();
+    let svg = String::from_utf8(read(&file.svg)).unwrap();
+    // The axis runs past 95 per 100 in every one of the 12 panels, the tiny ones included.
+    assert_eq!(svg.matches("\n100\n").count(), 12, "the same top tick in every panel");
+}
+
+#[test]
+fn more_than_twelve_slices_show_the_twelve_largest() {
+    let mut summary = sliced_summary();
+    let extra = summary.slices[1].values[11].clone();
+    for k in 0..3 {
+        let mut slice = extra.clone();
+        slice.value = format!("tail-{k}");
+        slice.conversations = 100 - k;
+        summary.slices[1].values.push(slice);
+    }
+    let chart = slices_chart(&summary, 1);
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = render_chart(&chart, dir.path(), "slices-region", "t").unwrap();
+    let svg = String::from_utf8(read(&file.svg)).unwrap();
+    assert!(svg.contains("the 12 largest of 15 slices"), "the subtitle says what is left out");
+    assert!(!svg.contains("tail-0"));
+    assert_valid_png(&read(&file.png), chart.size());
+}
+
+#[test]
+fn slice_chart_names_are_safe_and_distinct() {
+    let cut = |by: &str| crate::summary::SliceCut { by: by.into(), ..Default::default() };
+    let cuts = [cut("ai_agent"), cut("Region"), cut("region"), cut("../Évil name!"), cut("")];
+    assert_eq!(
+        slice_chart_names(&cuts),
+        ["slices-ai_agent", "slices-region", "slices-region-2", "slices-vil-name", "slices-chart"]
+    );
+}
+
+#[test]
+fn degenerate_slices_render_without_panicking() {
+    let mut summary = sliced_summary();
+    let cut = &mut summary.slices[0];
+    cut.values[0].policies.clear();
+    cut.values[1].policies.truncate(1);
+    for p in &mut cut.values[2].policies {
+        p.rates.meeting_rate = Estimate::NULL;
+        p.rates.opportunity_rate = Estimate { estimate: Some(f64::NAN), low: None, high: None };
+    }
+    let mut empty = cut.clone();
+    empty.by = "channel".into();
+    empty.values.clear();
+    summary.slices.push(empty);
+    let dir = tempfile::TempDir::new().unwrap();
+    let files = render_all(&summary, &[], dir.path()).unwrap();
+    assert_eq!(names(&files)[4..], ["slices-segment", "slices-region", "slices-channel"]);
+    let segment = String::from_utf8(read(&files[4].svg)).unwrap();
+    assert!(segment.contains("×: no estimate"));
+    assert!(!segment.contains("NaN"));
+}
+
+#[test]
+fn without_slices_no_slice_chart_is_drawn() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let files = render_all(&fabricated_summary(), &[], dir.path()).unwrap();
+    assert!(!names(&files).iter().any(|n| n.starts_with("slices-")));
+}
+
+#[test]
+fn the_trend_ignores_slice_rows() {
+    let mut history = fabricated_history();
+    let with_slices: Vec<HistoryRow> = history
+        .iter()
+        .map(|r| HistoryRow {
+            by: Some("segment".into()),
+            value: Some("smb".into()),
+            rates: Rates { handoff_to_meeting: est(0.99, 0.01), ..r.rates },
+            ..r.clone()
+        })
+        .collect();
+    let palette = Palette::for_summary(&fabricated_summary(), &history);
+    let dir = tempfile::TempDir::new().unwrap();
+    let plain = trend::TrendChart::new(&history, &palette).unwrap();
+    let plain = render_chart(&plain, dir.path(), "plain", "t").unwrap();
+    history.extend(with_slices);
+    let mixed = trend::TrendChart::new(&history, &palette).unwrap();
+    let mixed = render_chart(&mixed, dir.path(), "mixed", "t").unwrap();
+    assert_eq!(read(&plain.svg), read(&mixed.svg), "slice rows change nothing in the trend");
+}
+
+/// Writes the sliced renders to `HANDOFF_CHARTS_SLICES=<dir>` for a visual check.
+#[test]
+fn write_slices_preview_when_asked() {
+    let Ok(dir) = std::env::var("HANDOFF_CHARTS_SLICES") else {
+        return;
+    };
+    render_all(&sliced_summary(), &fabricated_history(), Path::new(&dir)).unwrap();
 }

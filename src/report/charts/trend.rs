@@ -1,6 +1,7 @@
 //! Week-over-week trend of the headline rates (handoff-to-meeting and handoff-to-opportunity)
 //! per policy over the `history` windows. Only drawn with at least two windows: one week is not
-//! a trend.
+//! a trend. Only the overall rows are drawn: a slice's rows (`--by`) are figures over part of
+//! a week's conversations and would read as a second value for the same policy and week.
 
 use std::collections::BTreeMap;
 
@@ -37,6 +38,7 @@ pub(crate) struct TrendChart {
 impl TrendChart {
     /// The trend of `history`, or nothing when it holds fewer than two windows.
     pub(crate) fn new(history: &[HistoryRow], palette: &Palette) -> Option<TrendChart> {
+        let history: Vec<&HistoryRow> = history.iter().filter(|r| r.is_overall()).collect();
         // Windows in time order (ISO-week labels sort like their start dates; `since` first).
         let mut windows: Vec<(String, String)> =
             history.iter().map(|r| (r.since.clone(), r.window.clone())).collect();
@@ -55,7 +57,7 @@ impl TrendChart {
             windows.iter().enumerate().map(|(i, (_, w))| (w.as_str(), i)).collect();
 
         let mut policies: Vec<&str> = Vec::new();
-        for row in history {
+        for row in &history {
             if !policies.contains(&row.policy.as_str()) {
                 policies.push(&row.policy);
             }
