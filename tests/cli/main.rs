@@ -22,4 +22,5 @@ mod replay;
 mod replay_cli;
 mod report_cli;
 mod report_folder;
+mod slices_cli;
 mod validate_snapshots;
