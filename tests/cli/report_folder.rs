@@ -128,6 +128,7 @@ fn summary(hostile: &str) -> Summary {
             ..DataQualitySummary::default()
         },
         variants,
+        slices: Vec::new(),
     }
 }
 
