@@ -99,12 +99,12 @@ pub const AMOUNT_SIGMA: f64 = 0.5;
 /// uses the constants above for every segment and has no region.
 ///
 /// A premature handoff costs a small buyer more (a rep calling before the prospect is ready
-/// reads as pressure), an enterprise buyer less (the rep qualifies the committee themselves).
-pub const SLICE_PREMATURE: [f64; 3] = [-1.8, -1.1, -0.3];
+/// reads as pressure), an enterprise buyer nothing (the rep qualifies the committee themselves).
+pub const SLICE_PREMATURE: [f64; 3] = [-1.8, -1.1, 0.0];
 /// Per decision point a handoff comes after the first situation arose (`h - s`): an enterprise
 /// buying committee (the `enterprise` situation holds from its first message) wants a rep
 /// from the start and goes cold while the AI qualifies it.
-pub const SLICE_WAIT_PER_POINT: [f64; 3] = [0.0, 0.0, -0.3];
+pub const SLICE_WAIT_PER_POINT: [f64; 3] = [0.0, 0.0, -0.4];
 /// Added to any handoff's effect by region: APAC is covered by reps in other time zones, so
 /// a handoff there is worth less.
 pub const SLICE_REGION_HANDOFF: [f64; 4] = [0.0, 0.0, -0.8, 0.0];
@@ -458,17 +458,17 @@ mod tests {
     #[test]
     fn slice_effects_follow_the_documented_formula() {
         let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-        // Premature (h = 2 < r = 4): 1.3 - 1.8 in smb, 1.3 - 0.3 in enterprise (and s = 2).
+        // Premature (h = 2 < r = 4): 1.3 - 1.8 in smb, 1.3 - 0 in enterprise (and s = 2).
         assert!(close(handoff_effect(&sliced(Segment::Smb, Region::Na, Some(4)), Some(2)), -0.5));
         let ent = sliced(Segment::Enterprise, Region::Na, Some(4));
-        assert!(close(handoff_effect(&ent, Some(2)), 1.0));
-        // On time at r = 4, two points after the first situation (s = 2): -0.3 x 2 in
+        assert!(close(handoff_effect(&ent, Some(2)), 1.3));
+        // On time at r = 4, two points after the first situation (s = 2): -0.4 x 2 in
         // enterprise only.
-        assert!(close(handoff_effect(&ent, Some(4)), 1.3 - 0.6));
+        assert!(close(handoff_effect(&ent, Some(4)), 1.3 - 0.8));
         let smb = sliced(Segment::Smb, Region::Na, Some(4));
         assert!(close(handoff_effect(&smb, Some(4)), 1.3));
-        // Late by one (h = 5): -0.3 after r, and -0.3 x 3 after s in enterprise.
-        assert!(close(handoff_effect(&ent, Some(5)), 1.3 - 0.3 - 0.9));
+        // Late by one (h = 5): -0.3 after r, and -0.4 x 3 after s in enterprise.
+        assert!(close(handoff_effect(&ent, Some(5)), 1.3 - 0.3 - 1.2));
         // APAC: every handoff is worth 0.8 less; no handoff is unchanged.
         let apac = sliced(Segment::MidMarket, Region::Apac, Some(4));
         assert!(close(handoff_effect(&apac, Some(4)), 0.5));
