@@ -7,8 +7,12 @@
 # Environment: CONVERSATIONS (default 20000), WORK (default a new temporary folder),
 #              ESTIMATORS (default "matched dm ipw snipw dr"),
 #              MARKDOWN=1 for Markdown tables, HANDOFF_BIN=path to use a built binary
-#              instead of building one. Exit status 1 when `dr` misses the acceptance
-#              criteria of docs/accuracy.md on any seed.
+#              instead of building one,
+#              SLICE_EFFECTS=1 to generate with `--slice-effects` (effects that differ by
+#              segment and region, docs/generator.md), BY=segment,region to run `report
+#              --by` and print the per-slice study (scripts/accuracy_study.py --slices).
+#              Exit status 1 when `dr` misses the acceptance criteria of docs/accuracy.md on
+#              any seed (with BY, also when an estimator misses the per-slice criteria).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,6 +23,10 @@ seeds=("$@")
 estimators=(${ESTIMATORS:-matched dm ipw snipw dr})
 format_flag=()
 [ "${MARKDOWN:-0}" = 1 ] && format_flag=(--markdown)
+generate_flags=()
+[ "${SLICE_EFFECTS:-0}" = 1 ] && generate_flags=(--slice-effects)
+report_flags=()
+[ -n "${BY:-}" ] && report_flags=(--by "$BY")
 
 if [ -n "${HANDOFF_BIN:-}" ]; then
     bin="$HANDOFF_BIN"
@@ -31,16 +39,22 @@ status=0
 for seed in "${seeds[@]}"; do
     data="$work/seed-$seed"
     "$bin" generate --conversations "$conversations" --seed "$seed" --format parquet \
-        --out "$data" --truth "$data/truth.json" --policies data/policies.toml --quiet
+        --out "$data" --truth "$data/truth.json" --policies data/policies.toml --quiet \
+        "${generate_flags[@]}"
     summaries=()
     for e in "${estimators[@]}"; do
         "$bin" report --data "$data" --out "$work/report-$seed-$e" --estimator "$e" \
-            --policies data/policies.toml --quiet
+            --policies data/policies.toml --quiet "${report_flags[@]}"
         summaries+=("$e=$work/report-$seed-$e/all/summary.json")
     done
     echo "## seed $seed, $conversations conversations"
     python3 scripts/accuracy.py "$data/truth.json" "${summaries[@]}" "${format_flag[@]}" --check \
         || status=1
 done
+if [ -n "${BY:-}" ]; then
+    echo "## slices (--by $BY), $conversations conversations per seed"
+    python3 scripts/accuracy_study.py "$work" "${estimators[@]}" --slices --check \
+        "${format_flag[@]}" || status=1
+fi
 echo "work folder: $work"
 exit "$status"

@@ -232,6 +232,10 @@ pub struct GenerateArgs {
     /// Log the history's handoff probability per prospect message (`handoff_probability`).
     #[arg(long)]
     pub log_propensity: bool,
+    /// Make the causal effects differ by segment and add a `region` column with its own
+    /// effect (docs/generator.md), to check per-slice estimates against known truth.
+    #[arg(long, env = "HANDOFF_GENERATE_SLICE_EFFECTS")]
+    pub slice_effects: bool,
     /// Also write the true expected rates of every policy and sweep point to this JSON file.
     #[arg(long, requires = "policies")]
     pub truth: Option<PathBuf>,

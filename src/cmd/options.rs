@@ -97,6 +97,7 @@ impl TryFrom<&cli::GenerateArgs> for GenerateOptions {
             out: args.out.clone(),
             tags: !args.no_tags,
             log_propensity: args.log_propensity,
+            slice_effects: args.slice_effects,
             truth,
             progress: !args.quiet,
         })

@@ -48,6 +48,9 @@ pub struct GenerateOptions {
     pub tags: bool,
     /// Whether the messages carry history's logged `handoff_probability`.
     pub log_propensity: bool,
+    /// The slice-effects world: effects differ by segment and region, and the conversations
+    /// carry a `region` column (docs/generator.md).
+    pub slice_effects: bool,
     /// Also write the known truth of these policies.
     pub truth: Option<TruthRequest>,
     /// Whether a progress bar is drawn (only ever on a terminal).
@@ -100,6 +103,7 @@ fn config(options: &GenerateOptions) -> Result<WorldConfig, UsageError> {
         conversations: options.conversations,
         weeks: options.weeks,
         start: parse_start(&options.start)?,
+        slice_effects: options.slice_effects,
     })
 }
 
@@ -118,13 +122,16 @@ pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
     let evaluated = policies_file.as_ref().map(truth::evaluated_policies).unwrap_or_default();
     std::fs::create_dir_all(&options.out)
         .with_context(|| format!("creating {}", options.out.display()))?;
-    let cols = write::Columns { tags: options.tags, propensity: options.log_propensity };
+    let extra: &'static [&'static str] =
+        if options.slice_effects { &world::EXTRA_COLUMNS } else { &[] };
+    let cols = write::Columns { tags: options.tags, propensity: options.log_propensity, extra };
     let mut sinks = ["conversations", "messages", "outcomes"]
         .iter()
         .map(|t| write::Sink::create(&options.out, t, options.format))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let progress = progress_bar(options.conversations, options.progress);
     let mut totals = vec![truth::Totals::default(); evaluated.len()];
+    let mut slices = truth::SliceTotals::new(extra);
     let mut stats = GenerateStats::default();
 
     // Chunk k is written (and its truth added) while chunk k + 1 is generated.
@@ -139,7 +146,7 @@ pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
                     sink.write(table)?;
                 }
                 if !evaluated.is_empty() {
-                    add_truth(&evaluated, &chunk.items, &mut totals);
+                    add_truth(&evaluated, &chunk.items, &mut totals, &mut slices);
                 }
                 Ok(())
             },
@@ -158,7 +165,7 @@ pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
     }
     progress.finish_and_clear();
     if let (Some(request), Some(file)) = (&options.truth, &policies_file) {
-        let doc = truth::summarize(file, &evaluated, &totals, cfg.conversations);
+        let doc = truth::summarize(file, &evaluated, &totals, &slices, cfg.conversations);
         write_json(&request.out, &doc)?;
     }
     Ok(stats)
@@ -177,18 +184,25 @@ fn generate_chunk(cfg: &WorldConfig, phrasings: &text::Phrasings, first: u64) ->
     Chunk { first, items }
 }
 
-/// Adds one chunk's expected outcomes, summed in conversation order (deterministic).
-fn add_truth(evaluated: &[truth::Evaluated], chunk: &[Generated], totals: &mut [truth::Totals]) {
+/// Adds one chunk's expected outcomes, overall and to each conversation's slices, summed in
+/// conversation order (deterministic).
+fn add_truth(
+    evaluated: &[truth::Evaluated],
+    chunk: &[Generated],
+    totals: &mut [truth::Totals],
+    slices: &mut truth::SliceTotals,
+) {
     let per_conversation: Vec<Vec<truth::Totals>> = chunk
         .par_iter()
         .map(|g| {
             truth::conversation_totals(evaluated, &g.conversation, &g.prospect_signals, &g.truth)
         })
         .collect();
-    for row in &per_conversation {
+    for (g, row) in chunk.iter().zip(&per_conversation) {
         for (acc, t) in totals.iter_mut().zip(row) {
             acc.add(t);
         }
+        slices.add(&g.conversation, row);
     }
 }
 
@@ -226,6 +240,43 @@ fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> anyhow::Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn options(out: &Path, format: DataFormat, slice_effects: bool) -> GenerateOptions {
+        GenerateOptions {
+            conversations: 120,
+            seed: 9,
+            weeks: 1,
+            start: "2026-11-09".into(),
+            format,
+            out: out.to_path_buf(),
+            tags: true,
+            log_propensity: false,
+            slice_effects,
+            truth: None,
+            progress: false,
+        }
+    }
+
+    #[test]
+    fn ingest_keeps_the_region_as_an_extra_column_in_every_format() {
+        for format in [DataFormat::Csv, DataFormat::Jsonl, DataFormat::Parquet] {
+            let dir = tempfile::TempDir::new().expect("tempdir");
+            run(&options(dir.path(), format, true)).expect("generate");
+            let data = crate::ingest::read_dataset(dir.path()).expect("the data reads back");
+            assert_eq!(data.extra_columns, ["region"], "{format:?}");
+            assert_eq!(data.conversations.len(), 120);
+            assert!(data.rejections.is_empty(), "{:?}", data.rejections.first());
+            for c in &data.conversations {
+                let region = c.extra.first().cloned().flatten().unwrap_or_default();
+                assert!(["na", "emea", "apac", "latam"].contains(&region.as_str()), "{region}");
+            }
+
+            let plain = tempfile::TempDir::new().expect("tempdir");
+            run(&options(plain.path(), format, false)).expect("generate");
+            let data = crate::ingest::read_dataset(plain.path()).expect("the data reads back");
+            assert!(data.extra_columns.is_empty());
+        }
+    }
 
     #[test]
     fn start_is_midnight_utc() {

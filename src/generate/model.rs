@@ -94,6 +94,23 @@ pub const OPPORTUNITY_ENTERPRISE: f64 = 0.4;
 pub const AMOUNT_MEDIAN: [f64; 3] = [8_000.0, 25_000.0, 90_000.0];
 pub const AMOUNT_SIGMA: f64 = 0.5;
 
+/// The slice-effects world (`--slice-effects`, docs/generator.md): coefficients that differ
+/// by segment (indexed by `Segment::index`) and region (by `Region::index`). The default world
+/// uses the constants above for every segment and has no region.
+///
+/// A premature handoff costs a small buyer more (a rep calling before the prospect is ready
+/// reads as pressure), an enterprise buyer nothing (the rep qualifies the committee themselves).
+pub const SLICE_PREMATURE: [f64; 3] = [-1.8, -1.1, 0.0];
+/// Per decision point a handoff comes after the first situation arose (`h - s`): an enterprise
+/// buying committee (the `enterprise` situation holds from its first message) wants a rep
+/// from the start and goes cold while the AI qualifies it.
+pub const SLICE_WAIT_PER_POINT: [f64; 3] = [0.0, 0.0, -0.4];
+/// Added to any handoff's effect by region: APAC is covered by reps in other time zones, so
+/// a handoff there is worth less.
+pub const SLICE_REGION_HANDOFF: [f64; 4] = [0.0, 0.0, -0.8, 0.0];
+/// Shares of the regions (na, emea, apac, latam), drawn per account.
+pub const REGION_SHARE: [f64; 4] = [0.40, 0.30, 0.18, 0.12];
+
 /// The prospect's company size class.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Segment {
@@ -115,6 +132,46 @@ impl Segment {
     }
 }
 
+/// Where an account is based: only in the slice-effects world, written as the extra
+/// conversations column `region`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Region {
+    Na,
+    Emea,
+    Apac,
+    Latam,
+}
+
+impl Region {
+    pub const ALL: [Region; 4] = [Region::Na, Region::Emea, Region::Apac, Region::Latam];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Region::Na => "na",
+            Region::Emea => "emea",
+            Region::Apac => "apac",
+            Region::Latam => "latam",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The region a uniform draw `u` in [0, 1) falls into, by `REGION_SHARE`.
+    pub fn from_uniform(u: f64) -> Region {
+        let mut upper = 0.0;
+        for (region, share) in Region::ALL.iter().zip(REGION_SHARE) {
+            upper += share;
+            if u < upper {
+                return *region;
+            }
+        }
+        // Rounding can leave the shares' sum a hair under 1.
+        Region::Latam
+    }
+}
+
 /// What the world knows about one conversation beyond its rows: a few numbers, so the truth
 /// of a million conversations fits in memory (and is in fact never kept: it is recomputed).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -129,6 +186,11 @@ pub struct ConversationTruth {
     /// History's handoff decision point (`h0`).
     pub historical: Option<u32>,
     pub decision_points: u32,
+    /// The first decision point at which any of the seven situations is pending (`s`).
+    pub first_situation: Option<u32>,
+    /// The account's region in the slice-effects world; `None` is the default world, whose
+    /// effects do not depend on segment or region.
+    pub region: Option<Region>,
 }
 
 /// Expected outcomes of one conversation given a handoff point.
@@ -150,15 +212,27 @@ pub fn handoff_effect(truth: &ConversationTruth, h: Option<u32>) -> f64 {
     let Some(h) = h else {
         return if q.is_some() { EFFECT_REQUEST_IGNORED } else { 0.0 };
     };
+    // The default world adds exactly the same terms in the same order as before the slice
+    // world existed, so its probabilities (and the sampled data) keep their bits.
+    let premature = match truth.region {
+        Some(_) => SLICE_PREMATURE[truth.segment.index()],
+        None => EFFECT_PREMATURE,
+    };
     let mut effect = EFFECT_HUMAN;
     match truth.reference {
-        None => effect += EFFECT_PREMATURE,
-        Some(r) if h < r => effect += EFFECT_PREMATURE,
+        None => effect += premature,
+        Some(r) if h < r => effect += premature,
         Some(r) => effect += EFFECT_LATE_PER_POINT * f64::from(h - r),
     }
     if let Some(q) = q {
         if h > q {
             effect += EFFECT_REQUEST_WAITED + EFFECT_REQUEST_WAIT_PER_POINT * f64::from(h - q);
+        }
+    }
+    if let Some(region) = truth.region {
+        effect += SLICE_REGION_HANDOFF[region.index()];
+        if let Some(s) = truth.first_situation.filter(|&s| h > s) {
+            effect += SLICE_WAIT_PER_POINT[truth.segment.index()] * f64::from(h - s);
         }
     }
     effect
@@ -305,6 +379,8 @@ mod tests {
             human_request,
             historical: None,
             decision_points: 10,
+            first_situation: None,
+            region: None,
         }
     }
 
@@ -359,6 +435,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn sliced(segment: Segment, region: Region, reference: Option<u32>) -> ConversationTruth {
+        ConversationTruth {
+            segment,
+            region: Some(region),
+            first_situation: Some(2),
+            ..truth(reference, None)
+        }
+    }
+
+    #[test]
+    fn the_default_world_ignores_segment_for_the_effect() {
+        for segment in [Segment::Smb, Segment::MidMarket, Segment::Enterprise] {
+            let t = ConversationTruth { segment, first_situation: Some(1), ..truth(Some(4), None) };
+            assert_eq!(handoff_effect(&t, Some(2)), EFFECT_HUMAN + EFFECT_PREMATURE);
+            assert_eq!(handoff_effect(&t, Some(6)), EFFECT_HUMAN + 2.0 * EFFECT_LATE_PER_POINT);
+        }
+    }
+
+    #[test]
+    fn slice_effects_follow_the_documented_formula() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        // Premature (h = 2 < r = 4): 1.3 - 1.8 in smb, 1.3 - 0 in enterprise (and s = 2).
+        assert!(close(handoff_effect(&sliced(Segment::Smb, Region::Na, Some(4)), Some(2)), -0.5));
+        let ent = sliced(Segment::Enterprise, Region::Na, Some(4));
+        assert!(close(handoff_effect(&ent, Some(2)), 1.3));
+        // On time at r = 4, two points after the first situation (s = 2): -0.4 x 2 in
+        // enterprise only.
+        assert!(close(handoff_effect(&ent, Some(4)), 1.3 - 0.8));
+        let smb = sliced(Segment::Smb, Region::Na, Some(4));
+        assert!(close(handoff_effect(&smb, Some(4)), 1.3));
+        // Late by one (h = 5): -0.3 after r, and -0.4 x 3 after s in enterprise.
+        assert!(close(handoff_effect(&ent, Some(5)), 1.3 - 0.3 - 1.2));
+        // APAC: every handoff is worth 0.8 less; no handoff is unchanged.
+        let apac = sliced(Segment::MidMarket, Region::Apac, Some(4));
+        assert!(close(handoff_effect(&apac, Some(4)), 0.5));
+        assert_eq!(handoff_effect(&apac, None), 0.0);
+        // Mid-market in NA is the default world.
+        let mid = sliced(Segment::MidMarket, Region::Na, Some(4));
+        let plain = truth(Some(4), None);
+        for h in [None, Some(1), Some(4), Some(7)] {
+            assert_eq!(handoff_effect(&mid, h), handoff_effect(&plain, h));
+        }
+    }
+
+    #[test]
+    fn regions_follow_their_shares() {
+        assert_eq!(Region::from_uniform(0.0), Region::Na);
+        assert_eq!(Region::from_uniform(0.39), Region::Na);
+        assert_eq!(Region::from_uniform(0.41), Region::Emea);
+        assert_eq!(Region::from_uniform(0.75), Region::Apac);
+        assert_eq!(Region::from_uniform(0.95), Region::Latam);
+        assert_eq!(Region::from_uniform(0.999_999_999), Region::Latam);
+        assert!((REGION_SHARE.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
 
     fn point(signals: &[Signal], qualified: QualMask, participants: u32) -> PointState {

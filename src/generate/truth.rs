@@ -1,7 +1,10 @@
 //! The known truth of a generated data set: for `historical` and every policy and sweep
 //! variant of a policies file, the expected rates under the causal model (probabilities, not
-//! sampled outcomes), averaged over all generated conversations. Pure apart from the caller's
-//! final JSON write.
+//! sampled outcomes), averaged over all generated conversations, and the same per value of
+//! `segment`, `channel`, `ai_agent` and the extra columns (slices.md). Pure apart from the
+//! caller's final JSON write.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -130,6 +133,101 @@ pub struct Truth {
     pub conversations: u64,
     pub policies: Vec<PolicyTruth>,
     pub sweeps: Vec<SweepTruth>,
+    /// One entry per column (`segment`, `channel`, `ai_agent`, then the extra columns); last,
+    /// so that the members before it read exactly as they did before slices existed.
+    pub slices: Vec<SliceTruth>,
+}
+
+/// The truth per value of one conversations column.
+#[derive(Debug, Serialize)]
+pub struct SliceTruth {
+    pub by: String,
+    /// By decreasing count, ties by value.
+    pub values: Vec<SliceValueTruth>,
+}
+
+/// The truth over the conversations whose column holds `value`: `policies` and `sweeps` have
+/// the shape of `Truth`'s.
+#[derive(Debug, Serialize)]
+pub struct SliceValueTruth {
+    pub value: String,
+    pub conversations: u64,
+    pub policies: Vec<PolicyTruth>,
+    pub sweeps: Vec<SweepTruth>,
+}
+
+/// The value slices.md gives a null or empty cell.
+pub const NONE_VALUE: &str = "(none)";
+
+/// The columns every generated conversation has a value in, before the extra columns.
+pub const SLICE_COLUMNS: [&str; 3] = ["segment", "channel", "ai_agent"];
+
+/// Per-policy totals per (column, value), accumulated conversation by conversation alongside
+/// the overall totals, so the slices cost no second pass over the conversations.
+#[derive(Clone, Debug, Default)]
+pub struct SliceTotals {
+    columns: Vec<SliceColumn>,
+}
+
+#[derive(Clone, Debug)]
+struct SliceColumn {
+    by: String,
+    values: BTreeMap<String, SliceValue>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct SliceValue {
+    conversations: u64,
+    /// Aligned with the evaluated policies.
+    totals: Vec<Totals>,
+}
+
+impl SliceTotals {
+    /// Empty totals for `SLICE_COLUMNS` then `extra_columns` (aligned with
+    /// `Conversation::extra`).
+    pub fn new(extra_columns: &[&str]) -> SliceTotals {
+        let columns = SLICE_COLUMNS
+            .iter()
+            .chain(extra_columns)
+            .map(|by| SliceColumn { by: by.to_string(), values: BTreeMap::new() })
+            .collect();
+        SliceTotals { columns }
+    }
+
+    /// Adds one conversation's per-policy totals to the slice it falls in, for every column.
+    pub fn add(&mut self, conv: &Conversation, totals: &[Totals]) {
+        for (k, column) in self.columns.iter_mut().enumerate() {
+            let cell = match k {
+                0 => conv.segment.as_deref(),
+                1 => conv.channel.as_deref(),
+                2 => conv.ai_agent.as_deref(),
+                _ => conv.extra.get(k - SLICE_COLUMNS.len()).and_then(|c| c.as_deref()),
+            };
+            let value = slice_value(k == 0, cell);
+            // Look up before inserting: one allocation per value seen, not per conversation.
+            if !column.values.contains_key(value.as_ref()) {
+                let fresh =
+                    SliceValue { conversations: 0, totals: vec![Totals::default(); totals.len()] };
+                column.values.insert(value.to_string(), fresh);
+            }
+            if let Some(slot) = column.values.get_mut(value.as_ref()) {
+                slot.conversations += 1;
+                for (acc, t) in slot.totals.iter_mut().zip(totals) {
+                    acc.add(t);
+                }
+            }
+        }
+    }
+}
+
+/// A cell as slices.md compares it: trimmed, `segment` lower-cased, null or empty `(none)`.
+fn slice_value(lower: bool, cell: Option<&str>) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    match cell.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Cow::Borrowed(NONE_VALUE),
+        Some(v) if lower && v.chars().any(char::is_uppercase) => Cow::Owned(v.to_lowercase()),
+        Some(v) => Cow::Borrowed(v),
+    }
 }
 
 fn rates(name: &str, t: &Totals) -> PolicyTruth {
@@ -156,30 +254,65 @@ pub fn net_objective_per_100(r: &PolicyTruth, objective: Objective, handoff_cost
     100.0 * (per_conversation - handoff_cost * r.rates.handoff_rate)
 }
 
-/// Assembles the truth document from the per-policy totals (aligned with `policies`).
+/// Assembles the truth document from the per-policy totals (aligned with `policies`), overall
+/// and per slice.
 pub fn summarize(
     file: &PoliciesFile,
     policies: &[Evaluated],
     totals: &[Totals],
+    slices: &SliceTotals,
     conversations: u64,
 ) -> Truth {
-    let mut out = Truth { conversations, policies: vec![], sweeps: vec![] };
-    for sweep in &file.sweeps {
-        out.sweeps.push(SweepTruth {
+    let (overall, sweeps) = tables(file, policies, totals);
+    let slices = slices
+        .columns
+        .iter()
+        .map(|column| {
+            let mut values: Vec<SliceValueTruth> = column
+                .values
+                .iter()
+                .map(|(value, slot)| {
+                    let (policies, sweeps) = tables(file, policies, &slot.totals);
+                    SliceValueTruth {
+                        value: value.clone(),
+                        conversations: slot.conversations,
+                        policies,
+                        sweeps,
+                    }
+                })
+                .collect();
+            // The map iterates by value, so a stable sort by count keeps ties by value.
+            values.sort_by_key(|v| std::cmp::Reverse(v.conversations));
+            SliceTruth { by: column.by.clone(), values }
+        })
+        .collect();
+    Truth { conversations, policies: overall, sweeps, slices }
+}
+
+/// The `policies` and `sweeps` tables of one set of totals (overall or one slice).
+fn tables(
+    file: &PoliciesFile,
+    policies: &[Evaluated],
+    totals: &[Totals],
+) -> (Vec<PolicyTruth>, Vec<SweepTruth>) {
+    let mut named = vec![];
+    let mut sweeps: Vec<SweepTruth> = file
+        .sweeps
+        .iter()
+        .map(|sweep| SweepTruth {
             policy: sweep.policy.clone(),
             parameter: sweep.parameter.name(),
             objective: sweep.objective.name().to_string(),
             handoff_cost: sweep.handoff_cost,
             points: vec![],
-        });
-    }
+        })
+        .collect();
     for (e, t) in policies.iter().zip(totals) {
         let r = rates(&e.name, t);
         match e.sweep_point {
-            None => out.policies.push(r),
+            None => named.push(r),
             Some((si, value)) => {
-                let (Some(sweep), Some(target)) = (file.sweeps.get(si), out.sweeps.get_mut(si))
-                else {
+                let (Some(sweep), Some(target)) = (file.sweeps.get(si), sweeps.get_mut(si)) else {
                     continue;
                 };
                 target.points.push(SweepPointTruth {
@@ -196,7 +329,7 @@ pub fn summarize(
             }
         }
     }
-    out
+    (named, sweeps)
 }
 
 #[cfg(test)]
@@ -250,13 +383,15 @@ mod tests {
             human_request: None,
             historical: Some(2),
             decision_points: 4,
+            first_situation: None,
+            region: None,
         };
         let one = Totals::of(&truth, Some(2));
         let none = Totals::of(&truth, None);
         let mut both = one;
         both.add(&none);
         let totals = vec![both; list.len()];
-        let out = summarize(&f, &list, &totals, 2);
+        let out = summarize(&f, &list, &totals, &SliceTotals::new(&[]), 2);
         assert_eq!(out.policies.len(), 2);
         let h = &out.policies[0];
         assert!((h.rates.handoff_rate - 0.5).abs() < 1e-12);
@@ -266,5 +401,171 @@ mod tests {
         let point = &out.sweeps[0].points[0];
         let expected = 100.0 * (meeting_rate - 2.0 * 0.5);
         assert!((point.net_objective_per_100 - expected).abs() < 1e-9);
+    }
+
+    fn conversation(
+        segment: &str,
+        channel: &str,
+        agent: Option<&str>,
+        region: &[&str],
+    ) -> Conversation {
+        Conversation {
+            segment: Some(segment.to_string()),
+            channel: Some(channel.to_string()),
+            ai_agent: agent.map(str::to_string),
+            extra: region.iter().map(|r| Some(r.to_string())).collect(),
+            ..Conversation::default()
+        }
+    }
+
+    fn hand_totals(handed: bool, meetings: f64, pipeline: f64) -> Totals {
+        let h = if handed { 1.0 } else { 0.0 };
+        Totals {
+            conversations: 1.0,
+            handoffs: h,
+            meetings,
+            opportunities: meetings / 2.0,
+            pipeline,
+            meetings_handed_off: h * meetings,
+            opportunities_handed_off: h * meetings / 2.0,
+        }
+    }
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() < 1e-12)
+    }
+
+    #[test]
+    fn slices_average_over_their_own_conversations() {
+        let f = file();
+        let list = evaluated_policies(&f);
+        let mut slices = SliceTotals::new(&["region"]);
+        let mut overall = vec![Totals::default(); list.len()];
+        let rows = [
+            (conversation("smb", "chat", Some("sdr-a"), &["na"]), hand_totals(true, 0.4, 2000.0)),
+            (
+                conversation("enterprise", "chat", Some("sdr-b"), &["apac"]),
+                hand_totals(false, 0.2, 9000.0),
+            ),
+            // Written as a user might: trimmed and lower-cased like the data, no agent and no
+            // region are `(none)`.
+            (conversation(" SMB ", "email", None, &[]), hand_totals(true, 0.6, 3000.0)),
+        ];
+        for (conv, t) in &rows {
+            let per_policy = vec![*t; list.len()];
+            slices.add(conv, &per_policy);
+            for (acc, t) in overall.iter_mut().zip(&per_policy) {
+                acc.add(t);
+            }
+        }
+        let out = summarize(&f, &list, &overall, &slices, 3);
+        let by: Vec<&str> = out.slices.iter().map(|c| c.by.as_str()).collect();
+        assert_eq!(by, ["segment", "channel", "ai_agent", "region"]);
+        let values = |k: usize| -> Vec<(&str, u64)> {
+            out.slices[k].values.iter().map(|v| (v.value.as_str(), v.conversations)).collect()
+        };
+        assert_eq!(values(0), [("smb", 2), ("enterprise", 1)]);
+        assert_eq!(values(1), [("chat", 2), ("email", 1)]);
+        assert_eq!(values(2), [("(none)", 1), ("sdr-a", 1), ("sdr-b", 1)]);
+        assert_eq!(values(3), [("(none)", 1), ("apac", 1), ("na", 1)]);
+
+        // smb: the first and third conversations.
+        let smb = &out.slices[0].values[0];
+        let h = &smb.policies[0].rates;
+        assert_eq!(smb.policies[0].name, "historical");
+        assert!((h.handoff_rate - 1.0).abs() < 1e-12);
+        assert!(close(h.meeting_rate, 0.5));
+        assert!(close(h.opportunity_rate, 0.25));
+        assert!(close(h.pipeline_per_conversation, 2500.0));
+        assert!(close(h.handoff_to_meeting, 0.5));
+        // Its sweep points: 100 x (0.5 meetings - 2.0 x 1.0 handoffs).
+        assert_eq!(smb.sweeps[0].points.len(), 2);
+        assert!((smb.sweeps[0].points[0].net_objective_per_100 + 150.0).abs() < 1e-9);
+        // enterprise: no handoff, so no meetings per handoff.
+        let ent = &out.slices[0].values[1].policies[0].rates;
+        assert!(close(ent.meeting_rate, 0.2) && ent.handoff_to_meeting.is_none());
+        // chat: the first two; one handoff.
+        let chat = &out.slices[1].values[0].policies[1].rates;
+        assert!((chat.handoff_rate - 0.5).abs() < 1e-12);
+        assert!(close(chat.meeting_rate, 0.3));
+        assert!(close(chat.handoff_to_meeting, 0.4));
+    }
+
+    /// The rates that are means over conversations (ratios per handoff are not).
+    fn per_conversation_rates(p: &PolicyTruth) -> [f64; 4] {
+        let r = &p.rates;
+        let value = |x: Option<f64>| x.unwrap_or(f64::NAN);
+        [
+            r.handoff_rate,
+            value(r.meeting_rate),
+            value(r.opportunity_rate),
+            value(r.pipeline_per_conversation),
+        ]
+    }
+
+    #[test]
+    fn slice_totals_weighted_by_counts_add_up_to_the_overall_totals() {
+        use crate::generate::text::Phrasings;
+        use crate::generate::world::{generate_conversation, WorldConfig, EXTRA_COLUMNS};
+        let f = file();
+        let list = evaluated_policies(&f);
+        let cfg = WorldConfig {
+            seed: 3,
+            conversations: 300,
+            weeks: 1,
+            start: 1_794_182_400_000_000,
+            slice_effects: true,
+        };
+        let phrasings = Phrasings::shipped().expect("the shipped phrasings parse");
+        let mut slices = SliceTotals::new(&EXTRA_COLUMNS);
+        let mut overall = vec![Totals::default(); list.len()];
+        for i in 0..cfg.conversations {
+            let g = generate_conversation(&cfg, phrasings, i);
+            let row = conversation_totals(&list, &g.conversation, &g.prospect_signals, &g.truth);
+            slices.add(&g.conversation, &row);
+            for (acc, t) in overall.iter_mut().zip(&row) {
+                acc.add(t);
+            }
+        }
+        let out = summarize(&f, &list, &overall, &slices, cfg.conversations);
+        assert_eq!(out.slices.len(), 4);
+        let n = cfg.conversations as f64;
+        for cut in &out.slices {
+            assert!(cut.values.len() >= 3, "{}", cut.by);
+            let counts: u64 = cut.values.iter().map(|v| v.conversations).sum();
+            assert_eq!(counts, cfg.conversations, "{}", cut.by);
+            assert!(cut.values.windows(2).all(|w| w[0].conversations >= w[1].conversations));
+            for (k, overall) in out.policies.iter().enumerate() {
+                let whole = per_conversation_rates(overall);
+                let mut parts = [0.0; 4];
+                for v in &cut.values {
+                    for (part, rate) in parts.iter_mut().zip(per_conversation_rates(&v.policies[k]))
+                    {
+                        *part += v.conversations as f64 * rate / n;
+                    }
+                }
+                for (whole, parts) in whole.iter().zip(parts) {
+                    assert!(
+                        (whole - parts).abs() <= 1e-9 * whole.abs().max(1.0),
+                        "{whole} {parts}"
+                    );
+                }
+            }
+            for (s, sweep) in out.sweeps.iter().enumerate() {
+                for (p, point) in sweep.points.iter().enumerate() {
+                    let parts: f64 = cut
+                        .values
+                        .iter()
+                        .map(|v| {
+                            v.conversations as f64 * v.sweeps[s].points[p].net_objective_per_100
+                        })
+                        .sum::<f64>()
+                        / n;
+                    assert!((point.net_objective_per_100 - parts).abs() < 1e-9);
+                }
+            }
+        }
+        let regions: Vec<&str> = out.slices[3].values.iter().map(|v| v.value.as_str()).collect();
+        assert!(regions.contains(&"apac") && !regions.contains(&NONE_VALUE), "{regions:?}");
     }
 }

@@ -10,7 +10,7 @@ use rand_distr::{Beta, Distribution, LogNormal, Poisson};
 use super::model::{
     expected_amount_given_opportunity, handoff_hazard, opportunity_given_meeting,
     outcome_probabilities, reference_point, situation_onsets, ConversationTruth, PointState,
-    Segment, AMOUNT_MEDIAN, AMOUNT_SIGMA, ENTERPRISE_EMPLOYEES, PLAYBOOKS,
+    Region, Segment, AMOUNT_MEDIAN, AMOUNT_SIGMA, ENTERPRISE_EMPLOYEES, PLAYBOOKS,
 };
 use super::text::Phrasings;
 use crate::model::{Conversation, Message, Micros, Outcome, QualMask, Sender};
@@ -21,6 +21,9 @@ const MINUTE: Micros = 60 * SECOND;
 const HOUR: Micros = 60 * MINUTE;
 const DAY: Micros = 24 * HOUR;
 
+/// The extra conversations columns of the slice-effects world, in `Conversation::extra` order.
+pub const EXTRA_COLUMNS: [&str; 1] = ["region"];
+
 /// The run-wide settings every conversation depends on.
 #[derive(Clone, Copy, Debug)]
 pub struct WorldConfig {
@@ -29,6 +32,9 @@ pub struct WorldConfig {
     pub weeks: u32,
     /// Midnight UTC of the first day.
     pub start: Micros,
+    /// The slice-effects world: effects differ by segment and region, and conversations carry
+    /// a `region` (docs/generator.md).
+    pub slice_effects: bool,
 }
 
 impl WorldConfig {
@@ -63,6 +69,8 @@ struct Account {
     segment: Segment,
     employees: i64,
     domain: String,
+    /// Only in the slice-effects world.
+    region: Option<Region>,
 }
 
 fn rng_for(seed: u64, stream: u64, salt: u64) -> ChaCha8Rng {
@@ -86,7 +94,12 @@ fn account(cfg: &WorldConfig, phrasings: &Phrasings, number: u64) -> Account {
         (Segment::Enterprise, 1000.0, 50_000.0)
     };
     let employees = log_uniform(&mut rng, low, high).round() as i64;
-    Account { number, segment, employees, domain: phrasings.company_domain(number) }
+    // The region has its own stream (salt 2), so drawing it leaves every other number of the
+    // default world untouched.
+    let region = cfg
+        .slice_effects
+        .then(|| Region::from_uniform(rng_for(cfg.seed, number, 2).random::<f64>()));
+    Account { number, segment, employees, domain: phrasings.company_domain(number), region }
 }
 
 fn traits<R: Rng>(rng: &mut R, segment: Segment) -> Traits {
@@ -304,6 +317,8 @@ pub fn generate_conversation(cfg: &WorldConfig, phrasings: &Phrasings, index: u6
         human_request: onsets[0],
         historical,
         decision_points: n,
+        first_situation: onsets.iter().flatten().min().copied(),
+        region: acct.region,
     };
 
     // Lay out the messages.
@@ -373,7 +388,8 @@ pub fn generate_conversation(cfg: &WorldConfig, phrasings: &Phrasings, index: u6
             employee_count: Some(acct.employees),
             channel: Some(channel.to_string()),
             ai_agent: Some(playbook.agent.to_string()),
-            extra: vec![],
+            // Aligned with `EXTRA_COLUMNS` when the world has regions.
+            extra: acct.region.map(|r| vec![Some(r.name().to_string())]).unwrap_or_default(),
             messages,
             outcome,
             released: None,
@@ -482,7 +498,13 @@ mod tests {
     }
 
     fn cfg() -> WorldConfig {
-        WorldConfig { seed: 7, conversations: 500, weeks: 2, start: 1_794_182_400 * SECOND }
+        WorldConfig {
+            seed: 7,
+            conversations: 500,
+            weeks: 2,
+            start: 1_794_182_400 * SECOND,
+            slice_effects: false,
+        }
     }
 
     #[test]
@@ -632,6 +654,31 @@ mod tests {
             assert_eq!(crate::replay::decide(&reference, &tl).point, g.truth.reference);
             assert_eq!(tl.historical, g.truth.historical);
         }
+    }
+
+    #[test]
+    fn the_slice_world_adds_an_account_region_and_leaves_the_conversation_alone() {
+        let plain = cfg();
+        let sliced = WorldConfig { slice_effects: true, ..cfg() };
+        let mut region_of = std::collections::BTreeMap::new();
+        let mut apac = 0;
+        for i in 0..300 {
+            let a = generate_conversation(&plain, phrasings(), i);
+            let b = generate_conversation(&sliced, phrasings(), i);
+            assert!(a.conversation.extra.is_empty() && a.truth.region.is_none());
+            // Same stream: the same prospect, messages and history; only outcomes may differ.
+            assert_eq!(a.conversation.messages, b.conversation.messages);
+            assert_eq!(a.conversation.account_id, b.conversation.account_id);
+            assert_eq!(a.truth.historical, b.truth.historical);
+            let region = b.truth.region.map(Region::name);
+            assert!(region.is_some());
+            assert_eq!(b.conversation.extra, vec![region.map(str::to_string)]);
+            apac += usize::from(region == Some("apac"));
+            // A function of the account, like the segment.
+            let previous = region_of.insert(b.conversation.account_id.clone(), region);
+            assert!(previous.is_none() || previous == Some(region));
+        }
+        assert!((20..100).contains(&apac), "{apac}");
     }
 
     #[test]

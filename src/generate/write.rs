@@ -88,11 +88,13 @@ impl Table {
     }
 }
 
-/// Which optional message columns to write.
+/// Which optional columns to write.
 #[derive(Clone, Copy, Debug)]
 pub struct Columns {
     pub tags: bool,
     pub propensity: bool,
+    /// Extra conversations columns after the contract's, aligned with `Conversation::extra`.
+    pub extra: &'static [&'static str],
 }
 
 fn labels(mask: u8, names: &[&str; 4]) -> Option<String> {
@@ -103,14 +105,14 @@ fn labels(mask: u8, names: &[&str; 4]) -> Option<String> {
 
 /// The three tables of a chunk of conversations.
 pub fn tables(convs: &[&Conversation], cols: Columns) -> [Table; 3] {
-    [conversations_table(convs), messages_table(convs, cols), outcomes_table(convs)]
+    [conversations_table(convs, cols.extra), messages_table(convs, cols), outcomes_table(convs)]
 }
 
-fn conversations_table(convs: &[&Conversation]) -> Table {
+fn conversations_table(convs: &[&Conversation], extra: &[&'static str]) -> Table {
     let strs = |f: &dyn Fn(&Conversation) -> Option<String>| {
         Values::Str(convs.iter().map(|c| f(c)).collect())
     };
-    Table {
+    let mut table = Table {
         columns: vec![
             ("conversation_id", strs(&|c| Some(c.id.clone()))),
             ("started_at", Values::Time(convs.iter().map(|c| Some(c.started_at)).collect())),
@@ -120,7 +122,11 @@ fn conversations_table(convs: &[&Conversation]) -> Table {
             ("channel", strs(&|c| c.channel.clone())),
             ("ai_agent", strs(&|c| c.ai_agent.clone())),
         ],
+    };
+    for (i, name) in extra.iter().enumerate() {
+        table.columns.push((*name, strs(&|c| c.extra.get(i).cloned().flatten())));
     }
+    table
 }
 
 fn messages_table(convs: &[&Conversation], cols: Columns) -> Table {
@@ -358,6 +364,19 @@ mod tests {
         let at = df.column("at").expect("at");
         assert_eq!(at.dtype(), &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)));
         assert_eq!(df.column("n").expect("n").null_count(), 2);
+    }
+
+    #[test]
+    fn extra_conversation_columns_follow_the_contract_columns() {
+        let with = Conversation { extra: vec![Some("emea".into())], ..Conversation::default() };
+        let without = Conversation::default();
+        let table = conversations_table(&[&with, &without], &["region"]);
+        let names: Vec<&str> = table.columns.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names.last(), Some(&"region"));
+        assert_eq!(names.len(), 8);
+        let (_, region) = &table.columns[7];
+        assert_eq!((region.csv_cell(0).as_str(), region.csv_cell(1).as_str()), ("emea", ""));
+        assert_eq!(conversations_table(&[&with], &[]).columns.len(), 7);
     }
 
     #[test]

@@ -184,3 +184,215 @@ objective = "meetings"
     let delayed = points[1]["meeting_rate"].as_f64().expect("rate");
     assert!(on_time > delayed, "{on_time} {delayed}");
 }
+
+/// The SHA-256 of every file `generate` wrote before `--slice-effects` existed (commit
+/// 5e6d532, `--conversations 300 --seed 11 --log-propensity --truth --policies
+/// data/policies.toml`), per format: without the flag the output must not move by one byte,
+/// since the accuracy studies and the shipped sample depend on it. The Parquet bytes also
+/// depend on the polars writer: after a polars upgrade, re-record them only if the CSV and
+/// JSONL hashes still hold.
+const BEFORE_SLICE_EFFECTS: [(&str, [&str; 3]); 3] = [
+    (
+        "csv",
+        [
+            "5c7350bfd880e49b1cb754c900d41cdb8b3cbcb33c0f78cf490d9984545b7488",
+            "3bf117fb6c703767b7111f74c5db54d8da2bb6a0499454ce176d98b03ef0421e",
+            "dc1be6e5e26211f81eb2d8d873ac803293a4cb409f9a083793a0ca5098c8cd70",
+        ],
+    ),
+    (
+        "jsonl",
+        [
+            "dd0485477a201fefb8f59248d316d1a5c48387c848a3992bbcfa22bc6531c5c6",
+            "d8d45eedb86124590001a6fd589cb878ff43f292391116f03e674486ad4ad1d5",
+            "0ec9bd1937e634cc7026739792162382def59c0604debb131993fd6fb84c9d20",
+        ],
+    ),
+    (
+        "parquet",
+        [
+            "44582c9d6ee0857402730b3aea6abc1380d1c7206a843b365b7203f6d4b130d3",
+            "3c9b40aaa7b7547a203a5a1190e9173768d82ae239edd4dfa258e52bf5403313",
+            "08c5331492d234a95ac65611e0e7626b52e7f949c1b7d209f61fa4366b421bfd",
+        ],
+    ),
+];
+/// truth.json of the same run (identical in every format), before `slices` was appended.
+const TRUTH_BEFORE_SLICES: &str =
+    "f78066fd676357bfe256c788f01dfdfb79e56ec1d57f6a15e8765f5657a71ec4";
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("truth")).expect("json")
+}
+
+#[test]
+fn without_slice_effects_every_file_is_byte_identical_to_before() {
+    for (format, hashes) in BEFORE_SLICE_EFFECTS {
+        let dir = Workdir::new();
+        let truth = dir.join("truth.json");
+        let mut cmd = handoff();
+        cmd.args(["generate", "--conversations", "300", "--seed", "11", "--quiet"])
+            .args(["--log-propensity", "--format", format, "--out"])
+            .arg(dir.join("data"))
+            .arg("--truth")
+            .arg(&truth)
+            .args(["--policies", POLICIES])
+            .assert()
+            .success();
+        for (table, hash) in TABLES.iter().zip(hashes) {
+            let file = format!("{table}.{format}");
+            assert_eq!(sha256(&read(&dir.join("data"), &file)), hash, "{file}");
+        }
+        // The truth gained `slices` as its last member; everything before it is unchanged.
+        let text = String::from_utf8(std::fs::read(&truth).expect("truth")).expect("utf8");
+        let (before, _) = text.split_once(",\n  \"slices\": ").expect("a slices member");
+        assert_eq!(sha256(format!("{before}\n}}\n").as_bytes()), TRUTH_BEFORE_SLICES, "{format}");
+    }
+}
+
+#[test]
+fn the_shipped_sample_is_what_generate_writes() {
+    // docs/generator.md: data/ is `--conversations 2000 --weeks 2 --start 2026-11-09 --seed 7
+    // --format csv`; the default world must keep writing exactly that.
+    let dir = Workdir::new();
+    let mut cmd = handoff();
+    cmd.args(["generate", "--conversations", "2000", "--weeks", "2", "--start", "2026-11-09"])
+        .args(["--seed", "7", "--format", "csv", "--quiet", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    for table in TABLES {
+        let file = format!("{table}.csv");
+        assert!(read(dir.path(), &file) == read(&shipped, &file), "{file} differs from data/");
+    }
+}
+
+const REGIONS: [&str; 4] = ["na", "emea", "apac", "latam"];
+
+#[test]
+fn slice_effects_add_a_region_column_and_the_truth_has_slices() {
+    let dir = Workdir::new();
+    let data = dir.join("data");
+    let truth = dir.join("truth.json");
+    let mut cmd = handoff();
+    cmd.args(["generate", "--conversations", "600", "--seed", "5", "--quiet", "--slice-effects"])
+        .arg("--out")
+        .arg(&data)
+        .arg("--truth")
+        .arg(&truth)
+        .args(["--policies", POLICIES])
+        .assert()
+        .success();
+
+    let mut reader = csv::Reader::from_path(data.join("conversations.csv")).expect("csv");
+    let header: Vec<String> = reader.headers().expect("header").iter().map(String::from).collect();
+    assert_eq!(header.last().map(String::as_str), Some("region"), "{header:?}");
+    let seg = header.iter().position(|h| h == "segment").expect("segment");
+    let mut counts = std::collections::BTreeMap::<(String, String), u64>::new();
+    for row in reader.records() {
+        let row = row.expect("row");
+        let region = row.get(header.len() - 1).expect("region").to_string();
+        assert!(REGIONS.contains(&region.as_str()), "{region}");
+        *counts.entry(("region".into(), region)).or_default() += 1;
+        *counts.entry(("segment".into(), row[seg].to_string())).or_default() += 1;
+    }
+
+    let doc = read_json(&truth);
+    assert_eq!(doc["conversations"], 600);
+    let cuts = doc["slices"].as_array().expect("slices");
+    let by: Vec<&str> = cuts.iter().filter_map(|c| c["by"].as_str()).collect();
+    assert_eq!(by, ["segment", "channel", "ai_agent", "region"]);
+    let names = |policies: &serde_json::Value| -> Vec<String> {
+        let list = policies.as_array().expect("policies");
+        list.iter().filter_map(|p| p["name"].as_str().map(String::from)).collect()
+    };
+    let overall = names(&doc["policies"]);
+    assert_eq!(overall[0], "historical");
+    for cut in cuts {
+        let values = cut["values"].as_array().expect("values");
+        let sizes: Vec<u64> =
+            values.iter().map(|v| v["conversations"].as_u64().expect("n")).collect();
+        assert_eq!(sizes.iter().sum::<u64>(), 600, "{}", cut["by"]);
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+        for v in values {
+            assert_eq!(names(&v["policies"]), overall);
+            assert_eq!(
+                v["sweeps"].as_array().map(Vec::len),
+                doc["sweeps"].as_array().map(Vec::len)
+            );
+            let by = cut["by"].as_str().expect("by");
+            if by == "segment" || by == "region" {
+                let key = (by.to_string(), v["value"].as_str().expect("value").to_string());
+                assert_eq!(counts.get(&key).copied(), v["conversations"].as_u64(), "{key:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn region_is_written_in_every_format_and_the_env_variable_turns_effects_on() {
+    for format in ["jsonl", "parquet"] {
+        let dir = Workdir::new();
+        let mut cmd = handoff();
+        cmd.env("HANDOFF_GENERATE_SLICE_EFFECTS", "true")
+            .args(["generate", "--conversations", "50", "--quiet", "--format", format, "--out"])
+            .arg(dir.path())
+            .assert()
+            .success();
+        // validate reads it back: the column is an extra column, kept, and the data is clean.
+        let mut validate = handoff();
+        validate.args(["validate", "--quiet", "--data"]).arg(dir.path()).assert().success();
+        let bytes = read(dir.path(), &format!("conversations.{format}"));
+        if format == "jsonl" {
+            let text = String::from_utf8(bytes).expect("utf8");
+            for line in text.lines() {
+                let row: serde_json::Value = serde_json::from_str(line).expect("json");
+                assert!(REGIONS.contains(&row["region"].as_str().expect("region")), "{line}");
+            }
+        } else {
+            use polars::prelude::{ParquetReader, SerReader};
+            let df = ParquetReader::new(std::io::Cursor::new(bytes)).finish().expect("parquet");
+            let region = df.column("region").expect("a region column");
+            assert_eq!(region.null_count(), 0);
+            assert_eq!(df.height(), 50);
+        }
+    }
+}
+
+#[test]
+fn the_slice_world_is_deterministic_whatever_the_thread_count() {
+    let run = |threads: Option<&str>| {
+        let dir = Workdir::new();
+        let mut cmd = handoff();
+        if let Some(n) = threads {
+            cmd.env("RAYON_NUM_THREADS", n);
+        }
+        cmd.args([
+            "generate",
+            "--conversations",
+            "300",
+            "--seed",
+            "4",
+            "--quiet",
+            "--slice-effects",
+        ])
+        .arg("--out")
+        .arg(dir.join("data"))
+        .arg("--truth")
+        .arg(dir.join("truth.json"))
+        .args(["--policies", POLICIES])
+        .assert()
+        .success();
+        dir
+    };
+    let (a, b) = (run(None), run(Some("1")));
+    for file in ["data/conversations.csv", "data/messages.csv", "data/outcomes.csv", "truth.json"] {
+        assert!(read(a.path(), file) == read(b.path(), file), "{file} differs");
+    }
+}
