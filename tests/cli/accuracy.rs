@@ -232,3 +232,111 @@ fn history_that_never_hands_off_gives_no_confident_number_for_handing_off_polici
         );
     }
 }
+
+/// Slices (issue 14) against the generator's per-slice truth: on a world whose causal effects
+/// differ by segment and region (`generate --slice-effects`, docs/generator.md), every slice
+/// of `segment` and `region` with at least 2,000 conversations; on a world without them, the
+/// finding must not claim a difference. What this asserts, and what it cannot, is in
+/// docs/accuracy.md ("Slices"): the intervals cover, the errors are small on average, and the
+/// finding names the segment difference the world has; the largest single error of a slice of
+/// 2,000 to 3,000 conversations is of the order of its interval's half-width (0.05 to 0.08),
+/// not the 0.04 issue 14 asks for.
+#[test]
+fn slice_estimates_cover_their_truth_and_the_finding_names_the_segment_difference() {
+    let w = Workdir::new();
+    let data = w.join("data");
+    let truth_path = w.join("truth.json");
+    let mut cmd = handoff();
+    cmd.args(["generate", "--quiet", "--format", "parquet", "--slice-effects"])
+        .args(["--conversations", &N.to_string(), "--seed", "11"])
+        .arg("--out")
+        .arg(&data)
+        .arg("--policies")
+        .arg(POLICIES)
+        .arg("--truth")
+        .arg(&truth_path);
+    cmd.assert().success();
+    let out = w.join("reports");
+    handoff()
+        .args(["report", "--quiet", "--by", "segment,region", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .arg("--policies")
+        .arg(POLICIES)
+        .assert()
+        .success();
+    let summary = read_json(&out.join("all/summary.json"));
+    let truth = read_json(&truth_path);
+    for (k, by) in ["segment", "region"].iter().enumerate() {
+        let cut = &summary["slices"][k];
+        assert_eq!(cut["by"], *by);
+        let truth_cut = truth["slices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["by"] == *by)
+            .unwrap_or_else(|| panic!("truth has no slices by {by}"));
+        let (mut n, mut inside, mut total_error) = (0usize, 0usize, 0.0);
+        for slice in cut["values"].as_array().unwrap() {
+            if slice["conversations"].as_u64().unwrap() < 2000 {
+                continue;
+            }
+            let value = &slice["value"];
+            let truth_slice = truth_cut["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["value"] == *value)
+                .unwrap_or_else(|| panic!("truth has no {by} = {value}"));
+            for policy in slice["policies"].as_array().unwrap() {
+                let name = policy["name"].as_str().unwrap();
+                let t = by_name(&truth_slice["policies"], name);
+                for rate in ["meeting_rate", "opportunity_rate"] {
+                    let (Some(est), Some(tv)) =
+                        (policy[rate]["estimate"].as_f64(), t[rate].as_f64())
+                    else {
+                        continue;
+                    };
+                    let (low, high) = (
+                        policy[rate]["low"].as_f64().unwrap(),
+                        policy[rate]["high"].as_f64().unwrap(),
+                    );
+                    n += 1;
+                    inside += usize::from(low <= tv && tv <= high);
+                    total_error += (est - tv).abs();
+                }
+            }
+        }
+        assert!(n >= 40, "{by}: {n} estimates");
+        let coverage = inside as f64 / n as f64;
+        let mean_error = total_error / n as f64;
+        eprintln!("{by}: coverage {coverage:.3}, mean |error| {mean_error:.4} over {n}");
+        assert!(coverage >= 0.85, "{by}: truth inside the interval for {coverage:.3}");
+        assert!(mean_error <= 0.025, "{by}: mean |error| {mean_error:.4}");
+    }
+    let segment = summary["slices"][0]["findings"][0].as_str().unwrap();
+    assert!(segment.contains("the best policy differs"), "{segment}");
+    assert!(segment.contains("enterprise, early"), "{segment}");
+    let region = summary["slices"][1]["findings"][0].as_str().unwrap();
+    assert!(region.contains("does not show"), "{region}");
+
+    // Without segment effects, no difference is claimed.
+    let plain = w.join("plain");
+    generate(&plain, N, 11, "parquet", None);
+    let out = w.join("plain-reports");
+    handoff()
+        .args(["report", "--quiet", "--by", "segment,channel", "--data"])
+        .arg(&plain)
+        .arg("--out")
+        .arg(&out)
+        .arg("--policies")
+        .arg(POLICIES)
+        .assert()
+        .success();
+    let summary = read_json(&out.join("all/summary.json"));
+    for cut in summary["slices"].as_array().unwrap() {
+        let f = cut["findings"][0].as_str().unwrap();
+        assert!(f.contains("does not show"), "{f}");
+    }
+}
