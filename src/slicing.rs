@@ -191,8 +191,10 @@ pub fn plan(dataset: &Dataset, members: &[usize], by: &str, max_slices: usize) -
         names.push(OTHER.to_string());
         sizes.push(pooled.iter().map(|(_, n)| n).sum());
     }
+    // Keyed by the kept values' ranks, so that a literal value spelt like `(other)` stays
+    // its own slice.
     let index: BTreeMap<&str, u32> =
-        names.iter().enumerate().map(|(k, v)| (v.as_str(), k as u32)).collect();
+        ranked.iter().enumerate().map(|(k, (v, _))| (v.as_str(), k as u32)).collect();
     let fallback = if pooled.is_empty() { 0 } else { (names.len() - 1) as u32 };
     let slice_of = (0..dataset.conversations.len())
         .map(|i| index.get(label(i).as_str()).copied().unwrap_or(fallback))

@@ -475,9 +475,7 @@ impl Estimation {
             // One pass for the whole window and every slice, keyed by cell.
             let slice_at: Vec<Vec<u32>> = cuts
                 .iter()
-                .map(|c| {
-                    self.window.iter().map(|&i| c.slice_of.get(i).copied().unwrap_or(0)).collect()
-                })
+                .map(|c| self.window.iter().map(|&i| slice_in(c, i)).collect())
                 .collect();
             let mut target = Vec::with_capacity(1);
             let cell_of: Vec<u32> = (0..self.window.len())
@@ -521,6 +519,18 @@ impl Estimation {
         }
         let mut by_slice: Vec<Vec<Vec<PolicyEvaluation>>> =
             scopes.slices.iter().map(|s| vec![Vec::new(); s.len()]).collect();
+        // Per slice: whether history hands off in some of its conversations, and keeps some.
+        let support: Vec<HistorySupport> = flat
+            .iter()
+            .map(|&(c, k)| {
+                let rows = &scopes.slices[c][k].0.rows;
+                let handed = |r: &u32| history_point(&units[self.window[*r as usize]]).is_some();
+                HistorySupport {
+                    hands_off: rows.iter().any(handed),
+                    keeps_some: rows.iter().any(|r| !handed(r)),
+                }
+            })
+            .collect();
         let finished: Vec<Vec<PolicyEvaluation>> = drafts
             .par_iter()
             .zip(restricted)
@@ -528,8 +538,10 @@ impl Estimation {
             .map(|((draft, per), (name, _))| {
                 per.into_iter()
                     .zip(&flat)
-                    .map(|(statistics, &(c, k))| {
-                        self.finish_slice(name, draft, statistics, &scopes.slices[c][k].0)
+                    .zip(&support)
+                    .map(|((statistics, &(c, k)), &history)| {
+                        let subset = &scopes.slices[c][k].0;
+                        self.finish_slice(name, draft, statistics, subset, history)
                     })
                     .collect()
             })
@@ -555,6 +567,7 @@ impl Estimation {
         draft: &Draft,
         statistics: Option<PolicyStatistics>,
         subset: &intervals::Subset,
+        history: HistorySupport,
     ) -> PolicyEvaluation {
         let points =
             || subset.rows.iter().map(|&r| draft.handoff_points.get(r as usize).copied().flatten());
@@ -563,11 +576,12 @@ impl Estimation {
         let problem = match (&draft.problem, &statistics) {
             (Some(p), _) => Some(p.clone()),
             (None, None) => Some("it could not be estimated".to_string()),
-            (None, Some(_)) => self.support_problem(
+            (None, Some(_)) => Estimation::support_problem(
                 !draft.aligned,
                 conversations,
                 handoffs > 0,
                 (handoffs as usize) < conversations,
+                history,
             ),
         };
         let statistics = statistics.unwrap_or_default();
@@ -585,10 +599,8 @@ impl Estimation {
         let window = &self.window;
         // A unit's gradients and totals go to its groups (`slices::Grouping`): without cuts,
         // one group, the whole window.
-        let slice_at: Vec<Vec<u32>> = cuts
-            .iter()
-            .map(|c| window.iter().map(|&i| c.slice_of.get(i).copied().unwrap_or(0)).collect())
-            .collect();
+        let slice_at: Vec<Vec<u32>> =
+            cuts.iter().map(|c| window.iter().map(|&i| slice_in(c, i)).collect()).collect();
         let grouping = slices::Grouping::new(cuts);
         let groups = grouping.count;
         let cfg = &self.config;
@@ -675,7 +687,7 @@ impl Estimation {
                     let input = self.unit_input(units, i, hp, prediction, of_slot, &targets);
                     let c = estimators::contribution(kind, clip, &input);
                     out[slot].set(w - range.start, &c);
-                    if groups > 1 {
+                    if !cuts.is_empty() {
                         for &g in &targets {
                             group_totals[slot * groups + g].count(&c);
                         }
@@ -775,11 +787,12 @@ impl Estimation {
                 } else {
                     estimators::build(kind, clip, &[], &Default::default())
                 };
-                let problem = self.support_problem(
+                let problem = Estimation::support_problem(
                     !aligned[p],
                     points.len(),
                     points.iter().any(Option::is_some),
                     points.iter().any(Option::is_none),
+                    self.history_support(),
                 );
                 Draft {
                     handoff_points: points,
@@ -956,13 +969,18 @@ impl Estimation {
         UnitInput { m, ..input_without_m }
     }
 
+    /// Whether history hands off in some of the window's conversations, and keeps some.
+    fn history_support(&self) -> HistorySupport {
+        HistorySupport { hands_off: self.history_hands_off, keeps_some: self.history_keeps_some }
+    }
+
     /// Why a policy cannot be estimated at all from this history, if it cannot.
     fn support_problem(
-        &self,
         misaligned: bool,
         conversations: usize,
         any_handoff: bool,
         any_kept: bool,
+        history: HistorySupport,
     ) -> Option<String> {
         if misaligned {
             return Some(
@@ -974,13 +992,13 @@ impl Estimation {
         if conversations == 0 {
             return Some("no conversations in the window".into());
         }
-        if !self.history_hands_off && any_handoff {
+        if !history.hands_off && any_handoff {
             return Some(
                 "history never hands off: a policy that hands off cannot be estimated from it"
                     .into(),
             );
         }
-        if !self.history_keeps_some && any_kept {
+        if !history.keeps_some && any_kept {
             return Some(
                 "history always hands off: a policy that leaves a conversation with the AI \
                  cannot be estimated from it"
@@ -1048,6 +1066,14 @@ struct Draft {
     slices: Vec<SliceDraft>,
 }
 
+/// Whether history hands off in some conversations of a set, and keeps some with the AI: a
+/// policy that does what history never did there cannot be estimated there.
+#[derive(Clone, Copy, Debug)]
+struct HistorySupport {
+    hands_off: bool,
+    keeps_some: bool,
+}
+
 /// One slice's share of a policy's draft: its totals, and how its sums move with the models.
 struct SliceDraft {
     totals: Totals,
@@ -1060,6 +1086,12 @@ fn finite(v: f64) -> f64 {
     } else {
         0.0
     }
+}
+
+/// Unit `i`'s slice of `cut`, kept inside the cut's slices.
+fn slice_in(cut: &Cut, i: usize) -> u32 {
+    let last = cut.slices.saturating_sub(1) as u32;
+    cut.slice_of.get(i).copied().unwrap_or(0).min(last)
 }
 
 /// The policy's decision point clamped into the timeline; `None` when it never hands off.

@@ -227,20 +227,14 @@ pub fn weighted_sums_over(
                                 .for_each(|(t, &x)| *t = f64::from(x));
                         }
                     }
-                    Some(rows) => {
-                        let at = &rows[start..start + len];
-                        for (to, &row) in w.chunks_exact_mut(replicates).zip(at) {
-                            let row = row as usize;
-                            let from = &weights[row * replicates..(row + 1) * replicates];
-                            to.iter_mut().zip(from).for_each(|(d, &x)| *d = f64::from(x));
-                        }
-                        for (c, column) in columns.iter().enumerate() {
-                            let to = &mut v[c * len..(c + 1) * len];
-                            to.iter_mut()
-                                .zip(at)
-                                .for_each(|(t, &row)| *t = f64::from(column[row as usize]));
-                        }
-                    }
+                    Some(rows) => gather(
+                        weights,
+                        replicates,
+                        columns,
+                        &rows[start..start + len],
+                        &mut w,
+                        &mut v,
+                    ),
                 }
                 add_product(&w, &v, replicates, len, k, &mut sums, (1, replicates));
                 start += len;
@@ -303,17 +297,7 @@ pub fn weighted_sums_grouped(
                         if len == 0 {
                             continue;
                         }
-                        for (to, &row) in w.chunks_exact_mut(replicates).zip(rows) {
-                            let row = row as usize;
-                            let from = &weights[row * replicates..(row + 1) * replicates];
-                            to.iter_mut().zip(from).for_each(|(d, &x)| *d = f64::from(x));
-                        }
-                        for (c, column) in columns.iter().enumerate() {
-                            let to = &mut v[c * len..(c + 1) * len];
-                            to.iter_mut()
-                                .zip(rows)
-                                .for_each(|(t, &row)| *t = f64::from(column[row as usize]));
-                        }
+                        gather(weights, replicates, columns, rows, &mut w, &mut v);
                         let out = &mut sums[g * width..(g + 1) * width];
                         add_product(&w, &v, replicates, len, k, out, (1, replicates));
                     }
@@ -332,6 +316,28 @@ pub fn weighted_sums_grouped(
         .chunks_exact(width)
         .map(|g| g.chunks_exact(replicates).map(<[f64]>::to_vec).collect())
         .collect()
+}
+
+/// Copies the weights (`w`, conversation-major) and the columns' values (`v`, column-major)
+/// of the conversations at `rows` into a block's buffers, in double precision.
+fn gather(
+    weights: &[u8],
+    replicates: usize,
+    columns: &[&[f32]],
+    rows: &[u32],
+    w: &mut [f64],
+    v: &mut [f64],
+) {
+    let len = rows.len();
+    for (to, &row) in w.chunks_exact_mut(replicates).zip(rows) {
+        let row = row as usize;
+        let from = &weights[row * replicates..(row + 1) * replicates];
+        to.iter_mut().zip(from).for_each(|(d, &x)| *d = f64::from(x));
+    }
+    for (c, column) in columns.iter().enumerate() {
+        let to = &mut v[c * len..(c + 1) * len];
+        to.iter_mut().zip(rows).for_each(|(t, &row)| *t = f64::from(column[row as usize]));
+    }
 }
 
 /// Chunks summed at a time by `weighted_sums_grouped` (and the drafts of sliced runs):

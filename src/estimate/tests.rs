@@ -588,3 +588,55 @@ fn bonferroni_intervals_are_wider_and_the_quantile_is_exact_at_95() {
     let b = intervals::intervals_at(&[&s], &r, 0.99)[0];
     assert!(b.low.unwrap() < a.low.unwrap() && b.high.unwrap() > a.high.unwrap());
 }
+
+#[test]
+fn a_cut_of_one_slice_has_the_window_s_figures_and_support() {
+    // One slice (a column with one value in the window, or `--max-slices 1`): one group,
+    // whose totals must still be counted (`ipw` needs its agreeing conversations).
+    let world = simulate(2000, 51);
+    let units = units(&world);
+    let never = vec![Decision::NEVER; units.len()];
+    let one = vec![0u32; units.len()];
+    let cuts = [slices::Cut { slice_of: &one, slices: 1 }];
+    for kind in [EstimatorKind::Ipw, EstimatorKind::Dr] {
+        let estimation = Estimation::fit(&units, &config(kind));
+        let policies: [(&str, &[Decision]); 1] = [("never", &never)];
+        let (sliced, _) = estimation.evaluate_policies_sliced(&units, &policies, &cuts);
+        let whole = &sliced.overall[0].estimate;
+        let slice = &sliced.slices[0][0][0].estimate;
+        assert_eq!(slice.matched_share, whole.matched_share, "{kind:?}");
+        assert_eq!(slice.effective_sample_size, whole.effective_sample_size, "{kind:?}");
+        let (a, b) = (slice.rates.meeting_rate.estimate, whole.rates.meeting_rate.estimate);
+        assert!((a.unwrap() - b.unwrap()).abs() < 1e-9, "{kind:?}: {a:?} vs {b:?}");
+        assert!(slice.warnings.is_empty(), "{kind:?}: {:?}", slice.warnings);
+    }
+}
+
+#[test]
+fn a_slice_where_history_never_hands_off_gives_no_figure_for_a_handing_off_policy() {
+    // History hands off only in the cold slice: in the hot slice, a policy that hands off
+    // has no support, and says so, while the cold slice is estimated.
+    let mut world = simulate(3000, 61);
+    for (t, &hot) in world.timelines.iter_mut().zip(&world.hot) {
+        if hot {
+            t.historical = None;
+        }
+    }
+    let units = units(&world);
+    let at_one = vec![Decision { point: Some(1), situation: None }; units.len()];
+    let hot: Vec<u32> = world.hot.iter().map(|&h| u32::from(h)).collect();
+    let cuts = [slices::Cut { slice_of: &hot, slices: 2 }];
+    let estimation = Estimation::fit(&units, &config(EstimatorKind::Dr));
+    let policies: [(&str, &[Decision]); 1] = [("first", &at_one)];
+    let (sliced, _) = estimation.evaluate_policies_sliced(&units, &policies, &cuts);
+    let cold = &sliced.slices[0][0][0];
+    let hot = &sliced.slices[0][1][0];
+    assert!(cold.supported && cold.estimate.rates.meeting_rate.estimate.is_some());
+    assert!(!hot.supported);
+    assert_eq!(hot.estimate.rates.meeting_rate, Estimate::NULL);
+    assert!(
+        hot.estimate.warnings[0].contains("history never hands off"),
+        "{:?}",
+        hot.estimate.warnings
+    );
+}

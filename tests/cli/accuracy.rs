@@ -233,6 +233,20 @@ fn history_that_never_hands_off_gives_no_confident_number_for_handing_off_polici
     }
 }
 
+/// `report --by BY` on `data` (window `all`); returns its `summary.json` path.
+fn report_by(data: &Path, out: &Path, by: &str) -> std::path::PathBuf {
+    handoff()
+        .args(["report", "--quiet", "--by", by, "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .arg("--policies")
+        .arg(POLICIES)
+        .assert()
+        .success();
+    out.join("all/summary.json")
+}
+
 /// Slices (issue 14) against the generator's per-slice truth: on a world whose causal effects
 /// differ by segment and region (`generate --slice-effects`, docs/generator.md), every slice
 /// of `segment` and `region` with at least 2,000 conversations; on a world without them, the
@@ -256,17 +270,7 @@ fn slice_estimates_cover_their_truth_and_the_finding_names_the_segment_differenc
         .arg("--truth")
         .arg(&truth_path);
     cmd.assert().success();
-    let out = w.join("reports");
-    handoff()
-        .args(["report", "--quiet", "--by", "segment,region", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&out)
-        .arg("--policies")
-        .arg(POLICIES)
-        .assert()
-        .success();
-    let summary = read_json(&out.join("all/summary.json"));
+    let summary = read_json(&report_by(&data, &w.join("reports"), "segment,region"));
     let truth = read_json(&truth_path);
     for (k, by) in ["segment", "region"].iter().enumerate() {
         let cut = &summary["slices"][k];
@@ -324,17 +328,7 @@ fn slice_estimates_cover_their_truth_and_the_finding_names_the_segment_differenc
     // Without segment effects, no difference is claimed.
     let plain = w.join("plain");
     generate(&plain, N, 11, "parquet", None);
-    let out = w.join("plain-reports");
-    handoff()
-        .args(["report", "--quiet", "--by", "segment,channel", "--data"])
-        .arg(&plain)
-        .arg("--out")
-        .arg(&out)
-        .arg("--policies")
-        .arg(POLICIES)
-        .assert()
-        .success();
-    let summary = read_json(&out.join("all/summary.json"));
+    let summary = read_json(&report_by(&plain, &w.join("plain-reports"), "segment,channel"));
     for cut in summary["slices"].as_array().unwrap() {
         let f = cut["findings"][0].as_str().unwrap();
         assert!(f.contains("does not show"), "{f}");

@@ -298,3 +298,21 @@ pub fn entries(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Runs `cmd` to completion.
+pub fn run(cmd: &mut Command) -> std::process::Output {
+    cmd.output().expect("run handoff")
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the command succeeded, showing its stderr otherwise.
+pub fn assert_ok(o: &std::process::Output) {
+    assert_eq!(o.status.code(), Some(0), "handoff failed; stderr:\n{}", stderr(o));
+}

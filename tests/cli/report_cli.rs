@@ -16,22 +16,6 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-fn run(cmd: &mut std::process::Command) -> Output {
-    cmd.output().expect("run handoff")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_ok(o: &Output) {
-    assert_eq!(o.status.code(), Some(0), "handoff failed; stderr:\n{}", stderr(o));
-}
-
 /// `handoff generate --conversations 300` into `<dir>/data` (two ISO weeks, 2026-W46 and W47).
 fn generate(dir: &Path) -> PathBuf {
     let data = dir.join("data");

@@ -5,24 +5,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use handoff::report::history::read_history;
 use serde_json::Value;
 
 use crate::harness::*;
-
-fn run(cmd: &mut std::process::Command) -> Output {
-    cmd.output().expect("run handoff")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_ok(o: &Output) {
-    assert_eq!(o.status.code(), Some(0), "handoff failed; stderr:\n{}", stderr(o));
-}
 
 /// 1,500 generated conversations over two ISO weeks.
 fn generate(dir: &Path) -> PathBuf {
