@@ -7,7 +7,8 @@
 //! (hazard and outcome models), `estimators` (the arithmetic on plain numbers), `resample`
 //! (Poisson weights keyed by conversation), `uncertainty` (the models' own uncertainty as
 //! coefficient shifts), `intervals` (bootstrap, normal and Wilson intervals, paired
-//! differences), `sweep` (net objective and the optimal transition point). This file ties
+//! differences), `sweep` (net objective and the optimal transition point), `slices` (every
+//! figure per slice of a column, from the same models and resamples). This file ties
 //! them together and adds the honesty rules: null estimates where history gives no support,
 //! and plain warnings where an estimate rests on the outcome model.
 //!
@@ -17,7 +18,8 @@
 //! `historical_estimate(&units)` (or `historical_evaluation`) for history itself. A
 //! `PolicyEvaluation` keeps the per-conversation contributions: `sweep::evaluate_sweep` and
 //! `paired_difference` compare evaluations paired over the same conversations and the same
-//! resamples (`est.resampler()`).
+//! resamples (`est.resampler()`). `est.evaluate_policies_sliced(&units, &policies, &cuts)`
+//! also gives every policy per slice of each cut (slices.md).
 
 pub mod estimators;
 pub mod features;
