@@ -91,9 +91,13 @@ pub fn analyse(
     // The quality reference is replayed in the same pass as the policies.
     let (replayed, mut extra) =
         Replayed::run_with(&policies, &variants, &[reference], inputs.timelines);
+    let routed = &inputs.policies.routed;
+    let replayed = replayed.with_routed(policies.len(), routed, dataset);
+    // Plain and routed policies, in the file's order; the sweep variants follow.
+    let named_count = policies.len() + routed.len();
     let reference_decisions: Vec<Decision> = extra.pop().unwrap_or_default();
     let historical = replayed.historical();
-    // Named policies, then sweep variants, aligned with `policies` and `variants`.
+    // Named policies (plain and routed, in file order), then sweep variants.
     let replayed_policies = &replayed.decisions[1..];
     crate::stage!("stage: replayed", policies = replayed_policies.len());
 
@@ -180,14 +184,14 @@ pub fn analyse(
     crate::stage!("stage: policies estimated");
     let mut summaries: Vec<PolicySummary> = Vec::with_capacity(evaluations.len());
     for (k, (eval, metrics)) in evaluations.iter().enumerate() {
-        let kind = if k < policies.len() { PolicyKind::Policy } else { PolicyKind::Variant };
+        let kind = if k < named_count { PolicyKind::Policy } else { PolicyKind::Variant };
         summaries.push(policy_summary(replayed.names[k + 1], kind, eval, metrics));
     }
     let sweeps =
-        sweep_summaries(inputs, &variants, &evaluations[policies.len()..], &estimation, 0.95);
+        sweep_summaries(inputs, &variants, &evaluations[named_count..], &estimation, 0.95);
 
     let mut policy_rows = vec![hist_summary];
-    policy_rows.extend(summaries.drain(..policies.len()));
+    policy_rows.extend(summaries.drain(..named_count));
     let mut variant_rows = summaries;
     if !single_currency {
         for p in policy_rows.iter_mut().chain(variant_rows.iter_mut()) {
@@ -204,7 +208,7 @@ pub fn analyse(
         estimation: &estimation,
         scopes: &scopes,
         historical: &hist_eval,
-        named_policies: policies.len(),
+        named_policies: named_count,
         variants: &variants,
         names: &replayed.names,
         metrics: &slice_metrics,

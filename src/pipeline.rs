@@ -111,6 +111,8 @@ fn prepare_with(
         (false, true) => MessageText::Compact,
     };
     let mut dataset = load_from(&tables, data, text)?;
+    // A routed policy's column is known only once the data is read (policies.md).
+    crate::policy::routed::check_route_columns(&dataset, &policies.routed)?;
     crate::stage!("stage: data loaded", conversations = dataset.conversations.len(), ?text);
     let detector = Detector::new(&policies.lexicon)?;
     let (signals, timelines) = if keep_text {

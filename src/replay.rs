@@ -766,7 +766,8 @@ pub fn historical_decisions(timelines: &[Timeline]) -> Vec<Decision> {
 }
 
 /// Every policy of a run replayed on every timeline: `historical` first, then the named
-/// policies in file order, then every sweep variant; `names` and `decisions` align.
+/// policies in file order (routed ones only after `with_routed`), then every sweep variant;
+/// `names` and `decisions` align.
 pub struct Replayed<'a> {
     pub names: Vec<&'a str>,
     /// Per policy, per conversation.
@@ -803,6 +804,24 @@ impl<'a> Replayed<'a> {
 
     pub fn historical(&self) -> &[Decision] {
         &self.decisions[0]
+    }
+
+    /// Adds the routed policies, composed from the `plain` named policies replayed (no new
+    /// pass), each at its place in the file among the named policies (before every variant).
+    pub fn with_routed(
+        mut self,
+        plain: usize,
+        routed: &'a [crate::policy::RoutedPolicy],
+        dataset: &crate::model::Dataset,
+    ) -> Self {
+        crate::policy::routed::insert_routed(
+            &mut self.names,
+            &mut self.decisions,
+            plain,
+            routed,
+            dataset,
+        );
+        self
     }
 }
 

@@ -88,22 +88,8 @@ pub fn available_columns(dataset: &Dataset) -> Vec<String> {
 /// Refuses a `--by` column the conversations table lacks (naming the ones it has), and
 /// `conversation_id` and `started_at`.
 pub fn check_columns(dataset: &Dataset, by: &[String]) -> Result<(), UsageError> {
-    let available = available_columns(dataset);
     for column in by {
-        if column == "conversation_id" || column == "started_at" {
-            return Err(UsageError(format!(
-                "--by {column}: cannot slice by {column} (every value would be its own slice); \
-                 use one of: {}",
-                available.join(", ")
-            )));
-        }
-        if !available.iter().any(|a| a == column) {
-            return Err(UsageError(format!(
-                "--by {column}: the conversations table has no column {column}; the columns \
-                 that can be sliced by are: {}",
-                if available.is_empty() { "none".to_string() } else { available.join(", ") }
-            )));
-        }
+        check_column(dataset, &format!("--by {column}"), column)?;
     }
     let mut seen = std::collections::BTreeSet::new();
     for column in by {
@@ -112,6 +98,38 @@ pub fn check_columns(dataset: &Dataset, by: &[String]) -> Result<(), UsageError>
         }
     }
     Ok(())
+}
+
+/// Refuses one column the conversations table lacks, and `conversation_id` and `started_at`;
+/// the error starts with `what` (`--by segment`, or a routed policy's `route_by`).
+pub fn check_column(dataset: &Dataset, what: &str, column: &str) -> Result<(), UsageError> {
+    let available = available_columns(dataset);
+    if column == "conversation_id" || column == "started_at" {
+        return Err(UsageError(format!(
+            "{what}: cannot slice by {column} (every value would be its own slice); \
+             use one of: {}",
+            available.join(", ")
+        )));
+    }
+    if !available.iter().any(|a| a == column) {
+        return Err(UsageError(format!(
+            "{what}: the conversations table has no column {column}; the columns \
+             that can be sliced by are: {}",
+            if available.is_empty() { "none".to_string() } else { available.join(", ") }
+        )));
+    }
+    Ok(())
+}
+
+/// Conversation `index`'s value in `column`, compared as slices compare values: trimmed,
+/// `None` for null or empty (or a column the data set lacks).
+pub fn value<'a>(
+    dataset: &'a Dataset,
+    index: usize,
+    column_name: &str,
+) -> Option<std::borrow::Cow<'a, str>> {
+    let col = column(dataset, column_name)?;
+    value_of(dataset.conversations.get(index)?, &col)
 }
 
 /// A conversation's value in `column` (trimmed; `None` for null or empty).

@@ -26,17 +26,30 @@ pub fn run(args: &BriefArgs) -> anyhow::Result<()> {
         }
         Some(wanted) => {
             let (policies, variants) = all_policies(&prepared.policies);
-            let policy = policies
-                .iter()
+            // A routed policy hands off where the plain policy of this conversation's value
+            // does.
+            let routed = prepared.policies.routed.iter().find(|r| r.name == wanted).map(|r| {
+                let value = crate::slicing::value(&prepared.dataset, index, &r.route_by);
+                &policies[r.target(value.as_deref())]
+            });
+            let policy = routed
+                .into_iter()
+                .chain(policies.iter())
                 .chain(variants.iter().map(|v| &v.policy))
-                .zip(policies.iter().map(|p| &p.name).chain(variants.iter().map(|v| &v.name)))
-                .find(|(_, name)| name.as_str() == wanted)
+                .zip(
+                    routed
+                        .map(|_| wanted)
+                        .into_iter()
+                        .chain(policies.iter().map(|p| p.name.as_str()))
+                        .chain(variants.iter().map(|v| v.name.as_str())),
+                )
+                .find(|(_, name)| *name == wanted)
                 .map(|(p, _)| p)
                 .ok_or_else(|| {
                     UsageError(format!(
                         "--policy {wanted:?} is not in {}; known: historical, {}",
                         args.policy_args.policies.display(),
-                        policies.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                        named_in_file_order(&prepared.policies).join(", ")
                     ))
                 })?;
             let turn = decide(policy, timeline).turn(timeline);
@@ -52,6 +65,17 @@ pub fn run(args: &BriefArgs) -> anyhow::Result<()> {
     };
     print!("{text}");
     Ok(())
+}
+
+/// The names of the file's plain and routed policies, in file order.
+fn named_in_file_order(file: &crate::policy::PoliciesFile) -> Vec<&str> {
+    let mut names: Vec<&str> = file.policies.iter().map(|p| p.name.as_str()).collect();
+    let mut routed: Vec<_> = file.routed.iter().collect();
+    routed.sort_by_key(|r| r.position);
+    for r in routed {
+        names.insert(r.position.min(names.len()), r.name.as_str());
+    }
+    names
 }
 
 fn find_conversation(dataset: &crate::model::Dataset, id: &str) -> anyhow::Result<usize> {

@@ -17,7 +17,11 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let (window, _) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     let (policies, variants) = all_policies(&prepared.policies);
-    let replayed = Replayed::run(&policies, &variants, &prepared.timelines);
+    let replayed = Replayed::run(&policies, &variants, &prepared.timelines).with_routed(
+        policies.len(),
+        &prepared.policies.routed,
+        &prepared.dataset,
+    );
     let table = DecisionTable::build(
         &prepared.dataset.conversations,
         &prepared.timelines,

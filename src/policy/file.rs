@@ -1,5 +1,6 @@
-//! The policies file (TOML): `signal_source`, `[[policy]]`, `[[sweep]]`, `[lexicon]`,
-//! `[lexicon.extend]`, `[quality]`. Every error names the file, the line and the key.
+//! The policies file (TOML): `signal_source`, `[[policy]]` (plain or routed), `[[sweep]]`,
+//! `[lexicon]`, `[lexicon.extend]`, `[quality]`. Every error names the file, the line and the
+//! key.
 //!
 //! The file is parsed into toml's spanned document tree (`DeTable`) rather than through serde
 //! so that every unknown key, wrong type and out-of-range value can be reported at its line.
@@ -12,6 +13,7 @@ use std::path::Path;
 use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
+use super::routed::{RoutedPolicy, FALLBACK};
 use super::sweep::{parameter_value_problem, Objective, SweepParameter};
 use super::{Policy, QualityReference, Sweep};
 use crate::signals::lexicon::{read_lexicon_table, LexiconConfig};
@@ -21,8 +23,11 @@ use crate::signals::SignalSource;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PoliciesFile {
     pub signal_source: Option<SignalSource>,
-    /// In file order.
+    /// The plain policies, in file order.
     pub policies: Vec<Policy>,
+    /// The routed policies, in file order (each knows its place among all `[[policy]]`
+    /// tables).
+    pub routed: Vec<RoutedPolicy>,
     pub sweeps: Vec<Sweep>,
     pub lexicon: LexiconConfig,
     pub quality: QualityReference,
@@ -81,20 +86,34 @@ pub fn parse_policies(text: &str, path: &str) -> Result<PoliciesFile, PolicyFile
         }
     }
     let mut names = BTreeSet::new();
-    for table in policy_tables {
-        let policy = ctx.policy(table)?;
-        if !names.insert(policy.name.clone()) {
+    let mut routed = Vec::new();
+    for (position, table) in policy_tables.into_iter().enumerate() {
+        let name = if is_routed(table) {
+            let r = ctx.routed(table, position)?;
+            let name = r.name.clone();
+            routed.push(r);
+            name
+        } else {
+            let policy = ctx.policy(table)?;
+            let name = policy.name.clone();
+            file.policies.push(policy);
+            name
+        };
+        if !names.insert(name.clone()) {
             let span = table.get_ref().as_table().and_then(name_span).unwrap_or(table.span());
-            return Err(ctx.error(
-                span,
-                "policy.name",
-                format!("duplicate policy name `{}`", policy.name),
-            ));
+            return Err(ctx.error(span, "policy.name", format!("duplicate policy name `{name}`")));
         }
-        file.policies.push(policy);
     }
+    // Routes are resolved once every policy is known, so a route may name a policy defined
+    // further down the file.
+    let routed_names: BTreeSet<&str> = routed.iter().map(|r| r.name.as_str()).collect();
+    let mut resolved = Vec::with_capacity(routed.len());
+    for r in &routed {
+        resolved.push(ctx.resolve_routes(r, &file.policies, &routed_names)?);
+    }
+    file.routed = resolved;
     for table in sweep_tables {
-        let sweep = ctx.sweep(table, &file.policies)?;
+        let sweep = ctx.sweep(table, &file.policies, &file.routed)?;
         file.sweeps.push(sweep);
     }
     Ok(file)
@@ -118,6 +137,22 @@ fn entries_in_file_order<'a, 'i>(table: &'a DeTable<'i>) -> Vec<(&'a Key<'i>, &'
     let mut entries: Vec<_> = table.iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
     entries
+}
+
+/// A `[[policy]]` table with `route_by` or `route` is a routed policy.
+fn is_routed(value: &Value<'_>) -> bool {
+    value.get_ref().as_table().is_some_and(|t| {
+        t.iter().any(|(k, _)| matches!(k.get_ref().as_ref(), "route_by" | "route"))
+    })
+}
+
+/// A routed policy as read, before its routes are resolved to plain policies.
+struct RawRouted {
+    name: String,
+    route_by: String,
+    /// Normalised key, target name, the target's span.
+    routes: Vec<(String, String, Range<usize>)>,
+    position: usize,
 }
 
 fn name_span(table: &DeTable<'_>) -> Option<Range<usize>> {
@@ -481,6 +516,150 @@ impl Ctx<'_> {
         self.build_policy(keys, Policy::new(&name, vec![]), "policy", value.span())
     }
 
+    /// A routed `[[policy]]`: exactly `name`, `route_by` and `route`, with a `"*"` route.
+    fn routed(&self, value: &Value<'_>, position: usize) -> Result<RawRouted, PolicyFileError> {
+        let table = self.table(value, "policy")?;
+        let mut name: Option<String> = None;
+        let mut route_by: Option<String> = None;
+        let mut route: Option<&Value<'_>> = None;
+        for (k, v) in entries_in_file_order(table) {
+            let key_name = k.get_ref().as_ref();
+            let key = format!("policy.{key_name}");
+            match key_name {
+                "name" => {
+                    let n = self.string(v, &key)?;
+                    check_policy_name(n).map_err(|m| self.error(v.span(), &key, m))?;
+                    name = Some(n.to_string());
+                }
+                "route_by" => {
+                    let column = self.string(v, &key)?.trim();
+                    if column.is_empty() {
+                        return Err(self.error(v.span(), &key, "must name a column".into()));
+                    }
+                    route_by = Some(column.to_string());
+                }
+                "route" => {
+                    self.table(v, &key)?;
+                    route = Some(v);
+                }
+                _ => {
+                    return Err(self.error(
+                        k.span(),
+                        &key,
+                        "a routed policy (one with route_by and route) takes only name, \
+                         route_by and route"
+                            .into(),
+                    ))
+                }
+            }
+        }
+        let Some(name) = name else {
+            return Err(self.error(value.span(), "policy.name", "missing required key".into()));
+        };
+        let Some(route_by) = route_by else {
+            return Err(self.error(
+                value.span(),
+                "policy.route_by",
+                format!("missing required key in routed policy `{name}`"),
+            ));
+        };
+        let Some(route) = route else {
+            return Err(self.error(
+                value.span(),
+                "policy.route",
+                format!("missing required key in routed policy `{name}`"),
+            ));
+        };
+        let mut routes: Vec<(String, String, Range<usize>)> = Vec::new();
+        for (k, v) in entries_in_file_order(self.table(route, "policy.route")?) {
+            let key = format!("policy.route.{}", k.get_ref());
+            let target = self.string(v, &key)?.to_string();
+            let normalised = if k.get_ref().as_ref() == FALLBACK {
+                FALLBACK.to_string()
+            } else {
+                RoutedPolicy::normalise_key(&route_by, k.get_ref())
+            };
+            if normalised.is_empty() {
+                return Err(self.error(
+                    k.span(),
+                    &key,
+                    "an empty key matches no value (null and empty values take \"*\")".into(),
+                ));
+            }
+            if routes.iter().any(|(r, _, _)| *r == normalised) {
+                return Err(self.error(
+                    k.span(),
+                    &key,
+                    format!("`{normalised}` is routed twice (keys are compared trimmed)"),
+                ));
+            }
+            routes.push((normalised, target, v.span()));
+        }
+        if !routes.iter().any(|(k, _, _)| k == FALLBACK) {
+            return Err(self.error(
+                route.span(),
+                "policy.route",
+                format!(
+                    "routed policy `{name}` has no \"*\" route (the policy of every other \
+                     value, null and empty included)"
+                ),
+            ));
+        }
+        Ok(RawRouted { name, route_by, routes, position })
+    }
+
+    /// Resolves a routed policy's routes to plain policies of the file.
+    fn resolve_routes(
+        &self,
+        raw: &RawRouted,
+        plain: &[Policy],
+        routed_names: &BTreeSet<&str>,
+    ) -> Result<RoutedPolicy, PolicyFileError> {
+        let mut routes = Vec::new();
+        let mut fallback = 0;
+        for (key, target, span) in &raw.routes {
+            let entry = format!("policy.route.{key}");
+            let index = match plain.iter().position(|p| p.name == *target) {
+                Some(i) => i,
+                None if target == "historical" => {
+                    return Err(self.error(
+                        span.clone(),
+                        &entry,
+                        "a route cannot name `historical` (the logged behaviour is no policy \
+                         to deploy)"
+                            .into(),
+                    ))
+                }
+                None if routed_names.contains(target.as_str()) => {
+                    return Err(self.error(
+                        span.clone(),
+                        &entry,
+                        format!("`{target}` is a routed policy; a route names a plain policy"),
+                    ))
+                }
+                None => {
+                    return Err(self.error(
+                        span.clone(),
+                        &entry,
+                        format!("no policy named `{target}`"),
+                    ))
+                }
+            };
+            if key == FALLBACK {
+                fallback = index;
+            } else {
+                routes.push((key.clone(), index));
+            }
+        }
+        Ok(RoutedPolicy {
+            name: raw.name.clone(),
+            route_by: raw.route_by.clone(),
+            routes,
+            fallback,
+            position: raw.position,
+        })
+    }
+
     fn quality(&self, value: &Value<'_>) -> Result<QualityReference, PolicyFileError> {
         let table = self.table(value, "quality")?;
         let mut keys = self.policy_keys(table, "quality")?;
@@ -501,7 +680,12 @@ impl Ctx<'_> {
             .map_err(|e| self.error(e.span, &e.key, e.message))
     }
 
-    fn sweep(&self, value: &Value<'_>, policies: &[Policy]) -> Result<Sweep, PolicyFileError> {
+    fn sweep(
+        &self,
+        value: &Value<'_>,
+        policies: &[Policy],
+        routed: &[RoutedPolicy],
+    ) -> Result<Sweep, PolicyFileError> {
         let table = self.table(value, "sweep")?;
         let mut policy: Option<(&Policy, Range<usize>)> = None;
         let mut parameter: Option<(SweepParameter, Range<usize>)> = None;
@@ -516,6 +700,16 @@ impl Ctx<'_> {
             match name {
                 "policy" => {
                     let wanted = self.string(v, key)?;
+                    if routed.iter().any(|r| r.name == wanted) {
+                        return Err(self.error(
+                            v.span(),
+                            key,
+                            format!(
+                                "`{wanted}` is a routed policy; a sweep's base must be a plain \
+                                 policy (sweep the policies it routes to instead)"
+                            ),
+                        ));
+                    }
                     let found = policies.iter().find(|p| p.name == wanted).ok_or_else(|| {
                         self.error(v.span(), key, format!("no policy named `{wanted}`"))
                     })?;
@@ -1043,6 +1237,62 @@ min_qualified = 2
         .unwrap();
         assert_eq!(f.sweeps[0].parameter, SweepParameter::Weight(Signal::ObjectionPrice));
         assert_eq!(f.sweeps[0].objective, Objective::Opportunities);
+    }
+
+
+    const ROUTED: &str = "[[policy]]\nname = \"a\"\nhand_off_on = []\n[[policy]]\nname = \"r\"\nroute_by = \"segment\"\n[policy.route]\n";
+
+    #[test]
+    fn a_routed_policy_parses_in_file_order() {
+        let text = "[[policy]]\nname = \"a\"\nhand_off_on = []\n[[policy]]\nname = \"r\"\nroute_by = \" segment \"\nroute = { \" SMB \" = \"b\", \"*\" = \"a\", \"(none)\" = \"b\" }\n[[policy]]\nname = \"b\"\nhand_off_on = [\"high_intent\"]\n";
+        let f = parse(text).unwrap();
+        assert_eq!(f.policies.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        let r = &f.routed[0];
+        assert_eq!((r.name.as_str(), r.route_by.as_str(), r.position), ("r", "segment", 1));
+        // Keys trimmed and, for segment, lower-cased; "(none)" is a literal value.
+        assert_eq!(r.routes, vec![("smb".to_string(), 1), ("(none)".to_string(), 1)]);
+        assert_eq!(r.fallback, 0);
+        let f = parse(&format!("{ROUTED}\"*\" = \"a\"\n[[sweep]]\npolicy = \"a\"\nparameter = \"delay\"\nvalues = [1]\n")).unwrap();
+        assert_eq!((f.routed.len(), f.sweeps.len()), (1, 1));
+        // Keys of other columns keep their case.
+        let f = parse("[[policy]]\nname = \"a\"\nhand_off_on = []\n[[policy]]\nname = \"r\"\nroute_by = \"region\"\nroute = { EU = \"a\", \"*\" = \"a\" }\n").unwrap();
+        assert_eq!(f.routed[0].routes, vec![("EU".to_string(), 0)]);
+    }
+
+    #[test]
+    fn routed_policy_errors_name_the_line_and_key() {
+        fails(
+            &format!("{ROUTED}\"*\" = \"a\"\n").replace("route_by = \"segment\"\n", "route_by = \"segment\"\ndelay = 1\n"),
+            7,
+            "policy.delay",
+            "takes only name, route_by and route",
+        );
+        fails(
+            &format!("{ROUTED}\"*\" = \"a\"\n").replace("route_by = \"segment\"\n", "route_by = \"segment\"\nhand_off_on = []\n"),
+            7,
+            "policy.hand_off_on",
+            "takes only",
+        );
+        fails(&format!("{ROUTED}smb = \"zz\"\n\"*\" = \"a\"\n"), 8, "policy.route.smb", "no policy named `zz`");
+        fails(&format!("{ROUTED}smb = \"historical\"\n\"*\" = \"a\"\n"), 8, "policy.route.smb", "`historical`");
+        fails(&format!("{ROUTED}\"*\" = \"r\"\n"), 8, "policy.route.*", "is a routed policy");
+        fails(&format!("{ROUTED}smb = \"a\"\n"), 7, "policy.route", "no \"*\" route");
+        fails(&format!("{ROUTED}smb = \"a\"\n\" SMB\" = \"a\"\n\"*\" = \"a\"\n"), 9, "policy.route. SMB", "routed twice");
+        fails(&format!("{ROUTED}\" \" = \"a\"\n\"*\" = \"a\"\n"), 8, "policy.route. ", "empty key");
+        fails(&format!("{ROUTED}smb = 3\n\"*\" = \"a\"\n"), 8, "policy.route.smb", "expected a string");
+        fails("[[policy]]\nname = \"r\"\nroute = { \"*\" = \"a\" }\n", 1, "policy.route_by", "missing");
+        fails("[[policy]]\nname = \"r\"\nroute_by = \"segment\"\n", 1, "policy.route", "missing");
+        fails("[[policy]]\nroute_by = \"segment\"\nroute = { \"*\" = \"a\" }\n", 1, "policy.name", "missing");
+        fails("[[policy]]\nname = \"r\"\nroute_by = 1\nroute = { \"*\" = \"a\" }\n", 3, "policy.route_by", "expected a string");
+        fails("[[policy]]\nname = \"r\"\nroute_by = \"segment\"\nroute = \"a\"\n", 4, "policy.route", "expected a table");
+        fails(&format!("{ROUTED}\"*\" = \"a\"\n").replace("name = \"r\"", "name = \"a\""), 5, "policy.name", "duplicate");
+        fails(&format!("{ROUTED}\"*\" = \"a\"\n").replace("name = \"r\"", "name = \"historical\""), 5, "policy.name", "reserved");
+        fails(
+            &format!("{ROUTED}\"*\" = \"a\"\n[[sweep]]\npolicy = \"r\"\nparameter = \"delay\"\nvalues = [1]\n"),
+            10,
+            "sweep.policy",
+            "is a routed policy",
+        );
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! Handoff policies: their semantics as data (`Policy`), the policies file (`file`), and the
-//! expansion of sweeps into named variants (`sweep`).
+//! Handoff policies: their semantics as data (`Policy`), the policies file (`file`), routed
+//! policies (`routed`), and the expansion of sweeps into named variants (`sweep`).
 
 pub mod file;
+pub mod routed;
 pub mod sweep;
 
 use crate::signals::vocabulary::{Guard, Signal, Situation};
 
 pub use file::{parse_policies, PoliciesFile, PolicyFileError};
+pub use routed::RoutedPolicy;
 pub use sweep::{Objective, Sweep, SweepParameter, Variant};
 
-/// The named policies of `file` followed by every sweep variant, in file order.
+/// The plain named policies of `file` followed by every sweep variant, in file order (the
+/// routed policies, `file.routed`, are composed from the plain ones after replay:
+/// `routed::insert_routed`).
 pub fn all_policies(file: &PoliciesFile) -> (Vec<Policy>, Vec<Variant>) {
     let mut variants = Vec::new();
     for (index, sw) in file.sweeps.iter().enumerate() {

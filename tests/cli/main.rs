@@ -20,6 +20,7 @@ mod output_safety;
 mod policies_cli;
 mod replay;
 mod replay_cli;
+mod routed_cli;
 mod report_cli;
 mod report_folder;
 mod slices_cli;
