@@ -187,8 +187,7 @@ pub fn analyse(
         let kind = if k < named_count { PolicyKind::Policy } else { PolicyKind::Variant };
         summaries.push(policy_summary(replayed.names[k + 1], kind, eval, metrics));
     }
-    let sweeps =
-        sweep_summaries(inputs, &variants, &evaluations[named_count..], &estimation, 0.95);
+    let sweeps = sweep_summaries(inputs, &variants, &evaluations[named_count..], &estimation, 0.95);
 
     let mut policy_rows = vec![hist_summary];
     policy_rows.extend(summaries.drain(..named_count));

@@ -1239,7 +1239,6 @@ min_qualified = 2
         assert_eq!(f.sweeps[0].objective, Objective::Opportunities);
     }
 
-
     const ROUTED: &str = "[[policy]]\nname = \"a\"\nhand_off_on = []\n[[policy]]\nname = \"r\"\nroute_by = \"segment\"\n[policy.route]\n";
 
     #[test]
@@ -1262,31 +1261,83 @@ min_qualified = 2
     #[test]
     fn routed_policy_errors_name_the_line_and_key() {
         fails(
-            &format!("{ROUTED}\"*\" = \"a\"\n").replace("route_by = \"segment\"\n", "route_by = \"segment\"\ndelay = 1\n"),
+            &format!("{ROUTED}\"*\" = \"a\"\n")
+                .replace("route_by = \"segment\"\n", "route_by = \"segment\"\ndelay = 1\n"),
             7,
             "policy.delay",
             "takes only name, route_by and route",
         );
         fails(
-            &format!("{ROUTED}\"*\" = \"a\"\n").replace("route_by = \"segment\"\n", "route_by = \"segment\"\nhand_off_on = []\n"),
+            &format!("{ROUTED}\"*\" = \"a\"\n")
+                .replace("route_by = \"segment\"\n", "route_by = \"segment\"\nhand_off_on = []\n"),
             7,
             "policy.hand_off_on",
             "takes only",
         );
-        fails(&format!("{ROUTED}smb = \"zz\"\n\"*\" = \"a\"\n"), 8, "policy.route.smb", "no policy named `zz`");
-        fails(&format!("{ROUTED}smb = \"historical\"\n\"*\" = \"a\"\n"), 8, "policy.route.smb", "`historical`");
+        fails(
+            &format!("{ROUTED}smb = \"zz\"\n\"*\" = \"a\"\n"),
+            8,
+            "policy.route.smb",
+            "no policy named `zz`",
+        );
+        fails(
+            &format!("{ROUTED}smb = \"historical\"\n\"*\" = \"a\"\n"),
+            8,
+            "policy.route.smb",
+            "`historical`",
+        );
         fails(&format!("{ROUTED}\"*\" = \"r\"\n"), 8, "policy.route.*", "is a routed policy");
         fails(&format!("{ROUTED}smb = \"a\"\n"), 7, "policy.route", "no \"*\" route");
-        fails(&format!("{ROUTED}smb = \"a\"\n\" SMB\" = \"a\"\n\"*\" = \"a\"\n"), 9, "policy.route. SMB", "routed twice");
+        fails(
+            &format!("{ROUTED}smb = \"a\"\n\" SMB\" = \"a\"\n\"*\" = \"a\"\n"),
+            9,
+            "policy.route. SMB",
+            "routed twice",
+        );
         fails(&format!("{ROUTED}\" \" = \"a\"\n\"*\" = \"a\"\n"), 8, "policy.route. ", "empty key");
-        fails(&format!("{ROUTED}smb = 3\n\"*\" = \"a\"\n"), 8, "policy.route.smb", "expected a string");
-        fails("[[policy]]\nname = \"r\"\nroute = { \"*\" = \"a\" }\n", 1, "policy.route_by", "missing");
+        fails(
+            &format!("{ROUTED}smb = 3\n\"*\" = \"a\"\n"),
+            8,
+            "policy.route.smb",
+            "expected a string",
+        );
+        fails(
+            "[[policy]]\nname = \"r\"\nroute = { \"*\" = \"a\" }\n",
+            1,
+            "policy.route_by",
+            "missing",
+        );
         fails("[[policy]]\nname = \"r\"\nroute_by = \"segment\"\n", 1, "policy.route", "missing");
-        fails("[[policy]]\nroute_by = \"segment\"\nroute = { \"*\" = \"a\" }\n", 1, "policy.name", "missing");
-        fails("[[policy]]\nname = \"r\"\nroute_by = 1\nroute = { \"*\" = \"a\" }\n", 3, "policy.route_by", "expected a string");
-        fails("[[policy]]\nname = \"r\"\nroute_by = \"segment\"\nroute = \"a\"\n", 4, "policy.route", "expected a table");
-        fails(&format!("{ROUTED}\"*\" = \"a\"\n").replace("name = \"r\"", "name = \"a\""), 5, "policy.name", "duplicate");
-        fails(&format!("{ROUTED}\"*\" = \"a\"\n").replace("name = \"r\"", "name = \"historical\""), 5, "policy.name", "reserved");
+        fails(
+            "[[policy]]\nroute_by = \"segment\"\nroute = { \"*\" = \"a\" }\n",
+            1,
+            "policy.name",
+            "missing",
+        );
+        fails(
+            "[[policy]]\nname = \"r\"\nroute_by = 1\nroute = { \"*\" = \"a\" }\n",
+            3,
+            "policy.route_by",
+            "expected a string",
+        );
+        fails(
+            "[[policy]]\nname = \"r\"\nroute_by = \"segment\"\nroute = \"a\"\n",
+            4,
+            "policy.route",
+            "expected a table",
+        );
+        fails(
+            &format!("{ROUTED}\"*\" = \"a\"\n").replace("name = \"r\"", "name = \"a\""),
+            5,
+            "policy.name",
+            "duplicate",
+        );
+        fails(
+            &format!("{ROUTED}\"*\" = \"a\"\n").replace("name = \"r\"", "name = \"historical\""),
+            5,
+            "policy.name",
+            "reserved",
+        );
         fails(
             &format!("{ROUTED}\"*\" = \"a\"\n[[sweep]]\npolicy = \"r\"\nparameter = \"delay\"\nvalues = [1]\n"),
             10,

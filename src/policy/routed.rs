@@ -63,7 +63,11 @@ impl RoutedPolicy {
 /// column and the columns that exist (the same rule and wording as `--by`).
 pub fn check_route_columns(dataset: &Dataset, routed: &[RoutedPolicy]) -> Result<(), UsageError> {
     for r in routed {
-        slicing::check_column(dataset, &format!("policy `{}`: route_by {}", r.name, r.route_by), &r.route_by)?;
+        slicing::check_column(
+            dataset,
+            &format!("policy `{}`: route_by {}", r.name, r.route_by),
+            &r.route_by,
+        )?;
     }
     Ok(())
 }
