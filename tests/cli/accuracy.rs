@@ -39,8 +39,9 @@ fn generate(out: &Path, conversations: u64, seed: u64, format: &str, truth: Opti
     cmd.assert().success();
 }
 
-/// Runs `report` on `data` (every conversation: the window `all`) and returns the folder.
-fn report(data: &Path, out: &Path) -> std::path::PathBuf {
+/// Runs `report` on `data` (every conversation: the window `all`) with `extra` flags and
+/// returns the folder.
+fn report_with(data: &Path, out: &Path, extra: &[&str]) -> std::path::PathBuf {
     handoff()
         .args(["report", "--quiet", "--data"])
         .arg(data)
@@ -48,9 +49,14 @@ fn report(data: &Path, out: &Path) -> std::path::PathBuf {
         .arg(out)
         .arg("--policies")
         .arg(POLICIES)
+        .args(extra)
         .assert()
         .success();
     out.join("all")
+}
+
+fn report(data: &Path, out: &Path) -> std::path::PathBuf {
+    report_with(data, out, &[])
 }
 
 fn read_json(path: &Path) -> Value {
@@ -235,16 +241,7 @@ fn history_that_never_hands_off_gives_no_confident_number_for_handing_off_polici
 
 /// `report --by BY` on `data` (window `all`); returns its `summary.json` path.
 fn report_by(data: &Path, out: &Path, by: &str) -> std::path::PathBuf {
-    handoff()
-        .args(["report", "--quiet", "--by", by, "--data"])
-        .arg(data)
-        .arg("--out")
-        .arg(out)
-        .arg("--policies")
-        .arg(POLICIES)
-        .assert()
-        .success();
-    out.join("all/summary.json")
+    report_with(data, out, &["--by", by]).join("summary.json")
 }
 
 /// Slices (issue 14) against the generator's per-slice truth: on a world whose causal effects
