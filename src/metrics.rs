@@ -124,21 +124,10 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// The timing and quality metrics of a policy over `rows` (the window's conversations).
-pub fn policy_metrics<'a>(
-    rows: impl IntoIterator<Item = MetricRow<'a>>,
-    late_after: u32,
-) -> PolicyMetrics {
-    let mut acc = Accumulator::default();
-    for row in rows {
-        acc.add(&RowMetrics::of(&row, late_after));
-    }
-    acc.finish()
-}
-
-/// `policy_metrics` for several groups of conversations in one pass (the whole window and
-/// each slice, slices.md): each row, with the groups it belongs to, is measured once and
-/// counted in each of its groups. Returns one `PolicyMetrics` per group.
+/// The timing and quality metrics of a policy over several groups of conversations in one
+/// pass (group 0 the window, the others its slices, slices.md): each row, with the groups it
+/// belongs to, is measured once and counted in each of its groups. Returns one
+/// `PolicyMetrics` per group.
 pub fn policy_metrics_grouped<'a, 'g>(
     rows: impl IntoIterator<Item = (MetricRow<'a>, &'g [usize])>,
     groups: usize,
@@ -188,7 +177,7 @@ impl RowMetrics {
     }
 }
 
-/// The running sums of `policy_metrics`.
+/// The running sums of one group's metrics (`policy_metrics_grouped`).
 #[derive(Default)]
 struct Accumulator {
     premature: u64,
@@ -263,6 +252,16 @@ mod tests {
 
     fn at(p: Option<u32>) -> Decision {
         Decision { point: p, situation: None }
+    }
+
+    /// The metrics of one group: every row.
+    fn policy_metrics<'a>(
+        rows: impl IntoIterator<Item = MetricRow<'a>>,
+        late_after: u32,
+    ) -> PolicyMetrics {
+        let whole: &[usize] = &[0];
+        let mut out = policy_metrics_grouped(rows.into_iter().map(|r| (r, whole)), 1, late_after);
+        out.pop().unwrap_or_default()
     }
 
     /// Five points at turns 2, 4, 6, 8, 10; human request at point 3; qualification grows.
@@ -348,6 +347,21 @@ mod tests {
         assert_eq!(m.timing["only_history"], 1);
         assert_eq!(m.timing["same"], 0);
         assert_eq!(m.timing.len(), 6);
+    }
+
+    #[test]
+    fn grouped_metrics_count_each_row_in_each_of_its_groups() {
+        let tl = timeline();
+        let early = MetricRow { timeline: &tl, policy: at(Some(1)), reference: at(Some(2)) };
+        let never = MetricRow { timeline: &tl, policy: at(None), reference: at(Some(2)) };
+        // Group 0: both rows; group 1: the early one; group 2: the one that never hands off.
+        let rows = [(early, &[0usize, 1][..]), (never, &[0usize, 2][..])];
+        let g = policy_metrics_grouped(rows, 3, 2);
+        assert_eq!(g.len(), 3);
+        assert_eq!(g[0], policy_metrics([early, never], 2));
+        assert_eq!(g[1], policy_metrics([early], 2));
+        assert_eq!(g[2], policy_metrics([never], 2));
+        assert_eq!((g[1].premature_handoffs, g[2].late_handoffs), (1, 1));
     }
 
     #[test]

@@ -32,26 +32,18 @@ pub fn run(args: &BriefArgs) -> anyhow::Result<()> {
                 let value = crate::slicing::value(&prepared.dataset, index, &r.route_by);
                 &policies[r.target(value.as_deref())]
             });
-            let policy = routed
-                .into_iter()
-                .chain(policies.iter())
-                .chain(variants.iter().map(|v| &v.policy))
-                .zip(
-                    routed
-                        .map(|_| wanted)
-                        .into_iter()
-                        .chain(policies.iter().map(|p| p.name.as_str()))
-                        .chain(variants.iter().map(|v| v.name.as_str())),
-                )
-                .find(|(_, name)| *name == wanted)
-                .map(|(p, _)| p)
-                .ok_or_else(|| {
-                    UsageError(format!(
-                        "--policy {wanted:?} is not in {}; known: historical, {}",
-                        args.policy_args.policies.display(),
-                        named_in_file_order(&prepared.policies).join(", ")
-                    ))
-                })?;
+            let named = || {
+                let plain = policies.iter().map(|p| (p.name.as_str(), p));
+                let swept = variants.iter().map(|v| (v.name.as_str(), &v.policy));
+                plain.chain(swept).find(|(name, _)| *name == wanted).map(|(_, p)| p)
+            };
+            let policy = routed.or_else(named).ok_or_else(|| {
+                UsageError(format!(
+                    "--policy {wanted:?} is not in {}; known: historical, {}",
+                    args.policy_args.policies.display(),
+                    named_in_file_order(&prepared.policies).join(", ")
+                ))
+            })?;
             let turn = decide(policy, timeline).turn(timeline);
             let note = turn.is_none().then(|| NOTE_POLICY_NEVER_HANDS_OFF.to_string());
             (wanted.to_string(), turn, note)

@@ -424,7 +424,8 @@ impl Estimation {
         cuts: &[Cut],
     ) -> (Sliced, Scopes) {
         let decisions: Vec<&[Decision]> = policies.iter().map(|(_, d)| *d).collect();
-        let drafts = self.drafts(units, &decisions, cuts);
+        let grouping = slices::Grouping::new(cuts, &self.window);
+        let drafts = self.drafts(units, &decisions, cuts, &grouping);
         crate::stage!("stage: policies drafted");
         let scopes = Scopes::new(&self.window, cuts);
         let flat: Vec<(usize, usize)> = scopes.flat().collect();
@@ -459,7 +460,6 @@ impl Estimation {
             .filter(|d| d.problem.is_none())
             .flat_map(|d| d.statistics.interval_columns())
             .collect();
-        let grouping = slices::Grouping::new(cuts);
         if cuts.is_empty() || !grouping.is_cells() {
             self.resampler.prime(&whole);
             crate::stage!("stage: replicate sums");
@@ -475,17 +475,8 @@ impl Estimation {
             }
         } else {
             // One pass for the whole window and every slice, keyed by cell.
-            let slice_at: Vec<Vec<u32>> = cuts
-                .iter()
-                .map(|c| self.window.iter().map(|&i| slice_in(c, i)).collect())
-                .collect();
-            let mut target = Vec::with_capacity(1);
-            let cell_of: Vec<u32> = (0..self.window.len())
-                .map(|w| {
-                    grouping.targets(&slice_at, w, &mut target);
-                    target.first().copied().unwrap_or(0) as u32
-                })
-                .collect();
+            let cell_of: Vec<u32> =
+                (0..self.window.len()).map(|w| grouping.cell(w) as u32).collect();
             let cells_of: Vec<Vec<usize>> =
                 flat.iter().map(|&(c, k)| grouping.slice(c, k)).collect();
             let mut pairs: Vec<intervals::CellRestriction> = Vec::new();
@@ -575,17 +566,17 @@ impl Estimation {
             || subset.rows.iter().map(|&r| draft.handoff_points.get(r as usize).copied().flatten());
         let handoffs = points().filter(Option::is_some).count() as u64;
         let conversations = subset.len();
-        let problem = match (&draft.problem, &statistics) {
-            (Some(p), _) => Some(p.clone()),
-            (None, None) => Some("it could not be estimated".to_string()),
-            (None, Some(_)) => Estimation::support_problem(
+        // Restricted statistics are missing exactly when the whole window has a problem or
+        // the decisions are misaligned, which `support_problem` names.
+        let problem = draft.problem.clone().or_else(|| {
+            Estimation::support_problem(
                 !draft.aligned,
                 conversations,
                 handoffs > 0,
                 (handoffs as usize) < conversations,
                 history,
-            ),
-        };
+            )
+        });
         let statistics = statistics.unwrap_or_default();
         let mut evaluation =
             self.conclude(name, draft.aligned, statistics, problem, handoffs, conversations as u64);
@@ -597,13 +588,16 @@ impl Estimation {
     /// window (`resample::fixed_chunks`) run in parallel, each writing its own range of every
     /// policy's columns; their gradients and totals are added in chunk order, so nothing
     /// depends on the thread count.
-    fn drafts(&self, units: &[Unit], policies: &[&[Decision]], cuts: &[Cut]) -> Vec<Draft> {
+    /// A unit's gradients and totals go to its groups (`grouping`, of `cuts`): without cuts,
+    /// one group, the whole window.
+    fn drafts(
+        &self,
+        units: &[Unit],
+        policies: &[&[Decision]],
+        cuts: &[Cut],
+        grouping: &slices::Grouping,
+    ) -> Vec<Draft> {
         let window = &self.window;
-        // A unit's gradients and totals go to its groups (`slices::Grouping`): without cuts,
-        // one group, the whole window.
-        let slice_at: Vec<Vec<u32>> =
-            cuts.iter().map(|c| window.iter().map(|&i| slice_in(c, i)).collect()).collect();
-        let grouping = slices::Grouping::new(cuts);
         let groups = grouping.count;
         let cfg = &self.config;
         let (kind, clip) = (cfg.estimator, cfg.clip);
@@ -642,13 +636,8 @@ impl Estimation {
             // accumulators stay in cache; within a cell the order is the window's, so every
             // sum is the same as in window order.
             let order: Vec<usize> = if grouping.is_cells() && groups > 1 {
-                let mut keyed: Vec<(usize, usize)> = range
-                    .clone()
-                    .map(|w| {
-                        grouping.targets(&slice_at, w, &mut targets);
-                        (targets[0], w)
-                    })
-                    .collect();
+                let mut keyed: Vec<(usize, usize)> =
+                    range.clone().map(|w| (grouping.cell(w), w)).collect();
                 keyed.sort_unstable();
                 keyed.into_iter().map(|(_, w)| w).collect()
             } else {
@@ -656,7 +645,7 @@ impl Estimation {
             };
             for w in order {
                 let i = window[w];
-                grouping.targets(&slice_at, w, &mut targets);
+                grouping.targets(w, &mut targets);
                 memo.clear();
                 rows.clear();
                 let fitted_model = model.and_then(|o| o.model_for(i));
@@ -1088,12 +1077,6 @@ fn finite(v: f64) -> f64 {
     } else {
         0.0
     }
-}
-
-/// Unit `i`'s slice of `cut`, kept inside the cut's slices.
-fn slice_in(cut: &Cut, i: usize) -> u32 {
-    let last = cut.slices.saturating_sub(1) as u32;
-    cut.slice_of.get(i).copied().unwrap_or(0).min(last)
 }
 
 /// The policy's decision point clamped into the timeline; `None` when it never hands off.

@@ -39,10 +39,20 @@ pub(crate) struct Grouping {
     /// Cells: each cut's stride (mixed radix); otherwise each cut's first group.
     steps: Vec<usize>,
     slices: Vec<usize>,
+    /// Per cut, each window position's slice (kept inside the cut's slices).
+    slice_at: Vec<Vec<u32>>,
 }
 
 impl Grouping {
-    pub fn new(cuts: &[Cut]) -> Grouping {
+    /// The grouping of `cuts` over `window` (the units in the window, in unit order).
+    pub fn new(cuts: &[Cut], window: &[usize]) -> Grouping {
+        let slice_at = cuts
+            .iter()
+            .map(|c| {
+                let last = c.slices.saturating_sub(1) as u32;
+                window.iter().map(|&i| c.slice_of.get(i).copied().unwrap_or(0).min(last)).collect()
+            })
+            .collect();
         let slices: Vec<usize> = cuts.iter().map(|c| c.slices.max(1)).collect();
         let product = slices.iter().try_fold(1usize, |a, &s| a.checked_mul(s));
         match product {
@@ -53,7 +63,7 @@ impl Grouping {
                     steps.push(stride);
                     stride *= s;
                 }
-                Grouping { count, cells: true, steps, slices }
+                Grouping { count, cells: true, steps, slices, slice_at }
             }
             _ => {
                 let mut steps = Vec::with_capacity(slices.len());
@@ -62,7 +72,7 @@ impl Grouping {
                     steps.push(next);
                     next += s;
                 }
-                Grouping { count: next, cells: false, steps, slices }
+                Grouping { count: next, cells: false, steps, slices, slice_at }
             }
         }
     }
@@ -72,17 +82,22 @@ impl Grouping {
         self.cells
     }
 
-    /// The groups of the unit at window position `w` (`slice_at[c][w]`: its slice in cut `c`).
-    pub fn targets(&self, slice_at: &[Vec<u32>], w: usize, out: &mut Vec<usize>) {
+    /// The groups of the unit at window position `w`.
+    pub fn targets(&self, w: usize, out: &mut Vec<usize>) {
         out.clear();
         if self.cells {
-            out.push(slice_at.iter().zip(&self.steps).map(|(at, &s)| at[w] as usize * s).sum());
+            out.push(self.cell(w));
         } else {
             out.push(0);
-            for (at, &first) in slice_at.iter().zip(&self.steps) {
+            for (at, &first) in self.slice_at.iter().zip(&self.steps) {
                 out.push(first + at[w] as usize);
             }
         }
+    }
+
+    /// Cells mode: the cell of the unit at window position `w`.
+    pub fn cell(&self, w: usize) -> usize {
+        self.slice_at.iter().zip(&self.steps).map(|(at, &s)| at[w] as usize * s).sum()
     }
 
     /// The groups whose sum is the whole window.
@@ -254,12 +269,12 @@ mod tests {
         let a = [0u32, 1, 2, 0];
         let b = [1u32, 0, 1, 1];
         let cuts = [Cut { slice_of: &a, slices: 3 }, Cut { slice_of: &b, slices: 2 }];
-        let g = Grouping::new(&cuts);
+        let window = [0, 1, 2, 3];
+        let g = Grouping::new(&cuts, &window);
         assert!(g.is_cells());
         assert_eq!(g.count, 6);
-        let at = vec![a.to_vec(), b.to_vec()];
         let mut t = Vec::new();
-        g.targets(&at, 2, &mut t);
+        g.targets(2, &mut t);
         assert_eq!(t, [2 + 3]);
         assert_eq!(g.whole(), (0..6).collect::<Vec<_>>());
         // Slice 1 of the first cut: cells (1, 0) and (1, 1).
@@ -268,10 +283,10 @@ mod tests {
         // Too many cells: one group per slice of every cut, plus the whole window.
         let many: Vec<u32> = (0..9).collect();
         let cuts = [Cut { slice_of: &many, slices: 9 }, Cut { slice_of: &many, slices: 9 }];
-        let g = Grouping::new(&cuts);
+        let g = Grouping::new(&cuts, &(0..9).collect::<Vec<_>>());
         assert!(!g.is_cells());
         assert_eq!(g.count, 19);
-        g.targets(&[many.clone(), many.clone()], 4, &mut t);
+        g.targets(4, &mut t);
         assert_eq!(t, [0, 5, 14]);
         assert_eq!(g.whole(), [0]);
         assert_eq!(g.slice(1, 2), [12]);
