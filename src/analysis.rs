@@ -20,6 +20,7 @@ use crate::metrics::{historical_extras, policy_metrics_grouped, MetricRow, Polic
 use crate::model::{Conversation, Dataset, Micros};
 use crate::policy::{all_policies, PoliciesFile, Variant};
 use crate::replay::{Decision, Replayed, Timeline};
+use crate::searching::{run_searches, SearchSummary};
 use crate::signals::detect::DatasetSignals;
 use crate::signals::SignalSource;
 use crate::slicing::{self, CutPlan, SliceSettings};
@@ -57,6 +58,8 @@ pub struct Inputs<'a> {
 pub struct Analysis {
     pub summary: Summary,
     pub decisions: DecisionTable,
+    /// One per `[[search]]` block, in file order (search.md).
+    pub searches: Vec<SearchSummary>,
 }
 
 /// Runs the whole analysis of `window` (conversations that started in it; models fitted on
@@ -69,21 +72,7 @@ pub fn analyse(
 ) -> Analysis {
     let dataset = &inputs.dataset;
     let single_currency = dataset.quality.currencies.len() <= 1;
-    let fit_indices: Vec<usize> = (0..dataset.conversations.len())
-        .filter(|&i| window.until.is_none_or(|u| dataset.conversations[i].started_at < u))
-        .collect();
-    let units: Vec<Unit> = fit_indices
-        .iter()
-        .map(|&i| {
-            let conversation = &dataset.conversations[i];
-            Unit {
-                conversation,
-                timeline: &inputs.timelines[i],
-                observed: observe(conversation, settings.outcome_days, single_currency),
-                in_window: window.contains(conversation.started_at),
-            }
-        })
-        .collect();
+    let (fit_indices, units) = fit_units(inputs, window, settings.outcome_days);
 
     let (policies, variants) = all_policies(inputs.policies);
     let reference = &inputs.policies.quality.policy;
@@ -103,6 +92,7 @@ pub fn analyse(
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
     crate::stage!("stage: models fitted", units = units.len());
+    let searches = run_searches(&estimation, &units, inputs.policies, None);
     let pick = |per_conv: &[Decision]| -> Vec<Decision> {
         fit_indices.iter().map(|&i| per_conv[i]).collect()
     };
@@ -264,7 +254,49 @@ pub fn analyse(
     };
     summary.warnings = warnings(inputs, window, members, settings, &summary);
     summary.findings = crate::findings::findings(&summary);
-    Analysis { summary, decisions }
+    Analysis { summary, decisions, searches }
+}
+
+/// The conversations the models are fitted on (every accepted one that started before the
+/// window ends: their indices in the data set) and their units.
+fn fit_units<'a>(
+    inputs: &Inputs<'a>,
+    window: &Window,
+    outcome_days: u32,
+) -> (Vec<usize>, Vec<Unit<'a>>) {
+    let dataset = inputs.dataset;
+    let single_currency = dataset.quality.currencies.len() <= 1;
+    let fit_indices: Vec<usize> = (0..dataset.conversations.len())
+        .filter(|&i| window.until.is_none_or(|u| dataset.conversations[i].started_at < u))
+        .collect();
+    let units: Vec<Unit> = fit_indices
+        .iter()
+        .map(|&i| {
+            let conversation = &dataset.conversations[i];
+            Unit {
+                conversation,
+                timeline: &inputs.timelines[i],
+                observed: observe(conversation, outcome_days, single_currency),
+                in_window: window.contains(conversation.started_at),
+            }
+        })
+        .collect();
+    (fit_indices, units)
+}
+
+/// The searches alone (`handoff optimize`): the models fitted as `analyse` fits them, then
+/// every search of the policies file (or the one named `only`).
+pub fn analyse_searches(
+    inputs: &Inputs,
+    window: &Window,
+    settings: &AnalysisSettings,
+    only: Option<&str>,
+) -> Vec<SearchSummary> {
+    let (_, units) = fit_units(inputs, window, settings.outcome_days);
+    let reference = &inputs.policies.quality.policy;
+    let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
+    crate::stage!("stage: models fitted", units = units.len());
+    run_searches(&estimation, &units, inputs.policies, only)
 }
 
 /// What history observed, with `--outcome-days` applied: a meeting or opportunity counts when

@@ -33,6 +33,9 @@ pub enum Command {
     Signals(SignalsArgs),
     /// The context packet a rep receives for one conversation.
     Brief(BriefArgs),
+    /// Run the policy searches alone: the leaderboard, the recommendation and its honest
+    /// value on stdout, `recommended.toml` written.
+    Optimize(OptimizeArgs),
 }
 
 impl Command {
@@ -44,6 +47,7 @@ impl Command {
             Command::Validate(a) => Some(&a.common),
             Command::Signals(a) => Some(&a.common),
             Command::Brief(a) => Some(&a.common),
+            Command::Optimize(a) => Some(&a.common),
             Command::Generate(_) => None,
         }
     }
@@ -173,12 +177,40 @@ pub struct ReportArgs {
     pub estimate: EstimateArgs,
     #[command(flatten)]
     pub slices: SliceArgs,
+    /// A `[[search]]` whose family has more candidates is refused (exit 2).
+    #[arg(long, env = "HANDOFF_MAX_CANDIDATES", default_value_t = crate::searching::DEFAULT_MAX_CANDIDATES)]
+    pub max_candidates: u64,
     /// The reports root; the report goes to `<out>/<label>/`.
     #[arg(long, env = "HANDOFF_OUT", default_value = "reports")]
     pub out: PathBuf,
     /// Seconds to wait while another run writes to the same reports root before giving up
     #[arg(long, env = "HANDOFF_LOCK_TIMEOUT", default_value = "60", value_parser = lock_timeout)]
     pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OptimizeArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    #[command(flatten)]
+    pub estimate: EstimateArgs,
+    /// Run only the search of this name (default: every `[[search]]` of the policies file).
+    #[arg(long, env = "HANDOFF_SEARCH")]
+    pub search: Option<String>,
+    /// A search whose family has more candidates is refused (exit 2).
+    #[arg(long, env = "HANDOFF_MAX_CANDIDATES", default_value_t = crate::searching::DEFAULT_MAX_CANDIDATES)]
+    pub max_candidates: u64,
+    /// Candidates shown in the table.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// The policies file written with the recommendation; `FILE.json` beside it gets the
+    /// same content as a report's `search.json`.
+    #[arg(long, env = "HANDOFF_OPTIMIZE_OUT", default_value = "recommended.toml")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -42,7 +42,10 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         if cause.is::<DataError>() {
             return exit::DATA;
         }
-        if cause.is::<UsageError>() || cause.is::<crate::policy::PolicyFileError>() {
+        if cause.is::<UsageError>()
+            || cause.is::<crate::policy::PolicyFileError>()
+            || cause.is::<crate::searching::FamilyTooLarge>()
+        {
             return exit::USAGE;
         }
         if let Some(err) = cause.downcast_ref::<DetectorError>() {

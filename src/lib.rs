@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod replay;
 pub mod report;
+pub mod searching;
 pub mod signals;
 pub mod slicing;
 pub mod summary;

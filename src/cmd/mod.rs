@@ -2,6 +2,7 @@
 
 pub mod brief;
 pub mod generate;
+pub mod optimize;
 pub mod options;
 pub mod replay;
 pub mod report;
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Generate(args) => generate::run(&args),
         Command::Signals(args) => signals::run(&args),
         Command::Brief(args) => brief::run(&args),
+        Command::Optimize(args) => optimize::run(&args),
     }
 }

@@ -10,6 +10,7 @@ use crate::estimate::EstimationConfig;
 use crate::pipeline::{self, prepare_without_text, WindowSpec};
 use crate::report::folder::ReportWriter;
 use crate::report::history::rows_from_summary;
+use crate::report::search::RecommendedContext;
 use crate::report::{ReportData, RunInfo};
 use crate::slicing::SliceSettings;
 use anyhow::Context;
@@ -21,6 +22,10 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let started_at = crate::time::rfc3339_millis(chrono::Utc::now());
     let window_spec = WindowSpec::from(&args.window);
     pipeline::check_window_flags(&window_spec)?;
+    // A family too large is refused before any data is read.
+    let file = crate::policy::file::load_policies(&args.policy.policies)?;
+    let path = args.policy.policies.display().to_string();
+    crate::searching::check_family_sizes(&file, &path, args.max_candidates)?;
     let mut prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;
     let (window, as_of) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
@@ -46,6 +51,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         },
     };
     let analysis = analyse(&prepared.inputs(), &window, &members, &settings);
+    let policies = prepared.policies.policies.clone();
     for warning in &analysis.summary.warnings {
         tracing::warn!("{warning}");
     }
@@ -59,12 +65,27 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let mut run = RunInfo::start(std::env::args().collect(), &inputs, args.estimate.seed)?;
     run.started_at = started_at;
     let history = rows_from_summary(&window, &analysis.summary);
+    let recommended = if analysis.searches.is_empty() {
+        RecommendedContext::default()
+    } else {
+        let s = &analysis.summary;
+        recommended_context(
+            &args.policy.policies,
+            &args.common.data,
+            &run,
+            &s.window.label,
+            &s.settings.as_of,
+            &policies,
+        )?
+    };
     let data = ReportData {
         summary: analysis.summary,
         decisions: analysis.decisions,
         rejections,
         charts: Vec::new(),
         run,
+        searches: analysis.searches,
+        recommended,
     };
     let writer = ReportWriter { lock_timeout: args.lock_timeout, ..Default::default() };
     let folder = writer.write(&args.out, &window, data, history)?;
@@ -74,4 +95,37 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         folder.display()
     );
     Ok(())
+}
+
+/// What `recommended.toml` repeats: the command that evaluates it, the window, the data's
+/// hash and date, and the policies file's signal settings, quality reference and policies.
+pub(crate) fn recommended_context(
+    policies_file: &std::path::Path,
+    data: &std::path::Path,
+    run: &RunInfo,
+    summary_window: &str,
+    as_of: &str,
+    policies: &[crate::policy::Policy],
+) -> anyhow::Result<RecommendedContext> {
+    let text = std::fs::read_to_string(policies_file)
+        .with_context(|| format!("{}: cannot be read", policies_file.display()))?;
+    let mut context = RecommendedContext::carry(&text, policies.to_vec())
+        .with_context(|| policies_file.display().to_string())?;
+    context.command =
+        format!("handoff report --data {} --policies recommended.toml", data.display());
+    context.window = summary_window.to_string();
+    context.as_of = as_of.to_string();
+    context.data_hash = data_hash(run, policies_file);
+    Ok(context)
+}
+
+/// sha256 over the data files' own hashes (in `run.json`'s order), the policies file left out.
+pub(crate) fn data_hash(run: &RunInfo, policies: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let policies = policies.display().to_string();
+    for (_, hash) in run.inputs.iter().filter(|(f, _)| **f != policies) {
+        hasher.update(hash.as_bytes());
+    }
+    format!("{:x}", hasher.finalize())
 }

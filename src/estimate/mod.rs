@@ -27,6 +27,7 @@ pub mod intervals;
 pub mod logistic;
 pub mod models;
 pub mod resample;
+pub mod search;
 pub mod slices;
 pub mod sweep;
 pub mod uncertainty;

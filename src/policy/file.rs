@@ -14,6 +14,7 @@ use toml::de::{DeString, DeTable, DeValue};
 use toml::Spanned;
 
 use super::routed::{RoutedPolicy, FALLBACK};
+use super::search::{subsets, Search, SearchKey};
 use super::sweep::{parameter_value_problem, Objective, SweepParameter};
 use super::{Policy, QualityReference, Sweep};
 use crate::signals::lexicon::{read_lexicon_table, LexiconConfig};
@@ -29,6 +30,8 @@ pub struct PoliciesFile {
     /// tables).
     pub routed: Vec<RoutedPolicy>,
     pub sweeps: Vec<Sweep>,
+    /// The `[[search]]` blocks, in file order (search.md).
+    pub searches: Vec<Search>,
     pub lexicon: LexiconConfig,
     pub quality: QualityReference,
 }
@@ -57,6 +60,7 @@ pub fn parse_policies(text: &str, path: &str) -> Result<PoliciesFile, PolicyFile
     let mut file = PoliciesFile::default();
     let mut policy_tables = Vec::new();
     let mut sweep_tables = Vec::new();
+    let mut search_tables = Vec::new();
     for (key, value) in entries_in_file_order(document.get_ref()) {
         match key.get_ref().as_ref() {
             "signal_source" => {
@@ -72,6 +76,7 @@ pub fn parse_policies(text: &str, path: &str) -> Result<PoliciesFile, PolicyFile
             }
             "policy" => policy_tables = ctx.array_of_tables(value, "policy")?,
             "sweep" => sweep_tables = ctx.array_of_tables(value, "sweep")?,
+            "search" => search_tables = ctx.array_of_tables(value, "search")?,
             "lexicon" => file.lexicon = ctx.lexicon(value)?,
             "quality" => file.quality = ctx.quality(value)?,
             other => {
@@ -79,7 +84,7 @@ pub fn parse_policies(text: &str, path: &str) -> Result<PoliciesFile, PolicyFile
                     key.span(),
                     other,
                     "unknown top-level key (expected signal_source, [[policy]], [[sweep]], \
-                     [lexicon], [lexicon.extend] or [quality])"
+                     [[search]], [lexicon], [lexicon.extend] or [quality])"
                         .into(),
                 ))
             }
@@ -115,6 +120,18 @@ pub fn parse_policies(text: &str, path: &str) -> Result<PoliciesFile, PolicyFile
     for table in sweep_tables {
         let sweep = ctx.sweep(table, &file.policies, &file.routed)?;
         file.sweeps.push(sweep);
+    }
+    for table in search_tables {
+        let search = ctx.search(table, &file.policies, &file.routed)?;
+        if file.searches.iter().any(|s: &Search| s.name == search.name) {
+            let span = table.get_ref().as_table().and_then(name_span).unwrap_or(table.span());
+            return Err(ctx.error(
+                span,
+                "search.name",
+                format!("duplicate search name `{}`", search.name),
+            ));
+        }
+        file.searches.push(search);
     }
     Ok(file)
 }
@@ -823,6 +840,212 @@ impl Ctx<'_> {
         })
     }
 
+    /// A `[[search]]` block (search.md), its `"subsets"` expanded over the base.
+    fn search(
+        &self,
+        value: &Value<'_>,
+        policies: &[Policy],
+        routed: &[RoutedPolicy],
+    ) -> Result<Search, PolicyFileError> {
+        let table = self.table(value, "search")?;
+        let mut name: Option<String> = None;
+        let mut base: Option<&Policy> = None;
+        let mut objective = Objective::Opportunities;
+        let mut handoff_cost = 0.0;
+        // The varied keys as written, resolved once the base is known (it may come later).
+        let mut varied: Vec<(String, &Value<'_>)> = Vec::new();
+        for (k, v) in entries_in_file_order(table) {
+            let key_name = k.get_ref().as_ref();
+            let key = format!("search.{key_name}");
+            let key = key.as_str();
+            match key_name {
+                "name" => {
+                    let n = self.string(v, key)?;
+                    check_search_name(n).map_err(|m| self.error(v.span(), key, m))?;
+                    name = Some(n.to_string());
+                }
+                "policy" => {
+                    let wanted = self.string(v, key)?;
+                    if routed.iter().any(|r| r.name == wanted) {
+                        return Err(self.error(
+                            v.span(),
+                            key,
+                            format!(
+                                "`{wanted}` is a routed policy; a search's base must be a \
+                                 plain policy"
+                            ),
+                        ));
+                    }
+                    base = Some(policies.iter().find(|p| p.name == wanted).ok_or_else(|| {
+                        self.error(v.span(), key, format!("no policy named `{wanted}`"))
+                    })?);
+                }
+                "objective" => {
+                    let s = self.string(v, key)?;
+                    objective = parse_objective(s).ok_or_else(|| {
+                        self.error(
+                            v.span(),
+                            key,
+                            format!(
+                                "unknown objective `{s}` (expected meetings, opportunities or \
+                                 pipeline)"
+                            ),
+                        )
+                    })?;
+                }
+                "handoff_cost" => handoff_cost = self.non_negative(v, key)?,
+                "weights" => {
+                    for (wk, wv) in entries_in_file_order(self.table(v, key)?) {
+                        varied.push((format!("weights.{}", wk.get_ref()), wv));
+                    }
+                }
+                _ => varied.push((key_name.to_string(), v)),
+            }
+        }
+        let Some(name) = name else {
+            return Err(self.error(value.span(), "search.name", "missing required key".into()));
+        };
+        let Some(base) = base else {
+            return Err(self.error(value.span(), "search.policy", "missing required key".into()));
+        };
+        let mut keys: Vec<SearchKey> = Vec::new();
+        for (key_name, v) in varied {
+            let key = format!("search.{key_name}");
+            let key = key.as_str();
+            let search_key = match key_name.as_str() {
+                "hand_off_on" => SearchKey::HandOffOn(self.alternatives(
+                    v,
+                    key,
+                    |list| {
+                        if list.is_empty() {
+                            return Err("hand_off_on must not be empty".into());
+                        }
+                        list.iter()
+                            .map(|s| Situation::parse(s).ok_or_else(|| unknown_situation(s)))
+                            .collect()
+                    },
+                    || subsets(&base.hand_off_on, false),
+                )?),
+                "unless" => SearchKey::Unless(self.alternatives(
+                    v,
+                    key,
+                    |list| {
+                        list.iter()
+                            .map(|g| {
+                                Guard::parse(g).ok_or_else(|| {
+                                    format!(
+                                        "unknown guard `{g}` (expected qualification_incomplete, \
+                                     scheduling or simple_question)"
+                                    )
+                                })
+                            })
+                            .collect()
+                    },
+                    || subsets(&base.unless, true),
+                )?),
+                "bypass" => SearchKey::Bypass(self.alternatives(
+                    v,
+                    key,
+                    |list| {
+                        list.iter()
+                            .map(|s| Situation::parse(s).ok_or_else(|| unknown_situation(s)))
+                            .collect()
+                    },
+                    || subsets(&base.hand_off_on, true),
+                )?),
+                other => {
+                    let parameter = parse_parameter(other).map_err(|_| {
+                        self.error(
+                            v.span(),
+                            key,
+                            "unknown key in [[search]] (expected name, policy, objective, \
+                             handoff_cost, hand_off_on, unless, bypass, threshold, delay, \
+                             min_turn, min_qualified, repeated_objection_after, \
+                             enterprise_employees or weights.<signal>)"
+                                .into(),
+                        )
+                    })?;
+                    if matches!(parameter, SweepParameter::Threshold | SweepParameter::Weight(_))
+                        && !base.hand_off_on.contains(&Situation::Score)
+                    {
+                        return Err(self.error(
+                            v.span(),
+                            key,
+                            format!(
+                                "policy `{}` does not list `score` in hand_off_on, so it cannot \
+                                 take `{}`",
+                                base.name,
+                                parameter.name()
+                            ),
+                        ));
+                    }
+                    let items = self.array(v, key)?;
+                    if items.is_empty() {
+                        return Err(self.error(v.span(), key, "must not be empty".into()));
+                    }
+                    let mut values = Vec::with_capacity(items.len());
+                    for item in items {
+                        let n = self.number(item, key)?;
+                        if let Some(problem) = parameter_value_problem(parameter, n) {
+                            return Err(self.error(item.span(), key, problem));
+                        }
+                        values.push(super::sweep::round_value(n));
+                    }
+                    SearchKey::Numeric(parameter, values)
+                }
+            };
+            if keys.iter().any(|k| k.name() == search_key.name()) {
+                return Err(self.error(v.span(), key, "is varied twice".into()));
+            }
+            if search_key.is_empty() {
+                return Err(self.error(v.span(), key, "leaves no alternative".into()));
+            }
+            keys.push(search_key);
+        }
+        Ok(Search {
+            name,
+            policy: base.name.clone(),
+            objective,
+            handoff_cost,
+            keys,
+            line: self.line(&value.span()),
+        })
+    }
+
+    /// A list key of a search: `"subsets"` (what `subsets` gives) or a non-empty list of
+    /// alternatives, each a list of names read by `item`.
+    fn alternatives<T: PartialEq>(
+        &self,
+        value: &Value<'_>,
+        key: &str,
+        item: impl Fn(&[String]) -> Result<Vec<T>, String>,
+        subsets: impl FnOnce() -> Vec<Vec<T>>,
+    ) -> Result<Vec<Vec<T>>, PolicyFileError> {
+        if let Some(s) = value.get_ref().as_str() {
+            if s == "subsets" {
+                return Ok(subsets());
+            }
+            return Err(self.error(
+                value.span(),
+                key,
+                format!("expected \"subsets\" or a list of alternatives, found \"{s}\""),
+            ));
+        }
+        let items = self.array(value, key)?;
+        if items.is_empty() {
+            return Err(self.error(value.span(), key, "must not be empty".into()));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for alternative in items {
+            let names: Vec<String> =
+                self.strings(alternative, key)?.into_iter().map(|(n, _)| n).collect();
+            let mut list = item(&names).map_err(|m| self.error(alternative.span(), key, m))?;
+            dedup_in_order(&mut list);
+            out.push(list);
+        }
+        Ok(out)
+    }
+
     /// `from + i * step` while it does not pass `to` by more than 1e-9; each point carries the
     /// span blamed for a bad value (`from` for the first point, `step` for the others).
     fn grid(
@@ -866,6 +1089,31 @@ fn check_policy_name(name: &str) -> Result<(), String> {
         return Err("`historical` is reserved for the logged behaviour".into());
     }
     Ok(())
+}
+
+fn check_search_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(format!("`{name}` is not a valid name (letters, digits, '-' and '_' only)"));
+    }
+    Ok(())
+}
+
+fn unknown_situation(name: &str) -> String {
+    format!(
+        "unknown situation `{name}` (expected human_request, high_intent, complex_discovery, \
+         multiple_stakeholders, enterprise, sensitive, repeated_objection or score)"
+    )
+}
+
+/// Keeps the first of repeated entries (a repeated entry changes nothing).
+fn dedup_in_order<T: PartialEq>(list: &mut Vec<T>) {
+    let mut kept: Vec<T> = Vec::with_capacity(list.len());
+    for x in list.drain(..) {
+        if !kept.contains(&x) {
+            kept.push(x);
+        }
+    }
+    *list = kept;
 }
 
 fn parse_parameter(s: &str) -> Result<SweepParameter, String> {

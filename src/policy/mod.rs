@@ -1,14 +1,17 @@
 //! Handoff policies: their semantics as data (`Policy`), the policies file (`file`), routed
-//! policies (`routed`), and the expansion of sweeps into named variants (`sweep`).
+//! policies (`routed`), the expansion of sweeps into named variants (`sweep`), and the
+//! families of candidates that searches explore (`search`).
 
 pub mod file;
 pub mod routed;
+pub mod search;
 pub mod sweep;
 
 use crate::signals::vocabulary::{Guard, Signal, Situation};
 
 pub use file::{parse_policies, PoliciesFile, PolicyFileError};
 pub use routed::RoutedPolicy;
+pub use search::{Candidate, Search, SearchKey};
 pub use sweep::{Objective, Sweep, SweepParameter, Variant};
 
 /// The plain named policies of `file` followed by every sweep variant, in file order (the

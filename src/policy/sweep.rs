@@ -140,7 +140,7 @@ pub fn expand(sweep_index: usize, sweep: &Sweep, policy: &Policy) -> Vec<Variant
         .collect()
 }
 
-fn set_parameter(policy: &mut Policy, parameter: SweepParameter, value: f64) {
+pub(crate) fn set_parameter(policy: &mut Policy, parameter: SweepParameter, value: f64) {
     let whole = integral(value).unwrap_or(value.round() as i64).max(0);
     let as_u32 = u32::try_from(whole).unwrap_or(u32::MAX);
     match parameter {

@@ -39,6 +39,9 @@ pub fn all_exporters() -> Vec<Box<dyn Exporter>> {
         Box::new(PoliciesCsv),
         Box::new(SweepsCsv),
         Box::new(SlicesCsv),
+        Box::new(SearchJson),
+        Box::new(SearchCsv),
+        Box::new(RecommendedToml),
         Box::new(RejectedCsv),
         Box::new(DecisionsParquet),
         Box::new(ReportMarkdown),
@@ -52,6 +55,9 @@ pub struct PoliciesCsv;
 pub struct SweepsCsv;
 pub struct SlicesCsv;
 pub struct RejectedCsv;
+pub struct SearchJson;
+pub struct SearchCsv;
+pub struct RecommendedToml;
 pub struct DecisionsParquet;
 pub struct ReportMarkdown;
 pub struct ReportHtml;
@@ -112,6 +118,52 @@ impl Exporter for SlicesCsv {
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
         csv_bytes(slices_frame(&data.summary.slices)?).context("encoding slices.csv")
+    }
+}
+
+impl Exporter for SearchJson {
+    fn file_name(&self) -> &str {
+        "search.json"
+    }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
+    fn applies(&self, data: &ReportData) -> bool {
+        !data.searches.is_empty()
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        crate::report::search::search_json(&data.searches)
+    }
+}
+
+impl Exporter for SearchCsv {
+    fn file_name(&self) -> &str {
+        "search.csv"
+    }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
+    fn applies(&self, data: &ReportData) -> bool {
+        !data.searches.is_empty()
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        csv_bytes(crate::report::search::search_frame(&data.searches)?)
+            .context("encoding search.csv")
+    }
+}
+
+impl Exporter for RecommendedToml {
+    fn file_name(&self) -> &str {
+        "recommended.toml"
+    }
+    fn concurrent_with_charts(&self) -> bool {
+        true
+    }
+    fn applies(&self, data: &ReportData) -> bool {
+        !data.searches.is_empty()
+    }
+    fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
+        Ok(crate::report::search::recommended_toml(&data.searches, &data.recommended).into_bytes())
     }
 }
 

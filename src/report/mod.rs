@@ -17,6 +17,7 @@ pub mod folder;
 pub mod frame;
 pub mod history;
 pub mod page;
+pub mod search;
 pub mod slices;
 
 use std::collections::BTreeMap;
@@ -40,6 +41,10 @@ pub struct ReportData {
     /// Filled by `folder::write_report` after the charts are drawn into the new folder.
     pub charts: Vec<ChartFile>,
     pub run: RunInfo,
+    /// One per `[[search]]` block (search.md); empty without searches.
+    pub searches: Vec<crate::searching::SearchSummary>,
+    /// What `recommended.toml` repeats of the run and its policies file.
+    pub recommended: search::RecommendedContext,
 }
 
 /// `run.json`: what makes a run reproducible or differ (the only file allowed to differ

@@ -23,6 +23,10 @@ struct PageView {
     title: String,
     window_label: String,
     window_span: String,
+    /// The Recommendation section (Markdown), first on the page; empty without searches.
+    recommendation: String,
+    /// The same, as plain lines for the HTML page.
+    recommendation_lines: Vec<String>,
     findings: Vec<String>,
     warnings: Vec<String>,
     policies: Vec<PolicyView>,
@@ -197,6 +201,8 @@ fn view(data: &ReportData) -> PageView {
         title: format!("Handoff policy report: {}", s.window.label),
         window_label: s.window.label.clone(),
         window_span: window_span(s),
+        recommendation: crate::report::search::recommendation_markdown(&data.searches),
+        recommendation_lines: crate::report::search::recommendation_lines(&data.searches),
         findings: s.findings.clone(),
         warnings: s.warnings.clone(),
         policies: s.policies.iter().map(policy_view).collect(),

@@ -1,0 +1,669 @@
+//! Policy search (search.md): every candidate of a family estimated without a refit, the
+//! recommendation by the one-standard-error rule, and the honest, cross-fitted value of
+//! "search this family and deploy the winner".
+//!
+//! **Why no refit per candidate.** With `dr`, a policy's contribution in conversation `i` is
+//! `m(x_i, h_i) + w_i [h_i = h0_i] (y_i - m(x_i, h0_i))`: the outcome model at the policy's
+//! handoff point `h_i`, and history's weighted residual where the policy agrees with history.
+//! Both are computed once per conversation for every decision point and every fold model
+//! (`Tables`), so a candidate costs its replay (shared by candidates with one rule: the
+//! `Replayer` compiles each distinct rule once) and one lookup per conversation and model.
+//!
+//! **Why the honest value needs no more fits.** The outcome models are already cross-fitted
+//! on folds keyed by `conversation_id` (`models::CrossFitted`): fold model `k` never saw fold
+//! `k`. The search uses the same folds. For fold `k`, every candidate is estimated on the
+//! other folds *with model `k`* (its residuals there are in-sample, as a model's own fit is),
+//! one is chosen by the rule, and it is estimated on fold `k`, whose outcomes neither chose it
+//! nor fitted the model. The hazard model is the run's (fitted on every conversation's
+//! handoffs, never on an outcome), so no outcome of fold `k` reaches its choice. The
+//! held-out estimates together are the value of searching; their per-conversation
+//! contributions give its interval and the paired differences.
+//!
+//! Candidates' intervals are normal intervals on their per-conversation contributions (the
+//! fitted models held fixed), so a leaderboard of thousands costs one pass each; the report
+//! evaluates the recommendation as a named policy, with the run's full intervals, when
+//! `recommended.toml` is read back.
+
+use rayon::prelude::*;
+
+use super::estimators::{weight, UnitInput};
+use super::intervals::Z95;
+use super::models::{history_point, FOLDS};
+use super::value::Estimate;
+use super::{Estimation, EstimatorKind, Outcome, Unit};
+use crate::policy::sweep::Objective;
+use crate::policy::{Candidate, Policy};
+use crate::replay::{Facts, Replayer};
+
+/// Candidates replayed together: bounds the memory of their handoff points.
+const BATCH: usize = 256;
+
+/// The shares below which a candidate's estimate rests on the outcome model alone (the
+/// report's warning rule, `Estimation::reliance_warning`): never recommended.
+const MIN_MATCHED_SHARE: f64 = 0.05;
+const MIN_EFFECTIVE_SAMPLE: f64 = 30.0;
+
+/// Per window conversation, what every candidate's contribution is looked up from.
+struct Tables {
+    /// Per conversation, where its rows start in `m` (`points + 1` rows of `models`
+    /// values: row 0 is "never hands off", row `p` a handoff at decision point `p`).
+    offsets: Vec<usize>,
+    points: Vec<u32>,
+    /// `m_k(x, h)` of the objective, row-major by (conversation, row, model).
+    m: Vec<f32>,
+    /// Per conversation and model, `w (y - m_k(x, h0))`.
+    residual: Vec<f32>,
+    /// History's handoff point (0: never).
+    history: Vec<u32>,
+    /// The clipped weight of history's path (for the effective sample size).
+    weight: Vec<f32>,
+    /// Fold of the conversation.
+    fold: Vec<u8>,
+    /// The observed objective (for `historical`).
+    observed: Vec<f32>,
+    models: usize,
+    /// The window positions in table order: grouped by fold (window order within a fold), so
+    /// that a candidate's pass keeps each fold's sums in registers.
+    order: Vec<usize>,
+    /// Where each fold's conversations start in table order (`models + 1` entries).
+    fold_starts: Vec<usize>,
+}
+
+/// One candidate's sums: per (model `k`, fold `f`) its net contributions and their squares,
+/// and per fold the counts behind the warnings.
+#[derive(Clone, Debug)]
+struct Sums {
+    net: Vec<f64>,
+    squares: Vec<f64>,
+    /// Per fold: conversations, handoffs, agreeing with history, sum of weights and of
+    /// squared weights over the agreeing ones, conversations kept with the AI.
+    count: Vec<f64>,
+    handoffs: Vec<f64>,
+    matched: Vec<f64>,
+    weights: Vec<f64>,
+    weights_squared: Vec<f64>,
+    /// A 128-bit digest of the candidate's handoff points (to merge identical candidates).
+    digest: u128,
+}
+
+/// What one candidate achieves over a set of folds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Figures {
+    /// Net objective per conversation.
+    mean: f64,
+    se: f64,
+    handoff_rate: f64,
+    matched_share: f64,
+    effective_sample_size: Option<f64>,
+    eligible: bool,
+}
+
+/// One candidate of the family as estimated on all the data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CandidateEstimate {
+    /// Net objective per 100 conversations, with its 95% interval.
+    pub net_per_100: Estimate,
+    /// Its standard error per 100 conversations.
+    pub standard_error: f64,
+    pub handoff_rate: f64,
+    pub matched_share: f64,
+    pub effective_sample_size: Option<f64>,
+    /// False when the estimate rests on the model alone or history gives no support.
+    pub eligible: bool,
+    /// The first candidate with identical decisions, when this one duplicates it.
+    pub duplicate_of: Option<usize>,
+    /// How many later candidates duplicate this one.
+    pub duplicates: usize,
+}
+
+/// The honest value of searching the family and deploying the winner.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HonestValue {
+    pub net_per_100: Estimate,
+    pub versus_historical: Estimate,
+    pub versus_base: Estimate,
+    pub folds: usize,
+    /// Folds whose choice agrees with the recommendation's decisions in 95% of conversations.
+    pub stable_folds: usize,
+    /// Per fold, the candidate it chose (`None`: no eligible candidate there).
+    pub choices: Vec<Option<usize>>,
+}
+
+/// A search's result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchEstimate {
+    /// Per candidate of the family, in order.
+    pub candidates: Vec<CandidateEstimate>,
+    pub distinct: usize,
+    /// The recommended candidate (`None`: no candidate is eligible).
+    pub recommended: Option<usize>,
+    pub honest: Option<HonestValue>,
+    /// History's observed net objective per 100 conversations.
+    pub historical_net_per_100: f64,
+    /// Why the search could not run, when it could not.
+    pub problem: Option<String>,
+}
+
+impl Estimation {
+    /// Estimates every candidate of a family (objective and cost as the search's), chooses
+    /// the recommendation and cross-fits the value of choosing. Needs `dr` (the cross-fitted
+    /// outcome models and the hazard); other estimators get a `problem`.
+    pub fn search(
+        &self,
+        units: &[Unit],
+        candidates: &[Candidate],
+        objective: Objective,
+        handoff_cost: f64,
+    ) -> SearchEstimate {
+        let empty = |problem: String| SearchEstimate {
+            candidates: Vec::new(),
+            distinct: 0,
+            recommended: None,
+            honest: None,
+            historical_net_per_100: 0.0,
+            problem: Some(problem),
+        };
+        if self.config.estimator != EstimatorKind::Dr {
+            return empty(format!(
+                "searches use the dr estimator (this run uses {}): run with --estimator dr",
+                self.config.estimator.name()
+            ));
+        }
+        if self.window.is_empty() {
+            return empty("no conversations in the window".into());
+        }
+        let Some(tables) = self.search_tables(units, objective) else {
+            return empty("the outcome models could not be fitted".into());
+        };
+        let n = self.window.len();
+        let historical_net = (0..n)
+            .map(|w| {
+                f64::from(tables.observed[w])
+                    - handoff_cost * f64::from(u8::from(tables.history[w] > 0))
+            })
+            .sum::<f64>()
+            / n as f64;
+        let mut sums: Vec<Sums> = Vec::with_capacity(candidates.len());
+        for batch in candidates.chunks(BATCH) {
+            let policies: Vec<&Policy> = batch.iter().map(|c| &c.policy).collect();
+            let points = self.candidate_points(units, &policies, &tables.order);
+            let batch_sums: Vec<Sums> =
+                points.par_iter().map(|p| tables.sums(p, handoff_cost)).collect();
+            sums.extend(batch_sums);
+        }
+        let support = self.history_support();
+        let folds = tables.models;
+        let all: Vec<usize> = (0..folds).collect();
+        let full: Vec<Figures> =
+            sums.iter().map(|s| s.figures(Some(&all), None, support)).collect();
+
+        // Identical decisions: the first in order stands for the others.
+        let mut first_of: std::collections::HashMap<u128, usize> = Default::default();
+        let mut duplicate_of = vec![None; sums.len()];
+        let mut duplicates = vec![0usize; sums.len()];
+        for (c, s) in sums.iter().enumerate() {
+            match first_of.get(&s.digest) {
+                Some(&first) => {
+                    duplicate_of[c] = Some(first);
+                    duplicates[first] += 1;
+                }
+                None => {
+                    first_of.insert(s.digest, c);
+                }
+            }
+        }
+        let distinct: Vec<usize> = (0..sums.len()).filter(|&c| duplicate_of[c].is_none()).collect();
+        let changed: Vec<usize> = candidates.iter().map(|c| c.changed_keys).collect();
+        let recommended = choose(&distinct, &full, &changed);
+
+        let estimates: Vec<CandidateEstimate> = full
+            .iter()
+            .enumerate()
+            .map(|(c, f)| CandidateEstimate {
+                net_per_100: interval(f.mean, f.se),
+                standard_error: 100.0 * f.se,
+                handoff_rate: f.handoff_rate,
+                matched_share: f.matched_share,
+                effective_sample_size: f.effective_sample_size,
+                eligible: f.eligible,
+                duplicate_of: duplicate_of[c],
+                duplicates: duplicates[c],
+            })
+            .collect();
+
+        // Cross-fitting: per fold, choose on the other folds with that fold's model.
+        let choices: Vec<Option<usize>> = (0..folds)
+            .map(|k| {
+                let train: Vec<usize> = (0..folds).filter(|&f| f != k).collect();
+                let figures: Vec<Figures> =
+                    sums.iter().map(|s| s.figures(Some(&train), Some(k), support)).collect();
+                choose(&distinct, &figures, &changed)
+            })
+            .collect();
+        let honest = recommended
+            .map(|rec| self.honest_value(units, &tables, candidates, &choices, rec, handoff_cost));
+        SearchEstimate {
+            candidates: estimates,
+            distinct: distinct.len(),
+            recommended,
+            honest,
+            historical_net_per_100: 100.0 * historical_net,
+            problem: None,
+        }
+    }
+
+    /// Every window conversation's tables for `objective` (`None` without cross-fitted
+    /// outcome models).
+    fn search_tables(&self, units: &[Unit], objective: Objective) -> Option<Tables> {
+        let Some(Outcome::CrossFitted(cross)) = &self.outcomes else { return None };
+        let models = cross.folds();
+        if models.len() != FOLDS {
+            return None;
+        }
+        let j = match objective {
+            Objective::Meetings => 0,
+            Objective::Opportunities => 1,
+            Objective::Pipeline => 2,
+        };
+        let k = models.len();
+        let mut order: Vec<usize> = (0..self.window.len()).collect();
+        order.sort_by_key(|&w| cross.fold_of(self.window[w]));
+        let mut fold_starts = vec![0usize; k + 1];
+        for &w in &order {
+            fold_starts[cross.fold_of(self.window[w]) + 1] += 1;
+        }
+        for f in 0..k {
+            fold_starts[f + 1] += fold_starts[f];
+        }
+        let per: Vec<(Vec<f32>, Vec<f32>, u32, f32, u8, f32, u32)> = order
+            .par_iter()
+            .map(|&w| {
+                let i = self.window[w];
+                let unit = &units[i];
+                let n = unit.timeline.points.len() as u32;
+                let mut m = Vec::with_capacity((n as usize + 1) * k);
+                let mut design = Vec::new();
+                for h in 0..=n {
+                    let point = (h > 0).then_some(h);
+                    for model in models {
+                        let p =
+                            model.predict_with_row(units, &self.prepared, i, point, &mut design);
+                        m.push(p[j] as f32);
+                    }
+                }
+                let h0 = history_point(unit).unwrap_or(0);
+                let propensity =
+                    self.propensities.as_ref().and_then(|p| p.get(i).copied()).unwrap_or(1.0);
+                let input = UnitInput {
+                    agree: true,
+                    agree_within_tolerance: true,
+                    propensity,
+                    policy_hands_off: h0 > 0,
+                    y: [0.0; 3],
+                    m: [0.0; 3],
+                };
+                let w = weight(&input, self.config.clip);
+                let o = unit.observed;
+                let y = match j {
+                    0 => f64::from(u8::from(o.meeting)),
+                    1 => f64::from(u8::from(o.opportunity)),
+                    _ => super::finite(o.amount),
+                };
+                let row = h0 as usize * k;
+                let residual: Vec<f32> =
+                    (0..k).map(|f| (w * (y - f64::from(m[row + f]))) as f32).collect();
+                let fold = cross.fold_of(i) as u8;
+                (m, residual, h0, w as f32, fold, y as f32, n)
+            })
+            .collect();
+        let mut t = Tables {
+            offsets: Vec::with_capacity(per.len()),
+            points: Vec::with_capacity(per.len()),
+            m: Vec::new(),
+            residual: Vec::with_capacity(per.len() * k),
+            history: Vec::with_capacity(per.len()),
+            weight: Vec::with_capacity(per.len()),
+            fold: Vec::with_capacity(per.len()),
+            observed: Vec::with_capacity(per.len()),
+            models: k,
+            order,
+            fold_starts,
+        };
+        for (m, residual, h0, w, fold, y, n) in per {
+            t.offsets.push(t.m.len());
+            t.m.extend(m);
+            t.residual.extend(residual);
+            t.history.push(h0);
+            t.weight.push(w);
+            t.fold.push(fold);
+            t.observed.push(y);
+            t.points.push(n);
+        }
+        Some(t)
+    }
+
+    /// Each policy's handoff point (0: never) in every window conversation, in `order` (window
+    /// positions).
+    fn candidate_points(
+        &self,
+        units: &[Unit],
+        policies: &[&Policy],
+        order: &[usize],
+    ) -> Vec<Vec<u32>> {
+        let replayer = Replayer::new(policies);
+        let chunk = 1024;
+        let parts: Vec<Vec<Vec<u32>>> = order
+            .par_chunks(chunk)
+            .map(|ws| {
+                let mut facts = Facts::default();
+                let mut ready = Vec::new();
+                let mut out: Vec<Vec<u32>> = vec![Vec::with_capacity(ws.len()); policies.len()];
+                for &w in ws {
+                    let tl = units[self.window[w]].timeline;
+                    let n = tl.points.len() as u32;
+                    replayer.decide_into(tl, &mut facts, &mut ready, |p, d| {
+                        let point = d.point.filter(|_| n > 0).map_or(0, |p| p.clamp(1, n));
+                        out[p].push(point);
+                    });
+                }
+                out
+            })
+            .collect();
+        (0..policies.len())
+            .map(|p| parts.iter().flat_map(|part| part[p].iter().copied()).collect())
+            .collect()
+    }
+
+    /// The cross-fitted value of the fold choices, and the paired differences.
+    fn honest_value(
+        &self,
+        units: &[Unit],
+        tables: &Tables,
+        candidates: &[Candidate],
+        choices: &[Option<usize>],
+        recommended: usize,
+        handoff_cost: f64,
+    ) -> HonestValue {
+        let n = tables.history.len();
+        let mut wanted: Vec<usize> = vec![recommended, 0];
+        wanted.extend(choices.iter().flatten().copied());
+        wanted.sort_unstable();
+        wanted.dedup();
+        let policies: Vec<&Policy> = wanted.iter().map(|&c| &candidates[c].policy).collect();
+        let points = self.candidate_points(units, &policies, &tables.order);
+        let of = |c: usize| &points[wanted.iter().position(|&x| x == c).unwrap_or(0)];
+        let rec_points = of(recommended);
+        let base_points = of(0);
+        let stable_folds = choices
+            .iter()
+            .flatten()
+            .filter(|&&c| {
+                let same = of(c).iter().zip(rec_points).filter(|(a, b)| a == b).count();
+                same as f64 >= 0.95 * n as f64
+            })
+            .count();
+        // Every conversation's held-out contribution: its fold's choice, by its fold's
+        // model (a fold without a choice takes the recommendation, as deploying would).
+        let mut value = Vec::with_capacity(n);
+        let mut versus_historical = Vec::with_capacity(n);
+        let mut versus_base = Vec::with_capacity(n);
+        for w in 0..n {
+            let f = usize::from(tables.fold[w]);
+            let chosen = choices.get(f).copied().flatten().unwrap_or(recommended);
+            let v = tables.net(w, of(chosen)[w], f, handoff_cost);
+            let base = tables.net(w, base_points[w], f, handoff_cost);
+            let history = f64::from(tables.observed[w])
+                - handoff_cost * f64::from(u8::from(tables.history[w] > 0));
+            value.push(v);
+            versus_historical.push(v - history);
+            versus_base.push(v - base);
+        }
+        HonestValue {
+            net_per_100: mean_interval(&value),
+            versus_historical: mean_interval(&versus_historical),
+            versus_base: mean_interval(&versus_base),
+            folds: tables.models,
+            stable_folds,
+            choices: choices.to_vec(),
+        }
+    }
+}
+
+impl Tables {
+    /// Conversation `w`'s net contribution with model `k` for a handoff at `point`.
+    fn net(&self, w: usize, point: u32, k: usize, handoff_cost: f64) -> f64 {
+        let models = self.models;
+        let row = self.offsets[w] + point.min(self.points[w]) as usize * models;
+        let mut v = f64::from(self.m[row + k]);
+        if point == self.history[w] {
+            v += f64::from(self.residual[w * models + k]);
+        }
+        if point > 0 {
+            v -= handoff_cost;
+        }
+        v
+    }
+
+    /// A candidate's sums from its handoff points (in table order).
+    fn sums(&self, points: &[u32], handoff_cost: f64) -> Sums {
+        const K: usize = FOLDS;
+        let mut s = Sums {
+            net: vec![0.0; K * K],
+            squares: vec![0.0; K * K],
+            count: vec![0.0; K],
+            handoffs: vec![0.0; K],
+            matched: vec![0.0; K],
+            weights: vec![0.0; K],
+            weights_squared: vec![0.0; K],
+            digest: 0,
+        };
+        let (mut a, mut b) = (0xcbf2_9ce4_8422_2325u64, 0x8422_2325_cbf2_9ce4u64);
+        for f in 0..K {
+            let (mut net, mut squares) = ([0.0f64; K], [0.0f64; K]);
+            let (mut handoffs, mut matched, mut sw, mut sw2) = (0.0, 0.0, 0.0, 0.0);
+            for w in self.fold_starts[f]..self.fold_starts[f + 1] {
+                let point = points[w];
+                a = (a ^ u64::from(point)).wrapping_mul(0x0000_0100_0000_01b3);
+                b = (b.rotate_left(5) ^ u64::from(point)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                let row = self.offsets[w] + point.min(self.points[w]) as usize * K;
+                let m: &[f32; K] = self.m[row..row + K].try_into().unwrap_or(&[0.0; K]);
+                let r: &[f32; K] =
+                    self.residual[w * K..(w + 1) * K].try_into().unwrap_or(&[0.0; K]);
+                let agree = point == self.history[w];
+                let mask = if agree { 1.0 } else { 0.0 };
+                let cost = if point > 0 { handoff_cost } else { 0.0 };
+                for j in 0..K {
+                    let v = f64::from(m[j]) - cost + mask * f64::from(r[j]);
+                    net[j] += v;
+                    squares[j] += v * v;
+                }
+                if point > 0 {
+                    handoffs += 1.0;
+                }
+                if agree {
+                    let wt = f64::from(self.weight[w]);
+                    matched += 1.0;
+                    sw += wt;
+                    sw2 += wt * wt;
+                }
+            }
+            for j in 0..K {
+                s.net[j * K + f] = net[j];
+                s.squares[j * K + f] = squares[j];
+            }
+            s.count[f] = (self.fold_starts[f + 1] - self.fold_starts[f]) as f64;
+            s.handoffs[f] = handoffs;
+            s.matched[f] = matched;
+            s.weights[f] = sw;
+            s.weights_squared[f] = sw2;
+        }
+        s.digest = (u128::from(a) << 64) | u128::from(b);
+        s
+    }
+}
+
+impl Sums {
+    /// The candidate's figures over `folds` (every fold's own model when `model` is `None`,
+    /// else model `model` throughout).
+    fn figures(
+        &self,
+        folds: Option<&[usize]>,
+        model: Option<usize>,
+        support: super::HistorySupport,
+    ) -> Figures {
+        let k = self.count.len();
+        let all: Vec<usize> = (0..k).collect();
+        let folds = folds.unwrap_or(&all);
+        let (mut total, mut squares, mut n, mut handoffs, mut matched, mut sw, mut sw2) =
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for &f in folds {
+            let m = model.unwrap_or(f);
+            total += self.net[m * k + f];
+            squares += self.squares[m * k + f];
+            n += self.count[f];
+            handoffs += self.handoffs[f];
+            matched += self.matched[f];
+            sw += self.weights[f];
+            sw2 += self.weights_squared[f];
+        }
+        if n == 0.0 {
+            return Figures {
+                mean: 0.0,
+                se: 0.0,
+                handoff_rate: 0.0,
+                matched_share: 0.0,
+                effective_sample_size: None,
+                eligible: false,
+            };
+        }
+        let mean = total / n;
+        let variance = (squares / n - mean * mean).max(0.0);
+        let se = (variance / n).sqrt();
+        let matched_share = matched / n;
+        let ess = (sw2 > 0.0).then(|| sw * sw / sw2);
+        let unsupported =
+            (!support.hands_off && handoffs > 0.0) || (!support.keeps_some && handoffs < n);
+        let weak =
+            matched_share < MIN_MATCHED_SHARE || ess.is_none_or(|e| e < MIN_EFFECTIVE_SAMPLE);
+        Figures {
+            mean,
+            se,
+            handoff_rate: handoffs / n,
+            matched_share,
+            effective_sample_size: ess,
+            eligible: !unsupported && !weak,
+        }
+    }
+}
+
+/// The one-standard-error rule over the `distinct` candidates: among the eligible ones whose
+/// mean is at least the best one's minus its standard error, the fewest changed keys, then
+/// the higher mean, then the earlier candidate.
+fn choose(distinct: &[usize], figures: &[Figures], changed: &[usize]) -> Option<usize> {
+    let eligible: Vec<usize> = distinct.iter().copied().filter(|&c| figures[c].eligible).collect();
+    let best = eligible.iter().copied().fold(None, |best: Option<usize>, c| match best {
+        Some(b) if figures[b].mean >= figures[c].mean => Some(b),
+        _ => Some(c),
+    })?;
+    let floor = figures[best].mean - figures[best].se;
+    eligible.into_iter().filter(|&c| figures[c].mean >= floor).fold(None, |pick, c| match pick {
+        None => Some(c),
+        Some(p) => {
+            let better = (changed[c], std::cmp::Reverse(ordered(figures[c].mean)))
+                < (changed[p], std::cmp::Reverse(ordered(figures[p].mean)));
+            Some(if better { c } else { p })
+        }
+    })
+}
+
+/// A total order on finite means (NaN never occurs: every term is finite).
+fn ordered(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
+/// A per-conversation mean per 100 conversations, with its normal 95% interval.
+fn interval(mean: f64, se: f64) -> Estimate {
+    Estimate::new(100.0 * mean, 100.0 * (mean - Z95 * se), 100.0 * (mean + Z95 * se))
+}
+
+fn mean_interval(values: &[f64]) -> Estimate {
+    if values.is_empty() {
+        return Estimate::NULL;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    interval(mean, (variance / n).sqrt())
+}
+
+const _: () = assert!(FOLDS <= u8::MAX as usize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fig(mean: f64, se: f64, eligible: bool) -> Figures {
+        Figures {
+            mean,
+            se,
+            handoff_rate: 0.5,
+            matched_share: 0.5,
+            effective_sample_size: Some(100.0),
+            eligible,
+        }
+    }
+
+    #[test]
+    fn the_one_standard_error_rule_prefers_fewer_changed_keys() {
+        // Best is #2 (0.30 +- 0.05); #1 (0.26) is within one SE and changes one key.
+        let figures = [fig(0.20, 0.05, true), fig(0.26, 0.05, true), fig(0.30, 0.05, true)];
+        assert_eq!(choose(&[0, 1, 2], &figures, &[0, 1, 2]), Some(1));
+        // The base itself is within one SE: it wins with no key changed.
+        let figures = [fig(0.27, 0.05, true), fig(0.26, 0.05, true), fig(0.30, 0.05, true)];
+        assert_eq!(choose(&[0, 1, 2], &figures, &[0, 1, 2]), Some(0));
+        // Equal changed keys: the higher mean; an ineligible best is never chosen.
+        let figures = [fig(0.1, 0.01, true), fig(0.26, 0.05, true), fig(0.9, 0.05, false)];
+        assert_eq!(choose(&[0, 1, 2], &figures, &[1, 1, 0]), Some(1));
+        assert_eq!(choose(&[0, 1], &[fig(0.1, 0.0, false), fig(0.2, 0.0, false)], &[0, 0]), None);
+    }
+
+    #[test]
+    fn order_of_means_is_numeric() {
+        let mut xs = [0.5, -0.25, 0.0, -3.0, 2.0];
+        xs.sort_by_key(|&x| ordered(x));
+        assert_eq!(xs, [-3.0, -0.25, 0.0, 0.5, 2.0]);
+    }
+
+    #[test]
+    fn a_table_lookup_adds_the_residual_only_where_history_agrees() {
+        // One conversation (fold 1), two points, five models; history hands off at point 1.
+        let k = FOLDS;
+        let m: Vec<f32> = (0..3 * k).map(|x| x as f32 / 100.0).collect();
+        let residual: Vec<f32> = (0..k).map(|j| 0.01 * (j as f32 + 1.0)).collect();
+        let mut fold_starts = vec![0, 0];
+        fold_starts.extend(std::iter::repeat_n(1, k - 1));
+        let t = Tables {
+            offsets: vec![0],
+            points: vec![2],
+            m,
+            residual,
+            history: vec![1],
+            weight: vec![2.0],
+            fold: vec![1],
+            observed: vec![1.0],
+            models: k,
+            order: vec![0],
+            fold_starts,
+        };
+        // Never: row 0; at point 1 (history's): row 1 plus the residual; at point 2: row 2.
+        assert!((t.net(0, 0, 0, 0.1) - 0.0).abs() < 1e-6);
+        assert!((t.net(0, 1, 0, 0.1) - (0.05 + 0.01 - 0.1)).abs() < 1e-6);
+        assert!((t.net(0, 2, 1, 0.1) - (0.11 - 0.1)).abs() < 1e-6);
+        let s = t.sums(&[1], 0.1);
+        // Fold 1 with its own model (1): m = 0.06, residual 0.02, cost 0.1.
+        assert!((s.net[k + 1] - (0.06 + 0.02 - 0.1)).abs() < 1e-6);
+        assert_eq!((s.count[1], s.handoffs[1], s.matched[1]), (1.0, 1.0, 1.0));
+        assert_eq!(s.count[0], 0.0);
+    }
+}
