@@ -69,6 +69,10 @@ struct Tables {
     fold_starts: Vec<usize>,
 }
 
+/// One conversation's rows of `Tables`, computed in parallel: `m`, residuals, history's
+/// point, weight, fold, observed objective and decision points.
+type ConversationRows = (Vec<f32>, Vec<f32>, u32, f32, u8, f32, u32);
+
 /// One candidate's sums: per (model `k`, fold `f`) its net contributions and their squares,
 /// and per fold the counts behind the warnings.
 #[derive(Clone, Debug)]
@@ -275,7 +279,7 @@ impl Estimation {
         for f in 0..k {
             fold_starts[f + 1] += fold_starts[f];
         }
-        let per: Vec<(Vec<f32>, Vec<f32>, u32, f32, u8, f32, u32)> = order
+        let per: Vec<ConversationRows> = order
             .par_iter()
             .map(|&w| {
                 let i = self.window[w];
@@ -407,6 +411,7 @@ impl Estimation {
         let mut value = Vec::with_capacity(n);
         let mut versus_historical = Vec::with_capacity(n);
         let mut versus_base = Vec::with_capacity(n);
+        #[allow(clippy::needless_range_loop)] // `w` indexes six parallel columns
         for w in 0..n {
             let f = usize::from(tables.fold[w]);
             let chosen = choices.get(f).copied().flatten().unwrap_or(recommended);
@@ -461,8 +466,9 @@ impl Tables {
         for f in 0..K {
             let (mut net, mut squares) = ([0.0f64; K], [0.0f64; K]);
             let (mut handoffs, mut matched, mut sw, mut sw2) = (0.0, 0.0, 0.0, 0.0);
-            for w in self.fold_starts[f]..self.fold_starts[f + 1] {
-                let point = points[w];
+            for (w, &point) in
+                points.iter().enumerate().take(self.fold_starts[f + 1]).skip(self.fold_starts[f])
+            {
                 a = (a ^ u64::from(point)).wrapping_mul(0x0000_0100_0000_01b3);
                 b = (b.rotate_left(5) ^ u64::from(point)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
                 let row = self.offsets[w] + point.min(self.points[w]) as usize * K;

@@ -8,6 +8,7 @@
 //! bytes whatever the thread count, and memory stays bounded by one chunk.
 
 pub mod model;
+pub mod search_truth;
 pub mod text;
 pub mod truth;
 pub mod world;
@@ -132,6 +133,7 @@ pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
     let progress = progress_bar(options.conversations, options.progress);
     let mut totals = vec![truth::Totals::default(); evaluated.len()];
     let mut slices = truth::SliceTotals::new(extra);
+    let mut searches = policies_file.as_ref().and_then(search_truth::SearchTruthBuilder::new);
     let mut stats = GenerateStats::default();
 
     // Chunk k is written (and its truth added) while chunk k + 1 is generated.
@@ -147,6 +149,9 @@ pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
                 }
                 if !evaluated.is_empty() {
                     add_truth(&evaluated, &chunk.items, &mut totals, &mut slices);
+                }
+                if let Some(searches) = searches.as_mut() {
+                    searches.add(&chunk.items);
                 }
                 Ok(())
             },
@@ -165,7 +170,8 @@ pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
     }
     progress.finish_and_clear();
     if let (Some(request), Some(file)) = (&options.truth, &policies_file) {
-        let doc = truth::summarize(file, &evaluated, &totals, &slices, cfg.conversations);
+        let mut doc = truth::summarize(file, &evaluated, &totals, &slices, cfg.conversations);
+        doc.searches = searches.as_ref().map(|s| s.finish()).unwrap_or_default();
         write_json(&request.out, &doc)?;
     }
     Ok(stats)

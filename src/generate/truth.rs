@@ -136,6 +136,10 @@ pub struct Truth {
     /// One entry per column (`segment`, `channel`, `ai_agent`, then the extra columns); last,
     /// so that the members before it read exactly as they did before slices existed.
     pub slices: Vec<SliceTruth>,
+    /// Every `[[search]]`'s candidates (search.md); absent without searches, so the document
+    /// reads exactly as before them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub searches: Vec<super::search_truth::SearchTruth>,
 }
 
 /// The truth per value of one conversations column.
@@ -286,7 +290,7 @@ pub fn summarize(
             SliceTruth { by: column.by.clone(), values }
         })
         .collect();
-    Truth { conversations, policies: overall, sweeps, slices }
+    Truth { conversations, policies: overall, sweeps, slices, searches: Vec::new() }
 }
 
 /// The `policies` and `sweeps` tables of one set of totals (overall or one slice).

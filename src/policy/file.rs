@@ -1604,4 +1604,74 @@ min_qualified = 2
     fn blank_lexicon_phrases_are_errors() {
         fails("[lexicon]\npricing = [\"cost\", \"  \"]\n", 2, "lexicon.pricing", "blank");
     }
+    const SEARCH_BASE: &str = "[[policy]]\nname = \"a\"\nhand_off_on = [\"human_request\", \"high_intent\"]\nunless = [\"scheduling\"]\n[[search]]\nname = \"s\"\npolicy = \"a\"\n";
+
+    #[test]
+    fn a_search_parses_its_keys_in_order() {
+        let text = format!("{SEARCH_BASE}hand_off_on = \"subsets\"\nunless = [[], [\"scheduling\", \"scheduling\"]]\n\"weights.pricing\" = [0.5]\ndelay = [0, 2]\n");
+        // weights need `score` in the base.
+        fails(&text, 10, "search.weights.pricing", "does not list `score`");
+        let text = format!("{SEARCH_BASE}hand_off_on = \"subsets\"\nunless = [[], [\"scheduling\", \"scheduling\"]]\ndelay = [0, 2]\nobjective = \"meetings\"\nhandoff_cost = 0.1\n");
+        let f = parse(&text).unwrap();
+        let s = &f.searches[0];
+        assert_eq!((s.name.as_str(), s.policy.as_str(), s.line), ("s", "a", 5));
+        assert_eq!((s.objective, s.handoff_cost), (Objective::Meetings, 0.1));
+        assert_eq!(s.keys.len(), 3);
+        assert_eq!(
+            s.keys[0],
+            SearchKey::HandOffOn(vec![
+                vec![Situation::HumanRequest, Situation::HighIntent],
+                vec![Situation::HumanRequest],
+                vec![Situation::HighIntent],
+            ])
+        );
+        assert_eq!(s.keys[1], SearchKey::Unless(vec![vec![], vec![Guard::Scheduling]]));
+        assert_eq!(s.keys[2], SearchKey::Numeric(SweepParameter::Delay, vec![0.0, 2.0]));
+        assert_eq!(s.family_size(), 1 + 3 * 2 * 2);
+    }
+
+    #[test]
+    fn search_errors_name_the_line_and_key() {
+        fails(
+            &format!("{SEARCH_BASE}colour = [1]\n"),
+            8,
+            "search.colour",
+            "unknown key in [[search]]",
+        );
+        fails(&format!("{SEARCH_BASE}delay = []\n"), 8, "search.delay", "must not be empty");
+        fails(&format!("{SEARCH_BASE}delay = [0, -1]\n"), 8, "search.delay", "out of range");
+        fails(
+            &format!("{SEARCH_BASE}min_qualified = [5]\n"),
+            8,
+            "search.min_qualified",
+            "out of range",
+        );
+        fails(&format!("{SEARCH_BASE}unless = \"all\"\n"), 8, "search.unless", "\"subsets\"");
+        fails(
+            &format!("{SEARCH_BASE}hand_off_on = [[]]\n"),
+            8,
+            "search.hand_off_on",
+            "must not be empty",
+        );
+        fails(
+            &format!("{SEARCH_BASE}bypass = [[\"nope\"]]\n"),
+            8,
+            "search.bypass",
+            "unknown situation",
+        );
+        fails(
+            "[[policy]]\nname = \"a\"\nhand_off_on = []\n[[search]]\npolicy = \"a\"\n",
+            4,
+            "search.name",
+            "missing",
+        );
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\n[[search]]\nname = \"s\"\npolicy = \"b\"\n", 6, "search.policy", "no policy named `b`");
+        fails(
+            &format!("{SEARCH_BASE}[[search]]\nname = \"s\"\npolicy = \"a\"\n"),
+            9,
+            "search.name",
+            "duplicate search name",
+        );
+        fails("[[policy]]\nname = \"a\"\nhand_off_on = []\n[[search]]\nname = \"s s\"\npolicy = \"a\"\n", 5, "search.name", "not a valid name");
+    }
 }

@@ -15,6 +15,34 @@ use tempfile::TempDir;
 /// The shipped policies file (the one `cargo run -- report` uses).
 pub const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/policies.toml");
 
+/// The shipped policies file without its `[[search]]` blocks (written once per test process),
+/// for tests about the report folder itself, whose files a search's `search.csv` would dwarf.
+pub fn policies_without_searches() -> &'static Path {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let text = std::fs::read_to_string(POLICIES).expect("the shipped policies file");
+        let mut kept = String::new();
+        let mut skipping = false;
+        for line in text.lines() {
+            if line.starts_with("[[search]]") {
+                skipping = true;
+                continue;
+            }
+            if line.starts_with('[') && !line.starts_with("[search") {
+                skipping = false;
+            }
+            if !skipping {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+        }
+        let path = std::env::temp_dir()
+            .join(format!("handoff-tests-{}-policies-without-searches.toml", std::process::id()));
+        std::fs::write(&path, kept).expect("writing the policies without searches");
+        path
+    })
+}
+
 /// The hand-worked replay fixture: six conversations, four policies, expected decisions.
 pub const REPLAY_SMALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/replay_small");
 

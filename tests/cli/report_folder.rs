@@ -168,6 +168,7 @@ fn data(hostile: &str) -> ReportData {
         }],
         charts: Vec::new(),
         run: RunInfo { version: "test".into(), seed: 7, ..RunInfo::default() },
+        ..ReportData::default()
     }
 }
 

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""The search study of docs/accuracy.md: for every seed folder under WORK (made by
+scripts/search_accuracy.sh), compares each search's recommendation in
+reports/all/search.json with the candidates' true net objectives in truth.json.
+
+Per seed and search: the recommendation, its true net objective per 100 conversations, its
+regret (the family's true best minus it), the base's true value, and whether the honest
+interval holds the recommendation's true value. A seed meets the criteria when the regret is
+at most 1.0, the recommendation is not below the base, and the interval holds the truth.
+Exit status 1 when fewer than 90% of seed-searches meet them.
+"""
+import json
+import pathlib
+import sys
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    markdown = "--markdown" in sys.argv
+    work = pathlib.Path(args[0])
+    rows = []
+    for seed_dir in sorted(work.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
+        truth = json.loads((seed_dir / "truth.json").read_text())
+        report = seed_dir / "reports" / "all" / "search.json"
+        if not report.exists():
+            continue
+        searches = json.loads(report.read_text())["searches"]
+        for s in searches:
+            t = next((x for x in truth.get("searches", []) if x["name"] == s["name"]), None)
+            if t is None or s.get("recommended") is None:
+                rows.append((seed_dir.name, s["name"], None))
+                continue
+            true_of = {c["name"]: c["net_objective_per_100"] for c in t["candidates"]}
+            rec = s["recommended"]["name"]
+            base = s["name"] + "#0"
+            value = true_of[rec]
+            honest = s["honest"]["net_objective_per_100"]
+            holds = honest["low"] <= value <= honest["high"]
+            regret = t["best_net_objective_per_100"] - value
+            rows.append((seed_dir.name, s["name"], {
+                "recommended": rec,
+                "true": value,
+                "best": t["best_net_objective_per_100"],
+                "best_name": t["best"],
+                "regret": regret,
+                "base": true_of[base],
+                "honest": honest["estimate"],
+                "low": honest["low"],
+                "high": honest["high"],
+                "holds": holds,
+                "ok": regret <= 1.0 and value >= true_of[base] - 1e-9 and holds,
+            }))
+    header = ["seed", "search", "recommended", "true net/100", "true best", "regret",
+              "base (true)", "honest (interval)", "holds", "meets"]
+    sep = " | " if markdown else "  "
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+    else:
+        print(sep.join(header))
+    met = 0
+    for seed, name, r in rows:
+        if r is None:
+            cells = [seed, name, "none", "", "", "", "", "", "", "no"]
+        else:
+            met += r["ok"]
+            cells = [seed, name, r["recommended"], f"{r['true']:.2f}", f"{r['best']:.2f}",
+                     f"{r['regret']:.2f}", f"{r['base']:.2f}",
+                     f"{r['honest']:.2f} ({r['low']:.2f} to {r['high']:.2f})",
+                     "yes" if r["holds"] else "no", "yes" if r["ok"] else "no"]
+        print(("| " + " | ".join(cells) + " |") if markdown else sep.join(cells))
+    total = len(rows)
+    print(f"\n{met} of {total} seed-searches meet the criteria "
+          f"(regret <= 1.0 per 100, not below the base, honest interval holds the truth)")
+    sys.exit(0 if total and met >= 0.9 * total else 1)
+
+
+if __name__ == "__main__":
+    main()
