@@ -14,7 +14,6 @@ use handoff::error::{exit, exit_code};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    without_transparent_huge_pages();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -30,20 +29,6 @@ fn main() -> ExitCode {
             print_error(&err, json_logs);
             ExitCode::from(exit_code(&err))
         }
-    }
-}
-
-/// Asks Linux not to back this process's memory with transparent huge pages. Where the kernel
-/// gives them to every large mapping (`transparent_hugepage=always`), each first touch of a
-/// 2 MiB range the allocator has handed back and taken again zeroes the whole 2 MiB: at a
-/// million conversations that was a fifth of the report's CPU time (`clear_page_erms` under
-/// `do_huge_pmd_anonymous_page`, `perf record`), against half as much system time and a lower
-/// peak with 4 KiB pages (docs/benchmarks.md). Advisory: a kernel without the call ignores it.
-fn without_transparent_huge_pages() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
 
