@@ -248,7 +248,7 @@ fn summarise(search: &Search, family: &[Candidate], estimate: &SearchEstimate) -
         Recommended {
             name: candidate.name.clone(),
             keys: keys_of(search, candidate),
-            in_sample_net_objective_per_100: estimate.candidates[r].net_per_100,
+            in_sample_net_objective_per_100: estimate.recommended_net_per_100,
             changed_keys: changed,
             handoff_rate: estimate.candidates[r].handoff_rate,
         }

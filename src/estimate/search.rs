@@ -27,13 +27,14 @@
 use rayon::prelude::*;
 
 use super::estimators::{weight, UnitInput};
-use super::intervals::Z95;
+use super::intervals::{intervals, paired_difference_at, Statistic, Z95};
 use super::models::{history_point, FOLDS};
+use super::sweep::net_objective;
 use super::value::Estimate;
 use super::{Estimation, EstimatorKind, Outcome, Unit};
 use crate::policy::sweep::Objective;
 use crate::policy::{Candidate, Policy};
-use crate::replay::{Facts, Replayer};
+use crate::replay::{Decision, Facts, Replayer};
 
 /// Candidates replayed together: bounds the memory of their handoff points.
 const BATCH: usize = 256;
@@ -131,6 +132,8 @@ pub struct HonestValue {
     pub stable_folds: usize,
     /// Per fold, the candidate it chose (`None`: no eligible candidate there).
     pub choices: Vec<Option<usize>>,
+    /// The recommendation on all the data (optimistic), with the run's full intervals.
+    pub in_sample: Estimate,
 }
 
 /// A search's result.
@@ -142,6 +145,9 @@ pub struct SearchEstimate {
     /// The recommended candidate (`None`: no candidate is eligible).
     pub recommended: Option<usize>,
     pub honest: Option<HonestValue>,
+    /// The recommendation's net objective on all the data, with the run's full intervals
+    /// (optimistic: the data chose it).
+    pub recommended_net_per_100: Estimate,
     /// History's observed net objective per 100 conversations.
     pub historical_net_per_100: f64,
     /// Why the search could not run, when it could not.
@@ -164,6 +170,7 @@ impl Estimation {
             distinct: 0,
             recommended: None,
             honest: None,
+            recommended_net_per_100: Estimate::NULL,
             historical_net_per_100: 0.0,
             problem: Some(problem),
         };
@@ -244,13 +251,16 @@ impl Estimation {
                 choose(&distinct, &figures, &changed)
             })
             .collect();
-        let honest = recommended
-            .map(|rec| self.honest_value(units, &tables, candidates, &choices, rec, handoff_cost));
+        let honest = recommended.map(|rec| {
+            self.honest_value(units, &tables, candidates, &choices, rec, objective, handoff_cost)
+        });
+        let recommended_net_per_100 = honest.as_ref().map_or(Estimate::NULL, |h| h.in_sample);
         SearchEstimate {
             candidates: estimates,
             distinct: distinct.len(),
             recommended,
             honest,
+            recommended_net_per_100,
             historical_net_per_100: 100.0 * historical_net,
             problem: None,
         }
@@ -379,6 +389,13 @@ impl Estimation {
     }
 
     /// The cross-fitted value of the fold choices, and the paired differences.
+    ///
+    /// "Deploy what each fold chose" is itself a policy: in a conversation of fold `k`, the
+    /// decisions of fold `k`'s choice. Its `dr` estimate scores each conversation with the
+    /// fold model that never saw it, which is exactly the held-out scoring, so it is evaluated
+    /// like any named policy: its interval and the paired differences against `historical`
+    /// and the base carry the models' own uncertainty and share the run's resamples.
+    #[allow(clippy::too_many_arguments)]
     fn honest_value(
         &self,
         units: &[Unit],
@@ -386,6 +403,7 @@ impl Estimation {
         candidates: &[Candidate],
         choices: &[Option<usize>],
         recommended: usize,
+        objective: Objective,
         handoff_cost: f64,
     ) -> HonestValue {
         let n = tables.history.len();
@@ -397,7 +415,6 @@ impl Estimation {
         let points = self.candidate_points(units, &policies, &tables.order);
         let of = |c: usize| &points[wanted.iter().position(|&x| x == c).unwrap_or(0)];
         let rec_points = of(recommended);
-        let base_points = of(0);
         let stable_folds = choices
             .iter()
             .flatten()
@@ -406,36 +423,55 @@ impl Estimation {
                 same as f64 >= 0.95 * n as f64
             })
             .count();
-        // Every conversation's held-out contribution: its fold's choice, by its fold's
-        // model (a fold without a choice takes the recommendation, as deploying would).
-        let mut value = Vec::with_capacity(n);
-        let mut versus_historical = Vec::with_capacity(n);
-        let mut versus_base = Vec::with_capacity(n);
-        #[allow(clippy::needless_range_loop)] // `w` indexes six parallel columns
-        for w in 0..n {
-            let f = usize::from(tables.fold[w]);
-            let chosen = choices.get(f).copied().flatten().unwrap_or(recommended);
-            let v = tables.net(w, of(chosen)[w], f, handoff_cost);
-            let base = tables.net(w, base_points[w], f, handoff_cost);
-            let history = f64::from(tables.observed[w])
-                - handoff_cost * f64::from(u8::from(tables.history[w] > 0));
-            value.push(v);
-            versus_historical.push(v - history);
-            versus_base.push(v - base);
-        }
+        // Decisions aligned with `units` (only the window's are read).
+        let decisions = |point_of: &dyn Fn(usize) -> u32| -> Vec<Decision> {
+            let mut out = vec![Decision::NEVER; units.len()];
+            for (t, &w) in tables.order.iter().enumerate() {
+                let p = point_of(t);
+                out[self.window[w]] = Decision { point: (p > 0).then_some(p), situation: None };
+            }
+            out
+        };
+        // A fold without a choice deploys the recommendation there, as deploying would.
+        let chosen = |t: usize| {
+            let f = usize::from(tables.fold[t]);
+            of(choices.get(f).copied().flatten().unwrap_or(recommended))[t]
+        };
+        let composite = decisions(&chosen);
+        let base = decisions(&|t| of(0)[t]);
+        let rec = decisions(&|t| rec_points[t]);
+        let evaluations = self.evaluate_policies(
+            units,
+            &[("search and deploy", &composite), ("base", &base), ("recommended", &rec)],
+        );
+        let history = super::historical_evaluation(units);
+        let net = |e: &super::PolicyEvaluation| net_objective(e, objective, handoff_cost);
+        let estimate = |s: &Option<Statistic>| match s {
+            Some(s) => intervals(&[s], &self.resampler)[0],
+            None => Estimate::NULL,
+        };
+        let versus = |a: &Option<Statistic>, b: &Option<Statistic>| match (a, b) {
+            (Some(a), Some(b)) => paired_difference_at(a, b, &self.resampler, 0.95),
+            _ => Estimate::NULL,
+        };
+        let [honest, base, rec] = [0, 1, 2].map(|k| evaluations.get(k).and_then(net));
+        let history = net(&history);
         HonestValue {
-            net_per_100: mean_interval(&value),
-            versus_historical: mean_interval(&versus_historical),
-            versus_base: mean_interval(&versus_base),
+            net_per_100: estimate(&honest),
+            versus_historical: versus(&honest, &history),
+            versus_base: versus(&honest, &base),
             folds: tables.models,
             stable_folds,
             choices: choices.to_vec(),
+            in_sample: estimate(&rec),
         }
     }
 }
 
 impl Tables {
-    /// Conversation `w`'s net contribution with model `k` for a handoff at `point`.
+    /// Conversation `w`'s net contribution with model `k` for a handoff at `point` (what
+    /// `sums` adds up, one conversation at a time).
+    #[cfg(test)]
     fn net(&self, w: usize, point: u32, k: usize, handoff_cost: f64) -> f64 {
         let models = self.models;
         let row = self.offsets[w] + point.min(self.points[w]) as usize * models;
@@ -591,16 +627,6 @@ fn ordered(x: f64) -> i64 {
 /// A per-conversation mean per 100 conversations, with its normal 95% interval.
 fn interval(mean: f64, se: f64) -> Estimate {
     Estimate::new(100.0 * mean, 100.0 * (mean - Z95 * se), 100.0 * (mean + Z95 * se))
-}
-
-fn mean_interval(values: &[f64]) -> Estimate {
-    if values.is_empty() {
-        return Estimate::NULL;
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-    interval(mean, (variance / n).sqrt())
 }
 
 const _: () = assert!(FOLDS <= u8::MAX as usize);
