@@ -150,11 +150,8 @@ pub fn error_text(err: &postgres::Error) -> String {
             None => db.message().to_string(),
         };
     }
-    // The source carries the useful part ("Connection refused", a TLS failure).
-    match std::error::Error::source(err) {
-        Some(source) => format!("{err}: {source}"),
-        None => err.to_string(),
-    }
+    // The client's message already ends with its cause ("Connection refused", a TLS failure).
+    err.to_string()
 }
 
 impl fmt::Display for PgUrl {
@@ -253,7 +250,7 @@ fn parse_with(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<PgUrl, 
     }
     let (host, port) = split_host_port(hostport).map_err(|e| bad(&e))?;
     let mut host = decode(host).map_err(|e| bad(&e))?;
-    let mut port = port.map(|p| decode(p)).transpose().map_err(|e| bad(&e))?;
+    let mut port = port.map(decode).transpose().map_err(|e| bad(&e))?;
     let mut dbname = Some(decode(path).map_err(|e| bad(&e))?).filter(|d| !d.is_empty());
     let (mut schema, mut sslmode, mut sslrootcert, mut connect_timeout) = (None, None, None, None);
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
@@ -430,8 +427,8 @@ fn pgpass_fields(line: &str) -> Vec<String> {
     while let Some(c) = chars.next() {
         match c {
             '\\' => {
-                if let Some(next) = chars.next() {
-                    fields.last_mut().map(|f| f.push(next));
+                if let (Some(next), Some(f)) = (chars.next(), fields.last_mut()) {
+                    f.push(next);
                 }
             }
             ':' => fields.push(String::new()),

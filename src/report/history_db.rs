@@ -97,7 +97,7 @@ fn migrate(client: &mut postgres::Client, schema: &str) -> Result<(), postgres::
             &format!(
                 "INSERT INTO {s}.handoff_schema_migrations (version, description) VALUES ($1, $2)"
             ),
-            &[version, description],
+            &[version as &(dyn postgres::types::ToSql + Sync), description],
         )?;
     }
     tx.commit()

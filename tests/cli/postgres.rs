@@ -181,11 +181,13 @@ fn report(data: &str, out: &Path, week: &str, extra: &[&str]) -> std::process::O
         .args(extra))
 }
 
-/// The rejections' `file` as the database names it: `schema.table` for `table.csv`.
+/// Rejections as the database names their rows: `schema.table` for `table.csv`, in the
+/// `file` column and in the reasons that point at an earlier row.
 fn as_database_labels(rejected: &[u8], schema: &str) -> Vec<u8> {
     let mut text = String::from_utf8(rejected.to_vec()).unwrap();
     for table in ["conversations", "messages", "outcomes"] {
         text = text.replace(&format!("\n{table}.csv,"), &format!("\n{schema}.{table},"));
+        text = text.replace(&format!("{table}.csv row"), &format!("{schema}.{table} row"));
     }
     text.into_bytes()
 }
@@ -214,18 +216,26 @@ fn postgres_and_csv_give_the_same_report_rejections_included() {
         } else {
             bytes.clone()
         };
+        if name.ends_with(".csv") {
+            // Text: a failure shows the lines.
+            assert_eq!(
+                String::from_utf8_lossy(&pg_files[name]),
+                String::from_utf8_lossy(&expected),
+                "{name} differs between PostgreSQL (left) and CSV"
+            );
+        }
         assert!(pg_files[name] == expected, "{name} differs between CSV and PostgreSQL");
     }
     // Every kind of bad row was there to compare.
     let rejected = String::from_utf8(pg_files["2026-W46/rejected.csv"].clone()).unwrap();
     for needle in [
-        "column started_at",
+        ",started_at,",
         "duplicate conversation id",
         "sent_at must not decrease",
-        "column sender",
+        ",sender,",
         "no conversation",
-        "column rep_rating",
-        "handoff turn",
+        ",rep_rating,",
+        "handoff turn 99",
         "duplicate outcome",
     ] {
         assert!(rejected.contains(needle), "no rejection with {needle:?}:\n{rejected}");
@@ -237,12 +247,10 @@ fn postgres_and_csv_give_the_same_report_rejections_included() {
     assert_ok(&o);
     let out = stdout(&o);
     assert!(out.contains(&format!("rows read from {}.messages", schema.name)), "{out}");
-    let folder = stdout(&run(handoff().args(["validate", "--data"]).arg(&csv_dir)));
-    let mut folder = folder[folder.find("Conversations: ").unwrap()..].to_string();
-    for table in ["conversations", "messages", "outcomes"] {
-        folder = folder.replace(&format!("{table}.csv row"), &format!("{}.{table} row", schema.name));
-    }
-    assert_eq!(out[out.find("Conversations: ").unwrap()..], folder, "validate's summary");
+    let folder = run(handoff().args(["validate", "--data"]).arg(&csv_dir));
+    let folder = String::from_utf8(as_database_labels(&folder.stdout, &schema.name)).unwrap();
+    let body = |text: &str| text[text.find("Conversations: ").unwrap()..].to_string();
+    assert_eq!(body(&out), body(&folder), "validate's summary");
 }
 
 /// The history rows in the database, in history.parquet's order, as `Debug` text (a NaN
