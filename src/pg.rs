@@ -460,8 +460,11 @@ mod tests {
 
     #[test]
     fn a_full_url_parses_and_prints_without_its_password() {
-        let url = parse("postgres://ann:s%40cret@db.example.com:6543/crm?schema=sdr&sslmode=require", &[])
-            .unwrap();
+        let url = parse(
+            "postgres://ann:s%40cret@db.example.com:6543/crm?schema=sdr&sslmode=require",
+            &[],
+        )
+        .unwrap();
         assert_eq!(url.user, "ann");
         assert_eq!(url.password(), Some("s@cret"));
         assert_eq!(url.host, Host::Tcp("db.example.com".into()));

@@ -37,10 +37,9 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     let by: Vec<String> =
         args.slices.by.iter().map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
-    crate::slicing::check_columns(&prepared.dataset, &by)
-        .with_context(|| {
-            format!("{}: the conversations table", pipeline::data_display(&args.common.data))
-        })?;
+    crate::slicing::check_columns(&prepared.dataset, &by).with_context(|| {
+        format!("{}: the conversations table", pipeline::data_display(&args.common.data))
+    })?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");
     let settings = AnalysisSettings {
         estimation: EstimationConfig {

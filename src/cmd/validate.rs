@@ -76,7 +76,11 @@ fn write_body(out: &mut String, dataset: &Dataset) {
 }
 
 /// `summary_text` for a database: the tables by their `schema.table` names.
-pub fn database_summary_text(shown: &str, source: &dyn ingest::Source, dataset: &Dataset) -> String {
+pub fn database_summary_text(
+    shown: &str,
+    source: &dyn ingest::Source,
+    dataset: &Dataset,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Database: {shown}");
     for table in ["conversations", "messages", "outcomes"] {

@@ -196,7 +196,8 @@ fn copy_query(relation: &Relation, selected: &[&PgColumn]) -> String {
     if relation.plain_table {
         order.push("ctid".to_string());
     }
-    let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
+    let order =
+        if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
     let list = if list.is_empty() { "1".to_string() } else { list.join(", ") };
     format!("COPY (SELECT {list} FROM {}{order}) TO STDOUT", relation.ident)
 }
@@ -240,7 +241,8 @@ impl Source for PostgresSource {
         let mut count = 0u64;
         loop {
             line.clear();
-            let read = reader.read_until(b'\n', &mut line).map_err(|e| unreadable(e.to_string()))?;
+            let read =
+                reader.read_until(b'\n', &mut line).map_err(|e| unreadable(e.to_string()))?;
             if read == 0 {
                 break;
             }
@@ -401,7 +403,9 @@ mod tests {
         };
         let selected: Vec<&PgColumn> = relation.columns.iter().collect();
         let q = copy_query(&relation, &selected);
-        assert!(q.starts_with("COPY (SELECT \"conversation_id\", \"turn\", CASE WHEN isfinite(\"sent_at\")"));
+        assert!(q.starts_with(
+            "COPY (SELECT \"conversation_id\", \"turn\", CASE WHEN isfinite(\"sent_at\")"
+        ));
         assert!(q.ends_with(
             "FROM \"s\".\"messages\" ORDER BY \"conversation_id\" COLLATE \"C\", \"turn\", ctid) TO STDOUT"
         ));

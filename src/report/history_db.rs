@@ -142,7 +142,8 @@ fn write_rows(
         }
         let handoffs = i64::try_from(row.handoffs).unwrap_or(i64::MAX);
         let r = &row.rates;
-        let e = [r.meeting_rate, r.opportunity_rate, r.handoff_to_meeting, r.handoff_to_opportunity];
+        let e =
+            [r.meeting_rate, r.opportunity_rate, r.handoff_to_meeting, r.handoff_to_opportunity];
         tx.execute(
             &insert,
             &[

@@ -11,8 +11,8 @@
 
 use std::path::Path;
 
-use handoff::report::history::read_history;
 use ::postgres::{Client, NoTls};
+use handoff::report::history::read_history;
 
 use crate::harness::*;
 
@@ -127,10 +127,8 @@ fn edit_csv(dir: &Path, file: &str, edit: impl FnOnce(&csv::StringRecord, &mut V
     let path = dir.join(file);
     let mut reader = csv::Reader::from_path(&path).expect("read CSV");
     let header = reader.headers().expect("header").clone();
-    let mut records: Vec<Vec<String>> = reader
-        .records()
-        .map(|r| r.expect("record").iter().map(str::to_string).collect())
-        .collect();
+    let mut records: Vec<Vec<String>> =
+        reader.records().map(|r| r.expect("record").iter().map(str::to_string).collect()).collect();
     edit(&header, &mut records);
     let mut writer = csv::Writer::from_path(&path).expect("write CSV");
     writer.write_record(&header).expect("header");
@@ -273,7 +271,11 @@ fn history_in_db(client: &mut Client, schema: &str) -> Vec<String> {
     rows.iter()
         .map(|r| {
             let f = |i: usize| r.get::<_, Option<f64>>(i);
-            let e = |i: usize| handoff::summary::Estimate { estimate: f(i), low: f(i + 1), high: f(i + 2) };
+            let e = |i: usize| handoff::summary::Estimate {
+                estimate: f(i),
+                low: f(i + 1),
+                high: f(i + 2),
+            };
             let row = handoff::report::history::HistoryRow {
                 window: r.get(0),
                 since: r.get(1),
@@ -315,7 +317,16 @@ fn the_history_table_equals_history_parquet_after_two_weeks_and_a_rerun() {
         let mut extra = by.to_vec();
         extra.extend(["--seed", seed]);
         let o = run(handoff()
-            .args(["report", "--quiet", "--policies", POLICIES, "--bootstrap", "20", "--week", week])
+            .args([
+                "report",
+                "--quiet",
+                "--policies",
+                POLICIES,
+                "--bootstrap",
+                "20",
+                "--week",
+                week,
+            ])
             .arg("--data")
             .arg(&data)
             .arg("--out")
