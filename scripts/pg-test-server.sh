@@ -14,6 +14,8 @@
 #
 #   HANDOFF_TEST_PG         postgres://handoff:<password>@127.0.0.1:<port>/handoff_test
 #   HANDOFF_TEST_PG_SOCKET  postgres:///handoff_test?host=<dir>/socket&port=<port>&user=handoff
+#   HANDOFF_TEST_PG_CA      the CA certificate the server's TLS certificate is signed with
+#                           (TLS is on for TCP; only when `openssl` is installed)
 #   HANDOFF_TEST_PG_DIR     the cluster's folder (what `stop` removes)
 #
 # The folder is also recorded in ${TMPDIR:-/tmp}/handoff-pg-test-server, so `stop` needs no
@@ -71,8 +73,26 @@ start() {
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
   rm -f "$dir/pwfile"
+  local tls=()
+  if command -v openssl >/dev/null 2>&1; then
+    # A CA and a server certificate for 127.0.0.1 signed by it, for the sslmode tests.
+    (
+      cd "$dir"
+      openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 7 \
+        -subj "/CN=handoff test CA" 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -keyout data/server.key -out server.csr \
+        -subj "/CN=127.0.0.1" 2>/dev/null
+      printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+        -out data/server.crt -days 7 -extfile ext 2>/dev/null
+      rm -f ca.key server.csr ext ca.srl
+      chmod 600 data/server.key
+    )
+    if [ "$(id -u)" -eq 0 ]; then chown "${PG_TEST_USER:-nobody}" "$dir/data/server.key" "$dir/data/server.crt"; fi
+    tls=(-c ssl=on)
+  fi
   "${run_as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${tls[*]}" \
     start >&2 || { cat "$dir/server.log" >&2; exit 1; }
   "${run_as[@]}" psql -X -q -h "$dir/socket" -p "$port" -U handoff -d postgres \
     -c "CREATE DATABASE handoff_test" >&2
@@ -80,6 +100,7 @@ start() {
   echo "$bindir" >"$dir/bindir"
   echo "export HANDOFF_TEST_PG='postgres://handoff:$password@127.0.0.1:$port/handoff_test'"
   echo "export HANDOFF_TEST_PG_SOCKET='postgres:///handoff_test?host=$dir/socket&port=$port&user=handoff'"
+  if [ ${#tls[@]} -gt 0 ]; then echo "export HANDOFF_TEST_PG_CA='$dir/ca.crt'"; fi
   echo "export HANDOFF_TEST_PG_DIR='$dir'"
 }
 

@@ -38,13 +38,30 @@ pub enum Host {
     Socket(PathBuf),
 }
 
-/// `sslmode`, as libpq names it. With TLS, the server certificate is always verified
-/// (system roots plus `sslrootcert`): `require`, `verify-ca` and `verify-full` all verify.
+/// `sslmode`, with libpq's meanings: `prefer` (the default) encrypts when the server offers
+/// TLS, `require` insists on it; neither checks the certificate (as libpq, unless
+/// `sslrootcert` is given, which makes `require` check it like `verify-ca`). `verify-ca`
+/// checks the chain against the system roots plus `sslrootcert`; `verify-full` also the host
+/// name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SslMode {
     Disable,
     Prefer,
     Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn name(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
 }
 
 /// Whether a `--data` value is a database URL rather than a folder.
@@ -106,10 +123,10 @@ impl PgUrl {
                 config.connect(postgres::NoTls)
             }
             mode => {
-                config.ssl_mode(if mode == SslMode::Require {
-                    postgres::config::SslMode::Require
-                } else {
+                config.ssl_mode(if mode == SslMode::Prefer {
                     postgres::config::SslMode::Prefer
+                } else {
+                    postgres::config::SslMode::Require
                 });
                 let tls = self.tls().map_err(fail)?;
                 config.connect(tls)
@@ -133,12 +150,127 @@ impl PgUrl {
             }
         }
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let check = match self.sslmode {
+            SslMode::VerifyFull => tls::Check::Full,
+            SslMode::VerifyCa => tls::Check::Chain,
+            SslMode::Require if self.sslrootcert.is_some() => tls::Check::Chain,
+            _ => tls::Check::Encrypt,
+        };
+        let verifier = tls::Verifier::new(roots, check, provider.clone())?;
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(verifier))
             .with_no_client_auth();
         Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    }
+}
+
+/// The certificate checks of each `sslmode`, as a rustls verifier.
+mod tls {
+    use std::sync::Arc;
+
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::client::WebPkiServerVerifier;
+    use rustls::crypto::CryptoProvider;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{CertificateError, DigitallySignedStruct, Error, RootCertStore, SignatureScheme};
+
+    /// What is checked of the server's certificate.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Check {
+        /// Nothing but the handshake's signatures: encryption against a passive listener
+        /// (`prefer`, `require`), as libpq does.
+        Encrypt,
+        /// The chain up to a trusted root, any host name (`verify-ca`).
+        Chain,
+        /// The chain and the host name (`verify-full`).
+        Full,
+    }
+
+    #[derive(Debug)]
+    pub struct Verifier {
+        /// `None` when there are no roots to check against (`Encrypt`).
+        webpki: Option<Arc<WebPkiServerVerifier>>,
+        check: Check,
+        provider: Arc<CryptoProvider>,
+    }
+
+    impl Verifier {
+        pub fn new(
+            roots: RootCertStore,
+            check: Check,
+            provider: Arc<CryptoProvider>,
+        ) -> Result<Verifier, String> {
+            let webpki = match check {
+                Check::Encrypt => None,
+                Check::Chain | Check::Full => Some(
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .map_err(|e| format!("no usable root certificate: {e}"))?,
+                ),
+            };
+            Ok(Verifier { webpki, check, provider })
+        }
+    }
+
+    impl ServerCertVerifier for Verifier {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp_response: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, Error> {
+            let Some(webpki) = &self.webpki else { return Ok(ServerCertVerified::assertion()) };
+            match webpki.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ) {
+                Err(Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                )) if self.check == Check::Chain => Ok(ServerCertVerified::assertion()),
+                other => other,
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.provider.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider.signature_verification_algorithms.supported_schemes()
+        }
     }
 }
 
@@ -150,8 +282,17 @@ pub fn error_text(err: &postgres::Error) -> String {
             None => db.message().to_string(),
         };
     }
-    // The client's message already ends with its cause ("Connection refused", a TLS failure).
-    err.to_string()
+    // The causes (a refused connection, why a TLS handshake failed), each once.
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(err);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 impl fmt::Display for PgUrl {
@@ -171,9 +312,8 @@ impl fmt::Display for PgUrl {
         let sep = if matches!(self.host, Host::Socket(_)) { '&' } else { '?' };
         write!(f, "{sep}schema={}", encode(&self.schema))?;
         match self.sslmode {
-            SslMode::Disable => write!(f, "&sslmode=disable"),
-            SslMode::Require => write!(f, "&sslmode=require"),
             SslMode::Prefer => Ok(()),
+            mode => write!(f, "&sslmode={}", mode.name()),
         }
     }
 }
@@ -298,7 +438,9 @@ fn parse_with(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<PgUrl, 
     let sslmode = match sslmode.or_else(|| env("PGSSLMODE")).as_deref() {
         None | Some("prefer") | Some("allow") => SslMode::Prefer,
         Some("disable") => SslMode::Disable,
-        Some("require") | Some("verify-ca") | Some("verify-full") => SslMode::Require,
+        Some("require") => SslMode::Require,
+        Some("verify-ca") => SslMode::VerifyCa,
+        Some("verify-full") => SslMode::VerifyFull,
         Some(other) => return Err(bad(&format!("unknown sslmode {other:?}"))),
     };
     let schema = schema.unwrap_or_else(|| "public".to_string());

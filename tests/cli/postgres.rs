@@ -442,3 +442,40 @@ fn the_password_never_appears_in_outputs_logs_or_errors() {
         .env("HOME", &home));
     assert_ok(&o);
 }
+
+#[test]
+fn tls_is_used_and_verified_when_the_url_asks_for_it() {
+    let Some(url) = server_url() else { return };
+    let Ok(ca) = std::env::var("HANDOFF_TEST_PG_CA") else {
+        assert!(std::env::var_os("CI").is_none(), "in CI the test server has TLS on");
+        eprintln!("skipping: the test server has no TLS (HANDOFF_TEST_PG_CA is not set)");
+        return;
+    };
+    let work = Workdir::new();
+    let data = work.join("data");
+    generate(&data, 200, 5);
+    let mut schema = Schema::new(&url, "tls");
+    schema.load(&data);
+    let base = schema.data_url();
+    // Encrypted whatever the certificate (libpq's require), checked against the CA, and
+    // checked with the host name (the certificate names 127.0.0.1).
+    for mode in [
+        "require",
+        &format!("verify-ca&sslrootcert={ca}"),
+        &format!("verify-full&sslrootcert={ca}"),
+    ] {
+        let o = run(handoff().args(["validate", "--data", &format!("{base}&sslmode={mode}")]));
+        assert_ok(&o);
+    }
+    // Without the CA, verify-ca refuses the server's certificate: no silent downgrade.
+    let o = run(handoff().args(["validate", "--data", &format!("{base}&sslmode=verify-ca")]));
+    assert_eq!(o.status.code(), Some(3), "a certificate from an unknown CA must be refused");
+    assert!(stderr(&o).contains("certificate"), "{}", stderr(&o));
+    // verify-full on a name the certificate does not carry (it names only 127.0.0.1).
+    let renamed =
+        format!("{base}&sslmode=verify-full&sslrootcert={ca}").replace("127.0.0.1", "localhost");
+    let o = run(handoff().args(["validate", "--data", &renamed]));
+    assert_eq!(o.status.code(), Some(3));
+    let o = run(handoff().args(["validate", "--data", &format!("{base}&sslmode=disable")]));
+    assert_ok(&o);
+}
