@@ -6,6 +6,7 @@
 #   SIZES=20000 scripts/bench.sh              # a quick run: the 20,000 row and detection only
 #   REPORT_ARGS="--bootstrap 0" scripts/bench.sh # extra `handoff report` flags
 #   PG_SIZE=20000 SIZES=20000 scripts/bench.sh # the PostgreSQL read at 20,000 (PG_SIZE=0: none)
+#   SIZES=none PG_SIZE=1000000 scripts/bench.sh  # only the PostgreSQL read, at 1,000,000
 #
 # Builds release (`handoff` and examples/floor.rs), generates each data set once with
 # `handoff generate --seed 42 --weeks 2` (cached under target/bench-data/<size>-s<seed>-<format>;
@@ -35,6 +36,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"20000 100000 1000000"}
+# SIZES=none: no report row, only what PG_SIZE asks for.
+[ "$SIZES" = none ] && SIZES=
 SEED=${SEED:-42}
 WEEKS=${WEEKS:-2}
 REPORT_ARGS=${REPORT_ARGS:-}
