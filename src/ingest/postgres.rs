@@ -388,6 +388,39 @@ mod tests {
         assert_eq!(row.problems[0].column.as_deref(), Some("text"));
     }
 
+    /// A value as `COPY ... TO STDOUT` writes it in the text format.
+    fn escaped(value: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for b in value.bytes() {
+            match b {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                b'\t' => out.extend_from_slice(b"\\t"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0x0b => out.extend_from_slice(b"\\v"),
+                b => out.push(b),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, the field reads back as it was written, borrowed when it had
+        /// nothing to unescape.
+        #[test]
+        fn any_text_reads_back_unescaped(value in "\\PC*|[\\\\\t\n\r\x08\x0b\x0c a-z]*") {
+            let raw = escaped(&value);
+            let text = text_of(&raw).unwrap();
+            // Even the text `\N` is no null: it is written escaped, `\\N`.
+            proptest::prop_assert_eq!(text.as_deref(), Some(value.as_str()));
+            if !raw.contains(&b'\\') {
+                proptest::prop_assert!(matches!(text, Some(Cow::Borrowed(_))));
+            }
+        }
+    }
+
     #[test]
     fn the_query_orders_by_the_key_and_quotes_names() {
         let col = |name: &str, kind, collatable| PgColumn { name: name.into(), kind, collatable };
