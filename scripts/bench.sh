@@ -5,6 +5,8 @@
 #   scripts/bench.sh                          # every row: 20,000 (CSV), 100,000 and 1,000,000
 #   SIZES=20000 scripts/bench.sh              # a quick run: the 20,000 row and detection only
 #   REPORT_ARGS="--bootstrap 0" scripts/bench.sh # extra `handoff report` flags
+#   PG_SIZE=20000 SIZES=20000 scripts/bench.sh # the PostgreSQL read at 20,000 (PG_SIZE=0: none)
+#   SIZES=none PG_SIZE=1000000 scripts/bench.sh  # only the PostgreSQL read, at 1,000,000
 #
 # Builds release (`handoff` and examples/floor.rs), generates each data set once with
 # `handoff generate --seed 42 --weeks 2` (cached under target/bench-data/<size>-s<seed>-<format>;
@@ -22,7 +24,12 @@
 # - at 20,000, the report with a search of 10,161 candidates added (search.md: within 10 s more
 #   than the report without it);
 # - `floor --detect`: the project's text detection over every prospect message of the largest
-#   data set, on one thread (so its rate is per core).
+#   data set, on one thread (so its rate is per core);
+# - reading PG_SIZE conversations (default: the largest size) from a local PostgreSQL:
+#   `handoff validate --data postgres://...` against `handoff validate` of the same data set as
+#   Parquet. The server is HANDOFF_BENCH_PG (a URL without `?schema`) or, by default, a
+#   throwaway one from scripts/pg-test-server.sh; the data set is generated once more as CSV and
+#   loaded once into the schema bench_<size> (not timed; kept on a HANDOFF_BENCH_PG server).
 #
 # It prints the measurements (wall, CPU, peak RSS, per conversation, x floor), then one line per
 # row of the targets table with the figure, the target, the floor and PASS/FAIL. A row whose
@@ -33,6 +40,8 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"20000 100000 1000000"}
+# SIZES=none: no report row, only what PG_SIZE asks for.
+[ "$SIZES" = none ] && SIZES=
 SEED=${SEED:-42}
 WEEKS=${WEEKS:-2}
 REPORT_ARGS=${REPORT_ARGS:-}
@@ -55,10 +64,10 @@ cargo build --profile "$profile" --quiet --bin handoff --example floor
 # The format of a size's data set: the targets table measures 20,000 conversations from CSV.
 format_of() { [ "$1" = 20000 ] && echo csv || echo parquet; }
 
-# Generates (once) and prints the data folder of size $1.
+# Generates (once) and prints the data folder of size $1 (in format $2, default format_of).
 data_set() {
   local size=$1 format
-  format=$(format_of "$size")
+  format=${2:-$(format_of "$size")}
   local data="$bench_root/$size-s$SEED-$format"
   if [ ! -f "$data/.complete" ]; then
     echo "== generating $size conversations (seed $SEED, $format) into $data" >&2
@@ -174,13 +183,67 @@ if [ -n "$largest" ]; then
   read -r _ _ _ detect_line <<<"$detect_figures"
 fi
 
+# The PostgreSQL read (issue 18): validate from the database against validate from Parquet.
+PG_SIZE=${PG_SIZE:-$largest}
+PG_WALL= PQ_WALL= PG_RSS=
+if [ -n "$PG_SIZE" ] && [ "$PG_SIZE" != 0 ]; then
+  pg_url=${HANDOFF_BENCH_PG:-}
+  if [ -z "$pg_url" ]; then
+    eval "$(scripts/pg-test-server.sh start)"
+    pg_url=$HANDOFF_TEST_PG
+    trap 'scripts/pg-test-server.sh stop "$HANDOFF_TEST_PG_DIR"' EXIT
+  fi
+  schema=bench_$PG_SIZE
+  loaded=$(psql -X -qtA "$pg_url" -c \
+    "SELECT count(*) FROM pg_namespace WHERE nspname = '$schema'" 2>/dev/null || echo 0)
+  if [ "$loaded" != 1 ]; then
+    csv_data=$(data_set "$PG_SIZE" csv)
+    echo "== loading $PG_SIZE conversations into $schema" >&2
+    psql -X -q -v ON_ERROR_STOP=1 "$pg_url" >&2 <<SQL
+CREATE SCHEMA $schema;
+CREATE TABLE $schema.conversations (conversation_id text, started_at timestamptz,
+  account_id text, segment text, employee_count integer, channel text, ai_agent text);
+CREATE TABLE $schema.messages (conversation_id text, turn integer, sent_at timestamptz,
+  sender text, participant text, text text, signals text, qualified text);
+CREATE TABLE $schema.outcomes (conversation_id text, handoff_turn integer,
+  handoff_at timestamptz, context text, meeting_at timestamptz, opportunity_at timestamptz,
+  opportunity_amount numeric, currency text, rep_rating integer);
+\copy $schema.conversations FROM '$csv_data/conversations.csv' CSV HEADER
+\copy $schema.messages FROM '$csv_data/messages.csv' CSV HEADER
+\copy $schema.outcomes FROM '$csv_data/outcomes.csv' CSV HEADER
+ALTER TABLE $schema.conversations ADD PRIMARY KEY (conversation_id);
+ALTER TABLE $schema.messages ADD PRIMARY KEY (conversation_id, turn);
+ALTER TABLE $schema.outcomes ADD PRIMARY KEY (conversation_id);
+VACUUM ANALYZE;
+SQL
+  fi
+  pq_data=$(data_set "$PG_SIZE" parquet)
+  cat "$pq_data"/* >/dev/null
+  # A first read warms the server's cache too.
+  "$bin" validate --quiet --data "$pg_url?schema=$schema" >/dev/null
+  pg_figures=$(measure "$bin" validate --quiet --data "$pg_url?schema=$schema") || exit 1
+  pq_figures=$(measure "$bin" validate --quiet --data "$pq_data") || exit 1
+  read -r PG_WALL pg_cpu PG_RSS _ <<<"$pg_figures"
+  read -r PQ_WALL pq_cpu pq_rss _ <<<"$pq_figures"
+  for r in "pg-read $PG_WALL $pg_cpu $PG_RSS" "pq-read $PQ_WALL $pq_cpu $pq_rss"; do
+    read -r step w c m <<<"$r"
+    awk -v size="$PG_SIZE" -v step="$step" -v wall="$w" -v cpu="$c" -v rss="$m" \
+      -v pq="$PQ_WALL" 'BEGIN {
+        printf "%-9s %-8s %-7s %8.2f %8.2f %9.0f %11.2f %12.3f %8s\n", size, \
+          (step == "pg-read" ? "postgres" : "parquet"), step, wall, cpu, rss / 1024, \
+          wall * 1e6 / size, rss / size, sprintf("%.2f", wall / (pq > 0 ? pq : 0.01)) "xpq"
+      }'
+  done
+fi
+
 echo
 printf '%-47s %-22s %-28s %-12s %s\n' target figure goal floor result
 status=0
 # row NAME FIGURE GOAL FLOOR PASS(1/0/"")
 row() {
   local result=SKIP
-  if [ "$5" = 1 ]; then result=PASS; elif [ "$5" = 0 ]; then result=FAIL status=1; fi
+  if [ "$5" = 1 ]; then result=PASS; elif [ "$5" = 0 ]; then result=FAIL status=1
+  elif [ "$5" = - ]; then result=-; fi
   printf '%-47s %-22s %-28s %-12s %s\n' "$1" "$2" "$3" "$4" "$result"
 }
 # check AWK_CONDITION: prints 1 or 0.
@@ -248,5 +311,11 @@ if [ -n "$detect_line" ]; then
     ">= 1 M prospect msg/s/core" "$n msgs" "$(check "$rate >= 1000000")"
 else
   row "text detection, lexicon" - ">= 1 M prospect msg/s/core" - ""
+fi
+if [ -n "$PG_WALL" ]; then
+  x=$(awk -v a="$PG_WALL" -v b="$PQ_WALL" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 0.01) }')
+  mib=$(awk -v r="$PG_RSS" 'BEGIN { printf "%.0f", r / 1024 }')
+  row "$PG_SIZE conversations from PostgreSQL: validate" "${PG_WALL} s, ${mib} MiB (${x}x pq)" \
+    "measured (issue 18)" "${PQ_WALL} s" -
 fi
 exit $status

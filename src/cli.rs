@@ -83,8 +83,10 @@ pub enum SignalSource {
 /// Flags every command shares.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
-    /// Data folder holding the conversations, messages and outcomes tables.
-    #[arg(long, env = "HANDOFF_DATA", default_value = "data")]
+    /// Data folder holding the conversations, messages and outcomes tables, or a PostgreSQL
+    /// URL whose schema holds them: postgres://user@host:port/db?schema=sdr
+    // The value is never echoed back by --help: a URL may carry a password.
+    #[arg(long, env = "HANDOFF_DATA", default_value = "data", hide_env_values = true)]
     pub data: PathBuf,
     /// Only errors on stderr.
     #[arg(long, env = "HANDOFF_QUIET")]
@@ -186,6 +188,10 @@ pub struct ReportArgs {
     /// Seconds to wait while another run writes to the same reports root before giving up
     #[arg(long, env = "HANDOFF_LOCK_TIMEOUT", default_value = "60", value_parser = lock_timeout)]
     pub lock_timeout: Duration,
+    /// Also write the trend rows (history.parquet's) into the table handoff_history of this
+    /// PostgreSQL database: postgres://user@host:port/db?schema=reporting
+    #[arg(long, env = "HANDOFF_HISTORY_DB", value_name = "URL", hide_env_values = true)]
+    pub history_db: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

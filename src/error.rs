@@ -24,6 +24,11 @@ pub enum DataError {
     Unreadable { file: String, reason: String },
     #[error("{rejected} of {total} conversations rejected ({share:.2}%), more than --max-rejected allows ({max:.2}%); see the rejections above")]
     TooManyRejected { rejected: u64, total: u64, share: f64, max: f64 },
+    /// A database that cannot be reached or queried (`server` names it, never a password).
+    #[error("{server}: {reason}")]
+    Connect { server: String, reason: String },
+    #[error("{server}: no table or view {table}")]
+    MissingRelation { server: String, table: String },
     #[error("no conversation left to analyse: {0}")]
     NoConversations(String),
 }

@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod pg;
 pub mod pipeline;
 pub mod policy;
 pub mod replay;

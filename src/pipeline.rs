@@ -19,7 +19,8 @@ use crate::signals::SignalSource;
 /// The data a run reads.
 #[derive(Clone, Debug)]
 pub struct DataOptions {
-    /// The data folder holding the conversations, messages and outcomes tables.
+    /// The data folder holding the conversations, messages and outcomes tables, or a
+    /// PostgreSQL URL (`crate::pg`) whose schema holds them.
     pub data: PathBuf,
     /// Largest share of conversations that may be rejected before the run fails (0 to 1).
     pub max_rejected: f64,
@@ -110,7 +111,7 @@ fn prepare_with(
         (true, _) | (false, false) => MessageText::Keep,
         (false, true) => MessageText::Compact,
     };
-    let mut dataset = load_from(&tables, data, text)?;
+    let mut dataset = load_from(tables.as_ref(), data, text)?;
     // A routed policy's column is known only once the data is read (policies.md).
     crate::policy::routed::check_route_columns(&dataset, &policies.routed)?;
     crate::stage!("stage: data loaded", conversations = dataset.conversations.len(), ?text);
@@ -177,12 +178,29 @@ fn lean_timelines(
 
 /// Loads and validates the data folder of `data`.
 pub fn load_dataset(data: &DataOptions) -> anyhow::Result<Dataset> {
-    load_from(&open_data(data)?, data, MessageText::Keep)
+    load_from(open_data(data)?.as_ref(), data, MessageText::Keep)
 }
 
-/// The data folder with its tables discovered (once, for the peek and the read).
-fn open_data(data: &DataOptions) -> anyhow::Result<FolderSource> {
-    FolderSource::open(&data.data).with_context(|| reading_context(data))
+/// The data folder with its tables discovered, or the database with its tables looked up
+/// (once, for the peek and the read).
+fn open_data(data: &DataOptions) -> anyhow::Result<Box<dyn Source>> {
+    open_source(&data.data).with_context(|| reading_context(data))
+}
+
+/// Opens `--data`: a PostgreSQL URL (`crate::pg`) or a data folder.
+pub fn open_source(data: &std::path::Path) -> anyhow::Result<Box<dyn Source>> {
+    match data.to_str().filter(|text| crate::pg::is_url(text)) {
+        Some(url) => {
+            let url = crate::pg::PgUrl::parse(url)?;
+            Ok(Box::new(ingest::postgres::PostgresSource::open(&url)?))
+        }
+        None => Ok(Box::new(FolderSource::open(data)?)),
+    }
+}
+
+/// `--data` as messages may show it: a database URL without its password.
+pub fn data_display(data: &std::path::Path) -> String {
+    crate::pg::redact(&data.display().to_string())
 }
 
 fn load_from(
@@ -195,7 +213,7 @@ fn load_from(
 }
 
 fn reading_context(data: &DataOptions) -> String {
-    format!("reading the data set in {}", data.data.display())
+    format!("reading the data set in {}", data_display(&data.data))
 }
 
 /// The latest timestamp anywhere in the data: the default `--as-of`, so that a rerun on the

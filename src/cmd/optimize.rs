@@ -57,7 +57,8 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<()> {
     let mut inputs: Vec<&std::path::Path> =
         prepared.dataset.files.iter().map(|p| p.as_path()).collect();
     inputs.push(&args.policy.policies);
-    let run = RunInfo::start(std::env::args().collect(), &inputs, args.estimate.seed)?;
+    let argv = std::env::args().map(|a| crate::pg::redact(&a)).collect();
+    let run = RunInfo::start(argv, &inputs, args.estimate.seed)?;
     let context = crate::cmd::report::recommended_context(
         &args.policy.policies,
         &args.common.data,

@@ -9,7 +9,8 @@ use crate::cmd::options::init_logging;
 use crate::estimate::EstimationConfig;
 use crate::pipeline::{self, prepare_without_text, WindowSpec};
 use crate::report::folder::ReportWriter;
-use crate::report::history::rows_from_summary;
+use crate::report::history::{rows_from_summary, HistorySink};
+use crate::report::history_db::HistoryDb;
 use crate::report::search::RecommendedContext;
 use crate::report::{ReportData, RunInfo};
 use crate::slicing::SliceSettings;
@@ -26,13 +27,24 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let file = crate::policy::file::load_policies(&args.policy.policies)?;
     let path = args.policy.policies.display().to_string();
     crate::searching::check_family_sizes(&file, &path, args.max_candidates)?;
+    // The trend's database is reached (and its table migrated) before any work.
+    let history_db = match &args.history_db {
+        Some(url) => {
+            let url = crate::pg::PgUrl::parse(url)?;
+            let db = HistoryDb::open(&url)
+                .with_context(|| format!("opening the history database {url}"))?;
+            Some(std::sync::Mutex::new(Box::new(db) as Box<dyn HistorySink>))
+        }
+        None => None,
+    };
     let mut prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;
     let (window, as_of) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     let by: Vec<String> =
         args.slices.by.iter().map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
-    crate::slicing::check_columns(&prepared.dataset, &by)
-        .with_context(|| format!("{}: the conversations table", args.common.data.display()))?;
+    crate::slicing::check_columns(&prepared.dataset, &by).with_context(|| {
+        format!("{}: the conversations table", pipeline::data_display(&args.common.data))
+    })?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");
     let settings = AnalysisSettings {
         estimation: EstimationConfig {
@@ -62,7 +74,9 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     drop(prepared);
     let mut inputs: Vec<&std::path::Path> = files.iter().map(|p| p.as_path()).collect();
     inputs.push(&args.policy.policies);
-    let mut run = RunInfo::start(std::env::args().collect(), &inputs, args.estimate.seed)?;
+    // A database URL's password must not reach run.json.
+    let argv = std::env::args().map(|a| crate::pg::redact(&a)).collect();
+    let mut run = RunInfo::start(argv, &inputs, args.estimate.seed)?;
     run.started_at = started_at;
     let history = rows_from_summary(&window, &analysis.summary);
     let recommended = if analysis.searches.is_empty() {
@@ -87,7 +101,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         searches: analysis.searches,
         recommended,
     };
-    let writer = ReportWriter { lock_timeout: args.lock_timeout, ..Default::default() };
+    let writer = ReportWriter {
+        lock_timeout: args.lock_timeout,
+        history_sink: history_db,
+        ..Default::default()
+    };
     let folder = writer.write(&args.out, &window, data, history)?;
     tracing::info!(
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
@@ -111,8 +129,9 @@ pub(crate) fn recommended_context(
         .with_context(|| format!("{}: cannot be read", policies_file.display()))?;
     let mut context = RecommendedContext::carry(&text, policies.to_vec())
         .with_context(|| policies_file.display().to_string())?;
-    context.command =
-        format!("handoff report --data {} --policies recommended.toml", data.display());
+    // A database URL's password must not reach the file.
+    let data = crate::pg::redact(&data.display().to_string());
+    context.command = format!("handoff report --data {data} --policies recommended.toml");
     context.window = summary_window.to_string();
     context.as_of = as_of.to_string();
     context.data_hash = data_hash(run, policies_file);

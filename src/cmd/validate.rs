@@ -20,9 +20,15 @@ const EXAMPLES: usize = 10;
 pub fn run(args: &ValidateArgs) -> anyhow::Result<()> {
     init_logging(&args.common);
     let dir = &args.common.data;
-    let dataset = ingest::read_dataset_with(dir, ingest::MessageText::Compact)
-        .with_context(|| format!("reading the data set in {}", dir.display()))?;
-    print!("{}", summary_text(dir, &dataset));
+    let shown = crate::pipeline::data_display(dir);
+    let context = || format!("reading the data set in {shown}");
+    let source = crate::pipeline::open_source(dir).with_context(context)?;
+    let dataset =
+        ingest::read_from(source.as_ref(), ingest::MessageText::Compact).with_context(context)?;
+    match source.table_label(ingest::rows::CONVERSATIONS.name) {
+        Some(_) => print!("{}", database_summary_text(&shown, source.as_ref(), &dataset)),
+        None => print!("{}", summary_text(dir, &dataset)),
+    }
     if let Some(path) = &args.rejected {
         ingest::rejected::write_rejected_csv(path, &dataset.rejections)
             .with_context(|| format!("writing rejections to {}", path.display()))?;
@@ -30,7 +36,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<()> {
     }
     let options = IngestOptions { max_rejected: args.common.max_rejected };
     ingest::check_usable(&dataset, &options)
-        .with_context(|| format!("the data set in {} is unusable", dir.display()))?;
+        .with_context(|| format!("the data set in {shown} is unusable"))?;
     println!("The data set is usable.");
     Ok(())
 }
@@ -49,6 +55,12 @@ pub fn summary_text(dir: &Path, dataset: &Dataset) -> String {
         let rows = dataset.rows_read.get(table).copied().unwrap_or(0);
         let _ = writeln!(out, "  {table}: {rows} rows read from {}", files.join(", "));
     }
+    write_body(&mut out, dataset);
+    out
+}
+
+/// What follows the per-table lines, whatever the source.
+fn write_body(out: &mut String, dataset: &Dataset) {
     let total = dataset.total_conversation_ids;
     let _ = writeln!(
         out,
@@ -59,8 +71,24 @@ pub fn summary_text(dir: &Path, dataset: &Dataset) -> String {
         crate::format::percent_of(dataset.rejected_conversations, total),
         dataset.rejected_rows,
     );
-    write_rejection_summary(&mut out, &dataset.rejections);
-    write_warnings(&mut out, dataset);
+    write_rejection_summary(out, &dataset.rejections);
+    write_warnings(out, dataset);
+}
+
+/// `summary_text` for a database: the tables by their `schema.table` names.
+pub fn database_summary_text(
+    shown: &str,
+    source: &dyn ingest::Source,
+    dataset: &Dataset,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Database: {shown}");
+    for table in ["conversations", "messages", "outcomes"] {
+        let rows = dataset.rows_read.get(table).copied().unwrap_or(0);
+        let label = source.table_label(table).unwrap_or_else(|| table.to_string());
+        let _ = writeln!(out, "  {table}: {rows} rows read from {label}");
+    }
+    write_body(&mut out, dataset);
     out
 }
 

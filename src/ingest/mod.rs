@@ -1,7 +1,8 @@
 //! Ingest: find the three tables in a data folder, read them in any supported format, validate
 //! every row against the data contract, and assemble a `model::Dataset` with its rejections.
 //!
-//! Everything is read through a `source::Source` (the data folder: `source::FolderSource`).
+//! Everything is read through a `source::Source` (the data folder: `source::FolderSource`; a
+//! PostgreSQL schema: `postgres::PostgresSource`).
 //! Readers (`csv`, `jsonl`, `parquet`) stream rows as `rows::Cell`s to `build::Builder`, which
 //! converts them with `validate` and applies the cross-row checks; nothing is held twice.
 
@@ -10,6 +11,7 @@ pub mod csv;
 pub mod discover;
 pub mod jsonl;
 pub mod parquet;
+pub mod postgres;
 pub mod rejected;
 pub mod rows;
 pub mod source;

@@ -1,7 +1,8 @@
 //! Where a data set's three tables come from. Ingest reads through a `Source`: it hands over
 //! the rows of each table as raw cells, and everything after that (validation, the cross-row
 //! checks, rejections) is the same whatever the source. `FolderSource` is the data folder, its
-//! tables discovered once when it is opened; a database would be a second `Source`.
+//! tables discovered once when it is opened; `ingest::postgres::PostgresSource` is a
+//! PostgreSQL schema.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,12 @@ pub trait Source {
     /// Whether the messages table has a `signals` column, judged without reading its rows;
     /// `None` when that cannot be told so cheaply (the real read then says).
     fn messages_have_signals_column(&self) -> Option<bool>;
+
+    /// How the rows of `table` are named when they are not a file's (a database's
+    /// `schema.table`); `None` for a source of files.
+    fn table_label(&self, _table: &str) -> Option<String> {
+        None
+    }
 
     /// Reads every row of the table `spec` names into `rows`, in a fixed order. Unknown
     /// columns are registered in `extras` (and kept when `spec.keep_extras`).

@@ -16,7 +16,7 @@ use anyhow::{bail, Context};
 use crate::report::atomic::{replace_file, sync_dir, TMP_MARK};
 use crate::report::charts::{self, ChartFile};
 use crate::report::export::{all_exporters, Exporter};
-use crate::report::history::{self, HistoryRow, HISTORY_FILE};
+use crate::report::history::{self, HistoryRow, HistorySink, HISTORY_FILE};
 use crate::report::ReportData;
 use crate::summary::Summary;
 use crate::window::Window;
@@ -34,6 +34,9 @@ pub struct ReportWriter {
     pub render_charts: Box<RenderCharts>,
     /// How long to wait for another run's lock before giving up.
     pub lock_timeout: Duration,
+    /// Also given an ISO-week window's new trend rows, after `history.parquet` is replaced
+    /// and still under the lock (`--history-db`).
+    pub history_sink: Option<std::sync::Mutex<Box<dyn HistorySink>>>,
 }
 
 impl Default for ReportWriter {
@@ -42,6 +45,7 @@ impl Default for ReportWriter {
             exporters: all_exporters(),
             render_charts: Box::new(charts::render_all),
             lock_timeout: Duration::from_secs(60),
+            history_sink: None,
         }
     }
 }
@@ -64,6 +68,7 @@ impl ReportWriter {
 
         let history_path = out_root.join(HISTORY_FILE);
         let mut history = history::read_history(&history_path)?;
+        let sink_rows = self.history_sink.as_ref().map(|_| new_history.clone());
         if window.is_iso_week {
             history = history::merge(history, new_history);
         }
@@ -118,6 +123,12 @@ impl ReportWriter {
         if window.is_iso_week {
             let bytes = history::history_parquet(&history)?;
             replace_file(&history_path, &bytes)?;
+            if let (Some(sink), Some(rows)) = (&self.history_sink, sink_rows) {
+                // A poisoned lock only means an earlier call panicked; the sink is still usable.
+                let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
+                sink.replace_windows(&rows)?;
+                tracing::debug!(rows = rows.len(), "stage: trend written to the history database");
+            }
         }
         Ok(target)
     }

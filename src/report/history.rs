@@ -49,6 +49,13 @@ impl HistoryRow {
     }
 }
 
+/// Somewhere else the trend is kept (`--history-db`: `history_db::HistoryDb`), written
+/// after `history.parquet`, under the same lock.
+pub trait HistorySink: Send {
+    /// Replaces every row of the windows in `rows` by `rows`, all at once.
+    fn replace_windows(&mut self, rows: &[HistoryRow]) -> anyhow::Result<()>;
+}
+
 /// The file name under the reports root.
 pub const HISTORY_FILE: &str = "history.parquet";
 

@@ -16,6 +16,7 @@ pub mod export;
 pub mod folder;
 pub mod frame;
 pub mod history;
+pub mod history_db;
 pub mod page;
 pub mod search;
 pub mod slices;

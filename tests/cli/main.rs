@@ -18,6 +18,7 @@ mod ingest;
 mod lexicon_eval;
 mod output_safety;
 mod policies_cli;
+mod postgres;
 mod replay;
 mod replay_cli;
 mod report_cli;

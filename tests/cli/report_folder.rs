@@ -189,6 +189,7 @@ fn writer() -> ReportWriter {
         exporters: all_exporters(),
         render_charts: Box::new(stub_charts),
         lock_timeout: Duration::from_millis(300),
+        history_sink: None,
     }
 }
 
