@@ -331,3 +331,39 @@ fn slice_estimates_cover_their_truth_and_the_finding_names_the_segment_differenc
         assert!(f.contains("does not show"), "{f}");
     }
 }
+
+/// Search (search.md) against known truth, on the seed docs/accuracy.md's search table starts
+/// with: the shipped family on 20,000 conversations with segment effects. The recommendation's
+/// true net objective is within 1.0 per 100 conversations of the family's true best and not
+/// below the base's, and the honest interval holds it.
+#[test]
+fn the_search_recommends_near_the_true_best_and_its_honest_interval_holds_the_truth() {
+    let dir = Workdir::new();
+    let data = dir.join("data");
+    let truth_path = dir.join("truth.json");
+    handoff()
+        .args(["generate", "--quiet", "--conversations", &N.to_string(), "--seed", "11"])
+        .arg("--slice-effects")
+        .arg("--out")
+        .arg(&data)
+        .arg("--policies")
+        .arg(POLICIES)
+        .arg("--truth")
+        .arg(&truth_path)
+        .assert()
+        .success();
+    let folder = report(&data, &dir.join("reports"));
+    let search = &read_json(&folder.join("search.json"))["searches"][0];
+    let truth = read_json(&truth_path);
+    let t = by_name(&truth["searches"], "framework-search");
+    let true_of = |name: &str| by_name(&t["candidates"], name)["net_objective_per_100"].as_f64();
+    let recommended = search["recommended"]["name"].as_str().expect("a recommendation");
+    let value = true_of(recommended).expect("the recommendation's truth");
+    let best = t["best_net_objective_per_100"].as_f64().unwrap();
+    let base = true_of("framework-search#0").unwrap();
+    assert!(best - value <= 1.0, "regret {} (recommended {recommended})", best - value);
+    assert!(value >= base - 1e-9, "below the base: {value} < {base}");
+    let honest = &search["honest"]["net_objective_per_100"];
+    let (low, high) = (honest["low"].as_f64().unwrap(), honest["high"].as_f64().unwrap());
+    assert!(low <= value && value <= high, "honest interval {low}..{high} misses {value}");
+}
