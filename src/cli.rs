@@ -173,6 +173,11 @@ pub struct ReportArgs {
     pub estimate: EstimateArgs,
     #[command(flatten)]
     pub slices: SliceArgs,
+    /// Strengths of hidden confounding to bound every estimate under (sensitivity.md): how
+    /// many times an unrecorded reason may move the odds of history's handoff. `none`: no
+    /// sensitivity analysis.
+    #[arg(long, env = "HANDOFF_GAMMAS", default_value = "1.25,1.5,2,3", value_parser = gammas)]
+    pub gammas: Gammas,
     /// The reports root; the report goes to `<out>/<label>/`.
     #[arg(long, env = "HANDOFF_OUT", default_value = "reports")]
     pub out: PathBuf,
@@ -297,6 +302,14 @@ fn fraction(text: &str) -> Result<f64, String> {
 /// `--clip`: a weight of at least 1.
 fn clip(text: &str) -> Result<f64, String> {
     bounded(text, |v| v >= 1.0, "must be a number >= 1")
+}
+
+/// `--gammas`, ascending (empty for `none`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gammas(pub Vec<f64>);
+
+fn gammas(text: &str) -> Result<Gammas, String> {
+    crate::estimate::sensitivity::parse_gammas(text).map(Gammas)
 }
 
 /// `--lock-timeout`: seconds from 0 to a day.

@@ -44,6 +44,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
             min_slice: args.slices.min_slice,
             max_slices: args.slices.max_slices as usize,
         },
+        gammas: args.gammas.0.clone(),
     };
     let analysis = analyse(&prepared.inputs(), &window, &members, &settings);
     for warning in &analysis.summary.warnings {
