@@ -15,7 +15,12 @@ pub fn findings(summary: &Summary) -> Vec<String> {
     let others: Vec<&PolicySummary> =
         summary.policies.iter().filter(|p| p.kind != PolicyKind::Historical).collect();
     if let Some(best) = best_by_opportunities(&others) {
-        out.push(best_sentence(best, history, &summary.estimator));
+        let mut sentence = best_sentence(best, history, &summary.estimator);
+        if let Some(clause) = robustness_sentence(summary, best, history) {
+            sentence.push(' ');
+            sentence.push_str(&clause);
+        }
+        out.push(sentence);
     }
     let unsupported: Vec<&str> = others
         .iter()
@@ -103,6 +108,47 @@ fn best_sentence(best: &PolicySummary, history: &PolicySummary, estimator: &str)
         format::percent(best.rates.handoff_rate),
         format::percent(history.rates.handoff_rate),
     )
+}
+
+/// What the headline comparison's robustness value (sensitivity.md) says, where the best
+/// policy's estimate is above history's and the analysis ran.
+fn robustness_sentence(
+    summary: &Summary,
+    best: &PolicySummary,
+    history: &PolicySummary,
+) -> Option<String> {
+    let (b, h) = (best.rates.opportunity_rate.estimate?, history.rates.opportunity_rate.estimate?);
+    if b <= h {
+        return None;
+    }
+    let comparison = summary
+        .sensitivity
+        .as_ref()?
+        .comparisons
+        .iter()
+        .find(|c| c.policy == best.name && c.versus == history.name)?;
+    Some(robustness_words(&best.name, comparison.robustness_gamma))
+}
+
+/// The plain-words reading of a robustness value of `policy`'s advantage over history.
+pub fn robustness_words(policy: &str, gamma: Option<f64>) -> String {
+    match gamma {
+        None => format!(
+            "{policy}'s advantage over history does not hold even without hidden confounding."
+        ),
+        Some(g) if g >= crate::estimate::sensitivity::MAX_GAMMA => format!(
+            "{policy}'s advantage over history holds even if history's handoffs depended on \
+             something unrecorded that moved the odds of a handoff by {} times (the most the \
+             analysis tries).",
+            format::fixed(g, 2)
+        ),
+        Some(g) => format!(
+            "{policy}'s advantage over history holds unless history's handoffs depended on \
+             something unrecorded that moved the odds of a handoff by more than {} times \
+             (robustness value).",
+            format::fixed(g, 2)
+        ),
+    }
 }
 
 fn sweep_sentence(sweep: &SweepSummary) -> Option<String> {
