@@ -241,6 +241,11 @@ pub struct GenerateArgs {
     /// effect (docs/generator.md), to check per-slice estimates against known truth.
     #[arg(long, env = "HANDOFF_GENERATE_SLICE_EFFECTS")]
     pub slice_effects: bool,
+    /// Hidden confounding: history's handoffs also depend on the prospect's latent readiness
+    /// (never written), with this many log-odds per standard deviation of it (0: none; the
+    /// policies' true values do not change). For checking the sensitivity bounds.
+    #[arg(long, env = "HANDOFF_GENERATE_CONFOUND", default_value_t = 0.0, value_parser = confound)]
+    pub confound: f64,
     /// Also write the true expected rates of every policy and sweep point to this JSON file.
     #[arg(long, requires = "policies")]
     pub truth: Option<PathBuf>,
@@ -302,6 +307,11 @@ fn fraction(text: &str) -> Result<f64, String> {
 /// `--clip`: a weight of at least 1.
 fn clip(text: &str) -> Result<f64, String> {
     bounded(text, |v| v >= 1.0, "must be a number >= 1")
+}
+
+/// `--confound`: a strength from 0 to 10.
+fn confound(text: &str) -> Result<f64, String> {
+    bounded(text, |v| (0.0..=10.0).contains(&v), "must be a number from 0 to 10")
 }
 
 /// `--gammas`, ascending (empty for `none`).
