@@ -23,5 +23,6 @@ mod replay_cli;
 mod report_cli;
 mod report_folder;
 mod routed_cli;
+mod sensitivity_cli;
 mod slices_cli;
 mod validate_snapshots;
