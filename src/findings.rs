@@ -224,6 +224,43 @@ mod tests {
     }
 
     #[test]
+    fn the_headline_quotes_the_robustness_value() {
+        use crate::summary::{Comparison, SensitivitySummary};
+        let mut summary = Summary {
+            estimator: "dr".into(),
+            policies: vec![
+                policy("historical", PolicyKind::Historical, Some(0.10), 50),
+                policy("late", PolicyKind::Policy, Some(0.15), 40),
+            ],
+            ..Summary::default()
+        };
+        assert!(!findings(&summary)[1].contains("robustness"), "no analysis, no clause");
+        let comparison = |g| Comparison {
+            policy: "late".into(),
+            versus: "historical".into(),
+            robustness_gamma: g,
+            ..Comparison::default()
+        };
+        summary.sensitivity = Some(SensitivitySummary {
+            comparisons: vec![comparison(Some(1.7))],
+            ..Default::default()
+        });
+        let f = findings(&summary);
+        assert!(
+            f[1].ends_with(
+                "late's advantage over history holds unless history's handoffs depended on \
+                 something unrecorded that moved the odds of a handoff by more than 1.70 times \
+                 (robustness value)."
+            ),
+            "{f:?}"
+        );
+        summary.sensitivity.as_mut().unwrap().comparisons = vec![comparison(None)];
+        assert!(findings(&summary)[1].ends_with("does not hold even without hidden confounding."));
+        summary.sensitivity.as_mut().unwrap().comparisons = vec![comparison(Some(10.0))];
+        assert!(findings(&summary)[1].contains("by 10.00 times (the most the analysis tries)"));
+    }
+
+    #[test]
     fn names_the_policy_with_most_opportunities_and_the_unsupported_ones() {
         let summary = Summary {
             estimator: "dr".into(),
