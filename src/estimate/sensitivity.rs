@@ -404,11 +404,11 @@ mod tests {
             let one = |_: usize, out: &mut Vec<usize>| { out.clear(); out.push(0); };
             let sums = policy_sums(&inputs, &[1.0, g1, g1 + dg], &[&points], 1, &one);
             let s = &sums[0][0].per_gamma;
-            for j in 0..3 {
-                prop_assert!(s[0][j].low.abs() < 1e-12 && s[0][j].high.abs() < 1e-12);
-                prop_assert!(s[1][j].low <= 1e-12 && s[1][j].high >= -1e-12);
-                prop_assert!(s[2][j].low <= s[1][j].low + 1e-12);
-                prop_assert!(s[2][j].high >= s[1][j].high - 1e-12);
+            for ((one, mid), wide) in s[0].iter().zip(&s[1]).zip(&s[2]) {
+                prop_assert!(one.low.abs() < 1e-12 && one.high.abs() < 1e-12);
+                prop_assert!(mid.low <= 1e-12 && mid.high >= -1e-12);
+                prop_assert!(wide.low <= mid.low + 1e-12);
+                prop_assert!(wide.high >= mid.high - 1e-12);
             }
         }
     }
