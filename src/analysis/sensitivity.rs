@@ -4,7 +4,7 @@
 //! `estimate::sensitivity`'s; this file picks the conversations, the estimates and the scales.
 
 use crate::estimate::sensitivity::{
-    difference_shift, policy_sums, robustness_value, side, Inputs, Interval, Sums,
+    difference_shift, moving, policy_sums, robustness_value, side, Inputs, Interval, Sums,
 };
 use crate::estimate::slices::{Cut, Scopes};
 use crate::estimate::{Estimation, PolicyEvaluation, Rate, Unit};
@@ -253,14 +253,9 @@ impl Run<'_> {
             return (nulls.collect(), None);
         };
         let per = scale / n as f64;
+        let pairs = moving(&self.inputs, &mut self.rows(scope, scopes), &side_of);
         let at = |gamma: f64| -> Interval {
-            let shift = difference_shift(
-                &self.inputs,
-                gamma,
-                column(rate),
-                &mut self.rows(scope, scopes),
-                &side_of,
-            );
+            let shift = difference_shift(&self.inputs, gamma, column(rate), &pairs);
             Interval::shifted(d, shift, per)
         };
         let bounds = self

@@ -211,22 +211,34 @@ pub fn side(a: Option<Option<u32>>, b: Option<Option<u32>>, history: Option<u32>
     i8::from(agrees(a)) - i8::from(agrees(b))
 }
 
-/// The summed shift of a paired difference's outcome `j` at `gamma` over `rows` (window
-/// positions), each conversation on the side `side_of(w)` gives.
+/// The conversations of a paired difference whose residual term can move: `(window position,
+/// side)` for each of `rows` whose side (`side_of`) is not 0 and whose weight is not known.
+/// Built once per comparison, so that each step of the robustness value's bisection passes
+/// over these only.
+pub fn moving(
+    inputs: &Inputs,
+    rows: &mut dyn Iterator<Item = usize>,
+    side_of: &dyn Fn(usize) -> i8,
+) -> Vec<(u32, i8)> {
+    rows.filter_map(|w| {
+        let c = inputs.conversations.get(w)?;
+        let s = side_of(w);
+        (s != 0 && !c.known).then_some((w as u32, s))
+    })
+    .collect()
+}
+
+/// The summed shift of a paired difference's outcome `j` at `gamma` over its `moving`
+/// conversations.
 pub fn difference_shift(
     inputs: &Inputs,
     gamma: f64,
     outcome: usize,
-    rows: &mut dyn Iterator<Item = usize>,
-    side_of: &dyn Fn(usize) -> i8,
+    moving: &[(u32, i8)],
 ) -> Interval {
     let mut total = Interval::default();
-    for w in rows {
-        let Some(c) = inputs.conversations.get(w) else { continue };
-        let s = side_of(w);
-        if s == 0 || c.known {
-            continue;
-        }
+    for &(w, s) in moving {
+        let Some(c) = inputs.conversations.get(w as usize) else { continue };
         let shift = shifts(c, gamma, inputs.clip)[outcome.min(2)];
         if s > 0 {
             total.low += shift.low;
@@ -353,7 +365,9 @@ mod tests {
         };
         // A agrees on the first only, B on the second only.
         let sides = [1i8, -1];
-        let d = difference_shift(&inputs, 2.0, 0, &mut (0..2), &|w| sides[w]);
+        let pairs = moving(&inputs, &mut (0..2), &|w| sides[w]);
+        assert_eq!(pairs, vec![(0, 1), (1, -1)]);
+        let d = difference_shift(&inputs, 2.0, 0, &pairs);
         // A's (-0.3, 0.6), minus B's (-0.6, 0.3): (-0.3 - 0.3, 0.6 + 0.6).
         assert!((d.low + 0.6).abs() < 1e-12 && (d.high - 1.2).abs() < 1e-12, "{d:?}");
         assert_eq!(side(Some(Some(1)), Some(None), Some(1)), 1);
