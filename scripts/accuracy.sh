@@ -11,6 +11,9 @@
 #              SLICE_EFFECTS=1 to generate with `--slice-effects` (effects that differ by
 #              segment and region, docs/generator.md), BY=segment,region to run `report
 #              --by` and print the per-slice study (scripts/accuracy_study.py --slices).
+#              CONFOUND=C to generate with `--confound C` (hidden confounding) and print
+#              the sensitivity study (scripts/accuracy_study.py --sensitivity; run it over
+#              several WORK folders for a table per strength).
 #              Exit status 1 when `dr` misses the acceptance criteria of docs/accuracy.md on
 #              any seed (with BY, also when an estimator misses the per-slice criteria).
 set -euo pipefail
@@ -25,6 +28,11 @@ format_flag=()
 [ "${MARKDOWN:-0}" = 1 ] && format_flag=(--markdown)
 generate_flags=()
 [ "${SLICE_EFFECTS:-0}" = 1 ] && generate_flags=(--slice-effects)
+if [ -n "${CONFOUND:-}" ]; then
+    generate_flags+=(--confound "$CONFOUND")
+    mkdir -p "$work"
+    echo "$CONFOUND" >"$work/confound"
+fi
 report_flags=()
 [ -n "${BY:-}" ] && report_flags=(--by "$BY")
 
@@ -55,6 +63,10 @@ if [ -n "${BY:-}" ]; then
     echo "## slices (--by $BY), $conversations conversations per seed"
     python3 scripts/accuracy_study.py "$work" "${estimators[@]}" --slices --check \
         "${format_flag[@]}" || status=1
+fi
+if [ -n "${CONFOUND:-}" ]; then
+    echo "## hidden confounding (--confound $CONFOUND), $conversations conversations per seed"
+    python3 scripts/accuracy_study.py --sensitivity "$work" "${format_flag[@]}"
 fi
 echo "work folder: $work"
 exit "$status"

@@ -12,6 +12,14 @@ Usage:
 WORK is a folder made by `scripts/accuracy.sh` (`seed-<s>/truth.json` and
 `report-<s>-<estimator>/all/summary.json` for every seed). Python 3 standard library only.
 
+With --sensitivity, the study of issue 16 (docs/accuracy.md, "Hidden confounding"): every WORK
+made by `CONFOUND=C scripts/accuracy.sh` (its `confound` file holds C) gives one row: the
+confounding strength, `dr`'s mean absolute error on the meeting and opportunity rates, how often
+the truth lies inside its 95% interval, and per Gamma of the reports' `--gammas` the share of
+policies x {meeting, opportunity} whose truth lies within the sensitivity bounds.
+
+    scripts/accuracy_study.py --sensitivity WORK [WORK ...] [--markdown]
+
 With --slices, the per-slice study of issue 14: reports made with `--by` (summary.json
 `slices`) against truth files with `slices` (`handoff generate --truth`, best with
 `--slice-effects`). Every slice with at least N conversations (default 2000) in both the report
@@ -233,8 +241,76 @@ def option_value(args, name, default):
     return value, rest
 
 
+def sensitivity_rows(work):
+    """Per seed's `dr` report: (|error|, covered by the 95% interval, {gamma: within the
+    bounds}) of every policy's meeting and opportunity rate."""
+    rows = []
+    for seed in seeds_of(work):
+        truth = load(os.path.join(work, f"seed-{seed}", "truth.json"))
+        path = os.path.join(work, f"report-{seed}-dr", "all", "summary.json")
+        if not os.path.exists(path):
+            continue
+        summary = load(path)
+        truth_by_name = {p["name"]: p for p in truth["policies"]}
+        for policy in summary["policies"]:
+            t = truth_by_name.get(policy["name"])
+            bounds = policy.get("sensitivity")
+            if policy.get("kind") == "historical" or t is None or not bounds:
+                continue
+            for rate in HEADLINE:
+                true_value, est = t.get(rate), policy.get(rate) or {}
+                if true_value is None or est.get("estimate") is None:
+                    continue
+                within = {}
+                for b in bounds:
+                    lo, hi = b[rate]["low"], b[rate]["high"]
+                    if lo is not None and hi is not None:
+                        within[b["gamma"]] = lo <= true_value <= hi
+                lo, hi = est.get("low"), est.get("high")
+                covered = None if lo is None or hi is None else lo <= true_value <= hi
+                rows.append((abs(est["estimate"] - true_value), covered, within))
+    return rows
+
+
+def sensitivity_main(works, markdown):
+    table = []
+    gammas = set()
+    for work in works:
+        try:
+            with open(os.path.join(work, "confound")) as f:
+                confound = float(f.read().strip() or 0)
+        except (OSError, ValueError):
+            confound = 0.0
+        rows = sensitivity_rows(work)
+        for _, _, within in rows:
+            gammas.update(within)
+        table.append((confound, len(seeds_of(work)), rows))
+    gammas = sorted(gammas)
+    header = ["confounding C", "seeds", "estimates", "dr mean abs error",
+              "truth inside the 95% interval"] + [f"within the bounds, Γ = {g:g}" for g in gammas]
+    lines = []
+    for confound, seeds, rows in sorted(table, key=lambda t: t[0]):
+        n = len(rows)
+        mean_error = statistics.mean(e for e, _, _ in rows) if rows else None
+        judged = [c for _, c, _ in rows if c is not None]
+        interval = f"{100 * sum(judged) / len(judged):.1f}%" if judged else "-"
+        cells = [f"{confound:g}", str(seeds), str(n), fmt(mean_error, ".4f"), interval]
+        for g in gammas:
+            hits = [w[g] for _, _, w in rows if g in w]
+            cells.append(f"{100 * sum(hits) / len(hits):.1f}%" if hits else "-")
+        lines.append(cells)
+    print_rows(header, lines, markdown)
+    return 0
+
+
 def main(argv):
     markdown = "--markdown" in argv
+    if "--sensitivity" in argv:
+        works = [a for a in argv if a not in ("--markdown", "--sensitivity")]
+        if not works:
+            print(__doc__, file=sys.stderr)
+            return 2
+        return sensitivity_main(works, markdown)
     slices = "--slices" in argv
     check = "--check" in argv
     try:

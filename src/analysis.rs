@@ -3,6 +3,8 @@
 //! estimates each policy, computes the exact timing metrics, finds each sweep's optimum and
 //! writes the findings and warnings in plain sentences. No I/O: the command writes the result.
 
+mod sensitivity;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -13,8 +15,8 @@ use crate::estimate::intervals::paired_difference_at;
 use crate::estimate::slices::{historical_slice, Cut, Scopes};
 use crate::estimate::sweep::{evaluate_sweep_at, objective_rate, SweepCandidate};
 use crate::estimate::{
-    historical_evaluation, Estimation, EstimationConfig, Observed, PolicyEvaluation, Rate,
-    Statistic, Unit,
+    historical_evaluation, paired_difference, Estimation, EstimationConfig, Observed,
+    PolicyEvaluation, Rate, Statistic, Unit,
 };
 use crate::metrics::{historical_extras, policy_metrics_grouped, MetricRow, PolicyMetrics};
 use crate::model::{Conversation, Dataset, Micros};
@@ -24,13 +26,14 @@ use crate::searching::{run_searches, SearchSummary};
 use crate::signals::detect::DatasetSignals;
 use crate::signals::SignalSource;
 use crate::slicing::{self, CutPlan, SliceSettings};
+use crate::summary::{Comparison, Slice, SliceCut};
 use crate::summary::{
     DataCounts, DataQualitySummary, Estimate, Optimal, PolicyKind, PolicySummary, Settings,
     Summary, SweepPoint, SweepSummary,
 };
-use crate::summary::{Slice, SliceCut};
 use crate::time::{date_or_rfc3339_seconds, MICROS_PER_DAY};
 use crate::window::Window;
+use sensitivity::{Scope, State};
 
 /// The settings of one analysis run.
 #[derive(Clone, Debug)]
@@ -40,6 +43,8 @@ pub struct AnalysisSettings {
     pub as_of: Micros,
     /// `--by` and its limits; the columns must have passed `slicing::check_columns`.
     pub slices: SliceSettings,
+    /// `--gammas` (sensitivity.md), ascending; empty: no sensitivity analysis.
+    pub gammas: Vec<f64>,
 }
 
 /// What the analysis reads: the policies, the validated data, its signals and one timeline
@@ -172,19 +177,62 @@ pub fn analyse(
     let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> =
         estimated.into_iter().zip(metrics).collect();
     crate::stage!("stage: policies estimated");
+    let evaluated: Vec<&PolicyEvaluation> = evaluations.iter().map(|(e, _)| e).collect();
+    let bounds = State::new(&settings.gammas, &estimation, &units, &evaluated, &cuts);
+    drop(evaluated);
+    if !settings.gammas.is_empty() {
+        crate::stage!("stage: sensitivity bounds");
+    }
+    hist_summary.sensitivity = bounds.historical();
     let mut summaries: Vec<PolicySummary> = Vec::with_capacity(evaluations.len());
     for (k, (eval, metrics)) in evaluations.iter().enumerate() {
         let kind = if k < named_count { PolicyKind::Policy } else { PolicyKind::Variant };
-        summaries.push(policy_summary(replayed.names[k + 1], kind, eval, metrics));
+        let mut summary = policy_summary(replayed.names[k + 1], kind, eval, metrics);
+        summary.sensitivity = bounds.policy(k, Scope::Whole, eval);
+        summaries.push(summary);
     }
-    let sweeps = sweep_summaries(inputs, &variants, &evaluations[named_count..], &estimation, 0.95);
+    let sweep_bounds = SweepBounds { state: &bounds, scope: Scope::Whole, scopes: &scopes };
+    let sweeps = sweep_summaries(
+        inputs,
+        &variants,
+        &evaluations[named_count..],
+        named_count,
+        &estimation,
+        0.95,
+        &sweep_bounds,
+    );
+    let comparisons = bounds.run().map_or_else(Vec::new, |run| {
+        let named = &evaluations[..named_count];
+        let mut out: Vec<Comparison> =
+            best_versus_history(run, named, &hist_eval, &scopes, &estimation)
+                .map(|(k, c)| Comparison { policy: replayed.names[k + 1].to_string(), ..c })
+                .into_iter()
+                .collect();
+        // Each sweep optimum against its runner-up (figures from the sweep's summary).
+        for sweep in &sweeps {
+            let Some(optimal) = &sweep.optimal else { continue };
+            let Some(runner) = optimal.runner_up else { continue };
+            let versus = sweep.points.iter().find(|p| p.value == runner);
+            out.push(Comparison {
+                policy: optimal.variant.clone(),
+                versus: versus.map_or_else(String::new, |p| p.variant.clone()),
+                objective: format!("{} (net per 100)", sweep.objective),
+                difference: optimal.difference,
+                bounds: optimal.difference_bounds.clone(),
+                robustness_gamma: optimal.robustness_gamma.flatten(),
+            });
+        }
+        // Hook for search.md: a search's recommendation against `historical` goes here, by
+        // `run.difference(recommended, None, objective, Scope::Whole, ...)` as above.
+        out
+    });
 
     let mut policy_rows = vec![hist_summary];
     policy_rows.extend(summaries.drain(..named_count));
     let mut variant_rows = summaries;
     if !single_currency {
         for p in policy_rows.iter_mut().chain(variant_rows.iter_mut()) {
-            p.rates.pipeline_per_conversation = Estimate::NULL;
+            null_pipeline(p);
         }
     }
 
@@ -196,6 +244,7 @@ pub fn analyse(
         settings,
         estimation: &estimation,
         scopes: &scopes,
+        bounds: &bounds,
         historical: &hist_eval,
         named_policies: named_count,
         variants: &variants,
@@ -251,6 +300,7 @@ pub fn analyse(
         data_quality: data_quality(inputs),
         variants: variant_rows,
         slices,
+        sensitivity: bounds.summary(comparisons),
     };
     summary.warnings = warnings(inputs, window, members, settings, &summary);
     summary.findings = crate::findings::findings(&summary);
@@ -341,17 +391,81 @@ fn policy_summary(
         timing: metrics.timing.clone(),
         context_transferred: None,
         mean_rep_rating: None,
+        sensitivity: None,
     }
 }
 
+/// Pipeline figures nulled (several currencies), with their bounds.
+fn null_pipeline(p: &mut PolicySummary) {
+    p.rates.pipeline_per_conversation = Estimate::NULL;
+    if let Some(Some(bounds)) = &mut p.sensitivity {
+        for b in bounds {
+            b.pipeline_per_conversation = Default::default();
+        }
+    }
+}
+
+/// The headline comparison (findings.md): the named policy with the highest estimated
+/// opportunity rate against `historical`, paired over the window's conversations; the index
+/// of the policy among `named`, and the comparison without its policy's name.
+fn best_versus_history(
+    run: &sensitivity::Run,
+    named: &[(PolicyEvaluation, PolicyMetrics)],
+    historical: &PolicyEvaluation,
+    scopes: &Scopes,
+    estimation: &Estimation,
+) -> Option<(usize, Comparison)> {
+    let mut best: Option<(usize, f64)> = None;
+    for (k, (eval, _)) in named.iter().enumerate() {
+        let Some(v) = eval.estimate.rates.opportunity_rate.estimate else { continue };
+        if best.is_none_or(|(_, b)| v > b) {
+            best = Some((k, v));
+        }
+    }
+    let (k, _) = best?;
+    let eval = &named[k].0;
+    let difference = if eval.supported && historical.supported {
+        paired_difference(
+            &eval.statistics.outcomes[1],
+            &historical.statistics.outcomes[1],
+            estimation.resampler(),
+        )
+    } else {
+        Estimate::NULL
+    };
+    let (bounds, robustness_gamma) =
+        run.difference(k, None, Rate::Opportunity, Scope::Whole, scopes, difference.estimate, 1.0);
+    Some((
+        k,
+        Comparison {
+            policy: String::new(),
+            versus: "historical".to_string(),
+            objective: "opportunities".to_string(),
+            difference,
+            bounds,
+            robustness_gamma,
+        },
+    ))
+}
+
+/// What a sweep's bounds read: the run's state and the sweep's conversations.
+struct SweepBounds<'a, 'b> {
+    state: &'a State<'b>,
+    scope: Scope,
+    scopes: &'a Scopes,
+}
+
 /// Each sweep's points and optimum; `level` is the confidence of the optimum-minus-runner-up
-/// comparison (0.95 overall, Bonferroni's for slices).
+/// comparison (0.95 overall, Bonferroni's for slices). `evaluations` are the variants', the
+/// first of them evaluation number `first` of the run (for their bounds).
 fn sweep_summaries(
     inputs: &Inputs,
     variants: &[Variant],
     evaluations: &[(PolicyEvaluation, PolicyMetrics)],
+    first: usize,
     estimation: &Estimation,
     level: f64,
+    bounds: &SweepBounds,
 ) -> Vec<SweepSummary> {
     inputs
         .policies
@@ -359,6 +473,13 @@ fn sweep_summaries(
         .iter()
         .enumerate()
         .map(|(index, sweep)| {
+            // Each candidate's evaluation number in the run.
+            let numbers: Vec<usize> = variants
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.sweep == index)
+                .map(|(j, _)| first + j)
+                .collect();
             let candidates: Vec<SweepCandidate> = variants
                 .iter()
                 .zip(evaluations)
@@ -369,6 +490,8 @@ fn sweep_summaries(
                     evaluation: eval,
                 })
                 .collect();
+            let rate = objective_rate(sweep.objective);
+            let run = bounds.state.run();
             let estimate = evaluate_sweep_at(
                 &candidates,
                 sweep.objective,
@@ -379,20 +502,48 @@ fn sweep_summaries(
             let points = candidates
                 .iter()
                 .zip(&estimate.net_objective_per_100)
-                .map(|(c, net)| SweepPoint {
+                .zip(&numbers)
+                .map(|((c, net), &e)| SweepPoint {
                     value: c.value,
                     variant: c.variant.to_string(),
                     net_objective_per_100: *net,
                     rates: c.evaluation.estimate.rates,
+                    sensitivity: match bounds.state {
+                        State::Off => None,
+                        State::Skipped(_) => Some(Vec::new()),
+                        State::On(run) => Some(run.net(
+                            e,
+                            bounds.scope,
+                            rate,
+                            net,
+                            c.evaluation.estimate.conversations,
+                        )),
+                    },
                 })
                 .collect();
-            let optimal = estimate.optimum.map(|o| Optimal {
-                value: candidates[o.best].value,
-                variant: candidates[o.best].variant.to_string(),
-                net_objective_per_100: estimate.net_objective_per_100[o.best],
-                runner_up: o.runner_up.map(|r| candidates[r].value),
-                difference: o.difference,
-                beats_runner_up: o.beats_runner_up,
+            let optimal = estimate.optimum.map(|o| {
+                let (difference_bounds, robustness) = match (run, o.runner_up) {
+                    (Some(run), Some(r)) => run.difference(
+                        numbers[o.best],
+                        Some(numbers[r]),
+                        rate,
+                        bounds.scope,
+                        bounds.scopes,
+                        o.difference.estimate,
+                        100.0,
+                    ),
+                    _ => (Vec::new(), None),
+                };
+                Optimal {
+                    value: candidates[o.best].value,
+                    variant: candidates[o.best].variant.to_string(),
+                    net_objective_per_100: estimate.net_objective_per_100[o.best],
+                    runner_up: o.runner_up.map(|r| candidates[r].value),
+                    difference: o.difference,
+                    beats_runner_up: o.beats_runner_up,
+                    robustness_gamma: bounds.state.historical::<f64>().map(|_| robustness),
+                    difference_bounds,
+                }
             });
             SweepSummary {
                 policy: sweep.policy.clone(),
@@ -523,6 +674,8 @@ struct SliceContext<'a> {
     settings: &'a AnalysisSettings,
     estimation: &'a Estimation,
     scopes: &'a Scopes,
+    /// The sensitivity bounds (per slice too).
+    bounds: &'a State<'a>,
     historical: &'a PolicyEvaluation,
     /// How many of the evaluations are named policies (the rest are sweep variants).
     named_policies: usize,
@@ -570,6 +723,7 @@ impl SliceContext<'_> {
                 historical_extras(slice_members.iter().map(|&i| &dataset.conversations[i]));
             hist.context_transferred = extras.context_transferred;
             hist.mean_rep_rating = extras.mean_rep_rating;
+            hist.sensitivity = self.bounds.historical();
             let metrics: Vec<PolicyMetrics> =
                 self.metrics.iter().map(|m| m.get(flat).cloned().unwrap_or_default()).collect();
             let evaluated: Vec<(PolicyEvaluation, PolicyMetrics)> =
@@ -583,15 +737,21 @@ impl SliceContext<'_> {
                     } else {
                         PolicyKind::Variant
                     };
-                    policy_summary(self.names[j + 1], kind, eval, m)
+                    let mut row = policy_summary(self.names[j + 1], kind, eval, m);
+                    row.sensitivity = self.bounds.policy(j, Scope::Slice(c, k), eval);
+                    row
                 })
                 .collect();
+            let sweep_bounds =
+                SweepBounds { state: self.bounds, scope: Scope::Slice(c, k), scopes: self.scopes };
             let mut sweeps = sweep_summaries(
                 self.inputs,
                 self.variants,
                 &evaluated[self.named_policies..],
+                self.named_policies,
                 self.estimation,
                 level,
+                &sweep_bounds,
             );
             let conversations = slice_members.len() as u64;
             let small = conversations < min_slice;
@@ -611,7 +771,7 @@ impl SliceContext<'_> {
             let mut variant_rows = rows;
             for p in policies.iter_mut().chain(variant_rows.iter_mut()) {
                 if !self.single_currency {
-                    p.rates.pipeline_per_conversation = Estimate::NULL;
+                    null_pipeline(p);
                 }
                 if small {
                     p.warnings.push(TOO_FEW.to_string());

@@ -182,6 +182,11 @@ pub struct ReportArgs {
     /// A `[[search]]` whose family has more candidates is refused (exit 2).
     #[arg(long, env = "HANDOFF_MAX_CANDIDATES", default_value_t = crate::searching::DEFAULT_MAX_CANDIDATES)]
     pub max_candidates: u64,
+    /// Strengths of hidden confounding to bound every estimate under (sensitivity.md): how
+    /// many times an unrecorded reason may move the odds of history's handoff. `none`: no
+    /// sensitivity analysis.
+    #[arg(long, env = "HANDOFF_GAMMAS", default_value = "1.25,1.5,2,3", value_parser = gammas)]
+    pub gammas: Gammas,
     /// The reports root; the report goes to `<out>/<label>/`.
     #[arg(long, env = "HANDOFF_OUT", default_value = "reports")]
     pub out: PathBuf,
@@ -274,6 +279,11 @@ pub struct GenerateArgs {
     /// effect (docs/generator.md), to check per-slice estimates against known truth.
     #[arg(long, env = "HANDOFF_GENERATE_SLICE_EFFECTS")]
     pub slice_effects: bool,
+    /// Hidden confounding: history's handoffs also depend on the prospect's latent readiness
+    /// (never written), with this many log-odds per standard deviation of it (0: none; the
+    /// policies' true values do not change). For checking the sensitivity bounds.
+    #[arg(long, env = "HANDOFF_GENERATE_CONFOUND", default_value_t = 0.0, value_parser = confound)]
+    pub confound: f64,
     /// Also write the true expected rates of every policy and sweep point to this JSON file.
     #[arg(long, requires = "policies")]
     pub truth: Option<PathBuf>,
@@ -335,6 +345,19 @@ fn fraction(text: &str) -> Result<f64, String> {
 /// `--clip`: a weight of at least 1.
 fn clip(text: &str) -> Result<f64, String> {
     bounded(text, |v| v >= 1.0, "must be a number >= 1")
+}
+
+/// `--confound`: a strength from 0 to 10.
+fn confound(text: &str) -> Result<f64, String> {
+    bounded(text, |v| (0.0..=10.0).contains(&v), "must be a number from 0 to 10")
+}
+
+/// `--gammas`, ascending (empty for `none`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gammas(pub Vec<f64>);
+
+fn gammas(text: &str) -> Result<Gammas, String> {
+    crate::estimate::sensitivity::parse_gammas(text).map(Gammas)
 }
 
 /// `--lock-timeout`: seconds from 0 to a day.

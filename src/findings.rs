@@ -15,7 +15,12 @@ pub fn findings(summary: &Summary) -> Vec<String> {
     let others: Vec<&PolicySummary> =
         summary.policies.iter().filter(|p| p.kind != PolicyKind::Historical).collect();
     if let Some(best) = best_by_opportunities(&others) {
-        out.push(best_sentence(best, history, &summary.estimator));
+        let mut sentence = best_sentence(best, history, &summary.estimator);
+        if let Some(clause) = robustness_sentence(summary, best, history) {
+            sentence.push(' ');
+            sentence.push_str(&clause);
+        }
+        out.push(sentence);
     }
     let unsupported: Vec<&str> = others
         .iter()
@@ -105,6 +110,47 @@ fn best_sentence(best: &PolicySummary, history: &PolicySummary, estimator: &str)
     )
 }
 
+/// What the headline comparison's robustness value (sensitivity.md) says, where the best
+/// policy's estimate is above history's and the analysis ran.
+fn robustness_sentence(
+    summary: &Summary,
+    best: &PolicySummary,
+    history: &PolicySummary,
+) -> Option<String> {
+    let (b, h) = (best.rates.opportunity_rate.estimate?, history.rates.opportunity_rate.estimate?);
+    if b <= h {
+        return None;
+    }
+    let comparison = summary
+        .sensitivity
+        .as_ref()?
+        .comparisons
+        .iter()
+        .find(|c| c.policy == best.name && c.versus == history.name)?;
+    Some(robustness_words(&best.name, comparison.robustness_gamma))
+}
+
+/// The plain-words reading of a robustness value of `policy`'s advantage over history.
+pub fn robustness_words(policy: &str, gamma: Option<f64>) -> String {
+    match gamma {
+        None => format!(
+            "{policy}'s advantage over history does not hold even without hidden confounding."
+        ),
+        Some(g) if g >= crate::estimate::sensitivity::MAX_GAMMA => format!(
+            "{policy}'s advantage over history holds even if history's handoffs depended on \
+             something unrecorded that moved the odds of a handoff by {} times (the most the \
+             analysis tries).",
+            format::fixed(g, 2)
+        ),
+        Some(g) => format!(
+            "{policy}'s advantage over history holds unless history's handoffs depended on \
+             something unrecorded that moved the odds of a handoff by more than {} times \
+             (robustness value).",
+            format::fixed(g, 2)
+        ),
+    }
+}
+
 fn sweep_sentence(sweep: &SweepSummary) -> Option<String> {
     let optimal = sweep.optimal.as_ref()?;
     let verdict = match optimal.runner_up {
@@ -175,6 +221,43 @@ mod tests {
             },
             ..PolicySummary::default()
         }
+    }
+
+    #[test]
+    fn the_headline_quotes_the_robustness_value() {
+        use crate::summary::{Comparison, SensitivitySummary};
+        let mut summary = Summary {
+            estimator: "dr".into(),
+            policies: vec![
+                policy("historical", PolicyKind::Historical, Some(0.10), 50),
+                policy("late", PolicyKind::Policy, Some(0.15), 40),
+            ],
+            ..Summary::default()
+        };
+        assert!(!findings(&summary)[1].contains("robustness"), "no analysis, no clause");
+        let comparison = |g| Comparison {
+            policy: "late".into(),
+            versus: "historical".into(),
+            robustness_gamma: g,
+            ..Comparison::default()
+        };
+        summary.sensitivity = Some(SensitivitySummary {
+            comparisons: vec![comparison(Some(1.7))],
+            ..Default::default()
+        });
+        let f = findings(&summary);
+        assert!(
+            f[1].ends_with(
+                "late's advantage over history holds unless history's handoffs depended on \
+                 something unrecorded that moved the odds of a handoff by more than 1.70 times \
+                 (robustness value)."
+            ),
+            "{f:?}"
+        );
+        summary.sensitivity.as_mut().unwrap().comparisons = vec![comparison(None)];
+        assert!(findings(&summary)[1].ends_with("does not hold even without hidden confounding."));
+        summary.sensitivity.as_mut().unwrap().comparisons = vec![comparison(Some(10.0))];
+        assert!(findings(&summary)[1].contains("by 10.00 times (the most the analysis tries)"));
     }
 
     #[test]

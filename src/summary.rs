@@ -72,6 +72,79 @@ pub struct PolicySummary {
     pub context_transferred: Option<f64>,
     /// Historical only: the mean rep rating of its handoffs.
     pub mean_rep_rating: Option<f64>,
+    /// The bounds per `--gammas` value (sensitivity.md): absent with `--gammas none`, null
+    /// for `historical` (observed, nothing to bound) and where the analysis is skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub sensitivity: Option<Option<Vec<PolicyBounds>>>,
+}
+
+/// A field that is absent (`None`), null (`Some(None)`) or a value (`Some(Some(v))`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The lowest and highest value a figure can take under one `Gamma` (null where the figure
+/// itself is null).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bounds {
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+/// A policy's bounds at one `Gamma`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyBounds {
+    pub gamma: f64,
+    pub meeting_rate: Bounds,
+    pub opportunity_rate: Bounds,
+    pub pipeline_per_conversation: Bounds,
+}
+
+/// A sweep point's net objective bounds at one `Gamma`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetBounds {
+    pub gamma: f64,
+    pub net_objective_per_100: Bounds,
+}
+
+/// A difference's bounds at one `Gamma`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GammaBounds {
+    pub gamma: f64,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+/// The run's sensitivity analysis (sensitivity.md): its `Gamma`s and headline comparisons.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SensitivitySummary {
+    pub gammas: Vec<f64>,
+    pub comparisons: Vec<Comparison>,
+    /// Why no bound was computed, when none was (the sentence the report prints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// A headline comparison: `policy` minus `versus` on `objective`, paired over the same
+/// conversations, and how much hidden confounding it withstands.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub policy: String,
+    pub versus: String,
+    /// `meetings`, `opportunities` or `pipeline` (per conversation); a sweep's: its net
+    /// objective per 100 conversations.
+    pub objective: String,
+    /// The paired difference and its 95% interval (rates per conversation).
+    pub difference: Estimate,
+    /// The difference's bounds per `Gamma`.
+    pub bounds: Vec<GammaBounds>,
+    /// The largest `Gamma` in `[1, 10]` at which the difference's lower bound stays above
+    /// zero; null when the difference is not above zero even without hidden confounding.
+    pub robustness_gamma: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -82,6 +155,9 @@ pub struct SweepPoint {
     pub net_objective_per_100: Estimate,
     #[serde(flatten)]
     pub rates: Rates<Estimate>,
+    /// The net objective's bounds per `Gamma`; absent with `--gammas none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<Vec<NetBounds>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -94,6 +170,13 @@ pub struct Optimal {
     /// Optimum minus runner-up, paired over conversations, with its interval.
     pub difference: Estimate,
     pub beats_runner_up: bool,
+    /// How much hidden confounding the optimum's lead over the runner-up withstands
+    /// (sensitivity.md); absent with `--gammas none`, null without a lead or a runner-up.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub robustness_gamma: Option<Option<f64>>,
+    /// The difference's bounds per `Gamma` (in the top-level comparisons, not here).
+    #[serde(skip)]
+    pub difference_bounds: Vec<GammaBounds>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -152,6 +235,9 @@ pub struct Summary {
     /// One cut per `--by` column (slices.md); absent from `summary.json` without `--by`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub slices: Vec<SliceCut>,
+    /// The sensitivity analysis; absent from `summary.json` with `--gammas none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<SensitivitySummary>,
 }
 
 /// Every figure of the report per value of one conversations column (slices.md).

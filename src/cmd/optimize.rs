@@ -51,6 +51,8 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<()> {
         outcome_days: args.estimate.outcome_days,
         as_of,
         slices: SliceSettings::default(),
+        // The searches alone: no sensitivity analysis (the report's has the bounds).
+        gammas: Vec::new(),
     };
     tracing::info!(window = %window.label, conversations = members.len(), "searching");
     let searches = analyse_searches(&prepared.inputs(), &window, &settings, args.search.as_deref());

@@ -98,6 +98,7 @@ impl TryFrom<&cli::GenerateArgs> for GenerateOptions {
             tags: !args.no_tags,
             log_propensity: args.log_propensity,
             slice_effects: args.slice_effects,
+            confound: args.confound,
             truth,
             progress: !args.quiet,
         })

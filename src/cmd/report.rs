@@ -61,6 +61,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
             min_slice: args.slices.min_slice,
             max_slices: args.slices.max_slices as usize,
         },
+        gammas: args.gammas.0.clone(),
     };
     let analysis = analyse(&prepared.inputs(), &window, &members, &settings);
     let policies = prepared.policies.policies.clone();

@@ -28,6 +28,7 @@ pub mod logistic;
 pub mod models;
 pub mod resample;
 pub mod search;
+pub mod sensitivity;
 pub mod slices;
 pub mod sweep;
 pub mod uncertainty;
@@ -377,6 +378,60 @@ impl Estimation {
 
     pub fn config(&self) -> &EstimationConfig {
         &self.config
+    }
+
+    /// The window's units (indices into the fitted units), in unit order: window position `w`
+    /// is unit `window()[w]`.
+    pub fn window(&self) -> &[usize] {
+        &self.window
+    }
+
+    /// What the sensitivity bounds need per window conversation (sensitivity.md): the
+    /// probability of history's path, the outcome model's out-of-fold residual at history's
+    /// own handoff point, and whether the probability was logged. `Err` with the sentence the
+    /// report prints when the analysis does not apply: every probability logged, or an
+    /// estimator without `dr`'s cross-fitted outcome model.
+    pub fn sensitivity_inputs(&self, units: &[Unit]) -> Result<sensitivity::Inputs, &'static str> {
+        let window = &self.window;
+        let logged = |w: &usize| units.get(*w).is_some_and(models::logs_probabilities);
+        if !window.is_empty() && window.iter().all(logged) {
+            return Err(sensitivity::LOGGED);
+        }
+        let (Some(propensities), Some(Outcome::CrossFitted(_))) =
+            (self.propensities.as_ref(), self.outcomes.as_ref())
+        else {
+            return Err(sensitivity::NEEDS_DR);
+        };
+        if self.prepared.onsets.len() != units.len() {
+            return Err(sensitivity::NEEDS_DR);
+        }
+        let outcomes = self.outcomes.as_ref();
+        let conversations = window
+            .par_iter()
+            .map_init(Vec::new, |design, &i| {
+                let unit = &units[i];
+                let history = history_point(unit);
+                let o = unit.observed;
+                let y = [
+                    f64::from(u8::from(o.meeting)),
+                    f64::from(u8::from(o.opportunity)),
+                    finite(o.amount),
+                ];
+                let m = match outcomes.and_then(|o| o.model_for(i)) {
+                    Some((model, _)) => {
+                        model.predict_with_row(units, &self.prepared, i, history, design)
+                    }
+                    None => y,
+                };
+                sensitivity::Conversation {
+                    propensity: propensities.get(i).copied().unwrap_or(1.0),
+                    residual: [y[0] - m[0], y[1] - m[1], y[2] - m[2]],
+                    known: models::logs_probabilities(unit),
+                    history,
+                }
+            })
+            .collect();
+        Ok(sensitivity::Inputs { conversations, clip: self.config.clip })
     }
 
     /// The resamples every interval of the run shares (for sweeps and paired differences).

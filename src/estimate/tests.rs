@@ -640,3 +640,51 @@ fn a_slice_where_history_never_hands_off_gives_no_figure_for_a_handing_off_polic
         hot.estimate.warnings
     );
 }
+
+/// The sensitivity inputs (sensitivity.md) under `dr`: one per window conversation, with
+/// history's own point; the bounds at Gamma 1 are the estimate and at Gamma 3 hold the truth.
+#[test]
+fn sensitivity_bounds_start_at_dr_and_widen_around_the_truth() {
+    let world = simulate(4000, 5);
+    let units = units(&world);
+    let estimation = Estimation::fit(&units, &config(EstimatorKind::Dr));
+    let inputs = estimation.sensitivity_inputs(&units).expect("dr has its inputs");
+    assert_eq!(inputs.conversations.len(), units.len());
+    assert!(inputs.conversations.iter().all(|c| !c.known && c.propensity > 0.0));
+    let never = vec![Decision::NEVER; units.len()];
+    let evaluation = estimation.evaluate_policy("never", &units, &never);
+    let dr = evaluation.estimate.rates.meeting_rate.estimate.unwrap();
+    let sums = sensitivity::policy_sums(
+        &inputs,
+        &[1.0, 3.0],
+        &[&evaluation.handoff_points],
+        1,
+        &|_, out| {
+            out.clear();
+            out.push(0);
+        },
+    );
+    let n = units.len() as f64;
+    let at = |g: usize| sensitivity::Interval::shifted(dr, sums[0][0].per_gamma[g][0], 1.0 / n);
+    assert_eq!(at(0), sensitivity::Interval::point(dr));
+    let truth = world.truth_never.iter().sum::<f64>() / n;
+    let wide = at(1);
+    assert!(wide.low < truth && truth < wide.high, "{wide:?} truth {truth}");
+    assert!(wide.low < dr - 0.01 && wide.high > dr + 0.01, "{wide:?} widens around {dr}");
+}
+
+#[test]
+fn sensitivity_is_skipped_where_probabilities_are_logged_or_the_estimator_is_not_dr() {
+    let mut world = simulate(60, 2);
+    let units_before = units(&world);
+    let ipw = Estimation::fit(&units_before, &config(EstimatorKind::Ipw));
+    assert_eq!(ipw.sensitivity_inputs(&units_before).err(), Some(sensitivity::NEEDS_DR));
+    for tl in &mut world.timelines {
+        for p in &mut tl.points {
+            p.handoff_probability = Some(0.5);
+        }
+    }
+    let units = units(&world);
+    let dr = Estimation::fit(&units, &config(EstimatorKind::Dr));
+    assert_eq!(dr.sensitivity_inputs(&units).err(), Some(sensitivity::LOGGED));
+}

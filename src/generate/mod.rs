@@ -52,6 +52,8 @@ pub struct GenerateOptions {
     /// The slice-effects world: effects differ by segment and region, and the conversations
     /// carry a `region` column (docs/generator.md).
     pub slice_effects: bool,
+    /// Hidden confounding strength (docs/generator.md); 0: none.
+    pub confound: f64,
     /// Also write the known truth of these policies.
     pub truth: Option<TruthRequest>,
     /// Whether a progress bar is drawn (only ever on a terminal).
@@ -105,6 +107,7 @@ fn config(options: &GenerateOptions) -> Result<WorldConfig, UsageError> {
         weeks: options.weeks,
         start: parse_start(&options.start)?,
         slice_effects: options.slice_effects,
+        confound: options.confound,
     })
 }
 
@@ -258,6 +261,7 @@ mod tests {
             tags: true,
             log_propensity: false,
             slice_effects,
+            confound: 0.0,
             truth: None,
             progress: false,
         }

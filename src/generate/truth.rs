@@ -519,6 +519,7 @@ mod tests {
             weeks: 1,
             start: 1_794_182_400_000_000,
             slice_effects: true,
+            confound: 0.0,
         };
         let phrasings = Phrasings::shipped().expect("the shipped phrasings parse");
         let mut slices = SliceTotals::new(&EXTRA_COLUMNS);

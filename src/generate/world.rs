@@ -35,6 +35,9 @@ pub struct WorldConfig {
     /// The slice-effects world: effects differ by segment and region, and conversations carry
     /// a `region` (docs/generator.md).
     pub slice_effects: bool,
+    /// Hidden confounding (docs/generator.md): history's hazard also moves with the
+    /// prospect's latent readiness, `C` log-odds per standard deviation; 0 leaves it alone.
+    pub confound: f64,
 }
 
 impl WorldConfig {
@@ -306,7 +309,10 @@ pub fn generate_conversation(cfg: &WorldConfig, phrasings: &Phrasings, index: u6
     let hazards: Vec<f64> = points
         .iter()
         .enumerate()
-        .map(|(i, p)| round6(handoff_hazard(playbook, p, &onsets, i as u32 + 1)))
+        .map(|(i, p)| {
+            let hazard = handoff_hazard(playbook, p, &onsets, i as u32 + 1);
+            round6(confounded(hazard, cfg.confound, t.rho))
+        })
         .collect();
     let historical = hazards.iter().position(|p| rng.random_bool(*p)).map(|i| i as u32 + 1);
 
@@ -397,6 +403,23 @@ pub fn generate_conversation(cfg: &WorldConfig, phrasings: &Phrasings, index: u6
         truth,
         prospect_signals: points.iter().map(|p| p.signals).collect(),
     }
+}
+
+/// Readiness's mean and standard deviation (its `Beta(2, 3)`): the confounding moves the
+/// hazard by standardised readiness.
+const RHO_MEAN: f64 = 0.4;
+const RHO_SD: f64 = 0.2;
+
+/// History's hazard with hidden confounding of strength `c`: `c` log-odds per standard
+/// deviation of the prospect's readiness `rho` (never written, and what the outcomes depend
+/// on), within the hazard's usual limits. `c = 0` returns `hazard` untouched, so the data stay
+/// byte-identical.
+pub fn confounded(hazard: f64, c: f64, rho: f64) -> f64 {
+    if c == 0.0 || !c.is_finite() {
+        return hazard;
+    }
+    let logit = (hazard / (1.0 - hazard)).ln() + c * (rho - RHO_MEAN) / RHO_SD;
+    super::model::sigmoid(logit).clamp(super::model::HAZARD_MIN, super::model::HAZARD_MAX)
 }
 
 pub fn conversation_id(index: u64) -> String {
@@ -504,6 +527,7 @@ mod tests {
             weeks: 2,
             start: 1_794_182_400 * SECOND,
             slice_effects: false,
+            confound: 0.0,
         }
     }
 

@@ -7,8 +7,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::estimate::Rate;
-use crate::format::{exact_or_na, fixed_or_na, percent_or_na, thousands};
-use crate::report::charts::slice_chart_names;
+use crate::format::{exact_or_na, fixed, fixed_or_na, percent_or_na, shortest, thousands};
+use crate::report::charts::{slice_chart_names, SENSITIVITY_CHART};
 use crate::report::slices::{
     bonferroni_slices, headline_label, headline_rate, is_thin, policy_names, THIN_WARNING,
 };
@@ -34,6 +34,8 @@ struct PageView {
     sweeps: Vec<SweepView>,
     /// One section per `--by` column; empty without `--by` (the page is then unchanged).
     slices: Vec<SliceCutView>,
+    /// The sensitivity section; absent with `--gammas none` (the page is then unchanged).
+    sensitivity: Option<SensitivityView>,
     data: Vec<(String, String)>,
     quality: Vec<(String, String)>,
     settings: Vec<(String, String)>,
@@ -112,6 +114,24 @@ struct ChartView {
     src: String,
     /// `charts/<name>.png`, for Markdown.
     png: String,
+}
+
+/// Sensitivity to hidden confounding (sensitivity.md): how to read it, the robustness value
+/// of each headline comparison, and the chart.
+#[derive(Debug, Serialize)]
+struct SensitivityView {
+    /// How to read the section (or why it was skipped).
+    notes: Vec<String>,
+    rows: Vec<ComparisonView>,
+    chart: Option<ChartView>,
+}
+
+#[derive(Debug, Serialize)]
+struct ComparisonView {
+    comparison: String,
+    objective: String,
+    difference: Fig,
+    robustness: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -206,11 +226,11 @@ fn view(data: &ReportData) -> PageView {
         findings: s.findings.clone(),
         warnings: s.warnings.clone(),
         policies: s.policies.iter().map(policy_view).collect(),
-        // A cut's chart is shown in its own section, not twice.
+        // A cut's chart is shown in its own section, not twice; so is the sensitivity chart.
         charts: data
             .charts
             .iter()
-            .filter(|c| !slice_charts.contains(&c.name))
+            .filter(|c| !slice_charts.contains(&c.name) && c.name != SENSITIVITY_CHART)
             .map(chart_view)
             .collect(),
         sweeps: s.sweeps.iter().map(sweep_view).collect(),
@@ -223,6 +243,7 @@ fn view(data: &ReportData) -> PageView {
                 slice_cut_view(s, cut, name, chart)
             })
             .collect(),
+        sensitivity: sensitivity_view(data),
         data: data_rows(s),
         quality: quality_rows(s),
         settings: settings_rows(s),
@@ -478,6 +499,61 @@ fn slice_warnings(cut: &SliceCut) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+fn sensitivity_view(data: &ReportData) -> Option<SensitivityView> {
+    let sensitivity = data.summary.sensitivity.as_ref()?;
+    if let Some(reason) = &sensitivity.skipped {
+        return Some(SensitivityView {
+            notes: vec![format!("No sensitivity analysis: {reason}.")],
+            rows: Vec::new(),
+            chart: None,
+        });
+    }
+    let gammas: Vec<String> = sensitivity.gammas.iter().map(|g| shortest(*g)).collect();
+    let notes = vec![
+        format!(
+            "Every estimate assumes history's handoffs depended only on what the data records. \
+             The bounds (Γ = {} in summary.json, the chart below) say how far each estimate \
+             could move if an unrecorded reason, such as tone or urgency a rep heard, moved the \
+             odds of a handoff by up to Γ times.",
+            gammas.join(", ")
+        ),
+        "A comparison's robustness value is the largest Γ at which its advantage still holds: \
+         near 1 means a small unrecorded influence on history's handoffs could erase it; 2 or \
+         more means such an influence would have to double the odds of a handoff, or more, \
+         before the advantage could vanish."
+            .to_string(),
+    ];
+    let rows = sensitivity
+        .comparisons
+        .iter()
+        .map(|c| {
+            let per_rate = !c.objective.contains("net per 100");
+            ComparisonView {
+                comparison: format!("{} vs {}", c.policy, c.versus),
+                objective: if per_rate {
+                    format!("{} per 100 conversations", c.objective)
+                } else {
+                    c.objective.clone()
+                },
+                difference: if per_rate {
+                    Fig::per_hundred(c.difference)
+                } else {
+                    Fig::fixed(c.difference, 1)
+                },
+                robustness: match c.robustness_gamma {
+                    Some(g) if g >= crate::estimate::sensitivity::MAX_GAMMA => {
+                        format!("at least {}", fixed(g, 2))
+                    }
+                    Some(g) => fixed(g, 2),
+                    None => "none (no advantage)".to_string(),
+                },
+            }
+        })
+        .collect();
+    let chart = data.charts.iter().find(|c| c.name == SENSITIVITY_CHART).map(chart_view);
+    Some(SensitivityView { notes, rows, chart })
 }
 
 fn chart_view(c: &crate::report::charts::ChartFile) -> ChartView {

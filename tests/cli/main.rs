@@ -25,5 +25,6 @@ mod report_cli;
 mod report_folder;
 mod routed_cli;
 mod search_cli;
+mod sensitivity_cli;
 mod slices_cli;
 mod validate_snapshots;

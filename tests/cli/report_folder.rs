@@ -59,6 +59,7 @@ fn policy(
         timing: BTreeMap::from([("earlier".to_string(), 40), ("same".to_string(), 300)]),
         context_transferred: (kind == "historical").then_some(0.55),
         mean_rep_rating: (kind == "historical").then_some(3.8),
+        sensitivity: None,
     }
 }
 
@@ -75,6 +76,7 @@ fn point(value: f64, net: f64) -> SweepPoint {
             handoff_to_opportunity: Estimate::NULL,
             pipeline_per_conversation: Estimate::new(1500.0, 1400.0, 1600.0),
         },
+        sensitivity: None,
     }
 }
 
@@ -107,6 +109,7 @@ fn summary(hostile: &str) -> Summary {
                 runner_up: Some(0.3),
                 difference: Estimate::new(2.1, 0.4, 3.8),
                 beats_runner_up: true,
+                ..Optimal::default()
             }),
         }],
         warnings: vec!["2 conversations were rejected; see rejected.csv".into()],
@@ -129,6 +132,7 @@ fn summary(hostile: &str) -> Summary {
         },
         variants,
         slices: Vec::new(),
+        sensitivity: None,
     }
 }
 

@@ -13,6 +13,7 @@ mod axis;
 mod elements;
 mod labels;
 mod policy_rates;
+mod sensitivity;
 mod slices;
 mod style;
 mod sweep;
@@ -42,9 +43,13 @@ pub struct ChartFile {
     pub png: PathBuf,
 }
 
+/// The sensitivity chart's file stem (the page shows it in its own section).
+pub const SENSITIVITY_CHART: &str = "sensitivity";
+
 /// Renders every chart the summary supports into `dir` (created if missing) and lists them in a
 /// fixed order: policy rates, one per sweep, timing, workload, the trend when `history`
-/// holds at least two windows, then one small-multiples chart per slice cut (`--by`).
+/// holds at least two windows, the sensitivity bounds when the summary has them, then one
+/// small-multiples chart per slice cut (`--by`).
 pub fn render_all(
     summary: &Summary,
     history: &[HistoryRow],
@@ -85,6 +90,11 @@ pub fn render_all(
         charts.push((AnyChart::Trend(trend), "trend".to_string(), title));
     }
 
+    if let Some(chart) = sensitivity::SensitivityChart::new(summary, &palette) {
+        let title = chart.title();
+        charts.push((AnyChart::Sensitivity(chart), SENSITIVITY_CHART.to_string(), title));
+    }
+
     for (cut, name) in summary.slices.iter().zip(slice_chart_names(&summary.slices)) {
         let chart = slices::SlicesChart::new(summary, cut, &palette);
         let title = chart.title();
@@ -108,6 +118,7 @@ enum AnyChart {
     Workload(workload::WorkloadChart),
     Trend(trend::TrendChart),
     Slices(slices::SlicesChart),
+    Sensitivity(sensitivity::SensitivityChart),
 }
 
 impl Chart for AnyChart {
@@ -119,6 +130,7 @@ impl Chart for AnyChart {
             AnyChart::Workload(chart) => chart.draw(root),
             AnyChart::Trend(chart) => chart.draw(root),
             AnyChart::Slices(chart) => chart.draw(root),
+            AnyChart::Sensitivity(chart) => chart.draw(root),
         }
     }
 
@@ -129,7 +141,8 @@ impl Chart for AnyChart {
             | AnyChart::Sweep(_)
             | AnyChart::Timing(_)
             | AnyChart::Workload(_)
-            | AnyChart::Trend(_) => SIZE,
+            | AnyChart::Trend(_)
+            | AnyChart::Sensitivity(_) => SIZE,
         }
     }
 }

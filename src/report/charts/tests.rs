@@ -67,6 +67,7 @@ pub(crate) fn fabricated_summary() -> Summary {
             variant: format!("fast-follow@score_threshold={value}"),
             net_objective_per_100: est(net, 1.1),
             rates: Rates { handoff_rate: 0.6 - value * 0.3, ..Rates::default() },
+            sensitivity: None,
         })
         .collect();
     Summary {
@@ -90,6 +91,7 @@ pub(crate) fn fabricated_summary() -> Summary {
                 runner_up: Some(0.8),
                 difference: est(0.6, 0.8),
                 beats_runner_up: false,
+                ..Optimal::default()
             }),
         }],
         ..Summary::default()
@@ -769,4 +771,60 @@ fn write_slices_preview_when_asked() {
         return;
     };
     render_all(&sliced_summary(), &fabricated_history(), Path::new(&dir)).unwrap();
+}
+
+/// The fabricated summary with bounds on every policy at Gamma 1.5 and 3, and the headline
+/// comparison naming `name`.
+fn with_sensitivity(name: &str) -> Summary {
+    use crate::summary::{Bounds, Comparison, PolicyBounds, SensitivitySummary};
+    let mut summary = fabricated_summary();
+    for p in summary.policies.iter_mut().filter(|p| p.kind == PolicyKind::Policy) {
+        let v = p.rates.opportunity_rate.estimate.unwrap_or(0.1);
+        let at = |gamma: f64, spread: f64| PolicyBounds {
+            gamma,
+            opportunity_rate: Bounds { low: Some(v - spread), high: Some(v + spread) },
+            ..PolicyBounds::default()
+        };
+        p.sensitivity = Some(Some(vec![at(1.5, 0.02), at(3.0, 0.05)]));
+    }
+    summary.sensitivity = Some(SensitivitySummary {
+        gammas: vec![1.5, 3.0],
+        comparisons: vec![Comparison {
+            policy: name.into(),
+            versus: "historical".into(),
+            robustness_gamma: Some(1.7),
+            ..Comparison::default()
+        }],
+        skipped: None,
+    });
+    summary
+}
+
+#[test]
+fn the_sensitivity_chart_comes_with_bounds_only() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let summary = with_sensitivity("fast-follow");
+    let files = render_all(&summary, &[], dir.path()).unwrap();
+    let chart = files.iter().find(|f| f.name == SENSITIVITY_CHART).expect("sensitivity chart");
+    let svg = String::from_utf8(read(&chart.svg)).unwrap();
+    assert!(svg.contains("How far hidden confounding could move the opportunity rate"));
+    assert!(svg.contains("fast-follow") && svg.contains("historical (observed)"));
+    assert_valid_png(&read(&chart.png), SIZE);
+    // Skipped, or off: no chart.
+    let mut skipped = summary.clone();
+    if let Some(s) = skipped.sensitivity.as_mut() {
+        s.skipped = Some("logged".into());
+    }
+    let files = render_all(&skipped, &[], dir.path()).unwrap();
+    assert!(!names(&files).contains(&SENSITIVITY_CHART));
+    let files = render_all(&fabricated_summary(), &[], dir.path()).unwrap();
+    assert!(!names(&files).contains(&SENSITIVITY_CHART));
+    // A headline policy without bounds, or with non-finite ones, does not panic.
+    let mut odd = with_sensitivity("no-such-policy");
+    for p in &mut odd.policies {
+        if let Some(Some(b)) = p.sensitivity.as_mut() {
+            b[0].opportunity_rate.high = Some(f64::INFINITY);
+        }
+    }
+    render_all(&odd, &[], dir.path()).unwrap();
 }
