@@ -179,9 +179,8 @@ pub struct ReportArgs {
     pub estimate: EstimateArgs,
     #[command(flatten)]
     pub slices: SliceArgs,
-    /// A `[[search]]` whose family has more candidates is refused (exit 2).
-    #[arg(long, env = "HANDOFF_MAX_CANDIDATES", default_value_t = crate::searching::DEFAULT_MAX_CANDIDATES)]
-    pub max_candidates: u64,
+    #[command(flatten)]
+    pub search_limits: SearchLimitArgs,
     /// Strengths of hidden confounding to bound every estimate under (sensitivity.md): how
     /// many times an unrecorded reason may move the odds of history's handoff. `none`: no
     /// sensitivity analysis.
@@ -199,6 +198,14 @@ pub struct ReportArgs {
     pub history_db: Option<String>,
 }
 
+/// The limits of `[[search]]` families (search.md), shared by `report` and `optimize`.
+#[derive(Debug, Clone, Args)]
+pub struct SearchLimitArgs {
+    /// A `[[search]]` whose family has more candidates is refused (exit 2).
+    #[arg(long, env = "HANDOFF_MAX_CANDIDATES", default_value_t = crate::searching::DEFAULT_MAX_CANDIDATES)]
+    pub max_candidates: u64,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct OptimizeArgs {
     #[command(flatten)]
@@ -212,9 +219,8 @@ pub struct OptimizeArgs {
     /// Run only the search of this name (default: every `[[search]]` of the policies file).
     #[arg(long, env = "HANDOFF_SEARCH")]
     pub search: Option<String>,
-    /// A search whose family has more candidates is refused (exit 2).
-    #[arg(long, env = "HANDOFF_MAX_CANDIDATES", default_value_t = crate::searching::DEFAULT_MAX_CANDIDATES)]
-    pub max_candidates: u64,
+    #[command(flatten)]
+    pub search_limits: SearchLimitArgs,
     /// Candidates shown in the table.
     #[arg(long, default_value_t = 10)]
     pub top: usize,

@@ -36,18 +36,12 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<()> {
             .into());
         }
     }
-    crate::searching::check_family_sizes(&file, &path, args.max_candidates)?;
+    crate::searching::check_family_sizes(&file, &path, args.search_limits.max_candidates)?;
     let prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;
     let (window, as_of) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
     let settings = AnalysisSettings {
-        estimation: EstimationConfig {
-            estimator: args.estimate.estimator.into(),
-            clip: args.estimate.clip,
-            tolerance: args.estimate.tolerance,
-            bootstrap: args.estimate.bootstrap,
-            seed: args.estimate.seed,
-        },
+        estimation: EstimationConfig::from(&args.estimate),
         outcome_days: args.estimate.outcome_days,
         as_of,
         slices: SliceSettings::default(),

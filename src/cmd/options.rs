@@ -51,6 +51,18 @@ impl From<cli::SignalSource> for SignalSource {
     }
 }
 
+impl From<&cli::EstimateArgs> for crate::estimate::EstimationConfig {
+    fn from(a: &cli::EstimateArgs) -> Self {
+        crate::estimate::EstimationConfig {
+            estimator: a.estimator.into(),
+            clip: a.clip,
+            tolerance: a.tolerance,
+            bootstrap: a.bootstrap,
+            seed: a.seed,
+        }
+    }
+}
+
 impl From<&cli::CommonArgs> for DataOptions {
     fn from(args: &cli::CommonArgs) -> Self {
         DataOptions { data: args.data.clone(), max_rejected: args.max_rejected }

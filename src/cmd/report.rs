@@ -26,7 +26,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     // A family too large is refused before any data is read.
     let file = crate::policy::file::load_policies(&args.policy.policies)?;
     let path = args.policy.policies.display().to_string();
-    crate::searching::check_family_sizes(&file, &path, args.max_candidates)?;
+    crate::searching::check_family_sizes(&file, &path, args.search_limits.max_candidates)?;
     // The trend's database is reached (and its table migrated) before any work.
     let history_db = match &args.history_db {
         Some(url) => {
@@ -47,13 +47,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     })?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");
     let settings = AnalysisSettings {
-        estimation: EstimationConfig {
-            estimator: args.estimate.estimator.into(),
-            clip: args.estimate.clip,
-            tolerance: args.estimate.tolerance,
-            bootstrap: args.estimate.bootstrap,
-            seed: args.estimate.seed,
-        },
+        estimation: EstimationConfig::from(&args.estimate),
         outcome_days: args.estimate.outcome_days,
         as_of,
         slices: SliceSettings {
