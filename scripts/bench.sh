@@ -21,6 +21,8 @@
 #   sweep" and the search row below measures searches);
 # - at 1,000,000, the same report with `--by segment,channel` (issue 14: slices must cost at
 #   most 15% more than the report without them);
+# - at 1,000,000, the same report with `--gammas none` (issue 16: the sensitivity analysis must
+#   cost under 5% of the report; compared in CPU seconds);
 # - at 20,000, the report with a search of 10,161 candidates added (search.md: within 10 s more
 #   than the report without it);
 # - `floor --detect`: the project's text detection over every prospect message of the largest
@@ -131,6 +133,8 @@ printf '%-9s %-8s %-7s %8s %8s %9s %11s %12s %8s\n' \
 largest=
 SLICED_WALL=
 SEARCH_WALL=
+REPORT_CPU=
+NO_GAMMAS_CPU=
 for size in $SIZES; do
   data=$(data_set "$size")
   format=$(format_of "$size")
@@ -154,6 +158,15 @@ for size in $SIZES; do
     read -r s_wall s_cpu s_rss _ <<<"$sliced_figures"
     SLICED_WALL=$s_wall
     rows+=("by-2 $s_wall $s_cpu $s_rss")
+    # Sensitivity (sensitivity.md): the same report without the analysis; its cost is the
+    # difference in CPU seconds (steadier than wall time on a shared machine).
+    rm -rf "$out"
+    # shellcheck disable=SC2086
+    plain_figures=$(measure "$bin" report --data "$data" --policies "$policies_plain" \
+      --out "$out" --quiet --gammas none $REPORT_ARGS) || exit 1
+    read -r n_wall n_cpu n_rss _ <<<"$plain_figures"
+    REPORT_CPU=$cpu NO_GAMMAS_CPU=$n_cpu
+    rows+=("no-gamma $n_wall $n_cpu $n_rss")
   fi
   if [ "$size" = 20000 ]; then
     # A search of 10,161 candidates (search.md), right after the plain report.
@@ -278,6 +291,14 @@ if [ -n "${SLICED_WALL:-}" ]; then
     "<= 15% over the report" "${w} s" "$(check "$extra <= 15")"
 else
   row "1,000,000: report --by segment,channel" - "<= 15% over the report" - ""
+fi
+
+if [ -n "${NO_GAMMAS_CPU:-}" ]; then
+  share=$(awk -v a="$REPORT_CPU" -v b="$NO_GAMMAS_CPU" 'BEGIN { printf "%+.1f", (a / b - 1) * 100 }')
+  row "1,000,000: the sensitivity analysis (CPU)" "${REPORT_CPU} s vs ${NO_GAMMAS_CPU} s (${share}%)" \
+    "<= 5% of the report" "-" "$(check "$share <= 5")"
+else
+  row "1,000,000: the sensitivity analysis (CPU)" - "<= 5% of the report" - ""
 fi
 
 if [ -n "${SEARCH_WALL:-}" ]; then

@@ -63,8 +63,6 @@ pub struct Inputs<'a> {
 pub struct Analysis {
     pub summary: Summary,
     pub decisions: DecisionTable,
-    /// One per `[[search]]` block, in file order (search.md).
-    pub searches: Vec<SearchSummary>,
 }
 
 /// Runs the whole analysis of `window` (conversations that started in it; models fitted on
@@ -177,7 +175,26 @@ pub fn analyse(
     let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> =
         estimated.into_iter().zip(metrics).collect();
     crate::stage!("stage: policies estimated");
-    let evaluated: Vec<&PolicyEvaluation> = evaluations.iter().map(|(e, _)| e).collect();
+    // Each search's recommendation, evaluated as a named policy, for its robustness against
+    // history (sensitivity.md's comparisons); after every other policy in the bounds' order.
+    let recommended: Vec<(usize, PolicyEvaluation)> = if settings.gammas.is_empty() {
+        Vec::new()
+    } else {
+        let decided: Vec<(usize, Vec<Decision>)> = searches
+            .iter()
+            .enumerate()
+            .filter_map(|(j, s)| {
+                let policy = s.policy.as_ref()?;
+                Some((j, units.iter().map(|u| crate::replay::decide(policy, u.timeline)).collect()))
+            })
+            .collect();
+        let named: Vec<(&str, &[Decision])> =
+            decided.iter().map(|(j, d)| (searches[*j].name.as_str(), &d[..])).collect();
+        let evaluated = estimation.evaluate_policies(&units, &named);
+        decided.iter().map(|(j, _)| *j).zip(evaluated).collect()
+    };
+    let mut evaluated: Vec<&PolicyEvaluation> = evaluations.iter().map(|(e, _)| e).collect();
+    evaluated.extend(recommended.iter().map(|(_, e)| e));
     let bounds = State::new(&settings.gammas, &estimation, &units, &evaluated, &cuts);
     drop(evaluated);
     if !settings.gammas.is_empty() {
@@ -222,8 +239,35 @@ pub fn analyse(
                 robustness_gamma: optimal.robustness_gamma.flatten(),
             });
         }
-        // Hook for search.md: a search's recommendation against `historical` goes here, by
-        // `run.difference(recommended, None, objective, Scope::Whole, ...)` as above.
+        // Each search's recommendation against `historical` (search.md), on its objective.
+        for (r, (j, eval)) in recommended.iter().enumerate() {
+            let search = &searches[*j];
+            let (k, rate) = match search.objective.as_str() {
+                "meetings" => (0, Rate::Meeting),
+                "pipeline" => (2, Rate::Pipeline),
+                _ => (1, Rate::Opportunity),
+            };
+            let difference = if eval.supported && hist_eval.supported {
+                paired_difference(
+                    &eval.statistics.outcomes[k],
+                    &hist_eval.statistics.outcomes[k],
+                    estimation.resampler(),
+                )
+            } else {
+                Estimate::NULL
+            };
+            let index = evaluations.len() + r;
+            let (bounds, robustness_gamma) =
+                run.difference(index, None, rate, Scope::Whole, &scopes, difference.estimate, 1.0);
+            out.push(Comparison {
+                policy: search.recommended.as_ref().map_or_else(String::new, |c| c.name.clone()),
+                versus: "historical".to_string(),
+                objective: search.objective.clone(),
+                difference,
+                bounds,
+                robustness_gamma,
+            });
+        }
         out
     });
 
@@ -301,10 +345,12 @@ pub fn analyse(
         variants: variant_rows,
         slices,
         sensitivity: bounds.summary(comparisons),
+        searches: Vec::new(),
     };
     summary.warnings = warnings(inputs, window, members, settings, &summary);
     summary.findings = crate::findings::findings(&summary);
-    Analysis { summary, decisions, searches }
+    summary.searches = searches;
+    Analysis { summary, decisions }
 }
 
 /// The conversations the models are fitted on (every accepted one that started before the

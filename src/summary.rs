@@ -238,6 +238,10 @@ pub struct Summary {
     /// The sensitivity analysis; absent from `summary.json` with `--gammas none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensitivity: Option<SensitivitySummary>,
+    /// One per `[[search]]` block (search.md); not in `summary.json`, which they would
+    /// dwarf: `search.json` holds them.
+    #[serde(skip)]
+    pub searches: Vec<crate::searching::SearchSummary>,
 }
 
 /// Every figure of the report per value of one conversations column (slices.md).

@@ -74,7 +74,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let mut run = RunInfo::start(argv, &inputs, args.estimate.seed)?;
     run.started_at = started_at;
     let history = rows_from_summary(&window, &analysis.summary);
-    let recommended = if analysis.searches.is_empty() {
+    let recommended = if analysis.summary.searches.is_empty() {
         RecommendedContext::default()
     } else {
         let s = &analysis.summary;
@@ -93,7 +93,6 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
         rejections,
         charts: Vec::new(),
         run,
-        searches: analysis.searches,
         recommended,
     };
     let writer = ReportWriter {

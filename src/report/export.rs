@@ -129,10 +129,10 @@ impl Exporter for SearchJson {
         true
     }
     fn applies(&self, data: &ReportData) -> bool {
-        !data.searches.is_empty()
+        !data.summary.searches.is_empty()
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
-        crate::report::search::search_json(&data.searches)
+        crate::report::search::search_json(&data.summary.searches)
     }
 }
 
@@ -144,10 +144,10 @@ impl Exporter for SearchCsv {
         true
     }
     fn applies(&self, data: &ReportData) -> bool {
-        !data.searches.is_empty()
+        !data.summary.searches.is_empty()
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
-        csv_bytes(crate::report::search::search_frame(&data.searches)?)
+        csv_bytes(crate::report::search::search_frame(&data.summary.searches)?)
             .context("encoding search.csv")
     }
 }
@@ -160,10 +160,11 @@ impl Exporter for RecommendedToml {
         true
     }
     fn applies(&self, data: &ReportData) -> bool {
-        !data.searches.is_empty()
+        !data.summary.searches.is_empty()
     }
     fn render(&self, data: &ReportData) -> anyhow::Result<Vec<u8>> {
-        Ok(crate::report::search::recommended_toml(&data.searches, &data.recommended).into_bytes())
+        Ok(crate::report::search::recommended_toml(&data.summary.searches, &data.recommended)
+            .into_bytes())
     }
 }
 

@@ -42,8 +42,6 @@ pub struct ReportData {
     /// Filled by `folder::write_report` after the charts are drawn into the new folder.
     pub charts: Vec<ChartFile>,
     pub run: RunInfo,
-    /// One per `[[search]]` block (search.md); empty without searches.
-    pub searches: Vec<crate::searching::SearchSummary>,
     /// What `recommended.toml` repeats of the run and its policies file.
     pub recommended: search::RecommendedContext,
 }

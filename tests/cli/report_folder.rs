@@ -133,6 +133,7 @@ fn summary(hostile: &str) -> Summary {
         variants,
         slices: Vec::new(),
         sensitivity: None,
+        searches: Vec::new(),
     }
 }
 

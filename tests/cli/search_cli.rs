@@ -61,7 +61,13 @@ fn a_report_with_a_search_recommends_and_writes_its_files() {
     let out = w.join("reports");
     assert_ok(&report(&data, &policies, &out));
     let folder = out.join("all");
-    for file in ["search.json", "search.csv", "recommended.toml"] {
+    for file in [
+        "search.json",
+        "search.csv",
+        "recommended.toml",
+        "charts/search-fs.svg",
+        "charts/search-fs.png",
+    ] {
         assert!(folder.join(file).is_file(), "{file} missing");
     }
     let json: Value =
@@ -96,6 +102,15 @@ fn a_report_with_a_search_recommends_and_writes_its_files() {
     assert!(md.contains("honestly achieve"));
     let html = fs::read_to_string(folder.join("report.html")).unwrap();
     assert!(html.contains("<h2>Recommendation</h2>"));
+
+    // sensitivity.md: the recommendation against history is one of the comparisons.
+    let summary: Value =
+        serde_json::from_slice(&fs::read(folder.join("summary.json")).unwrap()).unwrap();
+    let comparisons = summary["sensitivity"]["comparisons"].as_array().expect("comparisons");
+    let rec = s["recommended"]["name"].as_str().unwrap();
+    let c = comparisons.iter().find(|c| c["policy"] == rec).expect("the recommendation's");
+    assert_eq!(c["versus"], "historical");
+    assert_eq!(c["objective"], "opportunities");
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod axis;
 mod elements;
 mod labels;
 mod policy_rates;
+mod search;
 mod sensitivity;
 mod slices;
 mod style;
@@ -47,7 +48,7 @@ pub struct ChartFile {
 pub const SENSITIVITY_CHART: &str = "sensitivity";
 
 /// Renders every chart the summary supports into `dir` (created if missing) and lists them in a
-/// fixed order: policy rates, one per sweep, timing, workload, the trend when `history`
+/// fixed order: policy rates, one per sweep, one per search, timing, workload, the trend when `history`
 /// holds at least two windows, the sensitivity bounds when the summary has them, then one
 /// small-multiples chart per slice cut (`--by`).
 pub fn render_all(
@@ -75,6 +76,13 @@ pub fn render_all(
         );
         let title = chart.title();
         charts.push((AnyChart::Sweep(chart), name, title));
+    }
+
+    for search in &summary.searches {
+        let chart = search::SearchChart::new(summary, search);
+        let name = unique_name(&format!("search-{}", sanitize_name(&search.name)), &mut used_names);
+        let title = chart.title();
+        charts.push((AnyChart::Search(chart), name, title));
     }
 
     let timing = timing::TimingChart::new(summary);
@@ -114,6 +122,7 @@ pub fn render_all(
 enum AnyChart {
     Rates(policy_rates::PolicyRates),
     Sweep(sweep::SweepChart),
+    Search(search::SearchChart),
     Timing(timing::TimingChart),
     Workload(workload::WorkloadChart),
     Trend(trend::TrendChart),
@@ -126,6 +135,7 @@ impl Chart for AnyChart {
         match self {
             AnyChart::Rates(chart) => chart.draw(root),
             AnyChart::Sweep(chart) => chart.draw(root),
+            AnyChart::Search(chart) => chart.draw(root),
             AnyChart::Timing(chart) => chart.draw(root),
             AnyChart::Workload(chart) => chart.draw(root),
             AnyChart::Trend(chart) => chart.draw(root),
@@ -139,6 +149,7 @@ impl Chart for AnyChart {
             AnyChart::Slices(chart) => chart.size(),
             AnyChart::Rates(_)
             | AnyChart::Sweep(_)
+            | AnyChart::Search(_)
             | AnyChart::Timing(_)
             | AnyChart::Workload(_)
             | AnyChart::Trend(_)
