@@ -445,10 +445,13 @@ mod tests {
         assert!(SlicesCsv.applies(&data));
         data.summary.slices.clear();
         assert!(!SlicesCsv.applies(&data));
+        // Every other file is always there, but the searches' (only with `[[search]]`).
+        let optional = ["slices.csv", "search.json", "search.csv", "recommended.toml"];
         assert!(all_exporters()
             .iter()
-            .filter(|e| e.file_name() != "slices.csv")
+            .filter(|e| !optional.contains(&e.file_name()))
             .all(|e| e.applies(&data)));
+        assert!(!SearchJson.applies(&data) && !SearchCsv.applies(&data));
     }
 
     #[test]
