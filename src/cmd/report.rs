@@ -132,13 +132,20 @@ pub(crate) fn recommended_context(
     Ok(context)
 }
 
-/// sha256 over the data files' own hashes (in `run.json`'s order), the policies file left out.
+/// sha256 over the data files' own hashes (in `run.json`'s order), the policies file left out;
+/// empty when the data came from a database.
 pub(crate) fn data_hash(run: &RunInfo, policies: &std::path::Path) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     let policies = policies.display().to_string();
+    let mut files = 0;
     for (_, hash) in run.inputs.iter().filter(|(f, _)| **f != policies) {
         hasher.update(hash.as_bytes());
+        files += 1;
+    }
+    // A database has no files to hash: say so rather than hash nothing.
+    if files == 0 {
+        return String::new();
     }
     format!("{:x}", hasher.finalize())
 }

@@ -147,7 +147,11 @@ pub fn recommended_toml(searches: &[SearchSummary], context: &RecommendedContext
         env!("CARGO_PKG_VERSION"),
         context.window
     );
-    let _ = writeln!(out, "# Data: sha256 {} (as of {}).", context.data_hash, context.as_of);
+    match context.data_hash.as_str() {
+        "" => writeln!(out, "# Data: read from a database (as of {}).", context.as_of),
+        hash => writeln!(out, "# Data: sha256 {hash} (as of {}).", context.as_of),
+    }
+    .ok();
     for s in searches {
         if let (Some(r), Some(h)) = (&s.recommended, &s.honest) {
             let _ = writeln!(
