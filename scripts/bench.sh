@@ -204,7 +204,7 @@ if [ -n "$PG_SIZE" ] && [ "$PG_SIZE" != 0 ]; then
   if [ -z "$pg_url" ]; then
     eval "$(scripts/pg-test-server.sh start)"
     pg_url=$HANDOFF_TEST_PG
-    trap 'scripts/pg-test-server.sh stop "$HANDOFF_TEST_PG_DIR"' EXIT
+    trap 'scripts/pg-test-server.sh stop "$HANDOFF_TEST_PG_DIR"; rm -f "$policies_plain" "$policies_search"' EXIT
   fi
   schema=bench_$PG_SIZE
   loaded=$(psql -X -qtA "$pg_url" -c \

@@ -177,7 +177,9 @@ pub fn analyse(
     crate::stage!("stage: policies estimated");
     // Each search's recommendation, evaluated as a named policy, for its robustness against
     // history (sensitivity.md's comparisons); after every other policy in the bounds' order.
-    let recommended: Vec<(usize, PolicyEvaluation)> = if settings.gammas.is_empty() {
+    let recommending = searches.iter().any(|s| s.policy.is_some());
+    let recommended: Vec<(usize, PolicyEvaluation)> = if settings.gammas.is_empty() || !recommending
+    {
         Vec::new()
     } else {
         let decided: Vec<(usize, Vec<Decision>)> = searches
