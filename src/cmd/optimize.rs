@@ -9,7 +9,7 @@ use crate::cli::OptimizeArgs;
 use crate::cmd::options::init_logging;
 use crate::error::UsageError;
 use crate::estimate::EstimationConfig;
-use crate::format::{fixed_or_na, fixed_signed_or_na, percent};
+use crate::format::{fixed_or_na, percent};
 use crate::pipeline::{self, prepare_without_text, WindowSpec};
 use crate::report::atomic::replace_file;
 use crate::report::search::{recommended_toml, search_json};
@@ -138,9 +138,9 @@ fn table(searches: &[SearchSummary], top: usize) -> String {
                     let _ = writeln!(
                         out,
                         "    versus {label}: {} ({} to {})",
-                        fixed_signed_or_na(d.estimate, 2),
-                        fixed_signed_or_na(d.low, 2),
-                        fixed_signed_or_na(d.high, 2)
+                        fixed_or_na(d.estimate, 2),
+                        fixed_or_na(d.low, 2),
+                        fixed_or_na(d.high, 2)
                     );
                 }
                 let _ = writeln!(

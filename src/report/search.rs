@@ -170,7 +170,7 @@ pub fn recommended_toml(searches: &[SearchSummary], context: &RecommendedContext
                 s.objective,
                 fixed_or_na(h.net_objective_per_100.low, 2),
                 fixed_or_na(h.net_objective_per_100.high, 2),
-                crate::format::fixed_signed_or_na(h.versus_historical.estimate, 2),
+                fixed_or_na(h.versus_historical.estimate, 2),
             );
         }
     }
@@ -271,13 +271,13 @@ pub fn recommendation_markdown(searches: &[SearchSummary]) -> String {
                     fixed_or_na(h.net_objective_per_100.estimate, 2),
                     fixed_or_na(h.net_objective_per_100.low, 2),
                     fixed_or_na(h.net_objective_per_100.high, 2),
-                    crate::format::fixed_signed_or_na(h.versus_historical.estimate, 2),
-                    crate::format::fixed_signed_or_na(h.versus_historical.low, 2),
-                    crate::format::fixed_signed_or_na(h.versus_historical.high, 2),
-                    crate::format::fixed_signed_or_na(h.versus_base.estimate, 2),
+                    fixed_or_na(h.versus_historical.estimate, 2),
+                    fixed_or_na(h.versus_historical.low, 2),
+                    fixed_or_na(h.versus_historical.high, 2),
+                    fixed_or_na(h.versus_base.estimate, 2),
                     s.base,
-                    crate::format::fixed_signed_or_na(h.versus_base.low, 2),
-                    crate::format::fixed_signed_or_na(h.versus_base.high, 2),
+                    fixed_or_na(h.versus_base.low, 2),
+                    fixed_or_na(h.versus_base.high, 2),
                 );
                 let _ = writeln!(
                     out,
