@@ -95,7 +95,7 @@ pub fn analyse(
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
     crate::stage!("stage: models fitted", units = units.len());
-    let searches = run_searches(&estimation, &units, inputs.policies, None);
+    let mut searches = run_searches(&estimation, &units, inputs.policies, None);
     let pick = |per_conv: &[Decision]| -> Vec<Decision> {
         fit_indices.iter().map(|&i| per_conv[i]).collect()
     };
@@ -177,24 +177,15 @@ pub fn analyse(
     crate::stage!("stage: policies estimated");
     // Each search's recommendation, evaluated as a named policy, for its robustness against
     // history (sensitivity.md's comparisons); after every other policy in the bounds' order.
-    let recommending = searches.iter().any(|s| s.policy.is_some());
-    let recommended: Vec<(usize, PolicyEvaluation)> = if settings.gammas.is_empty() || !recommending
-    {
-        Vec::new()
-    } else {
-        let decided: Vec<(usize, Vec<Decision>)> = searches
-            .iter()
-            .enumerate()
-            .filter_map(|(j, s)| {
-                let policy = s.policy.as_ref()?;
-                Some((j, units.iter().map(|u| crate::replay::decide(policy, u.timeline)).collect()))
-            })
-            .collect();
-        let named: Vec<(&str, &[Decision])> =
-            decided.iter().map(|(j, d)| (searches[*j].name.as_str(), &d[..])).collect();
-        let evaluated = estimation.evaluate_policies(&units, &named);
-        decided.iter().map(|(j, _)| *j).zip(evaluated).collect()
-    };
+    // Each search's recommendation, already evaluated by the search, for its robustness
+    // against history (sensitivity.md's comparisons); after every other policy in the bounds'
+    // order. Taken out of the summaries either way: the report does not keep it.
+    let recommended: Vec<(usize, PolicyEvaluation)> = searches
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(j, s)| s.evaluation.take().map(|e| (j, e)))
+        .filter(|_| !settings.gammas.is_empty())
+        .collect();
     let mut evaluated: Vec<&PolicyEvaluation> = evaluations.iter().map(|(e, _)| e).collect();
     evaluated.extend(recommended.iter().map(|(_, e)| e));
     let bounds = State::new(&settings.gammas, &estimation, &units, &evaluated, &cuts);

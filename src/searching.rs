@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
 use crate::estimate::search::{CandidateEstimate, SearchEstimate};
-use crate::estimate::{Estimate, Estimation, Unit};
+use crate::estimate::{Estimate, Estimation, PolicyEvaluation, Unit};
 use crate::policy::search::{candidates, Search, SearchKey};
 use crate::policy::{Candidate, PoliciesFile, Policy};
 
@@ -137,6 +137,10 @@ pub struct SearchSummary {
     /// The recommended policy itself (`recommended.toml`); not in `search.json`.
     #[serde(skip)]
     pub policy: Option<Policy>,
+    /// The recommendation evaluated over the window (for the sensitivity analysis, which
+    /// takes it out); not in `search.json`.
+    #[serde(skip)]
+    pub evaluation: Option<PolicyEvaluation>,
 }
 
 /// Runs every search of `file` over the estimation's window.
@@ -154,48 +158,32 @@ pub fn run_searches(
             let family = candidates(search, base);
             let estimate =
                 estimation.search(units, &family, search.objective, search.handoff_cost);
-            let summary = summarise(search, &family, &estimate);
+            let summary = summarise(search, &family, estimate);
             crate::stage!("stage: search estimated", search = %search.name, candidates = family.len());
             Some(summary)
         })
         .collect()
 }
 
-/// The typed value of `key` in `policy` (numbers as numbers, lists as lists of names).
-fn key_value(key: &SearchKey, candidate: &Candidate) -> Value {
-    let p = &candidate.policy;
-    match key {
-        SearchKey::HandOffOn(_) => {
-            json!(p.hand_off_on.iter().map(|s| s.name()).collect::<Vec<_>>())
-        }
-        SearchKey::Bypass(_) => json!(p.bypass.iter().map(|s| s.name()).collect::<Vec<_>>()),
-        SearchKey::Unless(_) => json!(p.unless.iter().map(|g| g.name()).collect::<Vec<_>>()),
-        // Numbers are read back from the value as written (`keys_of`).
-        SearchKey::Numeric(..) => Value::Null,
-    }
-}
-
+/// A candidate's varied keys with typed values: lists as lists of names; numbers as written
+/// in its `values` (integers as integers, `delay = 2`, others as the shortest float).
 fn keys_of(search: &Search, candidate: &Candidate) -> Keys {
-    Keys(
-        search
-            .keys
-            .iter()
-            .zip(&candidate.values)
-            .map(|(key, text)| {
-                let value = match key {
-                    // Integers as integers (`delay`), others as the shortest float.
-                    SearchKey::Numeric(..) => match text.parse::<i64>() {
-                        Ok(i) => json!(i),
-                        Err(_) => {
-                            text.parse::<f64>().map_or(Value::String(text.clone()), |v| json!(v))
-                        }
-                    },
-                    _ => key_value(key, candidate),
-                };
-                (key.name(), value)
-            })
-            .collect(),
-    )
+    let p = &candidate.policy;
+    let names = |list: Vec<&'static str>| json!(list);
+    let number = |text: &str| match text.parse::<i64>() {
+        Ok(i) => json!(i),
+        Err(_) => text.parse::<f64>().map_or(Value::String(text.to_string()), |v| json!(v)),
+    };
+    let keys = search.keys.iter().zip(&candidate.values).map(|(key, text)| {
+        let value = match key {
+            SearchKey::HandOffOn(_) => names(p.hand_off_on.iter().map(|s| s.name()).collect()),
+            SearchKey::Bypass(_) => names(p.bypass.iter().map(|s| s.name()).collect()),
+            SearchKey::Unless(_) => names(p.unless.iter().map(|g| g.name()).collect()),
+            SearchKey::Numeric(..) => number(text),
+        };
+        (key.name(), value)
+    });
+    Keys(keys.collect())
 }
 
 fn candidate_summary(
@@ -217,7 +205,7 @@ fn candidate_summary(
     }
 }
 
-fn summarise(search: &Search, family: &[Candidate], estimate: &SearchEstimate) -> SearchSummary {
+fn summarise(search: &Search, family: &[Candidate], estimate: SearchEstimate) -> SearchSummary {
     let all: Vec<CandidateSummary> = estimate
         .candidates
         .iter()
@@ -276,5 +264,6 @@ fn summarise(search: &Search, family: &[Candidate], estimate: &SearchEstimate) -
         problem: estimate.problem.clone(),
         all,
         policy: estimate.recommended.map(|r| family[r].policy.clone()),
+        evaluation: estimate.recommended_evaluation,
     }
 }

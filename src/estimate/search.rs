@@ -31,7 +31,7 @@ use super::intervals::{intervals, paired_difference_at, Statistic, Z95};
 use super::models::{history_point, FOLDS};
 use super::sweep::net_objective;
 use super::value::Estimate;
-use super::{Estimation, EstimatorKind, Outcome, Unit};
+use super::{Estimation, EstimatorKind, Outcome, PolicyEvaluation, Unit};
 use crate::policy::sweep::Objective;
 use crate::policy::{Candidate, Policy};
 use crate::replay::{Decision, Facts, Replayer};
@@ -108,8 +108,6 @@ struct Figures {
 pub struct CandidateEstimate {
     /// Net objective per 100 conversations, with its 95% interval.
     pub net_per_100: Estimate,
-    /// Its standard error per 100 conversations.
-    pub standard_error: f64,
     pub handoff_rate: f64,
     pub matched_share: f64,
     pub effective_sample_size: Option<f64>,
@@ -148,6 +146,9 @@ pub struct SearchEstimate {
     /// The recommendation's net objective on all the data, with the run's full intervals
     /// (optimistic: the data chose it).
     pub recommended_net_per_100: Estimate,
+    /// The recommendation evaluated as a named policy over the window (what the report's
+    /// sensitivity analysis bounds).
+    pub recommended_evaluation: Option<PolicyEvaluation>,
     /// History's observed net objective per 100 conversations.
     pub historical_net_per_100: f64,
     /// Why the search could not run, when it could not.
@@ -171,6 +172,7 @@ impl Estimation {
             recommended: None,
             honest: None,
             recommended_net_per_100: Estimate::NULL,
+            recommended_evaluation: None,
             historical_net_per_100: 0.0,
             problem: Some(problem),
         };
@@ -205,8 +207,7 @@ impl Estimation {
         let support = self.history_support();
         let folds = tables.models;
         let all: Vec<usize> = (0..folds).collect();
-        let full: Vec<Figures> =
-            sums.iter().map(|s| s.figures(Some(&all), None, support)).collect();
+        let full: Vec<Figures> = sums.iter().map(|s| s.figures(&all, None, support)).collect();
 
         // Identical decisions: the first in order stands for the others.
         let mut first_of: std::collections::HashMap<u128, usize> = Default::default();
@@ -232,7 +233,6 @@ impl Estimation {
             .enumerate()
             .map(|(c, f)| CandidateEstimate {
                 net_per_100: interval(f.mean, f.se),
-                standard_error: 100.0 * f.se,
                 handoff_rate: f.handoff_rate,
                 matched_share: f.matched_share,
                 effective_sample_size: f.effective_sample_size,
@@ -247,13 +247,25 @@ impl Estimation {
             .map(|k| {
                 let train: Vec<usize> = (0..folds).filter(|&f| f != k).collect();
                 let figures: Vec<Figures> =
-                    sums.iter().map(|s| s.figures(Some(&train), Some(k), support)).collect();
+                    sums.iter().map(|s| s.figures(&train, Some(k), support)).collect();
                 choose(&distinct, &figures, &changed)
             })
             .collect();
-        let honest = recommended.map(|rec| {
-            self.honest_value(units, &tables, candidates, &choices, rec, objective, handoff_cost)
-        });
+        let (honest, recommended_evaluation) = match recommended {
+            Some(rec) => {
+                let (value, evaluation) = self.honest_value(
+                    units,
+                    &tables,
+                    candidates,
+                    &choices,
+                    rec,
+                    objective,
+                    handoff_cost,
+                );
+                (Some(value), evaluation)
+            }
+            None => (None, None),
+        };
         let recommended_net_per_100 = honest.as_ref().map_or(Estimate::NULL, |h| h.in_sample);
         SearchEstimate {
             candidates: estimates,
@@ -261,6 +273,7 @@ impl Estimation {
             recommended,
             honest,
             recommended_net_per_100,
+            recommended_evaluation,
             historical_net_per_100: 100.0 * historical_net,
             problem: None,
         }
@@ -405,7 +418,7 @@ impl Estimation {
         recommended: usize,
         objective: Objective,
         handoff_cost: f64,
-    ) -> HonestValue {
+    ) -> (HonestValue, Option<PolicyEvaluation>) {
         let n = tables.history.len();
         let mut wanted: Vec<usize> = vec![recommended, 0];
         wanted.extend(choices.iter().flatten().copied());
@@ -445,7 +458,7 @@ impl Estimation {
             &[("search and deploy", &composite), ("base", &base), ("recommended", &rec)],
         );
         let history = super::historical_evaluation(units);
-        let net = |e: &super::PolicyEvaluation| net_objective(e, objective, handoff_cost);
+        let net = |e: &PolicyEvaluation| net_objective(e, objective, handoff_cost);
         let estimate = |s: &Option<Statistic>| match s {
             Some(s) => intervals(&[s], &self.resampler)[0],
             None => Estimate::NULL,
@@ -456,7 +469,7 @@ impl Estimation {
         };
         let [honest, base, rec] = [0, 1, 2].map(|k| evaluations.get(k).and_then(net));
         let history = net(&history);
-        HonestValue {
+        let value = HonestValue {
             net_per_100: estimate(&honest),
             versus_historical: versus(&honest, &history),
             versus_base: versus(&honest, &base),
@@ -464,27 +477,12 @@ impl Estimation {
             stable_folds,
             choices: choices.to_vec(),
             in_sample: estimate(&rec),
-        }
+        };
+        (value, evaluations.into_iter().nth(2))
     }
 }
 
 impl Tables {
-    /// Conversation `w`'s net contribution with model `k` for a handoff at `point` (what
-    /// `sums` adds up, one conversation at a time).
-    #[cfg(test)]
-    fn net(&self, w: usize, point: u32, k: usize, handoff_cost: f64) -> f64 {
-        let models = self.models;
-        let row = self.offsets[w] + point.min(self.points[w]) as usize * models;
-        let mut v = f64::from(self.m[row + k]);
-        if point == self.history[w] {
-            v += f64::from(self.residual[w * models + k]);
-        }
-        if point > 0 {
-            v -= handoff_cost;
-        }
-        v
-    }
-
     /// A candidate's sums from its handoff points (in table order).
     fn sums(&self, points: &[u32], handoff_cost: f64) -> Sums {
         const K: usize = FOLDS;
@@ -549,13 +547,11 @@ impl Sums {
     /// else model `model` throughout).
     fn figures(
         &self,
-        folds: Option<&[usize]>,
+        folds: &[usize],
         model: Option<usize>,
         support: super::HistorySupport,
     ) -> Figures {
         let k = self.count.len();
-        let all: Vec<usize> = (0..k).collect();
-        let folds = folds.unwrap_or(&all);
         let (mut total, mut squares, mut n, mut handoffs, mut matched, mut sw, mut sw2) =
             (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         for &f in folds {
@@ -611,17 +607,11 @@ fn choose(distinct: &[usize], figures: &[Figures], changed: &[usize]) -> Option<
     eligible.into_iter().filter(|&c| figures[c].mean >= floor).fold(None, |pick, c| match pick {
         None => Some(c),
         Some(p) => {
-            let better = (changed[c], std::cmp::Reverse(ordered(figures[c].mean)))
-                < (changed[p], std::cmp::Reverse(ordered(figures[p].mean)));
+            let higher = figures[c].mean.total_cmp(&figures[p].mean).is_gt();
+            let better = changed[c] < changed[p] || (changed[c] == changed[p] && higher);
             Some(if better { c } else { p })
         }
     })
-}
-
-/// A total order on finite means (NaN never occurs: every term is finite).
-fn ordered(x: f64) -> i64 {
-    let bits = x.to_bits() as i64;
-    bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
 
 /// A per-conversation mean per 100 conversations, with its normal 95% interval.
@@ -661,13 +651,6 @@ mod tests {
     }
 
     #[test]
-    fn order_of_means_is_numeric() {
-        let mut xs = [0.5, -0.25, 0.0, -3.0, 2.0];
-        xs.sort_by_key(|&x| ordered(x));
-        assert_eq!(xs, [-3.0, -0.25, 0.0, 0.5, 2.0]);
-    }
-
-    #[test]
     fn a_table_lookup_adds_the_residual_only_where_history_agrees() {
         // One conversation (fold 1), two points, five models; history hands off at point 1.
         let k = FOLDS;
@@ -688,14 +671,17 @@ mod tests {
             order: vec![0],
             fold_starts,
         };
-        // Never: row 0; at point 1 (history's): row 1 plus the residual; at point 2: row 2.
-        assert!((t.net(0, 0, 0, 0.1) - 0.0).abs() < 1e-6);
-        assert!((t.net(0, 1, 0, 0.1) - (0.05 + 0.01 - 0.1)).abs() < 1e-6);
-        assert!((t.net(0, 2, 1, 0.1) - (0.11 - 0.1)).abs() < 1e-6);
+        // `net[model * K + fold]`; the conversation is in fold 1.
+        let net = |point: u32, model: usize| t.sums(&[point], 0.1).net[model * k + 1];
+        // Never: row 0, no cost; at point 1 (history's): row 1, its residual and the cost; at
+        // point 2: row 2 and the cost, no residual.
+        assert!((net(0, 0) - 0.0).abs() < 1e-6);
+        assert!((net(1, 0) - (0.05 + 0.01 - 0.1)).abs() < 1e-6);
+        assert!((net(1, 1) - (0.06 + 0.02 - 0.1)).abs() < 1e-6);
+        assert!((net(2, 1) - (0.11 - 0.1)).abs() < 1e-6);
         let s = t.sums(&[1], 0.1);
-        // Fold 1 with its own model (1): m = 0.06, residual 0.02, cost 0.1.
-        assert!((s.net[k + 1] - (0.06 + 0.02 - 0.1)).abs() < 1e-6);
         assert_eq!((s.count[1], s.handoffs[1], s.matched[1]), (1.0, 1.0, 1.0));
         assert_eq!(s.count[0], 0.0);
+        assert_eq!(t.sums(&[2], 0.1).matched[1], 0.0);
     }
 }

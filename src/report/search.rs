@@ -9,6 +9,7 @@ use polars::prelude::{Column, DataFrame, PolarsResult};
 use serde::Serialize;
 
 use crate::format::fixed_or_na;
+use crate::policy::sweep::format_value;
 use crate::policy::Policy;
 use crate::report::history::estimate_columns;
 use crate::searching::SearchSummary;
@@ -228,17 +229,11 @@ fn write_policy(out: &mut String, name: &str, p: &Policy) {
         let weights: Vec<String> = Signal::ALL
             .iter()
             .filter(|s| p.weight(**s) != 0.0)
-            .map(|s| format!("\"{}\" = {}", s.name(), toml_number(p.weight(*s))))
+            .map(|s| format!("\"{}\" = {}", s.name(), format_value(p.weight(*s))))
             .collect();
         let _ = writeln!(out, "weights = {{ {} }}", weights.join(", "));
-        let _ = writeln!(out, "threshold = {}", toml_number(p.threshold));
+        let _ = writeln!(out, "threshold = {}", format_value(p.threshold));
     }
-}
-
-/// A float TOML reads back as the same value (`1` would be an integer: fine for weights,
-/// which take either).
-fn toml_number(x: f64) -> String {
-    crate::policy::sweep::format_value(x)
 }
 
 /// The Recommendation section of `report.md` (and the page), before everything else.

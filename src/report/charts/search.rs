@@ -192,6 +192,7 @@ mod tests {
                 candidate("s#3", 0.7, 20.0, false),
             ],
             policy: None,
+            evaluation: None,
         };
         let chart = SearchChart::new(&Summary::default(), &search);
         assert_eq!(chart.frontier, vec![(30.0, 11.0), (50.0, 12.0)]);
