@@ -181,4 +181,12 @@ fn a_family_over_max_candidates_is_refused_before_reading_data() {
         .arg(&policies));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("no search named `nope`"), "{}", stderr(&o));
+    let plain =
+        w.write("plain.toml", b"[[policy]]\nname = \"a\"\nhand_off_on = [\"high_intent\"]\n");
+    let o = run(handoff()
+        .arg("optimize")
+        .args(["--data", "/nonexistent/folder", "--policies"])
+        .arg(&plain));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("has no [[search]] block"), "{}", stderr(&o));
 }
