@@ -9,7 +9,9 @@
 # Usage: scripts/search_accuracy.sh [SEED ...]      (default: 11 to 20)
 # Environment: CONVERSATIONS (default 20000), POLICIES (default data/policies.toml),
 #              WORK (default a new temporary folder), HANDOFF_BIN (a built binary),
-#              SLICE_EFFECTS=0 to generate without segment effects, MARKDOWN=1.
+#              SLICE_EFFECTS=0 to generate without segment effects, MARKDOWN=1,
+#              BY=segment for the routed study (reports with --by segment; the study then
+#              compares the routed policy with the single one, search_study.py --routed).
 # Exit status 1 when fewer than 9 in 10 seeds meet the criteria of docs/accuracy.md.
 set -euo pipefail
 
@@ -23,6 +25,8 @@ generate_flags=(--slice-effects)
 [ "${SLICE_EFFECTS:-1}" = 0 ] && generate_flags=()
 format_flag=()
 [ "${MARKDOWN:-0}" = 1 ] && format_flag=(--markdown)
+by_flags=()
+[ -n "${BY:-}" ] && by_flags=(--by "$BY") && format_flag+=(--routed)
 
 if [ -n "${HANDOFF_BIN:-}" ]; then
     bin="$HANDOFF_BIN"
@@ -38,7 +42,8 @@ for seed in "${seeds[@]}"; do
             --out "$data" --truth "$data/truth.json" --policies "$policies"
     fi
     if [ ! -f "$data/reports/all/search.json" ]; then
-        "$bin" report --data "$data" --policies "$policies" --out "$data/reports" --quiet
+        "$bin" report --data "$data" --policies "$policies" --out "$data/reports" --quiet \
+            "${by_flags[@]}"
     fi
 done
 python3 scripts/search_study.py "$work" "${format_flag[@]}"

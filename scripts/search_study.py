@@ -8,15 +8,66 @@ regret (the family's true best minus it), the base's true value, and whether the
 interval holds the recommendation's true value. A seed meets the criteria when the regret is
 at most 1.0, the recommendation is not below the base, and the interval holds the truth.
 Exit status 1 when fewer than 90% of seed-searches meet them.
+
+With --routed (reports made with `--by segment`): per seed and search, the routed policy's
+true value (each segment's share times its routed-to candidate's true value there), the single
+recommendation's, whether the routed policy was recommended and whether its honest interval
+holds its true value. A seed meets the routed criterion when the routed policy is worth at
+least the single one (search.md "A policy per slice"). Exit status 1 when fewer than 90% meet.
 """
 import json
 import pathlib
 import sys
 
 
+def routed(work, markdown):
+    header = ["seed", "search", "single (true)", "routed (true)", "routed honest (interval)",
+              "holds", "recommended", "routes", "routed >= single"]
+    sep = " | " if markdown else "  "
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+    else:
+        print(sep.join(header))
+    met = total = chosen = 0
+    for seed_dir in sorted(work.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
+        truth = json.loads((seed_dir / "truth.json").read_text())
+        report = seed_dir / "reports" / "all" / "search.json"
+        if not report.exists():
+            continue
+        for s in json.loads(report.read_text())["searches"]:
+            t = next((x for x in truth.get("searches", []) if x["name"] == s["name"]), None)
+            r = next((x for x in s.get("routed", []) if x["by"] == "segment"), None)
+            if t is None or r is None or s.get("recommended") is None:
+                continue
+            by_name = {c["name"]: c for c in t["candidates"]}
+            single = by_name[s["recommended"]["name"]]["net_objective_per_100"]
+            n = sum(x["conversations"] for x in r["slices"])
+            value = sum(x["conversations"] * by_name[x["routed_to"]]["segments"][x["value"]]
+                        for x in r["slices"]) / n
+            h = r["honest"]["net_objective_per_100"]
+            holds = h["low"] <= value <= h["high"]
+            ok = value >= single - 1e-9
+            total += 1
+            met += ok
+            chosen += r["recommended"]
+            routes = ", ".join(f"{x['value']}={x['routed_to'].split('#')[-1]}" for x in r["slices"])
+            cells = [seed_dir.name, s["name"], f"{single:.2f}", f"{value:.2f}",
+                     f"{h['estimate']:.2f} ({h['low']:.2f} to {h['high']:.2f})",
+                     "yes" if holds else "no", "yes" if r["recommended"] else "no", routes,
+                     "yes" if ok else "no"]
+            print(("| " + " | ".join(cells) + " |") if markdown else sep.join(cells))
+    print(f"\n{met} of {total} seed-searches: the routed policy is worth at least the single "
+          f"one; the routed policy is recommended on {chosen} of {total}")
+    sys.exit(0 if total and met >= 0.9 * total else 1)
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     markdown = "--markdown" in sys.argv
+    if "--routed" in sys.argv:
+        routed(pathlib.Path(args[0]), markdown)
+        return
     work = pathlib.Path(args[0])
     rows = []
     for seed_dir in sorted(work.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use crate::decisions::DecisionTable;
 use crate::estimate::intervals::paired_difference_at;
+use crate::estimate::search::RouteCut;
 use crate::estimate::slices::{historical_slice, Cut, Scopes};
 use crate::estimate::sweep::{evaluate_sweep_at, objective_rate, SweepCandidate};
 use crate::estimate::{
@@ -95,23 +96,18 @@ pub fn analyse(
 
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
     crate::stage!("stage: models fitted", units = units.len());
-    let mut searches = run_searches(&estimation, &units, inputs.policies, None);
     let pick = |per_conv: &[Decision]| -> Vec<Decision> {
         fit_indices.iter().map(|&i| per_conv[i]).collect()
     };
-    let plans: Vec<CutPlan> = settings
-        .slices
-        .by
-        .iter()
-        .map(|by| slicing::plan(dataset, members, by, settings.slices.max_slices))
-        .collect();
-    let unit_slices: Vec<Vec<u32>> =
-        plans.iter().map(|p| fit_indices.iter().map(|&i| p.slice_of[i]).collect()).collect();
+    let (plans, unit_slices) = cut_plans(dataset, members, &fit_indices, &settings.slices);
     let cuts: Vec<Cut> = plans
         .iter()
         .zip(&unit_slices)
         .map(|(p, s)| Cut { slice_of: s, slices: p.names.len() })
         .collect();
+    let routable = routable_slices(&plans, settings.slices.min_slice);
+    let route_cuts = route_cuts(&plans, &unit_slices, &routable);
+    let mut searches = run_searches(&estimation, &units, inputs.policies, None, &route_cuts);
     // Metrics of the whole window (group 0) and of every slice (group 1 + its flat index),
     // in one pass per policy.
     let per_member = 1 + plans.len();
@@ -381,11 +377,65 @@ pub fn analyse_searches(
     settings: &AnalysisSettings,
     only: Option<&str>,
 ) -> Vec<SearchSummary> {
-    let (_, units) = fit_units(inputs, window, settings.outcome_days);
+    let (fit_indices, units) = fit_units(inputs, window, settings.outcome_days);
     let reference = &inputs.policies.quality.policy;
     let estimation = Estimation::fit_with_reference(&units, &settings.estimation, reference);
     crate::stage!("stage: models fitted", units = units.len());
-    run_searches(&estimation, &units, inputs.policies, only)
+    let members: Vec<usize> =
+        fit_indices.iter().zip(&units).filter(|(_, u)| u.in_window).map(|(&i, _)| i).collect();
+    let (plans, unit_slices) = cut_plans(inputs.dataset, &members, &fit_indices, &settings.slices);
+    let routable = routable_slices(&plans, settings.slices.min_slice);
+    let route_cuts = route_cuts(&plans, &unit_slices, &routable);
+    run_searches(&estimation, &units, inputs.policies, only, &route_cuts)
+}
+
+/// Every `--by` cut of the window's `members`, and each fitted unit's slice in it.
+fn cut_plans(
+    dataset: &Dataset,
+    members: &[usize],
+    fit_indices: &[usize],
+    slices: &slicing::SliceSettings,
+) -> (Vec<CutPlan>, Vec<Vec<u32>>) {
+    let plans: Vec<CutPlan> =
+        slices.by.iter().map(|by| slicing::plan(dataset, members, by, slices.max_slices)).collect();
+    let unit_slices =
+        plans.iter().map(|p| fit_indices.iter().map(|&i| p.slice_of[i]).collect()).collect();
+    (plans, unit_slices)
+}
+
+/// Per cut, which slices a routed search gives a winner of their own: a value (not `(none)`
+/// or `(other)`, which take `"*"`) with at least `min_slice` window conversations.
+fn routable_slices(plans: &[CutPlan], min_slice: u64) -> Vec<Vec<bool>> {
+    plans
+        .iter()
+        .map(|p| {
+            p.names
+                .iter()
+                .zip(&p.sizes)
+                .map(|(name, &size)| {
+                    size >= min_slice && name != slicing::NONE && name != slicing::OTHER
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn route_cuts<'a>(
+    plans: &'a [CutPlan],
+    unit_slices: &'a [Vec<u32>],
+    routable: &'a [Vec<bool>],
+) -> Vec<RouteCut<'a>> {
+    plans
+        .iter()
+        .zip(unit_slices)
+        .zip(routable)
+        .map(|((p, slice_of), routable)| RouteCut {
+            by: &p.by,
+            slice_of,
+            names: &p.names,
+            routable,
+        })
+        .collect()
 }
 
 /// What history observed, with `--outcome-days` applied: a meeting or opportunity counts when

@@ -221,6 +221,9 @@ pub struct OptimizeArgs {
     pub search: Option<String>,
     #[command(flatten)]
     pub search_limits: SearchLimitArgs,
+    /// `--by`: also a winner per slice, and the routed policy when it beats the single one.
+    #[command(flatten)]
+    pub slices: SliceArgs,
     /// Candidates shown in the table.
     #[arg(long, default_value_t = 10)]
     pub top: usize,

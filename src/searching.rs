@@ -7,7 +7,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
-use crate::estimate::search::{CandidateEstimate, SearchEstimate};
+use crate::estimate::search::{CandidateEstimate, RouteCut, RoutedEstimate, SearchEstimate};
 use crate::estimate::{Estimate, Estimation, PolicyEvaluation, Unit};
 use crate::policy::search::{candidates, Search, SearchKey};
 use crate::policy::{Candidate, PoliciesFile, Policy};
@@ -112,6 +112,51 @@ pub struct Honest {
     pub fold_choices: Vec<Option<String>>,
 }
 
+/// The cross-fitted value of a routed policy, paired with the single policy's.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RoutedHonest {
+    pub net_objective_per_100: Estimate,
+    pub versus_historical: Estimate,
+    pub versus_base: Estimate,
+    /// Routed minus single, on the same held-out conversations.
+    pub versus_single: Estimate,
+    pub folds: usize,
+}
+
+/// One slice of a routed search.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SliceWinner {
+    pub value: String,
+    pub conversations: u64,
+    /// The candidate this slice is routed to: its own winner, or the single recommendation
+    /// (`own_winner` false: too small, `(none)`, `(other)`, or nothing eligible there).
+    pub routed_to: String,
+    pub own_winner: bool,
+    pub keys: Keys,
+    /// In this slice, on all the data (optimistic for a winner chosen there).
+    pub in_sample_net_objective_per_100: Estimate,
+    pub base_net_objective_per_100: Estimate,
+    pub stable_folds: usize,
+    pub fold_choices: Vec<Option<String>>,
+}
+
+/// The routed policy a search builds for one `--by` column (search.md, "A policy per slice").
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RoutedSummary {
+    pub by: String,
+    /// Whether it is recommended over the single policy.
+    pub recommended: bool,
+    /// The sentence the report prints.
+    pub verdict: String,
+    pub honest: RoutedHonest,
+    pub in_sample_net_objective_per_100: Estimate,
+    pub slices: Vec<SliceWinner>,
+    /// Per slice with a winner of its own, its value and policy, then `"*"` and the single
+    /// recommendation (`recommended.toml`); not in `search.json`.
+    #[serde(skip)]
+    pub routes: Vec<(String, Policy)>,
+}
+
 /// One search's result (`search.json`'s `searches[]`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SearchSummary {
@@ -131,6 +176,9 @@ pub struct SearchSummary {
     pub honest: Option<Honest>,
     /// Why the search has no result, when it has none.
     pub problem: Option<String>,
+    /// With `--by`: per column, the routed policy with a winner per slice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routed: Vec<RoutedSummary>,
     /// Every candidate, in family order (`search.csv`); not in `search.json`.
     #[serde(skip)]
     pub all: Vec<CandidateSummary>,
@@ -144,11 +192,13 @@ pub struct SearchSummary {
 }
 
 /// Runs every search of `file` over the estimation's window.
+/// With routing `cuts` (`--by`), each search also builds a routed policy per cut.
 pub fn run_searches(
     estimation: &Estimation,
     units: &[Unit],
     file: &PoliciesFile,
     only: Option<&str>,
+    cuts: &[RouteCut],
 ) -> Vec<SearchSummary> {
     file.searches
         .iter()
@@ -157,7 +207,7 @@ pub fn run_searches(
             let base = file.policies.iter().find(|p| p.name == search.policy)?;
             let family = candidates(search, base);
             let estimate =
-                estimation.search(units, &family, search.objective, search.handoff_cost);
+                estimation.search(units, &family, search.objective, search.handoff_cost, cuts);
             let summary = summarise(search, &family, estimate);
             crate::stage!("stage: search estimated", search = %search.name, candidates = family.len());
             Some(summary)
@@ -205,6 +255,93 @@ fn candidate_summary(
     }
 }
 
+/// A routed estimate as `search.json` shows it.
+fn routed_summary(
+    search: &Search,
+    family: &[Candidate],
+    recommended: usize,
+    r: &RoutedEstimate,
+    folds: usize,
+) -> RoutedSummary {
+    let slices: Vec<SliceWinner> = r
+        .slices
+        .iter()
+        .map(|s| {
+            let to = s.winner.unwrap_or(recommended);
+            SliceWinner {
+                value: s.name.clone(),
+                conversations: s.conversations,
+                routed_to: family[to].name.clone(),
+                own_winner: s.winner.is_some(),
+                keys: keys_of(search, &family[to]),
+                in_sample_net_objective_per_100: s.net_per_100,
+                base_net_objective_per_100: s.base_net_per_100,
+                stable_folds: s.stable_folds,
+                fold_choices: s
+                    .fold_choices
+                    .iter()
+                    .map(|c| c.map(|c| family[c].name.clone()))
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut routes: Vec<(String, Policy)> = r
+        .slices
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), family[s.winner?].policy.clone())))
+        .collect();
+    routes.push((crate::policy::routed::FALLBACK.to_string(), family[recommended].policy.clone()));
+    let verdict = if r.recommended {
+        format!(
+            "A policy per {} is recommended: its honest value beats the single policy's by {} net per 100 conversations (95% interval {} to {}).",
+            r.by,
+            crate::format::fixed_or_na(r.versus_single.estimate, 2),
+            crate::format::fixed_or_na(r.versus_single.low, 2),
+            crate::format::fixed_or_na(r.versus_single.high, 2),
+        )
+    } else {
+        format!(
+            "The data does not support a policy per {}: routing by it changes the honest value by {} net per 100 conversations (95% interval {} to {}), not beyond the uncertainty; the single policy is recommended.",
+            r.by,
+            crate::format::fixed_or_na(r.versus_single.estimate, 2),
+            crate::format::fixed_or_na(r.versus_single.low, 2),
+            crate::format::fixed_or_na(r.versus_single.high, 2),
+        )
+    };
+    RoutedSummary {
+        by: r.by.clone(),
+        recommended: r.recommended,
+        verdict,
+        honest: RoutedHonest {
+            net_objective_per_100: r.net_per_100,
+            versus_historical: r.versus_historical,
+            versus_base: r.versus_base,
+            versus_single: r.versus_single,
+            folds,
+        },
+        in_sample_net_objective_per_100: r.in_sample,
+        slices,
+        routes,
+    }
+}
+
+impl SearchSummary {
+    /// The routed policy recommended over the single one, if any: the one with the highest
+    /// honest value among the recommended.
+    pub fn recommended_routed(&self) -> Option<&RoutedSummary> {
+        best_routed(&self.routed).map(|k| &self.routed[k])
+    }
+}
+
+/// The recommended routed policy with the highest honest value (the first among equals).
+fn best_routed(routed: &[RoutedSummary]) -> Option<usize> {
+    let value = |r: &RoutedSummary| r.honest.net_objective_per_100.estimate.unwrap_or(f64::MIN);
+    (0..routed.len()).filter(|&k| routed[k].recommended).fold(None, |best, k| match best {
+        Some(b) if value(&routed[b]) >= value(&routed[k]) => Some(b),
+        _ => Some(k),
+    })
+}
+
 fn summarise(search: &Search, family: &[Candidate], estimate: SearchEstimate) -> SearchSummary {
     let all: Vec<CandidateSummary> = estimate
         .candidates
@@ -249,6 +386,18 @@ fn summarise(search: &Search, family: &[Candidate], estimate: SearchEstimate) ->
         stable_folds: h.stable_folds,
         fold_choices: h.choices.iter().map(|c| c.map(|c| family[c].name.clone())).collect(),
     });
+    let folds = estimate.honest.as_ref().map_or(0, |h| h.folds);
+    let routed: Vec<RoutedSummary> = match estimate.recommended {
+        Some(rec) => {
+            estimate.routed.iter().map(|r| routed_summary(search, family, rec, r, folds)).collect()
+        }
+        None => Vec::new(),
+    };
+    // The sensitivity analysis bounds what is recommended: the routed policy when it is.
+    let evaluation = match best_routed(&routed) {
+        Some(k) => estimate.routed[k].evaluation.clone(),
+        None => estimate.recommended_evaluation,
+    };
     SearchSummary {
         name: search.name.clone(),
         base: search.policy.clone(),
@@ -262,8 +411,9 @@ fn summarise(search: &Search, family: &[Candidate], estimate: SearchEstimate) ->
         recommended,
         honest,
         problem: estimate.problem.clone(),
+        routed,
         all,
         policy: estimate.recommended.map(|r| family[r].policy.clone()),
-        evaluation: estimate.recommended_evaluation,
+        evaluation,
     }
 }

@@ -15,7 +15,6 @@ use crate::report::atomic::replace_file;
 use crate::report::search::{recommended_toml, search_json};
 use crate::report::RunInfo;
 use crate::searching::SearchSummary;
-use crate::slicing::SliceSettings;
 
 pub fn run(args: &OptimizeArgs) -> anyhow::Result<()> {
     init_logging(&args.common);
@@ -40,11 +39,13 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<()> {
     let prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;
     let (window, as_of) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
+    let slices =
+        crate::cmd::options::slice_settings(&args.slices, &prepared.dataset, &args.common.data)?;
     let settings = AnalysisSettings {
         estimation: EstimationConfig::from(&args.estimate),
         outcome_days: args.estimate.outcome_days,
         as_of,
-        slices: SliceSettings::default(),
+        slices,
         // The searches alone: no sensitivity analysis (the report's has the bounds).
         gammas: Vec::new(),
     };
@@ -148,6 +149,37 @@ fn table(searches: &[SearchSummary], top: usize) -> String {
                     "  the search chose the same policy in {} of {} folds",
                     h.stable_folds, h.folds
                 );
+                for routed in &s.routed {
+                    let _ = writeln!(out, "  per {}:", routed.by);
+                    for slice in &routed.slices {
+                        let e = slice.in_sample_net_objective_per_100;
+                        let _ = writeln!(
+                            out,
+                            "    {:<20} {:>7} conversations -> {}{} ({} net per 100 there, \
+                             optimistic; chosen in {} of {} folds)",
+                            slice.value,
+                            slice.conversations,
+                            slice.routed_to,
+                            if slice.own_winner { "" } else { " (as *)" },
+                            fixed_or_na(e.estimate, 2),
+                            slice.stable_folds,
+                            h.folds
+                        );
+                    }
+                    let v = routed.honest.net_objective_per_100;
+                    let d = routed.honest.versus_single;
+                    let _ = writeln!(
+                        out,
+                        "    honest value {} ({} to {}); versus the single policy {} ({} to {})",
+                        fixed_or_na(v.estimate, 2),
+                        fixed_or_na(v.low, 2),
+                        fixed_or_na(v.high, 2),
+                        fixed_or_na(d.estimate, 2),
+                        fixed_or_na(d.low, 2),
+                        fixed_or_na(d.high, 2)
+                    );
+                    let _ = writeln!(out, "    {}", routed.verdict);
+                }
             }
             _ => {
                 let _ = writeln!(out, "  recommended: none (no candidate has enough support)");

@@ -121,3 +121,22 @@ impl TryFrom<&cli::GenerateArgs> for GenerateOptions {
 pub fn init_logging(common: &cli::CommonArgs) {
     logging::init(common.log_format.into(), common.quiet);
 }
+
+/// `--by`, `--min-slice`, `--max-slices` checked against the data's conversations columns.
+pub fn slice_settings(
+    args: &crate::cli::SliceArgs,
+    dataset: &crate::model::Dataset,
+    data: &std::path::Path,
+) -> anyhow::Result<crate::slicing::SliceSettings> {
+    use anyhow::Context as _;
+    let by: Vec<String> =
+        args.by.iter().map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
+    crate::slicing::check_columns(dataset, &by).with_context(|| {
+        format!("{}: the conversations table", crate::pipeline::data_display(data))
+    })?;
+    Ok(crate::slicing::SliceSettings {
+        by,
+        min_slice: args.min_slice,
+        max_slices: args.max_slices as usize,
+    })
+}

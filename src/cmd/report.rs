@@ -13,7 +13,6 @@ use crate::report::history::{rows_from_summary, HistorySink};
 use crate::report::history_db::HistoryDb;
 use crate::report::search::RecommendedContext;
 use crate::report::{ReportData, RunInfo};
-use crate::slicing::SliceSettings;
 use anyhow::Context;
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
@@ -40,21 +39,14 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let mut prepared = prepare_without_text(&(&args.common).into(), &(&args.policy).into())?;
     let (window, as_of) = pipeline::resolve_window(&window_spec, &prepared.dataset)?;
     let members = pipeline::window_members(&prepared.dataset, &window)?;
-    let by: Vec<String> =
-        args.slices.by.iter().map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect();
-    crate::slicing::check_columns(&prepared.dataset, &by).with_context(|| {
-        format!("{}: the conversations table", pipeline::data_display(&args.common.data))
-    })?;
+    let slices =
+        crate::cmd::options::slice_settings(&args.slices, &prepared.dataset, &args.common.data)?;
     tracing::info!(window = %window.label, conversations = members.len(), "analysing");
     let settings = AnalysisSettings {
         estimation: EstimationConfig::from(&args.estimate),
         outcome_days: args.estimate.outcome_days,
         as_of,
-        slices: SliceSettings {
-            by,
-            min_slice: args.slices.min_slice,
-            max_slices: args.slices.max_slices as usize,
-        },
+        slices,
         gammas: args.gammas.0.clone(),
     };
     let analysis = analyse(&prepared.inputs(), &window, &members, &settings);

@@ -68,25 +68,52 @@ struct Tables {
     order: Vec<usize>,
     /// Where each fold's conversations start in table order (`models + 1` entries).
     fold_starts: Vec<usize>,
+    /// Per routing cut, each conversation's slice (table order); empty without `--by`.
+    slice_of: Vec<Vec<u32>>,
+    /// Per routing cut, where its slices start among `Sums::slices`.
+    slice_base: Vec<usize>,
+    /// Slices of every routing cut together.
+    slice_blocks: usize,
 }
 
 /// One conversation's rows of `Tables`, computed in parallel: `m`, residuals, history's
 /// point, weight, fold, observed objective and decision points.
 type ConversationRows = (Vec<f32>, Vec<f32>, u32, f32, u8, f32, u32);
 
-/// One candidate's sums: per (model `k`, fold `f`) its net contributions and their squares,
-/// and per fold the counts behind the warnings.
+/// Sums over a set of conversations (the window, or one slice of a cut): per (model `k`,
+/// fold `f`) the net contributions and their squares, and per fold the counts behind the
+/// warnings.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    net: [f64; FOLDS * FOLDS],
+    squares: [f64; FOLDS * FOLDS],
+    /// Per fold: conversations, handoffs, agreeing with history, sum of weights and of
+    /// squared weights over the agreeing ones.
+    count: [f64; FOLDS],
+    handoffs: [f64; FOLDS],
+    matched: [f64; FOLDS],
+    weights: [f64; FOLDS],
+    weights_squared: [f64; FOLDS],
+}
+
+impl Block {
+    const EMPTY: Block = Block {
+        net: [0.0; FOLDS * FOLDS],
+        squares: [0.0; FOLDS * FOLDS],
+        count: [0.0; FOLDS],
+        handoffs: [0.0; FOLDS],
+        matched: [0.0; FOLDS],
+        weights: [0.0; FOLDS],
+        weights_squared: [0.0; FOLDS],
+    };
+}
+
+/// One candidate's sums over the window and over every slice of the routing cuts.
 #[derive(Clone, Debug)]
 struct Sums {
-    net: Vec<f64>,
-    squares: Vec<f64>,
-    /// Per fold: conversations, handoffs, agreeing with history, sum of weights and of
-    /// squared weights over the agreeing ones, conversations kept with the AI.
-    count: Vec<f64>,
-    handoffs: Vec<f64>,
-    matched: Vec<f64>,
-    weights: Vec<f64>,
-    weights_squared: Vec<f64>,
+    whole: Block,
+    /// Per cut, per slice (flattened: `Tables::slice_base[cut] + slice`).
+    slices: Vec<Block>,
     /// A 128-bit digest of the candidate's handoff points (to merge identical candidates).
     digest: u128,
 }
@@ -134,6 +161,59 @@ pub struct HonestValue {
     pub in_sample: Estimate,
 }
 
+/// A column a search may route by (`--by`, search.md "A policy per slice").
+#[derive(Clone, Copy, Debug)]
+pub struct RouteCut<'a> {
+    pub by: &'a str,
+    /// Per unit (aligned with the units the models were fitted on), its slice.
+    pub slice_of: &'a [u32],
+    /// Slice names, in report order.
+    pub names: &'a [String],
+    /// Per slice, whether it gets a winner of its own: a value with at least `--min-slice`
+    /// window conversations. `(none)` and `(other)` never do: they take `"*"`.
+    pub routable: &'a [bool],
+}
+
+/// One slice of a routed search.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SliceRoute {
+    pub name: String,
+    /// Window conversations in the slice.
+    pub conversations: u64,
+    /// Its own winner on all the data (`None`: it takes the single recommendation, `"*"`).
+    pub winner: Option<usize>,
+    /// In this slice, on all the data (optimistic for the winner): the policy it is routed
+    /// to, and the base.
+    pub net_per_100: Estimate,
+    pub base_net_per_100: Estimate,
+    /// Per fold, the candidate chosen for this slice on the other folds (`None`: none
+    /// eligible, or the slice has no winner of its own).
+    pub fold_choices: Vec<Option<usize>>,
+    /// Folds whose choice for this slice agrees with its winner's decisions in 95% of the
+    /// slice's conversations.
+    pub stable_folds: usize,
+}
+
+/// The routed policy a search builds for one `--by` column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoutedEstimate {
+    pub by: String,
+    pub slices: Vec<SliceRoute>,
+    /// The cross-fitted value of "choose a winner per slice and deploy the routed policy".
+    pub net_per_100: Estimate,
+    pub versus_historical: Estimate,
+    pub versus_base: Estimate,
+    /// Paired against the single policy's honest value (the same held-out conversations).
+    pub versus_single: Estimate,
+    /// The routed policy on all the data (optimistic), with the run's full intervals.
+    pub in_sample: Estimate,
+    /// Recommended over the single policy: its honest value is higher and the paired
+    /// difference's 95% interval lies above zero.
+    pub recommended: bool,
+    /// The routed policy evaluated over the window (for the sensitivity analysis).
+    pub evaluation: Option<PolicyEvaluation>,
+}
+
 /// A search's result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchEstimate {
@@ -151,20 +231,31 @@ pub struct SearchEstimate {
     pub recommended_evaluation: Option<PolicyEvaluation>,
     /// History's observed net objective per 100 conversations.
     pub historical_net_per_100: f64,
+    /// Per routing cut (`--by`), the routed policy; empty without cuts.
+    pub routed: Vec<RoutedEstimate>,
     /// Why the search could not run, when it could not.
     pub problem: Option<String>,
+}
+
+/// Per routing cut, the slices' winners and fold choices (candidate indices).
+struct RouteChoices {
+    winners: Vec<Option<usize>>,
+    /// Per slice, per fold.
+    fold_choices: Vec<Vec<Option<usize>>>,
 }
 
 impl Estimation {
     /// Estimates every candidate of a family (objective and cost as the search's), chooses
     /// the recommendation and cross-fits the value of choosing. Needs `dr` (the cross-fitted
-    /// outcome models and the hazard); other estimators get a `problem`.
+    /// outcome models and the hazard); other estimators get a `problem`. With routing `cuts`
+    /// (`--by`), also a winner per slice and the routed policy's honest value.
     pub fn search(
         &self,
         units: &[Unit],
         candidates: &[Candidate],
         objective: Objective,
         handoff_cost: f64,
+        cuts: &[RouteCut],
     ) -> SearchEstimate {
         let empty = |problem: String| SearchEstimate {
             candidates: Vec::new(),
@@ -174,6 +265,7 @@ impl Estimation {
             recommended_net_per_100: Estimate::NULL,
             recommended_evaluation: None,
             historical_net_per_100: 0.0,
+            routed: Vec::new(),
             problem: Some(problem),
         };
         if self.config.estimator != EstimatorKind::Dr {
@@ -185,7 +277,7 @@ impl Estimation {
         if self.window.is_empty() {
             return empty("no conversations in the window".into());
         }
-        let Some(tables) = self.search_tables(units, objective) else {
+        let Some(tables) = self.search_tables(units, objective, cuts) else {
             return empty("the outcome models could not be fitted".into());
         };
         let n = self.window.len();
@@ -207,7 +299,8 @@ impl Estimation {
         let support = self.history_support();
         let folds = tables.models;
         let all: Vec<usize> = (0..folds).collect();
-        let full: Vec<Figures> = sums.iter().map(|s| s.figures(&all, None, support)).collect();
+        let full: Vec<Figures> =
+            sums.iter().map(|s| s.whole.figures(&all, None, support)).collect();
 
         // Identical decisions: the first in order stands for the others.
         let mut first_of: std::collections::HashMap<u128, usize> = Default::default();
@@ -247,25 +340,108 @@ impl Estimation {
             .map(|k| {
                 let train: Vec<usize> = (0..folds).filter(|&f| f != k).collect();
                 let figures: Vec<Figures> =
-                    sums.iter().map(|s| s.figures(&train, Some(k), support)).collect();
+                    sums.iter().map(|s| s.whole.figures(&train, Some(k), support)).collect();
                 choose(&distinct, &figures, &changed)
             })
             .collect();
-        let (honest, recommended_evaluation) = match recommended {
+        // Per routing cut and slice: its own winner and per-fold choices, by the same rule
+        // on the slice's sums.
+        let route_choices: Vec<RouteChoices> = cuts
+            .iter()
+            .enumerate()
+            .map(|(ci, cut)| {
+                let per_slice = |s: usize, folds: &[usize], model: Option<usize>| {
+                    let block = tables.slice_base[ci] + s;
+                    let figures: Vec<Figures> = sums
+                        .iter()
+                        .map(|x| x.slices[block].figures(folds, model, support))
+                        .collect();
+                    choose(&distinct, &figures, &changed)
+                };
+                let routable = |s: usize| cut.routable.get(s).copied().unwrap_or(false);
+                let winners = (0..cut.names.len())
+                    .map(|s| if routable(s) { per_slice(s, &all, None) } else { None })
+                    .collect();
+                let fold_choices = (0..cut.names.len())
+                    .map(|s| {
+                        (0..folds)
+                            .map(|k| {
+                                let train: Vec<usize> = (0..folds).filter(|&f| f != k).collect();
+                                if routable(s) {
+                                    per_slice(s, &train, Some(k))
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                RouteChoices { winners, fold_choices }
+            })
+            .collect();
+        let (honest, recommended_evaluation, routed_values) = match recommended {
             Some(rec) => {
-                let (value, evaluation) = self.honest_value(
+                let (value, evaluation, routed) = self.honest_value(
                     units,
                     &tables,
                     candidates,
                     &choices,
+                    &route_choices,
                     rec,
                     objective,
                     handoff_cost,
                 );
-                (Some(value), evaluation)
+                (Some(value), evaluation, routed)
             }
-            None => (None, None),
+            None => (None, None, Vec::new()),
         };
+        let routed = cuts
+            .iter()
+            .enumerate()
+            .zip(route_choices)
+            .zip(routed_values)
+            .map(|(((ci, cut), choice), value)| {
+                let slices = (0..cut.names.len())
+                    .map(|s| {
+                        let block = tables.slice_base[ci] + s;
+                        let in_slice =
+                            |c: usize| sums[c].slices[block].figures(&all, None, support);
+                        let routed_to = choice.winners[s].or(recommended).unwrap_or(0);
+                        let (f, b) = (in_slice(routed_to), in_slice(0));
+                        SliceRoute {
+                            name: cut.names[s].clone(),
+                            conversations: sums
+                                .first()
+                                .map_or(0, |x| x.slices[block].count.iter().sum::<f64>() as u64),
+                            winner: choice.winners[s],
+                            net_per_100: interval(f.mean, f.se),
+                            base_net_per_100: interval(b.mean, b.se),
+                            fold_choices: choice.fold_choices[s].clone(),
+                            stable_folds: value.stable_folds.get(s).copied().unwrap_or(0),
+                        }
+                    })
+                    .collect();
+                let beyond_noise = value.versus_single.low.is_some_and(|low| low > 0.0);
+                let higher = match (
+                    value.net_per_100.estimate,
+                    honest.as_ref().and_then(|h| h.net_per_100.estimate),
+                ) {
+                    (Some(r), Some(single)) => r > single,
+                    _ => false,
+                };
+                RoutedEstimate {
+                    by: cut.by.to_string(),
+                    slices,
+                    net_per_100: value.net_per_100,
+                    versus_historical: value.versus_historical,
+                    versus_base: value.versus_base,
+                    versus_single: value.versus_single,
+                    in_sample: value.in_sample,
+                    recommended: higher && beyond_noise,
+                    evaluation: value.evaluation,
+                }
+            })
+            .collect();
         let recommended_net_per_100 = honest.as_ref().map_or(Estimate::NULL, |h| h.in_sample);
         SearchEstimate {
             candidates: estimates,
@@ -275,13 +451,19 @@ impl Estimation {
             recommended_net_per_100,
             recommended_evaluation,
             historical_net_per_100: 100.0 * historical_net,
+            routed,
             problem: None,
         }
     }
 
     /// Every window conversation's tables for `objective` (`None` without cross-fitted
     /// outcome models).
-    fn search_tables(&self, units: &[Unit], objective: Objective) -> Option<Tables> {
+    fn search_tables(
+        &self,
+        units: &[Unit],
+        objective: Objective,
+        cuts: &[RouteCut],
+    ) -> Option<Tables> {
         let Some(Outcome::CrossFitted(cross)) = &self.outcomes else { return None };
         let models = cross.folds();
         if models.len() != FOLDS {
@@ -302,6 +484,14 @@ impl Estimation {
         for f in 0..k {
             fold_starts[f + 1] += fold_starts[f];
         }
+        // Each conversation's slice per routing cut, in table order.
+        let slice_of: Vec<Vec<u32>> = cuts
+            .iter()
+            .map(|c| {
+                let slice = |w: usize| c.slice_of.get(self.window[w]).copied().unwrap_or(0);
+                order.iter().map(|&w| slice(w)).collect()
+            })
+            .collect();
         let per: Vec<ConversationRows> = order
             .par_iter()
             .map(|&w| {
@@ -353,6 +543,16 @@ impl Estimation {
             fold: Vec::with_capacity(per.len()),
             observed: Vec::with_capacity(per.len()),
             models: k,
+            slice_of,
+            slice_base: cuts
+                .iter()
+                .scan(0, |next, c| {
+                    let base = *next;
+                    *next += c.names.len();
+                    Some(base)
+                })
+                .collect(),
+            slice_blocks: cuts.iter().map(|c| c.names.len()).sum(),
             order,
             fold_starts,
         };
@@ -401,13 +601,15 @@ impl Estimation {
             .collect()
     }
 
-    /// The cross-fitted value of the fold choices, and the paired differences.
+    /// The cross-fitted value of the fold choices, and the paired differences; and the same
+    /// for each routing cut's routed policy.
     ///
     /// "Deploy what each fold chose" is itself a policy: in a conversation of fold `k`, the
     /// decisions of fold `k`'s choice. Its `dr` estimate scores each conversation with the
     /// fold model that never saw it, which is exactly the held-out scoring, so it is evaluated
     /// like any named policy: its interval and the paired differences against `historical`
-    /// and the base carry the models' own uncertainty and share the run's resamples.
+    /// and the base carry the models' own uncertainty and share the run's resamples. A routed
+    /// search is the same with fold `k`'s choice for the conversation's slice.
     #[allow(clippy::too_many_arguments)]
     fn honest_value(
         &self,
@@ -415,13 +617,18 @@ impl Estimation {
         tables: &Tables,
         candidates: &[Candidate],
         choices: &[Option<usize>],
+        routes: &[RouteChoices],
         recommended: usize,
         objective: Objective,
         handoff_cost: f64,
-    ) -> (HonestValue, Option<PolicyEvaluation>) {
+    ) -> (HonestValue, Option<PolicyEvaluation>, Vec<RoutedValue>) {
         let n = tables.history.len();
         let mut wanted: Vec<usize> = vec![recommended, 0];
         wanted.extend(choices.iter().flatten().copied());
+        for r in routes {
+            wanted.extend(r.winners.iter().flatten().copied());
+            wanted.extend(r.fold_choices.iter().flatten().flatten().copied());
+        }
         wanted.sort_unstable();
         wanted.dedup();
         let policies: Vec<&Policy> = wanted.iter().map(|&c| &candidates[c].policy).collect();
@@ -446,17 +653,38 @@ impl Estimation {
             out
         };
         // A fold without a choice deploys the recommendation there, as deploying would.
-        let chosen = |t: usize| {
-            let f = usize::from(tables.fold[t]);
-            of(choices.get(f).copied().flatten().unwrap_or(recommended))[t]
-        };
+        let single_choice = |t: usize| choices.get(usize::from(tables.fold[t])).copied().flatten();
+        let chosen = |t: usize| of(single_choice(t).unwrap_or(recommended))[t];
         let composite = decisions(&chosen);
         let base = decisions(&|t| of(0)[t]);
         let rec = decisions(&|t| rec_points[t]);
-        let evaluations = self.evaluate_policies(
-            units,
-            &[("search and deploy", &composite), ("base", &base), ("recommended", &rec)],
-        );
+        // Per cut: the routed composite (fold `k`'s choice for the slice, else fold `k`'s
+        // single choice) and the routed policy on all the data.
+        let routed_decisions: Vec<(Vec<Decision>, Vec<Decision>)> = routes
+            .iter()
+            .zip(&tables.slice_of)
+            .map(|(r, slice_of)| {
+                let slice = |t: usize| slice_of[t] as usize;
+                let fold_pick = |t: usize| {
+                    let f = usize::from(tables.fold[t]);
+                    r.fold_choices[slice(t)].get(f).copied().flatten()
+                };
+                let composite =
+                    decisions(&|t| of(fold_pick(t).or(single_choice(t)).unwrap_or(recommended))[t]);
+                let in_sample = decisions(&|t| of(r.winners[slice(t)].unwrap_or(recommended))[t]);
+                (composite, in_sample)
+            })
+            .collect();
+        let names: Vec<String> = (0..routes.len())
+            .flat_map(|c| [format!("routed search {c}"), format!("routed {c}")])
+            .collect();
+        let mut list: Vec<(&str, &[Decision])> =
+            vec![("search and deploy", &composite), ("base", &base), ("recommended", &rec)];
+        for (c, (composite, in_sample)) in routed_decisions.iter().enumerate() {
+            list.push((&names[2 * c], composite));
+            list.push((&names[2 * c + 1], in_sample));
+        }
+        let evaluations = self.evaluate_policies(units, &list);
         let history = super::historical_evaluation(units);
         let net = |e: &PolicyEvaluation| net_objective(e, objective, handoff_cost);
         let estimate = |s: &Option<Statistic>| match s {
@@ -467,7 +695,9 @@ impl Estimation {
             (Some(a), Some(b)) => paired_difference_at(a, b, &self.resampler, 0.95),
             _ => Estimate::NULL,
         };
-        let [honest, base, rec] = [0, 1, 2].map(|k| evaluations.get(k).and_then(net));
+        let nets: Vec<Option<Statistic>> = evaluations.iter().map(net).collect();
+        let stat = |k: usize| nets.get(k).cloned().flatten();
+        let (honest, base, rec) = (stat(0), stat(1), stat(2));
         let history = net(&history);
         let value = HonestValue {
             net_per_100: estimate(&honest),
@@ -478,24 +708,66 @@ impl Estimation {
             choices: choices.to_vec(),
             in_sample: estimate(&rec),
         };
-        (value, evaluations.into_iter().nth(2))
+        let routed = routes
+            .iter()
+            .zip(&tables.slice_of)
+            .enumerate()
+            .map(|(c, (r, slice_of))| {
+                let (composite, in_sample) = (stat(3 + 2 * c), stat(4 + 2 * c));
+                // Per slice: folds whose choice agrees with the slice's winner in 95% of
+                // the slice's conversations.
+                let stable_folds = r
+                    .winners
+                    .iter()
+                    .enumerate()
+                    .map(|(s, winner)| {
+                        let Some(w) = winner else { return 0 };
+                        let rows: Vec<usize> =
+                            (0..n).filter(|&t| slice_of[t] as usize == s).collect();
+                        r.fold_choices[s]
+                            .iter()
+                            .flatten()
+                            .filter(|&&c| {
+                                let (a, b) = (of(c), of(*w));
+                                let same = rows.iter().filter(|&&t| a[t] == b[t]).count();
+                                same as f64 >= 0.95 * rows.len() as f64
+                            })
+                            .count()
+                    })
+                    .collect();
+                RoutedValue {
+                    net_per_100: estimate(&composite),
+                    versus_historical: versus(&composite, &history),
+                    versus_base: versus(&composite, &base),
+                    versus_single: versus(&composite, &honest),
+                    in_sample: estimate(&in_sample),
+                    stable_folds,
+                    evaluation: evaluations.get(4 + 2 * c).cloned(),
+                }
+            })
+            .collect();
+        (value, evaluations.into_iter().nth(2), routed)
     }
+}
+
+/// A routed policy's honest value and comparisons (`honest_value`).
+struct RoutedValue {
+    net_per_100: Estimate,
+    versus_historical: Estimate,
+    versus_base: Estimate,
+    versus_single: Estimate,
+    in_sample: Estimate,
+    /// Per slice.
+    stable_folds: Vec<usize>,
+    evaluation: Option<PolicyEvaluation>,
 }
 
 impl Tables {
     /// A candidate's sums from its handoff points (in table order).
     fn sums(&self, points: &[u32], handoff_cost: f64) -> Sums {
         const K: usize = FOLDS;
-        let mut s = Sums {
-            net: vec![0.0; K * K],
-            squares: vec![0.0; K * K],
-            count: vec![0.0; K],
-            handoffs: vec![0.0; K],
-            matched: vec![0.0; K],
-            weights: vec![0.0; K],
-            weights_squared: vec![0.0; K],
-            digest: 0,
-        };
+        let mut whole = Block::EMPTY;
+        let mut slices = vec![Block::EMPTY; self.slice_blocks];
         let (mut a, mut b) = (0xcbf2_9ce4_8422_2325u64, 0x8422_2325_cbf2_9ce4u64);
         for f in 0..K {
             let (mut net, mut squares) = ([0.0f64; K], [0.0f64; K]);
@@ -512,46 +784,66 @@ impl Tables {
                 let agree = point == self.history[w];
                 let mask = if agree { 1.0 } else { 0.0 };
                 let cost = if point > 0 { handoff_cost } else { 0.0 };
+                let mut v = [0.0f64; K];
                 for j in 0..K {
-                    let v = f64::from(m[j]) - cost + mask * f64::from(r[j]);
-                    net[j] += v;
-                    squares[j] += v * v;
+                    v[j] = f64::from(m[j]) - cost + mask * f64::from(r[j]);
+                    net[j] += v[j];
+                    squares[j] += v[j] * v[j];
                 }
+                let wt = f64::from(self.weight[w]);
                 if point > 0 {
                     handoffs += 1.0;
                 }
                 if agree {
-                    let wt = f64::from(self.weight[w]);
                     matched += 1.0;
                     sw += wt;
                     sw2 += wt * wt;
                 }
+                // The routing cuts' slices (none without `--by`).
+                for (cut, base) in self.slice_of.iter().zip(&self.slice_base) {
+                    let Some(block) = cut.get(w).and_then(|&s| slices.get_mut(base + s as usize))
+                    else {
+                        continue;
+                    };
+                    for (j, &x) in v.iter().enumerate() {
+                        block.net[j * K + f] += x;
+                        block.squares[j * K + f] += x * x;
+                    }
+                    block.count[f] += 1.0;
+                    if point > 0 {
+                        block.handoffs[f] += 1.0;
+                    }
+                    if agree {
+                        block.matched[f] += 1.0;
+                        block.weights[f] += wt;
+                        block.weights_squared[f] += wt * wt;
+                    }
+                }
             }
             for j in 0..K {
-                s.net[j * K + f] = net[j];
-                s.squares[j * K + f] = squares[j];
+                whole.net[j * K + f] = net[j];
+                whole.squares[j * K + f] = squares[j];
             }
-            s.count[f] = (self.fold_starts[f + 1] - self.fold_starts[f]) as f64;
-            s.handoffs[f] = handoffs;
-            s.matched[f] = matched;
-            s.weights[f] = sw;
-            s.weights_squared[f] = sw2;
+            whole.count[f] = (self.fold_starts[f + 1] - self.fold_starts[f]) as f64;
+            whole.handoffs[f] = handoffs;
+            whole.matched[f] = matched;
+            whole.weights[f] = sw;
+            whole.weights_squared[f] = sw2;
         }
-        s.digest = (u128::from(a) << 64) | u128::from(b);
-        s
+        Sums { whole, slices, digest: (u128::from(a) << 64) | u128::from(b) }
     }
 }
 
-impl Sums {
-    /// The candidate's figures over `folds` (every fold's own model when `model` is `None`,
-    /// else model `model` throughout).
+impl Block {
+    /// The figures over `folds` (every fold's own model when `model` is `None`, else model
+    /// `model` throughout).
     fn figures(
         &self,
         folds: &[usize],
         model: Option<usize>,
         support: super::HistorySupport,
     ) -> Figures {
-        let k = self.count.len();
+        let k = FOLDS;
         let (mut total, mut squares, mut n, mut handoffs, mut matched, mut sw, mut sw2) =
             (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         for &f in folds {
@@ -670,18 +962,60 @@ mod tests {
             models: k,
             order: vec![0],
             fold_starts,
+            slice_of: Vec::new(),
+            slice_base: Vec::new(),
+            slice_blocks: 0,
         };
         // `net[model * K + fold]`; the conversation is in fold 1.
-        let net = |point: u32, model: usize| t.sums(&[point], 0.1).net[model * k + 1];
+        let net = |point: u32, model: usize| t.sums(&[point], 0.1).whole.net[model * k + 1];
         // Never: row 0, no cost; at point 1 (history's): row 1, its residual and the cost; at
         // point 2: row 2 and the cost, no residual.
         assert!((net(0, 0) - 0.0).abs() < 1e-6);
         assert!((net(1, 0) - (0.05 + 0.01 - 0.1)).abs() < 1e-6);
         assert!((net(1, 1) - (0.06 + 0.02 - 0.1)).abs() < 1e-6);
         assert!((net(2, 1) - (0.11 - 0.1)).abs() < 1e-6);
-        let s = t.sums(&[1], 0.1);
+        let s = t.sums(&[1], 0.1).whole;
         assert_eq!((s.count[1], s.handoffs[1], s.matched[1]), (1.0, 1.0, 1.0));
         assert_eq!(s.count[0], 0.0);
-        assert_eq!(t.sums(&[2], 0.1).matched[1], 0.0);
+        assert_eq!(t.sums(&[2], 0.1).whole.matched[1], 0.0);
+    }
+
+    #[test]
+    fn the_slices_sums_add_up_to_the_window_sums() {
+        // Three conversations in folds 0, 0 and 2; slices 1, 0, 1 of one routing cut.
+        let k = FOLDS;
+        let rows = |base: f32| -> Vec<f32> { (0..2 * k).map(|x| base + x as f32 / 50.0).collect() };
+        let mut m = rows(0.1);
+        m.extend(rows(0.2));
+        m.extend(rows(0.3));
+        let residual: Vec<f32> = (0..3 * k).map(|x| 0.01 * x as f32).collect();
+        let t = Tables {
+            offsets: vec![0, 2 * k, 4 * k],
+            points: vec![1, 1, 1],
+            m,
+            residual,
+            history: vec![1, 0, 1],
+            weight: vec![2.0, 1.5, 3.0],
+            fold: vec![0, 0, 2],
+            observed: vec![1.0, 0.0, 1.0],
+            models: k,
+            order: vec![0, 1, 2],
+            fold_starts: vec![0, 2, 2, 3, 3, 3],
+            slice_of: vec![vec![1, 0, 1]],
+            slice_base: vec![0],
+            slice_blocks: 2,
+        };
+        let s = t.sums(&[1, 1, 0], 0.05);
+        let (a, b) = (&s.slices[0], &s.slices[1]);
+        for x in 0..k * k {
+            assert!((a.net[x] + b.net[x] - s.whole.net[x]).abs() < 1e-12);
+            assert!((a.squares[x] + b.squares[x] - s.whole.squares[x]).abs() < 1e-12);
+        }
+        assert_eq!((a.count[0], b.count[0], b.count[2]), (1.0, 1.0, 1.0));
+        // Slice 1 holds conversations 0 (handed off, agrees: weight 2) and 2 (never, disagrees).
+        assert_eq!((b.handoffs[0], b.matched[0], b.weights[0]), (1.0, 1.0, 2.0));
+        assert_eq!((b.handoffs[2], b.matched[2]), (0.0, 0.0));
+        // Conversation 1: point 1 disagrees with history's "never".
+        assert_eq!((a.handoffs[0], a.matched[0]), (1.0, 0.0));
     }
 }

@@ -9,10 +9,11 @@ use polars::prelude::{Column, DataFrame, PolarsResult};
 use serde::Serialize;
 
 use crate::format::fixed_or_na;
+use crate::policy::routed::FALLBACK;
 use crate::policy::sweep::format_value;
 use crate::policy::Policy;
 use crate::report::history::estimate_columns;
-use crate::searching::SearchSummary;
+use crate::searching::{RoutedSummary, SearchSummary};
 use crate::signals::vocabulary::{Signal, Situation};
 
 /// What `recommended.toml` carries over from the run besides the searches.
@@ -173,6 +174,21 @@ pub fn recommended_toml(searches: &[SearchSummary], context: &RecommendedContext
                 fixed_or_na(h.net_objective_per_100.high, 2),
                 fixed_or_na(h.versus_historical.estimate, 2),
             );
+            if let Some(routed) = s.recommended_routed() {
+                let v = &routed.honest;
+                let _ = writeln!(
+                    out,
+                    "# Routed by {}: honest value {} (95% interval {} to {}), {} versus the \
+                     single policy ({} to {}).",
+                    routed.by,
+                    fixed_or_na(v.net_objective_per_100.estimate, 2),
+                    fixed_or_na(v.net_objective_per_100.low, 2),
+                    fixed_or_na(v.net_objective_per_100.high, 2),
+                    fixed_or_na(v.versus_single.estimate, 2),
+                    fixed_or_na(v.versus_single.low, 2),
+                    fixed_or_na(v.versus_single.high, 2),
+                );
+            }
         }
     }
     let _ = writeln!(out, "# Evaluate it every week: {}", context.command);
@@ -181,21 +197,51 @@ pub fn recommended_toml(searches: &[SearchSummary], context: &RecommendedContext
     let mut taken: Vec<String> = context.bases.iter().map(|p| p.name.clone()).collect();
     for (index, s) in searches.iter().enumerate() {
         let Some(policy) = &s.policy else { continue };
-        let mut name = recommended_name(index, &s.name);
-        let mut n = 2;
-        while taken.contains(&name) {
-            name = format!("{}-{n}", recommended_name(index, &s.name));
-            n += 1;
-        }
-        taken.push(name.clone());
+        let name = unique(&mut taken, &recommended_name(index, &s.name));
         out.push('\n');
-        let _ = writeln!(
-            out,
-            "# {} of search `{}`",
-            s.recommended.as_ref().map_or("", |r| &r.name),
-            s.name
-        );
-        write_policy(&mut out, &name, policy);
+        match s.recommended_routed() {
+            Some(routed) => {
+                let _ = writeln!(
+                    out,
+                    "# The routed recommendation of search `{}`: a winner per {}",
+                    s.name, routed.by
+                );
+                let mut route = Vec::new();
+                let mut plain = Vec::new();
+                for (value, p) in &routed.routes {
+                    let suffix =
+                        if value == FALLBACK { "default".to_string() } else { name_part(value) };
+                    let target = unique(&mut taken, &format!("{name}-{suffix}"));
+                    let key = serde_json::to_string(value).unwrap_or_else(|_| "\"*\"".into());
+                    route.push(format!("{key} = \"{target}\""));
+                    plain.push((target, p));
+                }
+                let _ = writeln!(out, "[[policy]]");
+                let _ = writeln!(out, "name = \"{name}\"");
+                let _ = writeln!(
+                    out,
+                    "route_by = {}",
+                    serde_json::to_string(&routed.by).unwrap_or_default()
+                );
+                let _ = writeln!(out, "[policy.route]");
+                for line in route {
+                    let _ = writeln!(out, "{line}");
+                }
+                for (target, p) in plain {
+                    out.push('\n');
+                    write_policy(&mut out, &target, p);
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "# {} of search `{}`",
+                    s.recommended.as_ref().map_or("", |r| &r.name),
+                    s.name
+                );
+                write_policy(&mut out, &name, policy);
+            }
+        }
     }
     for base in &context.bases {
         out.push('\n');
@@ -206,6 +252,30 @@ pub fn recommended_toml(searches: &[SearchSummary], context: &RecommendedContext
         out.push_str(&context.tables);
     }
     out
+}
+
+/// `wanted`, or `wanted-2`, `wanted-3`, ... when taken; the name is then taken.
+fn unique(taken: &mut Vec<String>, wanted: &str) -> String {
+    let mut name = wanted.to_string();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{wanted}-{n}");
+        n += 1;
+    }
+    taken.push(name.clone());
+    name
+}
+
+/// A slice value as part of a policy name: every character other than a letter, a digit,
+/// `-` or `_` becomes `-`; `(none)` is `none` (search.md).
+fn name_part(value: &str) -> String {
+    if value == crate::slicing::NONE {
+        return "none".into();
+    }
+    value
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect()
 }
 
 fn names<T: Copy>(list: &[T], name: impl Fn(T) -> &'static str) -> String {
@@ -252,11 +322,23 @@ pub fn recommendation_markdown(searches: &[SearchSummary]) -> String {
                 } else {
                     format!("`{}` with {} changed", s.base, r.changed_keys.join(", "))
                 };
-                let _ = writeln!(
-                    out,
-                    "**Run {changed}** (`{}`, search `{}`, {} candidates, {} distinct).\n",
-                    r.name, s.name, s.candidates, s.distinct
-                );
+                match s.recommended_routed() {
+                    Some(routed) => {
+                        let _ = writeln!(
+                            out,
+                            "**Run a policy per {}** (search `{}`, {} candidates, {} distinct); \
+                             its single-policy winner is {changed} (`{}`).\n",
+                            routed.by, s.name, s.candidates, s.distinct, r.name
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "**Run {changed}** (`{}`, search `{}`, {} candidates, {} distinct).\n",
+                            r.name, s.name, s.candidates, s.distinct
+                        );
+                    }
+                }
                 let _ = writeln!(
                     out,
                     "- What searching and deploying the winner would honestly achieve \
@@ -288,6 +370,9 @@ pub fn recommendation_markdown(searches: &[SearchSummary]) -> String {
                     fixed_or_na(r.in_sample_net_objective_per_100.high, 2),
                     s.historical_net_objective_per_100,
                 );
+                for routed in &s.routed {
+                    out.push_str(&routed_markdown(s, routed));
+                }
                 let _ = writeln!(
                     out,
                     "- `recommended.toml` in this folder holds it: `handoff report --policies \
@@ -309,6 +394,34 @@ pub fn recommendation_markdown(searches: &[SearchSummary]) -> String {
     out.truncate(trimmed);
     out.push('\n');
     out
+}
+
+/// The bullets of one routed search: each slice's winner and the routed policy's honest
+/// value against the single policy's.
+pub fn routed_markdown(s: &SearchSummary, r: &RoutedSummary) -> String {
+    let routes: Vec<String> = r
+        .slices
+        .iter()
+        .map(|slice| {
+            let how = if slice.own_winner { "" } else { " (as `*`)" };
+            format!("{} → `{}`{how}", slice.value, slice.routed_to)
+        })
+        .collect();
+    let h = &r.honest;
+    format!(
+        "- A policy per {}: {}. Honest value {} net {} per 100 conversations ({} to {}), {} \
+         versus the single policy ({} to {}). {}\n",
+        r.by,
+        routes.join(", "),
+        fixed_or_na(h.net_objective_per_100.estimate, 2),
+        s.objective,
+        fixed_or_na(h.net_objective_per_100.low, 2),
+        fixed_or_na(h.net_objective_per_100.high, 2),
+        fixed_or_na(h.versus_single.estimate, 2),
+        fixed_or_na(h.versus_single.low, 2),
+        fixed_or_na(h.versus_single.high, 2),
+        r.verdict,
+    )
 }
 
 /// The Recommendation section as plain lines (the HTML page escapes and lays them out).

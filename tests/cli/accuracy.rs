@@ -335,7 +335,10 @@ fn slice_estimates_cover_their_truth_and_the_finding_names_the_segment_differenc
 /// Search (search.md) against known truth, on the seed docs/accuracy.md's search table starts
 /// with: the shipped family on 20,000 conversations with segment effects. The recommendation's
 /// true net objective is within 1.0 per 100 conversations of the family's true best and not
-/// below the base's, and the honest interval holds it.
+/// below the base's, and the honest interval holds it. With `--by segment`, the routed
+/// policy (a winner per segment) is worth at least the single one in truth, is recommended
+/// here (where `early`-like eagerness wins in enterprise), its honest interval holds its true
+/// value, and its `recommended.toml` is read back by `report`.
 #[test]
 fn the_search_recommends_near_the_true_best_and_its_honest_interval_holds_the_truth() {
     let dir = Workdir::new();
@@ -352,7 +355,7 @@ fn the_search_recommends_near_the_true_best_and_its_honest_interval_holds_the_tr
         .arg(&truth_path)
         .assert()
         .success();
-    let folder = report(&data, &dir.join("reports"));
+    let folder = report_with(&data, &dir.join("reports"), &["--by", "segment"]);
     let search = &read_json(&folder.join("search.json"))["searches"][0];
     let truth = read_json(&truth_path);
     let t = by_name(&truth["searches"], "framework-search");
@@ -366,4 +369,44 @@ fn the_search_recommends_near_the_true_best_and_its_honest_interval_holds_the_tr
     let honest = &search["honest"]["net_objective_per_100"];
     let (low, high) = (honest["low"].as_f64().unwrap(), honest["high"].as_f64().unwrap());
     assert!(low <= value && value <= high, "honest interval {low}..{high} misses {value}");
+
+    // The routed policy: each segment's share times its routed-to candidate's true value.
+    let routed = &search["routed"][0];
+    assert_eq!(routed["by"], "segment");
+    let slices = routed["slices"].as_array().unwrap();
+    let n: f64 = slices.iter().map(|x| x["conversations"].as_f64().unwrap()).sum();
+    let routed_value: f64 = slices
+        .iter()
+        .map(|x| {
+            let c = by_name(&t["candidates"], x["routed_to"].as_str().unwrap());
+            let segment = x["value"].as_str().unwrap();
+            x["conversations"].as_f64().unwrap() * c["segments"][segment].as_f64().unwrap()
+        })
+        .sum::<f64>()
+        / n;
+    assert!(routed_value >= value, "routed {routed_value} below the single policy's {value}");
+    assert_eq!(routed["recommended"], true, "{routed}");
+    let honest = &routed["honest"]["net_objective_per_100"];
+    let (low, high) = (honest["low"].as_f64().unwrap(), honest["high"].as_f64().unwrap());
+    assert!(low <= routed_value && routed_value <= high, "{low}..{high} misses {routed_value}");
+    let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(md.contains("**Run a policy per segment**"), "{md}");
+
+    // recommended.toml routes by segment and is read back.
+    let recommended = folder.join("recommended.toml");
+    let text = std::fs::read_to_string(&recommended).unwrap();
+    assert!(text.contains("route_by = \"segment\""), "{text}");
+    assert!(text.contains("\"*\" = \"recommended-default\""), "{text}");
+    let again = dir.join("again");
+    handoff()
+        .args(["report", "--quiet", "--bootstrap", "20", "--gammas", "none", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&again)
+        .arg("--policies")
+        .arg(&recommended)
+        .assert()
+        .success();
+    let summary = read_json(&again.join("all").join("summary.json"));
+    assert!(by_name(&summary["policies"], "recommended")["opportunity_rate"].is_object());
 }

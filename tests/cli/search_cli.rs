@@ -190,3 +190,64 @@ fn a_family_over_max_candidates_is_refused_before_reading_data() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("has no [[search]] block"), "{}", stderr(&o));
 }
+
+#[test]
+fn optimize_by_a_column_gives_each_slice_a_winner_and_says_whether_routing_pays() {
+    let w = Workdir::new();
+    let (data, policies) = setup(&w);
+    let target = w.join("rec.toml");
+    let optimize = |extra: &[&str]| {
+        run(handoff()
+            .arg("optimize")
+            .arg("--data")
+            .arg(&data)
+            .arg("--policies")
+            .arg(&policies)
+            .arg("--out")
+            .arg(&target)
+            .args(["--quiet", "--bootstrap", "20"])
+            .args(extra))
+    };
+    let o = optimize(&["--by", "segment", "--min-slice", "300"]);
+    assert_ok(&o);
+    let text = stdout(&o);
+    assert!(text.contains("  per segment:"), "{text}");
+    assert!(text.contains("versus the single policy"), "{text}");
+    let json: Value = serde_json::from_slice(&fs::read(w.join("rec.json")).unwrap()).unwrap();
+    let routed = &json["searches"][0]["routed"][0];
+    assert_eq!(routed["by"], "segment");
+    let slices = routed["slices"].as_array().unwrap();
+    let values: Vec<&str> = slices.iter().map(|s| s["value"].as_str().unwrap()).collect();
+    assert!(values.contains(&"smb") && values.contains(&"enterprise"), "{values:?}");
+    let total: u64 = slices.iter().map(|s| s["conversations"].as_u64().unwrap()).sum();
+    assert_eq!(total, 1500);
+    for s in slices {
+        // A slice under --min-slice takes the single recommendation ("*").
+        let small = s["conversations"].as_u64().unwrap() < 300;
+        if small {
+            assert_eq!(s["own_winner"], false, "{s}");
+            assert_eq!(s["routed_to"], json["searches"][0]["recommended"]["name"], "{s}");
+        }
+        assert!(s["routed_to"].as_str().unwrap().starts_with("fs#"));
+        assert_eq!(s["fold_choices"].as_array().unwrap().len(), 5);
+    }
+    let verdict = routed["verdict"].as_str().unwrap();
+    let recommended = routed["recommended"].as_bool().unwrap();
+    assert_eq!(verdict.starts_with("A policy per segment is recommended"), recommended);
+    assert_eq!(verdict.contains("does not support a policy per segment"), !recommended);
+    let d = &routed["honest"]["versus_single"];
+    assert!(d["low"].as_f64().unwrap() <= d["high"].as_f64().unwrap());
+    // The recommended.toml routes only when routing is recommended; either way it is read back.
+    let toml = fs::read_to_string(&target).unwrap();
+    assert_eq!(toml.contains("route_by = \"segment\""), recommended, "{toml}");
+
+    // Without --by, no routed member at all (the file is as before).
+    assert_ok(&optimize(&[]));
+    let json: Value = serde_json::from_slice(&fs::read(w.join("rec.json")).unwrap()).unwrap();
+    assert!(json["searches"][0].get("routed").is_none());
+
+    // A column the conversations table lacks: a usage error naming the columns that exist.
+    let o = optimize(&["--by", "region"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("segment"), "{}", stderr(&o));
+}

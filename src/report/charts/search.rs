@@ -180,6 +180,7 @@ mod tests {
             candidates: 4,
             distinct: 4,
             varied: vec![],
+            routed: vec![],
             historical_net_objective_per_100: 10.0,
             top: vec![],
             recommended: None,
