@@ -272,6 +272,8 @@ pub struct Dataset {
     pub quality: DataQuality,
     /// The files read, for `run.json` hashes.
     pub files: Vec<std::path::PathBuf>,
+    /// When the data was exported, where the source records it (the default `--as-of`).
+    pub export: Option<crate::ingest::source::Export>,
     /// Aligned with `conversations` when ingest was asked for compact messages
     /// (`ingest::MessageText::Compact`; the conversations' `messages` are then empty), else
     /// empty. Taken out by whoever turns them into signals and timelines.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use rayon::prelude::*;
 
+use crate::error::DataError;
 use crate::ingest::{self, FolderSource, IngestOptions, MessageText, Source};
 use crate::model::Dataset;
 use crate::policy::file::{load_policies, PoliciesFile};
@@ -260,11 +261,29 @@ pub fn resolve_window(
     let now = chrono::Utc::now().timestamp_micros();
     let as_of = match &args.as_of {
         Some(text) => parse_as_of(text, now)?,
-        None => latest_timestamp(dataset),
+        None => default_as_of(dataset)?,
     };
     let window =
         Window::resolve(args.week.as_deref(), args.since.as_deref(), args.until.as_deref(), as_of)?;
     Ok((window, as_of))
+}
+
+/// The default `--as-of`: when the data was exported (`export.json`), else its latest
+/// timestamp. An export time earlier than the data itself is an error naming the file.
+pub fn default_as_of(dataset: &Dataset) -> Result<crate::model::Micros, DataError> {
+    let latest = latest_timestamp(dataset);
+    match &dataset.export {
+        Some(export) if export.at < latest => Err(DataError::Unreadable {
+            file: export.file.display().to_string(),
+            reason: format!(
+                "exported_at {} is earlier than the latest timestamp in the data ({})",
+                crate::time::rfc3339_exact(export.at),
+                crate::time::rfc3339_exact(latest)
+            ),
+        }),
+        Some(export) => Ok(export.at),
+        None => Ok(latest),
+    }
 }
 
 /// Indices of the conversations that started in `window`; exit 3 when there is none.

@@ -171,6 +171,7 @@ pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
     for sink in sinks {
         sink.finish()?;
     }
+    write_export(&options.out, &cfg)?;
     progress.finish_and_clear();
     if let (Some(request), Some(file)) = (&options.truth, &policies_file) {
         let mut doc = truth::summarize(file, &evaluated, &totals, &slices, cfg.conversations);
@@ -178,6 +179,23 @@ pub fn run(options: &GenerateOptions) -> anyhow::Result<GenerateStats> {
         write_json(&request.out, &doc)?;
     }
     Ok(stats)
+}
+
+/// Days after the last day of conversations by which every generated outcome has come (a
+/// meeting within 10 days of the start, an opportunity within 15 more) and the export is
+/// taken: the default `--outcome-days`, so that a report on generated data is final.
+const EXPORT_AFTER_DAYS: i64 = 30;
+
+/// `export.json`: when the generated data was "exported" (README, "The data contract").
+fn write_export(out: &std::path::Path, cfg: &WorldConfig) -> anyhow::Result<()> {
+    let days = i64::from(cfg.weeks.max(1)) * 7 + EXPORT_AFTER_DAYS;
+    let at = cfg.start + days * crate::time::MICROS_PER_DAY;
+    let text = format!(
+        "{{\"exported_at\": \"{}\"}}\n",
+        crate::time::rfc3339_seconds(at).unwrap_or_default()
+    );
+    let path = out.join(crate::ingest::source::EXPORT_FILE);
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Conversations `first ..` of one chunk, in index order.

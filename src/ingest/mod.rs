@@ -146,6 +146,10 @@ pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, Data
 
     dataset.extra_columns = extras.names().to_vec();
     builder.finish(dataset.extra_columns.len(), &mut dataset);
+    dataset.export = source.export()?;
+    if let Some(export) = &dataset.export {
+        dataset.files.push(export.file.clone());
+    }
     Ok(dataset)
 }
 

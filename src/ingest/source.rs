@@ -24,6 +24,11 @@ pub trait Source {
         None
     }
 
+    /// When the data was exported, if the source records it (a folder's `export.json`).
+    fn export(&self) -> Result<Option<Export>, DataError> {
+        Ok(None)
+    }
+
     /// Reads every row of the table `spec` names into `rows`, in a fixed order. Unknown
     /// columns are registered in `extras` (and kept when `spec.keep_extras`).
     fn read_table(
@@ -109,7 +114,45 @@ impl FolderSource {
     }
 }
 
+/// The file beside the tables that records when a folder's data was exported.
+pub const EXPORT_FILE: &str = "export.json";
+
+/// When a data set was exported (data.md deviation, README "The data contract"): the default
+/// `--as-of`, so that a complete export is not warned about as if outcomes could still come.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Export {
+    pub at: crate::model::Micros,
+    pub file: PathBuf,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportFile {
+    exported_at: String,
+}
+
+/// Reads `export.json` (`{"exported_at": "<RFC 3339 timestamp>"}`).
+pub fn read_export(path: &Path) -> Result<Export, DataError> {
+    let unreadable =
+        |reason: String| DataError::Unreadable { file: path.display().to_string(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+    let file: ExportFile = serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))?;
+    let at = chrono::DateTime::parse_from_rfc3339(file.exported_at.trim()).map_err(|e| {
+        unreadable(format!("exported_at {:?} is not an RFC 3339 timestamp: {e}", file.exported_at))
+    })?;
+    Ok(Export { at: at.timestamp_micros(), file: path.to_path_buf() })
+}
+
 impl Source for FolderSource {
+    fn export(&self) -> Result<Option<Export>, DataError> {
+        let path = self.dir.join(EXPORT_FILE);
+        if path.is_file() {
+            read_export(&path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     fn messages_have_signals_column(&self) -> Option<bool> {
         let table = self.table(rows::MESSAGES.name).ok()?;
         let mut any = false;

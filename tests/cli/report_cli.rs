@@ -652,3 +652,44 @@ fn the_removed_refit_flags_are_usage_errors() {
         assert!(stderr(&o).contains(flag[0]), "{}", stderr(&o));
     }
 }
+
+/// `export.json` beside the tables says when the data was exported: it is the default
+/// `--as-of`, so a complete export carries no "outcomes may not be final" warning; without it
+/// the latest timestamp is, and the warning applies. A bad file, or an export time earlier
+/// than the data, exits 3 naming the file.
+#[test]
+fn export_json_is_the_default_as_of() {
+    let w = Workdir::new();
+    let data = generate(w.path());
+    let export = data.join("export.json");
+    let written: Value = serde_json::from_str(&fs::read_to_string(&export).unwrap()).unwrap();
+    let exported_at = written["exported_at"].as_str().unwrap().to_string();
+    let warnings = |out: &str| -> Vec<String> {
+        assert_ok(&run(&mut report(&data, &w.join(out), &["--quiet", "--bootstrap", "20"])));
+        let s = summary(&w.join(out).join("all"));
+        s["warnings"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().into()).collect()
+    };
+    let not_final = |ws: &[String]| ws.iter().any(|x| x.contains("may not be final"));
+    assert!(!not_final(&warnings("with")), "{:?}", warnings("with"));
+    let run_json: Value =
+        serde_json::from_str(&fs::read_to_string(w.join("with/all/run.json")).unwrap()).unwrap();
+    assert!(run_json.to_string().contains("export.json"), "hashed: {run_json}");
+
+    fs::remove_file(&export).unwrap();
+    assert!(not_final(&warnings("without")));
+
+    for (text, problem) in [
+        ("{\"exported_at\": \"soon\"}", "not an RFC 3339 timestamp"),
+        ("{\"exported\": \"2026-12-01T00:00:00Z\"}", "unknown field"),
+        ("{\"exported_at\": \"2020-01-01T00:00:00Z\"}", "earlier than the latest timestamp"),
+    ] {
+        fs::write(&export, text).unwrap();
+        let o = run(&mut report(&data, &w.join("bad"), &["--quiet"]));
+        assert_eq!(o.status.code(), Some(3), "{text}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("export.json") && err.contains(problem), "{text}: {err}");
+        assert!(!w.join("bad").join("all").exists());
+    }
+    fs::write(&export, format!("{{\"exported_at\": \"{exported_at}\"}}")).unwrap();
+    assert!(!not_final(&warnings("again")));
+}
