@@ -249,7 +249,13 @@ pub fn analyse(
             let (bounds, robustness_gamma) =
                 run.difference(index, None, rate, Scope::Whole, &scopes, difference.estimate, 1.0);
             out.push(Comparison {
-                policy: search.recommended.as_ref().map_or_else(String::new, |c| c.name.clone()),
+                // The routed policy when it is what the search recommends.
+                policy: match search.recommended_routed() {
+                    Some(routed) => format!("{}: a policy per {}", search.name, routed.by),
+                    None => {
+                        search.recommended.as_ref().map_or_else(String::new, |c| c.name.clone())
+                    }
+                },
                 versus: "historical".to_string(),
                 objective: search.objective.clone(),
                 difference,

@@ -391,6 +391,13 @@ fn the_search_recommends_near_the_true_best_and_its_honest_interval_holds_the_tr
     assert!(low <= routed_value && routed_value <= high, "{low}..{high} misses {routed_value}");
     let md = std::fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(md.contains("**Run a policy per segment**"), "{md}");
+    // The sensitivity analysis bounds what is recommended: the routed policy.
+    let summary = read_json(&folder.join("summary.json"));
+    let comparisons = summary["sensitivity"]["comparisons"].as_array().unwrap();
+    assert!(
+        comparisons.iter().any(|c| c["policy"] == "framework-search: a policy per segment"),
+        "{comparisons:?}"
+    );
 
     // recommended.toml routes by segment and is read back.
     let recommended = folder.join("recommended.toml");
