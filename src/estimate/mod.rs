@@ -217,16 +217,23 @@ impl Estimation {
         let keys: Vec<u64> = units.iter().map(|u| conversation_key(&u.conversation.id)).collect();
         let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
         crate::stage!("stage: features prepared");
-        let hazard = kind.uses_propensity().then(|| HazardModel::fit(units, &prepared, options));
-        crate::stage!("stage: hazard fitted");
-        let propensities = hazard.as_ref().map(|h| {
-            (0..units.len())
-                .into_par_iter()
-                .map(|i| h.path_propensity(units, &prepared, i))
-                .collect()
-        });
-        crate::stage!("stage: propensities");
-        let outcomes = match kind {
+        // History's hazard and the outcome models are fitted from the same features and
+        // independently of each other: at the same time, so that each one's sequential parts
+        // (Newton's solves, the warm starts) leave the other core to the other.
+        let fit_hazard = || {
+            let hazard =
+                kind.uses_propensity().then(|| HazardModel::fit(units, &prepared, options));
+            crate::stage!("stage: hazard fitted");
+            let propensities = hazard.as_ref().map(|h| {
+                (0..units.len())
+                    .into_par_iter()
+                    .map(|i| h.path_propensity(units, &prepared, i))
+                    .collect::<Vec<f64>>()
+            });
+            crate::stage!("stage: propensities");
+            (hazard, propensities)
+        };
+        let fit_outcomes = || match kind {
             // `dr` corrects the model with each conversation's residual: out of fold, so the
             // residual is honest (see `models::CrossFitted`). Folds are keyed by conversation
             // id, so they do not depend on row order.
@@ -244,6 +251,7 @@ impl Estimation {
             }
             _ => None,
         };
+        let ((hazard, propensities), outcomes) = rayon::join(fit_hazard, fit_outcomes);
         crate::stage!("stage: outcome models fitted");
         let mut estimation = Estimation {
             config: config.clone(),
