@@ -31,6 +31,11 @@ pub fn fixed_or_na(x: Option<f64>, decimals: usize) -> String {
     }
 }
 
+/// An estimate's interval as `low to high` (`fixed_or_na` each).
+pub fn interval_or_na(e: &crate::estimate::Estimate, decimals: usize) -> String {
+    format!("{} to {}", fixed_or_na(e.low, decimals), fixed_or_na(e.high, decimals))
+}
+
 /// `x` with exactly `decimals` decimals as Rust writes it, minus sign of a rounded zero
 /// included (`-0.0`); `n/a` when missing.
 pub fn fixed_signed_or_na(x: Option<f64>, decimals: usize) -> String {

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::estimate::search::{CandidateEstimate, RouteCut, RoutedEstimate, SearchEstimate};
 use crate::estimate::{Estimate, Estimation, PolicyEvaluation, Unit};
+use crate::format::{fixed_or_na, interval_or_na};
 use crate::policy::search::{candidates, Search, SearchKey};
 use crate::policy::{Candidate, PoliciesFile, Policy};
 
@@ -291,21 +292,20 @@ fn routed_summary(
         .filter_map(|s| Some((s.name.clone(), family[s.winner?].policy.clone())))
         .collect();
     routes.push((crate::policy::routed::FALLBACK.to_string(), family[recommended].policy.clone()));
+    let difference = fixed_or_na(r.versus_single.estimate, 2);
+    let interval = interval_or_na(&r.versus_single, 2);
     let verdict = if r.recommended {
         format!(
-            "A policy per {} is recommended: its honest value beats the single policy's by {} net per 100 conversations (95% interval {} to {}).",
-            r.by,
-            crate::format::fixed_or_na(r.versus_single.estimate, 2),
-            crate::format::fixed_or_na(r.versus_single.low, 2),
-            crate::format::fixed_or_na(r.versus_single.high, 2),
+            "A policy per {} is recommended: its honest value beats the single policy's by \
+             {difference} net per 100 conversations (95% interval {interval}).",
+            r.by
         )
     } else {
         format!(
-            "The data does not support a policy per {}: routing by it changes the honest value by {} net per 100 conversations (95% interval {} to {}), not beyond the uncertainty; the single policy is recommended.",
-            r.by,
-            crate::format::fixed_or_na(r.versus_single.estimate, 2),
-            crate::format::fixed_or_na(r.versus_single.low, 2),
-            crate::format::fixed_or_na(r.versus_single.high, 2),
+            "The data does not support a policy per {}: routing by it changes the honest value \
+             by {difference} net per 100 conversations (95% interval {interval}), not beyond \
+             the uncertainty; the single policy is recommended.",
+            r.by
         )
     };
     RoutedSummary {

@@ -9,7 +9,7 @@ use crate::cli::OptimizeArgs;
 use crate::cmd::options::init_logging;
 use crate::error::UsageError;
 use crate::estimate::EstimationConfig;
-use crate::format::{fixed_or_na, percent};
+use crate::format::{fixed_or_na, interval_or_na, percent};
 use crate::pipeline::{self, prepare_without_text, WindowSpec};
 use crate::report::atomic::replace_file;
 use crate::report::search::{recommended_toml, search_json};
@@ -170,13 +170,11 @@ fn table(searches: &[SearchSummary], top: usize) -> String {
                     let d = routed.honest.versus_single;
                     let _ = writeln!(
                         out,
-                        "    honest value {} ({} to {}); versus the single policy {} ({} to {})",
+                        "    honest value {} ({}); versus the single policy {} ({})",
                         fixed_or_na(v.estimate, 2),
-                        fixed_or_na(v.low, 2),
-                        fixed_or_na(v.high, 2),
+                        interval_or_na(&v, 2),
                         fixed_or_na(d.estimate, 2),
-                        fixed_or_na(d.low, 2),
-                        fixed_or_na(d.high, 2)
+                        interval_or_na(&d, 2)
                     );
                     let _ = writeln!(out, "    {}", routed.verdict);
                 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use polars::prelude::{Column, DataFrame, PolarsResult};
 use serde::Serialize;
 
-use crate::format::fixed_or_na;
+use crate::format::{fixed_or_na, interval_or_na};
 use crate::policy::routed::FALLBACK;
 use crate::policy::sweep::format_value;
 use crate::policy::Policy;
@@ -178,15 +178,13 @@ pub fn recommended_toml(searches: &[SearchSummary], context: &RecommendedContext
                 let v = &routed.honest;
                 let _ = writeln!(
                     out,
-                    "# Routed by {}: honest value {} (95% interval {} to {}), {} versus the \
-                     single policy ({} to {}).",
+                    "# Routed by {}: honest value {} (95% interval {}), {} versus the single \
+                     policy ({}).",
                     routed.by,
                     fixed_or_na(v.net_objective_per_100.estimate, 2),
-                    fixed_or_na(v.net_objective_per_100.low, 2),
-                    fixed_or_na(v.net_objective_per_100.high, 2),
+                    interval_or_na(&v.net_objective_per_100, 2),
                     fixed_or_na(v.versus_single.estimate, 2),
-                    fixed_or_na(v.versus_single.low, 2),
-                    fixed_or_na(v.versus_single.high, 2),
+                    interval_or_na(&v.versus_single, 2),
                 );
             }
         }
@@ -409,17 +407,15 @@ pub fn routed_markdown(s: &SearchSummary, r: &RoutedSummary) -> String {
         .collect();
     let h = &r.honest;
     format!(
-        "- A policy per {}: {}. Honest value {} net {} per 100 conversations ({} to {}), {} \
-         versus the single policy ({} to {}). {}\n",
+        "- A policy per {}: {}. Honest value {} net {} per 100 conversations ({}), {} versus \
+         the single policy ({}). {}\n",
         r.by,
         routes.join(", "),
         fixed_or_na(h.net_objective_per_100.estimate, 2),
         s.objective,
-        fixed_or_na(h.net_objective_per_100.low, 2),
-        fixed_or_na(h.net_objective_per_100.high, 2),
+        interval_or_na(&h.net_objective_per_100, 2),
         fixed_or_na(h.versus_single.estimate, 2),
-        fixed_or_na(h.versus_single.low, 2),
-        fixed_or_na(h.versus_single.high, 2),
+        interval_or_na(&h.versus_single, 2),
         r.verdict,
     )
 }
