@@ -20,15 +20,21 @@ import pathlib
 import sys
 
 
-def routed(work, markdown):
-    header = ["seed", "search", "single (true)", "routed (true)", "routed honest (interval)",
-              "holds", "recommended", "routes", "routed >= single"]
+def print_header(header, markdown):
+    """Prints a table's header (Markdown or plain) and returns the cell separator."""
     sep = " | " if markdown else "  "
     if markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
     else:
         print(sep.join(header))
+    return sep
+
+
+def routed(work, markdown):
+    sep = print_header(["seed", "search", "single (true)", "routed (true)",
+                        "routed honest (interval)", "holds", "recommended", "routes",
+                        "routed >= single"], markdown)
     met = total = chosen = 0
     for seed_dir in sorted(work.glob("seed-*"), key=lambda p: int(p.name.split("-")[1])):
         truth = json.loads((seed_dir / "truth.json").read_text())
@@ -101,14 +107,8 @@ def main():
                 "holds": holds,
                 "ok": regret <= 1.0 and value >= true_of[base] - 1e-9 and holds,
             }))
-    header = ["seed", "search", "recommended", "true net/100", "true best", "regret",
-              "base (true)", "honest (interval)", "holds", "meets"]
-    sep = " | " if markdown else "  "
-    if markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-    else:
-        print(sep.join(header))
+    sep = print_header(["seed", "search", "recommended", "true net/100", "true best",
+                        "regret", "base (true)", "honest (interval)", "holds", "meets"], markdown)
     met = 0
     for seed, name, r in rows:
         if r is None:

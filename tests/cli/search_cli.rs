@@ -54,6 +54,25 @@ fn report(data: &PathBuf, policies: &PathBuf, out: &PathBuf) -> std::process::Ou
         .args(["--quiet", "--bootstrap", "20"]))
 }
 
+/// `handoff optimize` on `data` with `policies`, writing `target` (and its `.json`).
+fn optimize(
+    data: &PathBuf,
+    policies: &PathBuf,
+    target: &PathBuf,
+    extra: &[&str],
+) -> std::process::Output {
+    run(handoff()
+        .arg("optimize")
+        .arg("--data")
+        .arg(data)
+        .arg("--policies")
+        .arg(policies)
+        .arg("--out")
+        .arg(target)
+        .args(["--quiet", "--bootstrap", "20"])
+        .args(extra))
+}
+
 #[test]
 fn a_report_with_a_search_recommends_and_writes_its_files() {
     let w = Workdir::new();
@@ -141,15 +160,7 @@ fn optimize_prints_the_table_and_writes_what_the_report_writes() {
     let out = w.join("reports");
     assert_ok(&report(&data, &policies, &out));
     let target = w.join("rec.toml");
-    let o = run(handoff()
-        .arg("optimize")
-        .arg("--data")
-        .arg(&data)
-        .arg("--policies")
-        .arg(&policies)
-        .arg("--out")
-        .arg(&target)
-        .args(["--quiet", "--bootstrap", "20", "--top", "3"]));
+    let o = optimize(&data, &policies, &target, &["--top", "3"]);
     assert_ok(&o);
     let text = stdout(&o);
     assert!(text.contains("search fs (base framework"), "{text}");
@@ -196,18 +207,7 @@ fn optimize_by_a_column_gives_each_slice_a_winner_and_says_whether_routing_pays(
     let w = Workdir::new();
     let (data, policies) = setup(&w);
     let target = w.join("rec.toml");
-    let optimize = |extra: &[&str]| {
-        run(handoff()
-            .arg("optimize")
-            .arg("--data")
-            .arg(&data)
-            .arg("--policies")
-            .arg(&policies)
-            .arg("--out")
-            .arg(&target)
-            .args(["--quiet", "--bootstrap", "20"])
-            .args(extra))
-    };
+    let optimize = |extra: &[&str]| optimize(&data, &policies, &target, extra);
     let o = optimize(&["--by", "segment", "--min-slice", "300"]);
     assert_ok(&o);
     let text = stdout(&o);
