@@ -13,7 +13,25 @@ use handoff::error::{exit, exit_code};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Transparent huge pages off for the process (Linux), as `MIMALLOC_ALLOW_THP=0` would set
+/// them (an explicit `MIMALLOC_ALLOW_THP` is left to decide). mimalloc asks for huge pages on
+/// its large reservations and gives freed memory back to the kernel; the next allocation there
+/// then faults in and zeroes a whole 2 MiB page. At a million conversations that zeroing was a
+/// quarter of the report's CPU time; without huge pages the system time halves and the report
+/// takes about 4 s less (docs/benchmarks.md, 2026-12-01 20:20). A failure (an old kernel) only
+/// leaves them on.
+fn small_pages() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and touches no memory.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    small_pages();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
