@@ -36,6 +36,31 @@ pub enum Command {
     /// Run the policy searches alone: the leaderboard, the recommendation and its honest
     /// value on stdout, `recommended.toml` written.
     Optimize(OptimizeArgs),
+    /// The learned signal detector: train a model on the shipped labels plus your own.
+    #[command(subcommand)]
+    Detector(DetectorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DetectorCommand {
+    /// Train a model on the shipped labelled messages (and --labels), print its
+    /// cross-validated precision and recall per signal, write it to --out (load it with
+    /// `detector_model = "FILE"` in the policies file).
+    Train(DetectorTrainArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DetectorTrainArgs {
+    /// Your labelled messages: CSV with columns `text` and `signals` (`;`-separated signal
+    /// names, empty for none), added to the shipped ones.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// The model file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Train on --labels only, without the shipped data.
+    #[arg(long, requires = "labels")]
+    pub no_shipped: bool,
 }
 
 impl Command {
@@ -48,7 +73,7 @@ impl Command {
             Command::Signals(a) => Some(&a.common),
             Command::Brief(a) => Some(&a.common),
             Command::Optimize(a) => Some(&a.common),
-            Command::Generate(_) => None,
+            Command::Generate(_) | Command::Detector(_) => None,
         }
     }
 }
@@ -80,6 +105,14 @@ pub enum SignalSource {
     Both,
 }
 
+/// `--detector`; maps onto `signals::DetectorKind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DetectorKind {
+    Lexicon,
+    Model,
+    Ensemble,
+}
+
 /// Flags every command shares.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
@@ -108,6 +141,10 @@ pub struct PolicyArgs {
     /// Where signals come from; overrides the policies file's `signal_source`.
     #[arg(long, env = "HANDOFF_SIGNAL_SOURCE", value_enum)]
     pub signal_source: Option<SignalSource>,
+    /// Which detector reads message text (default `ensemble`: the lexicon or the learned
+    /// model); overrides the policies file's `detector`.
+    #[arg(long, env = "HANDOFF_DETECTOR", value_enum)]
+    pub detector: Option<DetectorKind>,
 }
 
 /// Which conversations a run covers.
@@ -312,6 +349,10 @@ pub struct SignalsArgs {
     /// Output file, `.csv` or `.parquet`.
     #[arg(long, default_value = "reports/signals.csv")]
     pub out: PathBuf,
+    /// Add an `explain` column: the lexicon phrase, or the features that weighed most in the
+    /// model, behind each signal found in text.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -56,7 +56,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         if let Some(err) = cause.downcast_ref::<DetectorError>() {
             // The shipped lexicon is part of the build, not of the usage.
             return match err {
-                DetectorError::DefaultLexicon(_) => exit::INTERNAL,
+                DetectorError::DefaultLexicon(_) | DetectorError::ShippedModel(_) => exit::INTERNAL,
                 _ => exit::USAGE,
             };
         }

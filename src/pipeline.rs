@@ -15,7 +15,7 @@ use crate::replay::{build_compact_timeline, build_timeline, Timeline};
 use crate::signals::detect::{
     compact_signals, detect_dataset, resolve_source, DatasetSignals, Detector,
 };
-use crate::signals::SignalSource;
+use crate::signals::{DetectorKind, SignalSource};
 
 /// The data a run reads.
 #[derive(Clone, Debug)]
@@ -34,6 +34,8 @@ pub struct PolicyOptions {
     pub policies: PathBuf,
     /// Overrides the policies file's `signal_source` when given.
     pub signal_source: Option<SignalSource>,
+    /// Overrides the policies file's `detector` when given.
+    pub detector: Option<DetectorKind>,
 }
 
 /// Which conversations a run covers, as written on the command line (resolved against the
@@ -63,6 +65,8 @@ pub struct Prepared {
     pub timelines: Vec<Timeline>,
     /// The source asked for (flag over file over `auto`).
     pub source: SignalSource,
+    /// The detector that read the text (the lexicon alone when no text is read).
+    pub detector: Detector,
 }
 
 impl Prepared {
@@ -116,7 +120,7 @@ fn prepare_with(
     // A routed policy's column is known only once the data is read (policies.md).
     crate::policy::routed::check_route_columns(&dataset, &policies.routed)?;
     crate::stage!("stage: data loaded", conversations = dataset.conversations.len(), ?text);
-    let detector = Detector::new(&policies.lexicon)?;
+    let detector = build_detector(&policies, policy.detector, text_unused)?;
     let (signals, timelines) = if keep_text {
         let signals = detect_dataset(&dataset, source, &detector);
         crate::stage!("stage: signals detected");
@@ -131,7 +135,25 @@ fn prepare_with(
         lean_timelines(&mut dataset, source, &detector)
     };
     crate::stage!("stage: timelines built");
-    Ok(Prepared { policies, dataset, signals, timelines, source })
+    Ok(Prepared { policies, dataset, signals, timelines, source, detector })
+}
+
+/// The detector a run uses: `--detector` over the file's `detector` over `ensemble`, with the
+/// file's `detector_model` or the shipped model. When no text is read the model is not
+/// loaded (the lexicon alone is built, and finds nothing since nothing is read), but a
+/// `detector_model` that cannot be used is still an error.
+pub fn build_detector(
+    policies: &PoliciesFile,
+    flag: Option<DetectorKind>,
+    text_unused: bool,
+) -> anyhow::Result<Detector> {
+    let kind = flag.or(policies.detector).unwrap_or_default();
+    let learned = match &policies.detector_model {
+        Some(path) => Some(Detector::load_model(path)?),
+        None => None,
+    };
+    let kind = if text_unused { DetectorKind::Lexicon } else { kind };
+    Ok(Detector::with_kind(&policies.lexicon, kind, learned)?)
 }
 
 /// Signals and timelines for a run that shows no message: each conversation's signal sets
@@ -315,8 +337,11 @@ mod tests {
     /// The shipped sample, prepared whole and lean.
     fn both(source: Option<SignalSource>) -> (Prepared, Prepared) {
         let data = DataOptions { data: PathBuf::from("data"), max_rejected: 0.01 };
-        let policy =
-            PolicyOptions { policies: PathBuf::from("data/policies.toml"), signal_source: source };
+        let policy = PolicyOptions {
+            policies: PathBuf::from("data/policies.toml"),
+            signal_source: source,
+            detector: None,
+        };
         let whole = prepare(&data, &policy).expect("the sample prepares");
         let lean = prepare_without_text(&data, &policy).expect("the sample prepares");
         (whole, lean)

@@ -1,6 +1,7 @@
 //! One file per command; each is thin: parse flags, call the pure cores, write outputs.
 
 pub mod brief;
+pub mod detector;
 pub mod generate;
 pub mod optimize;
 pub mod options;
@@ -20,5 +21,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Signals(args) => signals::run(&args),
         Command::Brief(args) => brief::run(&args),
         Command::Optimize(args) => optimize::run(&args),
+        Command::Detector(crate::cli::DetectorCommand::Train(args)) => detector::train(&args),
     }
 }

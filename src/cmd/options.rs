@@ -7,7 +7,7 @@ use crate::estimate::EstimatorKind;
 use crate::generate::{self, GenerateOptions, TruthRequest};
 use crate::logging;
 use crate::pipeline::{DataOptions, PolicyOptions, WindowSpec};
-use crate::signals::SignalSource;
+use crate::signals::{DetectorKind, SignalSource};
 
 impl From<cli::LogFormat> for logging::LogFormat {
     fn from(format: cli::LogFormat) -> Self {
@@ -51,6 +51,16 @@ impl From<cli::SignalSource> for SignalSource {
     }
 }
 
+impl From<cli::DetectorKind> for DetectorKind {
+    fn from(kind: cli::DetectorKind) -> Self {
+        match kind {
+            cli::DetectorKind::Lexicon => DetectorKind::Lexicon,
+            cli::DetectorKind::Model => DetectorKind::Model,
+            cli::DetectorKind::Ensemble => DetectorKind::Ensemble,
+        }
+    }
+}
+
 impl From<&cli::EstimateArgs> for crate::estimate::EstimationConfig {
     fn from(a: &cli::EstimateArgs) -> Self {
         crate::estimate::EstimationConfig {
@@ -74,6 +84,7 @@ impl From<&cli::PolicyArgs> for PolicyOptions {
         PolicyOptions {
             policies: args.policies.clone(),
             signal_source: args.signal_source.map(SignalSource::from),
+            detector: args.detector.map(DetectorKind::from),
         }
     }
 }

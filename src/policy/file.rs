@@ -1,4 +1,4 @@
-//! The policies file (TOML): `signal_source`, `[[policy]]` (plain or routed), `[[sweep]]`,
+//! The policies file (TOML): `signal_source`, `detector`, `detector_model`, `[[policy]]` (plain or routed), `[[sweep]]`,
 //! `[lexicon]`, `[lexicon.extend]`, `[quality]`. Every error names the file, the line and the
 //! key.
 //!
@@ -19,11 +19,17 @@ use super::sweep::{parameter_value_problem, Objective, SweepParameter};
 use super::{Policy, QualityReference, Sweep};
 use crate::signals::lexicon::{read_lexicon_table, LexiconConfig};
 use crate::signals::vocabulary::{Guard, Signal, Situation};
-use crate::signals::SignalSource;
+use crate::signals::{DetectorKind, SignalSource};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PoliciesFile {
     pub signal_source: Option<SignalSource>,
+    /// `detector`: which detector reads text (docs/signals.md).
+    pub detector: Option<DetectorKind>,
+    /// `detector_model`: a model file written by `handoff detector train`, instead of the
+    /// shipped model; `load_policies` resolves a relative path against the policies file's
+    /// folder.
+    pub detector_model: Option<std::path::PathBuf>,
     /// The plain policies, in file order.
     pub policies: Vec<Policy>,
     /// The routed policies, in file order (each knows its place among all `[[policy]]`
@@ -74,6 +80,29 @@ pub fn parse_policies(text: &str, path: &str) -> Result<PoliciesFile, PolicyFile
                 })?;
                 file.signal_source = Some(source);
             }
+            "detector" => {
+                let s = ctx.string(value, "detector")?;
+                let kind = DetectorKind::parse(s).ok_or_else(|| {
+                    ctx.error(
+                        value.span(),
+                        "detector",
+                        format!("unknown detector `{s}` (expected lexicon, model or ensemble)"),
+                    )
+                })?;
+                file.detector = Some(kind);
+            }
+            "detector_model" => {
+                let s = ctx.string(value, "detector_model")?;
+                if s.trim().is_empty() {
+                    return Err(ctx.error(
+                        value.span(),
+                        "detector_model",
+                        "a blank path (expected the model file `handoff detector train` wrote)"
+                            .into(),
+                    ));
+                }
+                file.detector_model = Some(std::path::PathBuf::from(s));
+            }
             "policy" => policy_tables = ctx.array_of_tables(value, "policy")?,
             "sweep" => sweep_tables = ctx.array_of_tables(value, "sweep")?,
             "search" => search_tables = ctx.array_of_tables(value, "search")?,
@@ -83,8 +112,9 @@ pub fn parse_policies(text: &str, path: &str) -> Result<PoliciesFile, PolicyFile
                 return Err(ctx.error(
                     key.span(),
                     other,
-                    "unknown top-level key (expected signal_source, [[policy]], [[sweep]], \
-                     [[search]], [lexicon], [lexicon.extend] or [quality])"
+                    "unknown top-level key (expected signal_source, detector, detector_model, \
+                     [[policy]], [[sweep]], [[search]], [lexicon], [lexicon.extend] or \
+                     [quality])"
                         .into(),
                 ))
             }
@@ -141,7 +171,14 @@ pub fn load_policies(path: &Path) -> Result<PoliciesFile, PolicyFileError> {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    parse_policies(&text, &path.display().to_string())
+    let mut file = parse_policies(&text, &path.display().to_string())?;
+    // A model file named in the policies file lives beside it, wherever the run starts.
+    if let (Some(model), Some(dir)) = (&mut file.detector_model, path.parent()) {
+        if model.is_relative() {
+            *model = dir.join(&*model);
+        }
+    }
+    Ok(file)
 }
 
 type Key<'i> = Spanned<DeString<'i>>;
@@ -1312,6 +1349,19 @@ min_qualified = 2
             "expected an array",
         );
         fails("signal_source = 3\n", 1, "signal_source", "expected a string");
+        fails("\ndetector = \"bayes\"\n", 2, "detector", "unknown detector `bayes`");
+        fails("detector = 1\n", 1, "detector", "expected a string");
+        fails(
+            "signal_source = \"text\"\ndetector_model = \" \"\n",
+            2,
+            "detector_model",
+            "a blank path",
+        );
+        fails("detector_model = []\n", 1, "detector_model", "expected a string");
+        let f = parse_policies("detector = \"model\"\ndetector_model = \"m.bin\"\n", "p.toml");
+        let f = f.expect("valid");
+        assert_eq!(f.detector, Some(DetectorKind::Model));
+        assert_eq!(f.detector_model, Some(std::path::PathBuf::from("m.bin")));
         fails("signal_source = \"regex\"\n", 1, "signal_source", "unknown source");
         fails("[policy]\nname = \"a\"\n", 1, "policy", "array of tables");
         fails("[[policy]]\nname = \"a\"\nhand_off_on = [\"score\"]\nthreshold = \"high\"\nweights = {}\n", 4, "policy.threshold", "expected a number");

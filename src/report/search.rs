@@ -26,7 +26,9 @@ pub struct RecommendedContext {
     pub data_hash: String,
     /// The run's as-of (the date of the data).
     pub as_of: String,
-    /// The input file's `signal_source`, TOML (empty when not given).
+    /// The input file's `signal_source`, `detector` and `detector_model` lines, TOML (empty
+    /// when not given). A relative `detector_model` is copied as written: it then names a
+    /// file beside `recommended.toml`.
     pub signal_source: String,
     /// The input file's `[lexicon]`, `[lexicon.extend]` and `[quality]` tables, TOML.
     pub tables: String,
@@ -38,10 +40,13 @@ impl RecommendedContext {
     /// The parts of the policies file `text` that `recommended.toml` repeats.
     pub fn carry(text: &str, bases: Vec<Policy>) -> anyhow::Result<RecommendedContext> {
         let table: toml::Table = toml::from_str(text).context("re-reading the policies file")?;
-        let signal_source = match table.get("signal_source") {
-            Some(v) => format!("signal_source = {v}\n"),
-            None => String::new(),
-        };
+        // The keys that decide the signals, in this order, when the file has them.
+        let mut signal_source = String::new();
+        for key in ["signal_source", "detector", "detector_model"] {
+            if let Some(v) = table.get(key) {
+                signal_source.push_str(&format!("{key} = {v}\n"));
+            }
+        }
         let mut carried = toml::Table::new();
         for key in ["lexicon", "quality"] {
             if let Some(v) = table.get(key) {

@@ -6,6 +6,10 @@
 //! whatever the size of the lexicon, and carries every signal one of whose phrases it contains.
 //! A match counts only on word boundaries: the characters just outside it must not be Unicode
 //! alphanumeric (where the phrase itself starts or ends with one).
+//!
+//! Beside the lexicon, a `Detector` may hold the learned model (learned/): with
+//! `DetectorKind::Model` only the model's signals count, with `Ensemble` (the default of every
+//! command) a signal holds when either finds it.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -13,9 +17,10 @@ use std::collections::BTreeMap;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rayon::prelude::*;
 
+use super::learned::{Learned, LearnedError, Scores};
 use super::lexicon::{DefaultLexiconError, Lexicon, LexiconConfig};
 use super::vocabulary::{Signal, SignalSet};
-use super::SignalSource;
+use super::{DetectorKind, SignalSource};
 use crate::model::{CompactMessages, Conversation, Dataset, Sender};
 
 /// A lexicon that cannot be turned into a detector (exit 2: the lexicon comes from the
@@ -30,6 +35,12 @@ pub enum DetectorError {
     /// The automaton has size limits that only an absurdly large lexicon reaches.
     #[error("the lexicon cannot be compiled: {0}")]
     Automaton(String),
+    /// The shipped model or table does not load (a build problem, exit 1).
+    #[error("the shipped detector model cannot be used: {0}")]
+    ShippedModel(LearnedError),
+    /// A `detector_model` file that cannot be used (exit 2).
+    #[error("{path}: {source}")]
+    Model { path: String, source: LearnedError },
 }
 
 /// Finds the lexicon's phrases in text: case-insensitive, on word boundaries, overlapping.
@@ -38,6 +49,21 @@ pub struct Detector {
     /// Per pattern id: its signal and whether its first / last character is a word character
     /// (only then does a boundary need checking on that side).
     patterns: Vec<PatternInfo>,
+    /// Per pattern id, the phrase (for `--explain`).
+    phrases: Vec<String>,
+    kind: DetectorKind,
+    /// Present unless `kind` is `Lexicon`.
+    learned: Option<Learned>,
+}
+
+/// What each detector found in one message.
+#[derive(Clone, Copy, Debug)]
+pub struct Detection {
+    pub lexicon: SignalSet,
+    /// The model's scores, when the detector has a model.
+    pub model: Option<Scores>,
+    /// What the detector's kind makes of the two.
+    pub found: SignalSet,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -48,9 +74,85 @@ struct PatternInfo {
 }
 
 impl Detector {
-    /// Compiles the shipped default lexicon with `config`'s overrides and extensions.
+    /// The lexicon alone: the shipped default lexicon with `config`'s overrides and
+    /// extensions.
     pub fn new(config: &LexiconConfig) -> Result<Detector, DetectorError> {
         Detector::compile(Lexicon::shipped()?, config)
+    }
+
+    /// The detector `kind` with the lexicon of `config` and `learned` (`None`: the shipped
+    /// model), which is not loaded for `Lexicon`.
+    pub fn with_kind(
+        config: &LexiconConfig,
+        kind: DetectorKind,
+        learned: Option<Learned>,
+    ) -> Result<Detector, DetectorError> {
+        let mut detector = Detector::new(config)?;
+        detector.kind = kind;
+        if kind != DetectorKind::Lexicon {
+            detector.learned = Some(match learned {
+                Some(l) => l,
+                None => Learned::shipped().map_err(DetectorError::ShippedModel)?,
+            });
+        }
+        Ok(detector)
+    }
+
+    /// Loads the model file `path` (`detector_model`).
+    pub fn load_model(path: &std::path::Path) -> Result<Learned, DetectorError> {
+        let error = |source| DetectorError::Model { path: path.display().to_string(), source };
+        let bytes = std::fs::read(path).map_err(|e| {
+            error(LearnedError::Model(super::learned::model::ModelError::Format(format!(
+                "cannot be read: {e}"
+            ))))
+        })?;
+        let model = super::learned::model::Model::from_bytes(&bytes)
+            .map_err(|e| error(LearnedError::Model(e)))?;
+        Learned::new(model).map_err(error)
+    }
+
+    pub fn kind(&self) -> DetectorKind {
+        self.kind
+    }
+
+    /// The model, when the detector has one.
+    pub fn learned(&self) -> Option<&Learned> {
+        self.learned.as_ref()
+    }
+
+    /// The signals of `text`: the lexicon's, the model's or both, as the kind says.
+    pub fn detect(&self, text: &str) -> SignalSet {
+        match (self.kind, &self.learned) {
+            (DetectorKind::Lexicon, _) | (_, None) => self.detect_lexicon(text),
+            (DetectorKind::Model, Some(l)) => l.score(text).found,
+            (DetectorKind::Ensemble, Some(l)) => l.score(text).ensemble(self.detect_lexicon(text)),
+        }
+    }
+
+    /// Both detectors' findings on `text` (for `handoff signals`).
+    pub fn detect_detail(&self, text: &str) -> Detection {
+        let lexicon = self.detect_lexicon(text);
+        let model = self.learned.as_ref().map(|l| l.score(text));
+        let found = match (self.kind, model) {
+            (DetectorKind::Lexicon, _) | (_, None) => lexicon,
+            (DetectorKind::Model, Some(m)) => m.found,
+            (DetectorKind::Ensemble, Some(m)) => m.ensemble(lexicon),
+        };
+        Detection { lexicon, model, found }
+    }
+
+    /// The lexicon phrases of `signal` found in `text`, in the order they occur.
+    pub fn matched_phrases(&self, text: &str, signal: Signal) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.for_each_match(text, |id| {
+            if let (Some(info), Some(phrase)) = (self.patterns.get(id), self.phrases.get(id)) {
+                if info.signal == signal && !out.contains(&phrase.as_str()) {
+                    out.push(phrase.as_str());
+                }
+            }
+            true
+        });
+        out
     }
 
     /// Compiles `defaults` with `config`'s overrides and extensions.
@@ -84,11 +186,11 @@ impl Detector {
                 .map_err(|e| DetectorError::Automaton(e.to_string()))?;
             Some(built)
         };
-        Ok(Detector { automaton, patterns })
+        Ok(Detector { automaton, patterns, phrases, kind: DetectorKind::Lexicon, learned: None })
     }
 
     /// The signals whose phrases occur in `text`.
-    pub fn detect(&self, text: &str) -> SignalSet {
+    pub fn detect_lexicon(&self, text: &str) -> SignalSet {
         let Some(automaton) = &self.automaton else {
             return SignalSet::EMPTY;
         };
@@ -102,16 +204,51 @@ impl Detector {
             if found.contains(info.signal) {
                 continue;
             }
-            let before = text.get(..m.start()).and_then(|s| s.chars().next_back());
-            let after = text.get(m.end()..).and_then(|s| s.chars().next());
-            let start_ok = !info.word_start || !before.is_some_and(char::is_alphanumeric);
-            let end_ok = !info.word_end || !after.is_some_and(char::is_alphanumeric);
-            if start_ok && end_ok {
+            if on_boundaries(text, m.start(), m.end(), info) {
                 found.insert(info.signal);
             }
         }
         found
     }
+
+    /// Calls `f` with the signal and phrase of every match on word boundaries (the learned
+    /// model's lexicon features).
+    pub(crate) fn for_each_phrase(&self, text: &str, mut f: impl FnMut(Signal, &str)) {
+        self.for_each_match(text, |id| {
+            if let (Some(info), Some(phrase)) = (self.patterns.get(id), self.phrases.get(id)) {
+                f(info.signal, phrase);
+            }
+            true
+        });
+    }
+
+    /// Calls `f` with the pattern id of every match on word boundaries, until it returns
+    /// false.
+    fn for_each_match(&self, text: &str, mut f: impl FnMut(usize) -> bool) {
+        let Some(automaton) = &self.automaton else {
+            return;
+        };
+        let text = normalized(text);
+        let text: &str = &text;
+        for m in automaton.find_overlapping_iter(text) {
+            let id = m.pattern().as_usize();
+            let Some(info) = self.patterns.get(id) else {
+                continue;
+            };
+            if on_boundaries(text, m.start(), m.end(), info) && !f(id) {
+                return;
+            }
+        }
+    }
+}
+
+/// Whether the match `start..end` of `info`'s phrase lies on word boundaries of `text`.
+fn on_boundaries(text: &str, start: usize, end: usize, info: &PatternInfo) -> bool {
+    let before = text.get(..start).and_then(|s| s.chars().next_back());
+    let after = text.get(end..).and_then(|s| s.chars().next());
+    let start_ok = !info.word_start || !before.is_some_and(char::is_alphanumeric);
+    let end_ok = !info.word_end || !after.is_some_and(char::is_alphanumeric);
+    start_ok && end_ok
 }
 
 /// `normalize`, without a copy when the text is ASCII with single spaces only: the automaton
@@ -154,6 +291,59 @@ fn normalize(text: &str) -> String {
             '\u{2019}' | '\u{2018}' | '\u{02bc}' => '\'',
             other => other,
         });
+    }
+    out
+}
+
+/// What `handoff signals` says of one message's text, beside its signals.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DetectionText {
+    /// Per signal found in the text, which detector found it: `pricing:lexicon+model;...`.
+    pub found_by: String,
+    /// Per signal found in the text, the model's probability: `pricing:0.93;...` (empty
+    /// without a model).
+    pub probabilities: String,
+    /// With `explain`: per signal, the lexicon phrases that matched and the three features
+    /// that weighed most in the model, with their contributions to the log-odds.
+    pub explain: String,
+}
+
+/// The `found_by`, `probabilities` and (when asked) `explain` columns for `text`.
+pub fn describe_detection(detector: &Detector, text: &str, explain: bool) -> DetectionText {
+    let d = detector.detect_detail(text);
+    let mut out = DetectionText::default();
+    let join = |acc: &mut String, item: String| {
+        if !acc.is_empty() {
+            acc.push(';');
+        }
+        acc.push_str(&item);
+    };
+    for signal in d.found.iter() {
+        let by_lexicon = d.lexicon.contains(signal) && detector.kind() != DetectorKind::Model;
+        let by_model = d.model.is_some_and(|m| m.found.contains(signal));
+        let by = match (by_lexicon, by_model) {
+            (true, true) => "lexicon+model",
+            (true, false) => "lexicon",
+            _ => "model",
+        };
+        join(&mut out.found_by, format!("{}:{by}", signal.name()));
+        if let Some(m) = d.model {
+            join(&mut out.probabilities, format!("{}:{:.2}", signal.name(), m.probability(signal)));
+        }
+        if explain {
+            let mut parts = Vec::new();
+            if by_lexicon {
+                let phrases = detector.matched_phrases(text, signal);
+                parts.push(format!("lexicon \"{}\"", phrases.join("\", \"")));
+            }
+            if let (true, Some(learned)) = (by_model, detector.learned()) {
+                let top = learned.explain(text, signal, 3);
+                let listed: Vec<String> =
+                    top.iter().map(|(name, w)| format!("{name} {w:+.2}")).collect();
+                parts.push(format!("model {}", listed.join(", ")));
+            }
+            join(&mut out.explain, format!("{}: {}", signal.name(), parts.join("; ")));
+        }
     }
     out
 }

@@ -2,6 +2,7 @@
 //! every prospect message into a compact signal set, once, before any policy runs.
 
 pub mod detect;
+pub mod learned;
 pub mod lexicon;
 pub mod vocabulary;
 
@@ -33,6 +34,37 @@ impl SignalSource {
             SignalSource::Tags => "tags",
             SignalSource::Text => "text",
             SignalSource::Both => "both",
+        }
+    }
+}
+
+/// Which detector reads text (`detector` / `--detector`, docs/signals.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DetectorKind {
+    /// The phrase lexicon alone.
+    Lexicon,
+    /// The learned model alone.
+    Model,
+    /// A signal holds when the lexicon finds it or the model's probability passes its
+    /// threshold.
+    #[default]
+    Ensemble,
+}
+
+impl DetectorKind {
+    pub fn parse(s: &str) -> Option<DetectorKind> {
+        match s {
+            "lexicon" => Some(DetectorKind::Lexicon),
+            "model" => Some(DetectorKind::Model),
+            "ensemble" => Some(DetectorKind::Ensemble),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            DetectorKind::Lexicon => "lexicon",
+            DetectorKind::Model => "model",
+            DetectorKind::Ensemble => "ensemble",
         }
     }
 }

@@ -9,6 +9,7 @@ mod strategies;
 mod accuracy;
 mod bad_input;
 mod crash_safety;
+mod detector_cli;
 mod determinism;
 mod fuzz_ingest;
 mod fuzz_policies;

@@ -230,16 +230,22 @@ fn replay_to_an_unknown_extension_exits_2_and_writes_nothing() {
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "nothing written");
 }
 
-/// `handoff signals --signal-source <source>` on `data`; the rows of its CSV.
+/// `handoff signals --signal-source <source> --detector lexicon` on `data`; the rows of its
+/// CSV. (The learned detector has its own tests, tests/cli/detector_cli.rs.)
 fn signals(data: &Path, source: &str, dir: &Path) -> Vec<Row> {
     let out = dir.join(format!("signals-{source}.csv"));
     subcommand("signals", data, &fixture_policies())
-        .args(["--signal-source", source, "--out"])
+        .args(["--signal-source", source, "--detector", "lexicon", "--out"])
         .arg(&out)
         .assert()
         .success();
     let (header, rows) = read_csv(&out);
-    assert_eq!(header, ["conversation_id", "turn", "signals", "source"]);
+    let mut expected = vec!["conversation_id", "turn", "signals", "source"];
+    if source != "tags" {
+        // Text was read: which detector found each signal, and the model's probabilities.
+        expected.extend(["found_by", "probabilities"]);
+    }
+    assert_eq!(header, expected);
     rows
 }
 
@@ -322,8 +328,9 @@ fn signals_use_the_policies_file_lexicon_override_and_extension() {
     let policies = dir.join("policies.toml");
     std::fs::write(&policies, text).expect("write policies");
     let out = dir.join("signals.csv");
+    // The lexicon alone: in the default ensemble the model may still find pricing.
     subcommand("signals", Path::new(REPLAY_SMALL), &policies)
-        .args(["--signal-source", "text", "--out"])
+        .args(["--signal-source", "text", "--detector", "lexicon", "--out"])
         .arg(&out)
         .assert()
         .success();

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Writes data/detector/negatives.csv (`text,signals,source`): real text nobody on this project
+wrote, labelled with no signal, for the learned detector's training (data/detector/README.md).
+
+- 800 BANKING77 *train* queries (Casanueva et al. 2020, CC BY 4.0), drawn with a fixed seed,
+  leaving out the fee, charge and exchange-rate intents (they ask what something costs, which
+  is `pricing`). BANKING77's test.csv stays for evaluation.
+- 800 PersuasionForGood sentences (Wang et al. 2019, Apache-2.0) from the TRAINING HALF of the
+  dialogues: a dialogue is in it when the first byte of the SHA-256 of its id (`B2`) is even.
+  The other half is kept for evaluation (scripts/detector_real_text.py). Sentences of fewer
+  than 3 words are skipped.
+
+Usage: scripts/detector_negatives.py [SHARED_DATA_DIR]   (default ../shared/data)
+"""
+
+import csv
+import hashlib
+import pathlib
+import random
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SKIP = ("fee", "charge", "exchange")
+
+
+def pfg_training_half(dialogue_id):
+    return hashlib.sha256(dialogue_id.encode()).digest()[0] % 2 == 0
+
+
+def main():
+    shared = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data"
+    rng = random.Random(17)
+    with open(shared / "banking77" / "train.csv", newline="", encoding="utf-8") as f:
+        bank = [r["text"].strip() for r in csv.DictReader(f) if not any(k in r["category"] for k in SKIP)]
+    bank = sorted(set(bank))
+    rng.shuffle(bank)
+    with open(shared / "persuasionforgood" / "full_dialog.csv", newline="", encoding="utf-8") as f:
+        pfg = [
+            " ".join(r["Unit"].split())
+            for r in csv.DictReader(f)
+            if pfg_training_half(r["B2"]) and len(r["Unit"].split()) >= 3
+        ]
+    pfg = sorted(set(pfg))
+    rng.shuffle(pfg)
+    out = ROOT / "data" / "detector" / "negatives.csv"
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["text", "signals", "source"])
+        for t in bank[:800]:
+            w.writerow([t, "", "banking77-train"])
+        for t in pfg[:800]:
+            w.writerow([t, "", "persuasionforgood-train-half"])
+    print(f"{out}: {min(800, len(bank))} BANKING77 + {min(800, len(pfg))} PersuasionForGood")
+
+
+if __name__ == "__main__":
+    main()
