@@ -120,6 +120,9 @@ fn generate(dir: &Path, conversations: u32, seed: u32) {
         &seed.to_string(),
     ]));
     assert_ok(&o);
+    // A database records no export time: without the folder's `export.json` both sources
+    // default `--as-of` to the data's latest timestamp, so their reports can be compared.
+    std::fs::remove_file(dir.join("export.json")).expect("generate writes export.json");
 }
 
 /// Rewrites `dir/<file>` with `edit` applied to its records (header kept).
