@@ -325,56 +325,49 @@ pub fn recommendation_markdown(searches: &[SearchSummary]) -> String {
                 } else {
                     format!("`{}` with {} changed", s.base, r.changed_keys.join(", "))
                 };
-                match s.recommended_routed() {
-                    Some(routed) => {
-                        let _ = writeln!(
-                            out,
-                            "**Run a policy per {}** (search `{}`, {} candidates, {} distinct); \
-                             its single-policy winner is {changed} (`{}`).\n",
-                            routed.by, s.name, s.candidates, s.distinct, r.name
-                        );
+                if let Some(routed) = s.recommended_routed() {
+                    out.push_str(&routed_recommendation(s, routed, &changed, &r.name, &unit));
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "**Run {changed}** (`{}`, search `{}`, {} candidates, {} distinct).\n",
+                        r.name, s.name, s.candidates, s.distinct
+                    );
+                    let _ = writeln!(
+                        out,
+                        "- What searching and deploying the winner would honestly achieve \
+                         (cross-fitted over {} folds): **{}** {unit} (95% interval {} to {}); \
+                         {} versus history ({} to {}), {} versus `{}` ({} to {}).",
+                        h.folds,
+                        fixed_or_na(h.net_objective_per_100.estimate, 2),
+                        fixed_or_na(h.net_objective_per_100.low, 2),
+                        fixed_or_na(h.net_objective_per_100.high, 2),
+                        fixed_or_na(h.versus_historical.estimate, 2),
+                        fixed_or_na(h.versus_historical.low, 2),
+                        fixed_or_na(h.versus_historical.high, 2),
+                        fixed_or_na(h.versus_base.estimate, 2),
+                        s.base,
+                        fixed_or_na(h.versus_base.low, 2),
+                        fixed_or_na(h.versus_base.high, 2),
+                    );
+                    let _ = writeln!(
+                        out,
+                        "- The search chose the same policy in {} of {} folds.",
+                        h.stable_folds, h.folds
+                    );
+                    let _ = writeln!(
+                        out,
+                        "- Estimated on the same data that chose it (optimistic): {} {unit} \
+                         ({} to {}); history achieved {:.2}.",
+                        fixed_or_na(r.in_sample_net_objective_per_100.estimate, 2),
+                        fixed_or_na(r.in_sample_net_objective_per_100.low, 2),
+                        fixed_or_na(r.in_sample_net_objective_per_100.high, 2),
+                        s.historical_net_objective_per_100,
+                    );
+                    // Routing that does not pay says so.
+                    for routed in &s.routed {
+                        out.push_str(&routed_markdown(s, routed));
                     }
-                    None => {
-                        let _ = writeln!(
-                            out,
-                            "**Run {changed}** (`{}`, search `{}`, {} candidates, {} distinct).\n",
-                            r.name, s.name, s.candidates, s.distinct
-                        );
-                    }
-                }
-                let _ = writeln!(
-                    out,
-                    "- What searching and deploying the winner would honestly achieve \
-                     (cross-fitted over {} folds): **{}** {unit} (95% interval {} to {}); \
-                     {} versus history ({} to {}), {} versus `{}` ({} to {}).",
-                    h.folds,
-                    fixed_or_na(h.net_objective_per_100.estimate, 2),
-                    fixed_or_na(h.net_objective_per_100.low, 2),
-                    fixed_or_na(h.net_objective_per_100.high, 2),
-                    fixed_or_na(h.versus_historical.estimate, 2),
-                    fixed_or_na(h.versus_historical.low, 2),
-                    fixed_or_na(h.versus_historical.high, 2),
-                    fixed_or_na(h.versus_base.estimate, 2),
-                    s.base,
-                    fixed_or_na(h.versus_base.low, 2),
-                    fixed_or_na(h.versus_base.high, 2),
-                );
-                let _ = writeln!(
-                    out,
-                    "- The search chose the same policy in {} of {} folds.",
-                    h.stable_folds, h.folds
-                );
-                let _ = writeln!(
-                    out,
-                    "- Estimated on the same data that chose it (optimistic): {} {unit} \
-                     ({} to {}); history achieved {:.2}.",
-                    fixed_or_na(r.in_sample_net_objective_per_100.estimate, 2),
-                    fixed_or_na(r.in_sample_net_objective_per_100.low, 2),
-                    fixed_or_na(r.in_sample_net_objective_per_100.high, 2),
-                    s.historical_net_objective_per_100,
-                );
-                for routed in &s.routed {
-                    out.push_str(&routed_markdown(s, routed));
                 }
                 let _ = writeln!(
                     out,
@@ -396,6 +389,77 @@ pub fn recommendation_markdown(searches: &[SearchSummary]) -> String {
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
     out.push('\n');
+    out
+}
+
+/// The Recommendation of a search whose routed policy is recommended: the routes, the routed
+/// policy's honest value against history and the single policy, the single policy it beats,
+/// the folds' stability per slice, and the optimistic in-sample figure.
+fn routed_recommendation(
+    s: &SearchSummary,
+    r: &RoutedSummary,
+    single: &str,
+    single_name: &str,
+    unit: &str,
+) -> String {
+    let mut out = String::new();
+    let routes: Vec<String> = r
+        .slices
+        .iter()
+        .map(|slice| {
+            let how = if slice.own_winner { "" } else { " (as `*`)" };
+            format!("{} → `{}`{how}", slice.value, slice.routed_to)
+        })
+        .collect();
+    let h = &r.honest;
+    let _ = writeln!(
+        out,
+        "**Run a policy per {}**: {} (search `{}`, {} candidates, {} distinct).\n",
+        r.by,
+        routes.join(", "),
+        s.name,
+        s.candidates,
+        s.distinct
+    );
+    let _ = writeln!(
+        out,
+        "- What choosing a winner per {} and deploying them would honestly achieve \
+         (cross-fitted over {} folds): **{}** {unit} (95% interval {}); {} versus history ({}), \
+         {} versus the single policy ({}).",
+        r.by,
+        h.folds,
+        fixed_or_na(h.net_objective_per_100.estimate, 2),
+        interval_or_na(&h.net_objective_per_100, 2),
+        fixed_or_na(h.versus_historical.estimate, 2),
+        interval_or_na(&h.versus_historical, 2),
+        fixed_or_na(h.versus_single.estimate, 2),
+        interval_or_na(&h.versus_single, 2),
+    );
+    if let Some(single_value) = &s.honest {
+        let _ = writeln!(
+            out,
+            "- The single policy it beats: {single} (`{single_name}`), honestly {} {unit} ({}).",
+            fixed_or_na(single_value.net_objective_per_100.estimate, 2),
+            interval_or_na(&single_value.net_objective_per_100, 2),
+        );
+    }
+    let stability: Vec<String> = r
+        .slices
+        .iter()
+        .filter(|slice| slice.own_winner)
+        .map(|slice| format!("{} {} of {}", slice.value, slice.stable_folds, h.folds))
+        .collect();
+    let _ =
+        writeln!(out, "- Each {}'s winner was chosen again in: {}.", r.by, stability.join(", "));
+    let e = r.in_sample_net_objective_per_100;
+    let _ = writeln!(
+        out,
+        "- Estimated on the same data that chose it (optimistic): {} {unit} ({}); history \
+         achieved {:.2}.",
+        fixed_or_na(e.estimate, 2),
+        interval_or_na(&e, 2),
+        s.historical_net_objective_per_100,
+    );
     out
 }
 
