@@ -141,8 +141,9 @@ pub struct PolicyArgs {
     /// Where signals come from; overrides the policies file's `signal_source`.
     #[arg(long, env = "HANDOFF_SIGNAL_SOURCE", value_enum)]
     pub signal_source: Option<SignalSource>,
-    /// Which detector reads message text (default `ensemble`: the lexicon or the learned
-    /// model); overrides the policies file's `detector`.
+    /// Which detector reads message text (default `ensemble`: the learned model, with the
+    /// lexicon's matches it finds plausible and your own phrases as written); overrides the
+    /// policies file's `detector`.
     #[arg(long, env = "HANDOFF_DETECTOR", value_enum)]
     pub detector: Option<DetectorKind>,
 }

@@ -113,7 +113,8 @@ pub(crate) fn recommended_context(
 ) -> anyhow::Result<RecommendedContext> {
     let text = std::fs::read_to_string(policies_file)
         .with_context(|| format!("{}: cannot be read", policies_file.display()))?;
-    let mut context = RecommendedContext::carry(&text, policies.to_vec())
+    let model = crate::policy::file::load_policies(policies_file)?.detector_model;
+    let mut context = RecommendedContext::carry(&text, policies.to_vec(), model.as_deref())
         .with_context(|| policies_file.display().to_string())?;
     // A database URL's password must not reach the file.
     let data = crate::pg::redact(&data.display().to_string());

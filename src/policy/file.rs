@@ -1,6 +1,6 @@
-//! The policies file (TOML): `signal_source`, `detector`, `detector_model`, `[[policy]]` (plain or routed), `[[sweep]]`,
-//! `[lexicon]`, `[lexicon.extend]`, `[quality]`. Every error names the file, the line and the
-//! key.
+//! The policies file (TOML): `signal_source`, `detector`, `detector_model`, `[[policy]]`
+//! (plain or routed), `[[sweep]]`, `[lexicon]`, `[lexicon.extend]`, `[quality]`. Every error
+//! names the file, the line and the key.
 //!
 //! The file is parsed into toml's spanned document tree (`DeTable`) rather than through serde
 //! so that every unknown key, wrong type and out-of-range value can be reported at its line.

@@ -27,8 +27,8 @@ pub struct RecommendedContext {
     /// The run's as-of (the date of the data).
     pub as_of: String,
     /// The input file's `signal_source`, `detector` and `detector_model` lines, TOML (empty
-    /// when not given). A relative `detector_model` is copied as written: it then names a
-    /// file beside `recommended.toml`.
+    /// when not given). `detector_model` is written as an absolute path, so that it names the
+    /// same file wherever `recommended.toml` is read from.
     pub signal_source: String,
     /// The input file's `[lexicon]`, `[lexicon.extend]` and `[quality]` tables, TOML.
     pub tables: String,
@@ -38,14 +38,24 @@ pub struct RecommendedContext {
 
 impl RecommendedContext {
     /// The parts of the policies file `text` that `recommended.toml` repeats.
-    pub fn carry(text: &str, bases: Vec<Policy>) -> anyhow::Result<RecommendedContext> {
+    /// `detector_model` is the file's model path as resolved when it was read.
+    pub fn carry(
+        text: &str,
+        bases: Vec<Policy>,
+        detector_model: Option<&std::path::Path>,
+    ) -> anyhow::Result<RecommendedContext> {
         let table: toml::Table = toml::from_str(text).context("re-reading the policies file")?;
         // The keys that decide the signals, in this order, when the file has them.
         let mut signal_source = String::new();
-        for key in ["signal_source", "detector", "detector_model"] {
+        for key in ["signal_source", "detector"] {
             if let Some(v) = table.get(key) {
                 signal_source.push_str(&format!("{key} = {v}\n"));
             }
+        }
+        if let Some(model) = detector_model {
+            let absolute = std::path::absolute(model).unwrap_or_else(|_| model.to_path_buf());
+            let value = toml::Value::String(absolute.display().to_string());
+            signal_source.push_str(&format!("detector_model = {value}\n"));
         }
         let mut carried = toml::Table::new();
         for key in ["lexicon", "quality"] {

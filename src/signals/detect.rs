@@ -8,8 +8,10 @@
 //! alphanumeric (where the phrase itself starts or ends with one).
 //!
 //! Beside the lexicon, a `Detector` may hold the learned model (learned/): with
-//! `DetectorKind::Model` only the model's signals count, with `Ensemble` (the default of every
-//! command) a signal holds when either finds it.
+//! `DetectorKind::Model` only the model's signals count; with `Ensemble` (the default of every
+//! command) the model's signals and the lexicon matches the model finds plausible (a gate per
+//! signal), while a phrase the user added counts as written and a signal whose phrases the
+//! user replaced is the lexicon's alone (`Detector::detect_detail`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -54,6 +56,9 @@ pub struct Detector {
     kind: DetectorKind,
     /// Present unless `kind` is `Lexicon`.
     learned: Option<Learned>,
+    /// The signals whose phrases `[lexicon]` replaces: the ensemble takes the lexicon alone
+    /// for them (the model learned from the shipped phrases).
+    replaced: SignalSet,
 }
 
 /// What each detector found in one message.
@@ -71,6 +76,8 @@ struct PatternInfo {
     signal: Signal,
     word_start: bool,
     word_end: bool,
+    /// Written by the user (`[lexicon]` or `[lexicon.extend]`), not a shipped phrase.
+    user: bool,
 }
 
 impl Detector {
@@ -122,21 +129,26 @@ impl Detector {
 
     /// The signals of `text`: the lexicon's, the model's or both, as the kind says.
     pub fn detect(&self, text: &str) -> SignalSet {
-        match (self.kind, &self.learned) {
-            (DetectorKind::Lexicon, _) | (_, None) => self.detect_lexicon(text),
-            (DetectorKind::Model, Some(l)) => l.score(text).found,
-            (DetectorKind::Ensemble, Some(l)) => l.score(text).ensemble(self.detect_lexicon(text)),
-        }
+        self.detect_detail(text).found
     }
 
     /// Both detectors' findings on `text` (for `handoff signals`).
+    ///
+    /// The ensemble takes the model's signals and the lexicon matches the model finds
+    /// plausible (its gate); but the user's own lexicon keeps working as written: a match of a
+    /// phrase the user added counts whatever the model says, and for a signal whose phrases
+    /// `[lexicon]` replaces, the lexicon alone decides.
     pub fn detect_detail(&self, text: &str) -> Detection {
-        let lexicon = self.detect_lexicon(text);
+        let (lexicon, user) = self.detect_lexicon_split(text);
         let model = self.learned.as_ref().map(|l| l.score(text));
         let found = match (self.kind, model) {
             (DetectorKind::Lexicon, _) | (_, None) => lexicon,
             (DetectorKind::Model, Some(m)) => m.found,
-            (DetectorKind::Ensemble, Some(m)) => m.ensemble(lexicon),
+            (DetectorKind::Ensemble, Some(m)) => {
+                let gated = m.ensemble(lexicon);
+                let kept = SignalSet(gated.0 & !self.replaced.0);
+                kept.union(SignalSet(lexicon.0 & self.replaced.0)).union(user)
+            }
         };
         Detection { lexicon, model, found }
     }
@@ -159,8 +171,16 @@ impl Detector {
     pub fn compile(defaults: &Lexicon, config: &LexiconConfig) -> Result<Detector, DetectorError> {
         let mut phrases = Vec::new();
         let mut patterns = Vec::new();
+        let mut replaced = SignalSet::EMPTY;
         for signal in Signal::ALL {
-            for phrase in config.phrases(defaults, signal) {
+            // The first `shipped` phrases are the defaults; the rest are the user's.
+            let shipped = if config.overrides.contains_key(&signal) {
+                replaced.insert(signal);
+                0
+            } else {
+                defaults.phrases(signal).len()
+            };
+            for (k, phrase) in config.phrases(defaults, signal).into_iter().enumerate() {
                 let phrase = normalize(&phrase);
                 let (Some(first), Some(last)) = (phrase.chars().next(), phrase.chars().last())
                 else {
@@ -170,6 +190,7 @@ impl Detector {
                     signal,
                     word_start: first.is_alphanumeric(),
                     word_end: last.is_alphanumeric(),
+                    user: k >= shipped,
                 });
                 phrases.push(phrase);
             }
@@ -186,29 +207,43 @@ impl Detector {
                 .map_err(|e| DetectorError::Automaton(e.to_string()))?;
             Some(built)
         };
-        Ok(Detector { automaton, patterns, phrases, kind: DetectorKind::Lexicon, learned: None })
+        Ok(Detector {
+            automaton,
+            patterns,
+            phrases,
+            kind: DetectorKind::Lexicon,
+            learned: None,
+            replaced,
+        })
     }
 
     /// The signals whose phrases occur in `text`.
     pub fn detect_lexicon(&self, text: &str) -> SignalSet {
+        self.detect_lexicon_split(text).0
+    }
+
+    /// The signals whose phrases occur in `text`, and those among them that a phrase of the
+    /// user's (`[lexicon]`, `[lexicon.extend]`) found.
+    fn detect_lexicon_split(&self, text: &str) -> (SignalSet, SignalSet) {
         let Some(automaton) = &self.automaton else {
-            return SignalSet::EMPTY;
+            return (SignalSet::EMPTY, SignalSet::EMPTY);
         };
         let text = normalized(text);
         let text: &str = &text;
-        let mut found = SignalSet::EMPTY;
+        let (mut found, mut user) = (SignalSet::EMPTY, SignalSet::EMPTY);
         for m in automaton.find_overlapping_iter(text) {
             let Some(info) = self.patterns.get(m.pattern().as_usize()) else {
                 continue;
             };
-            if found.contains(info.signal) {
-                continue;
-            }
-            if on_boundaries(text, m.start(), m.end(), info) {
+            let needed = !found.contains(info.signal) || (info.user && !user.contains(info.signal));
+            if needed && on_boundaries(text, m.start(), m.end(), info) {
                 found.insert(info.signal);
+                if info.user {
+                    user.insert(info.signal);
+                }
             }
         }
-        found
+        (found, user)
     }
 
     /// Calls `f` with the signal and phrase of every match on word boundaries (the learned

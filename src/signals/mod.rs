@@ -45,8 +45,8 @@ pub enum DetectorKind {
     Lexicon,
     /// The learned model alone.
     Model,
-    /// A signal holds when the lexicon finds it or the model's probability passes its
-    /// threshold.
+    /// The model's signals, and the lexicon's matches the model finds plausible (its
+    /// per-signal gate); the user's own `[lexicon]` phrases count as written.
     #[default]
     Ensemble,
 }

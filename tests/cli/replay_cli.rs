@@ -341,4 +341,19 @@ fn signals_use_the_policies_file_lexicon_override_and_extension() {
     // The extension adds to the defaults.
     assert_eq!(cell(&rows, "c6", "3", "signals"), "objection:other");
     assert_eq!(cell(&rows, "c3", "3", "signals"), "objection:timing", "defaults still apply");
+
+    // The default ensemble keeps the user's lexicon as written: a replaced signal is the
+    // lexicon's alone, and an added phrase counts whatever the model says.
+    subcommand("signals", Path::new(REPLAY_SMALL), &policies)
+        .args(["--signal-source", "text", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let (_, rows) = read_csv(&out);
+    let has = |conv: &str, turn: &str, signal: &str| {
+        cell(&rows, conv, turn, "signals").split(';').any(|s| s == signal)
+    };
+    assert!(!has("c1", "3", "pricing"), "replaced pricing phrases do not come back");
+    assert!(!has("c5", "1", "pricing"));
+    assert!(has("c6", "3", "objection:other"), "the added phrase counts");
 }

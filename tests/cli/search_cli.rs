@@ -251,3 +251,23 @@ fn optimize_by_a_column_gives_each_slice_a_winner_and_says_whether_routing_pays(
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("segment"), "{}", stderr(&o));
 }
+
+/// A relative `detector_model` names a file beside the policies file; `recommended.toml`,
+/// written elsewhere, names the same file, so it reads back from its own folder.
+#[test]
+fn recommended_toml_keeps_a_relative_detector_model_readable() {
+    let w = Workdir::new();
+    let (data, _) = setup(&w);
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/detector/model.bin");
+    fs::create_dir_all(w.join("conf")).unwrap();
+    fs::copy(&model, w.join("conf/m.bin")).unwrap();
+    let text = format!("detector_model = \"m.bin\"\n{SEARCH_POLICIES}");
+    let policies = w.write("conf/policies.toml", text.as_bytes());
+    let out = w.join("reports");
+    assert_ok(&report(&data, &policies, &out));
+    let recommended = out.join("all").join("recommended.toml");
+    let written = fs::read_to_string(&recommended).unwrap();
+    let line = written.lines().find(|l| l.starts_with("detector_model = ")).expect("carried");
+    assert!(line.contains("conf/m.bin") && line.contains(&*w.path().to_string_lossy()), "{line}");
+    assert_ok(&report(&data, &recommended, &w.join("again")));
+}
