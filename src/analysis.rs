@@ -409,8 +409,8 @@ fn cut_plans(
     (plans, unit_slices)
 }
 
-/// Per cut, which slices a routed search gives a winner of their own: a value (not `(none)`
-/// or `(other)`, which take `"*"`) with at least `min_slice` window conversations.
+/// Per cut, which slices a routed search gives a winner of their own: a value (not `(none)`,
+/// `(other)` or `*`, which take `"*"`) with at least `min_slice` window conversations.
 fn routable_slices(plans: &[CutPlan], min_slice: u64) -> Vec<Vec<bool>> {
     plans
         .iter()
@@ -419,7 +419,11 @@ fn routable_slices(plans: &[CutPlan], min_slice: u64) -> Vec<Vec<bool>> {
                 .iter()
                 .zip(&p.sizes)
                 .map(|(name, &size)| {
-                    size >= min_slice && name != slicing::NONE && name != slicing::OTHER
+                    // `*` is the routed policy's fallback key: a value spelt so takes it.
+                    size >= min_slice
+                        && name != slicing::NONE
+                        && name != slicing::OTHER
+                        && name != crate::policy::routed::FALLBACK
                 })
                 .collect()
         })

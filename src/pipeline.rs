@@ -116,11 +116,12 @@ fn prepare_with(
         (true, _) | (false, false) => MessageText::Keep,
         (false, true) => MessageText::Compact,
     };
+    // A bad `detector_model` fails before the data is read, as a bad policies file does.
+    let detector = build_detector(&policies, policy.detector, text_unused)?;
     let mut dataset = load_from(tables.as_ref(), data, text)?;
     // A routed policy's column is known only once the data is read (policies.md).
     crate::policy::routed::check_route_columns(&dataset, &policies.routed)?;
     crate::stage!("stage: data loaded", conversations = dataset.conversations.len(), ?text);
-    let detector = build_detector(&policies, policy.detector, text_unused)?;
     let (signals, timelines) = if keep_text {
         let signals = detect_dataset(&dataset, source, &detector);
         crate::stage!("stage: signals detected");

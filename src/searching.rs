@@ -304,7 +304,7 @@ fn routed_summary(
         format!(
             "The data does not support a policy per {}: routing by it changes the honest value \
              by {difference} net per 100 conversations (95% interval {interval}), not beyond \
-             the uncertainty; the single policy is recommended.",
+             the uncertainty, so it is not recommended.",
             r.by
         )
     };

@@ -14,7 +14,21 @@ pub fn train(args: &DetectorTrainArgs) -> anyhow::Result<()> {
     let mut rows = if args.no_shipped { Vec::new() } else { shipped_rows()? };
     if let Some(path) = &args.labels {
         let theirs = read_labels(path).map_err(|e| crate::error::UsageError(e.to_string()))?;
+        if theirs.is_empty() {
+            // Training on nothing would write a model that finds every signal everywhere.
+            return Err(crate::error::UsageError(format!(
+                "{}: no labelled message (the file has a header but no rows)",
+                path.display()
+            ))
+            .into());
+        }
         rows.extend(theirs);
+    }
+    if rows.is_empty() {
+        return Err(crate::error::UsageError(
+            "nothing to train on: --no-shipped needs --labels FILE.csv".into(),
+        )
+        .into());
     }
     let featurizer = Featurizer::shipped()?;
     let trained = fit(&rows, &featurizer, &TrainOptions::default());

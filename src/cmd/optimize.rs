@@ -155,15 +155,17 @@ fn table(searches: &[SearchSummary], top: usize) -> String {
                         let e = slice.in_sample_net_objective_per_100;
                         let _ = writeln!(
                             out,
-                            "    {:<20} {:>7} conversations -> {}{} ({} net per 100 there, \
-                             optimistic; chosen in {} of {} folds)",
+                            "    {:<20} {:>7} conversations -> {} ({} net per 100 there, \
+                             optimistic; {})",
                             slice.value,
                             slice.conversations,
                             slice.routed_to,
-                            if slice.own_winner { "" } else { " (as *)" },
                             fixed_or_na(e.estimate, 2),
-                            slice.stable_folds,
-                            h.folds
+                            if slice.own_winner {
+                                format!("chosen in {} of {} folds", slice.stable_folds, h.folds)
+                            } else {
+                                "as *: no winner of its own".to_string()
+                            }
                         );
                     }
                     let v = routed.honest.net_objective_per_100;

@@ -225,17 +225,14 @@ pub fn recommended_toml(searches: &[SearchSummary], context: &RecommendedContext
                     let suffix =
                         if value == FALLBACK { "default".to_string() } else { name_part(value) };
                     let target = unique(&mut taken, &format!("{name}-{suffix}"));
-                    let key = serde_json::to_string(value).unwrap_or_else(|_| "\"*\"".into());
+                    // A TOML quoted key: the string's own TOML form (every escape it needs).
+                    let key = toml::Value::String(value.clone()).to_string();
                     route.push(format!("{key} = \"{target}\""));
                     plain.push((target, p));
                 }
                 let _ = writeln!(out, "[[policy]]");
                 let _ = writeln!(out, "name = \"{name}\"");
-                let _ = writeln!(
-                    out,
-                    "route_by = {}",
-                    serde_json::to_string(&routed.by).unwrap_or_default()
-                );
+                let _ = writeln!(out, "route_by = {}", toml::Value::String(routed.by.clone()));
                 let _ = writeln!(out, "[policy.route]");
                 for line in route {
                     let _ = writeln!(out, "{line}");
@@ -470,6 +467,10 @@ fn routed_recommendation(
         interval_or_na(&e, 2),
         s.historical_net_objective_per_100,
     );
+    // The other columns' routed policies, with their verdicts.
+    for other in s.routed.iter().filter(|o| o.by != r.by) {
+        out.push_str(&routed_markdown(s, other));
+    }
     out
 }
 

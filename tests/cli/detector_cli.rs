@@ -54,6 +54,16 @@ fn a_bad_labels_file_names_file_row_and_column() {
         .arg(w.join("m.bin")));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing required column signals"), "{}", stderr(&o));
+    // A header and no row: refused, not a model that finds every signal everywhere.
+    let empty = w.write("empty.csv", b"text,signals\n");
+    let o = run(handoff()
+        .args(["detector", "train", "--no-shipped", "--labels"])
+        .arg(&empty)
+        .arg("--out")
+        .arg(w.join("m.bin")));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("empty.csv: no labelled message"), "{}", stderr(&o));
+    assert!(!w.join("m.bin").exists());
 }
 
 #[test]
