@@ -410,23 +410,12 @@ fn routed_recommendation(
     unit: &str,
 ) -> String {
     let mut out = String::new();
-    let routes: Vec<String> = r
-        .slices
-        .iter()
-        .map(|slice| {
-            let how = if slice.own_winner { "" } else { " (as `*`)" };
-            format!("{} → `{}`{how}", slice.value, slice.routed_to)
-        })
-        .collect();
+    let routes = routes_text(r);
     let h = &r.honest;
     let _ = writeln!(
         out,
         "**Run a policy per {}**: {} (search `{}`, {} candidates, {} distinct).\n",
-        r.by,
-        routes.join(", "),
-        s.name,
-        s.candidates,
-        s.distinct
+        r.by, routes, s.name, s.candidates, s.distinct
     );
     let _ = writeln!(
         out,
@@ -474,9 +463,8 @@ fn routed_recommendation(
     out
 }
 
-/// The bullets of one routed search: each slice's winner and the routed policy's honest
-/// value against the single policy's.
-pub fn routed_markdown(s: &SearchSummary, r: &RoutedSummary) -> String {
+/// "smb → `#3`, enterprise → `#0` (as `*`)": where each slice is routed.
+fn routes_text(r: &RoutedSummary) -> String {
     let routes: Vec<String> = r
         .slices
         .iter()
@@ -485,12 +473,19 @@ pub fn routed_markdown(s: &SearchSummary, r: &RoutedSummary) -> String {
             format!("{} → `{}`{how}", slice.value, slice.routed_to)
         })
         .collect();
+    routes.join(", ")
+}
+
+/// The bullets of one routed search: each slice's winner and the routed policy's honest
+/// value against the single policy's.
+pub fn routed_markdown(s: &SearchSummary, r: &RoutedSummary) -> String {
+    let routes = routes_text(r);
     let h = &r.honest;
     format!(
         "- A policy per {}: {}. Honest value {} net {} per 100 conversations ({}), {} versus \
          the single policy ({}). {}\n",
         r.by,
-        routes.join(", "),
+        routes,
         fixed_or_na(h.net_objective_per_100.estimate, 2),
         s.objective,
         interval_or_na(&h.net_objective_per_100, 2),
