@@ -415,14 +415,18 @@ fn routable_slices(plans: &[CutPlan], min_slice: u64) -> Vec<Vec<bool>> {
     plans
         .iter()
         .map(|p| {
+            // The pooled `(other)` slice is the last one when values were pooled (a literal
+            // value spelt `(other)` stays a value of its own, as in `slicing::plan`).
+            let pooled = (!p.pooled.is_empty()).then(|| p.names.len() - 1);
             p.names
                 .iter()
                 .zip(&p.sizes)
-                .map(|(name, &size)| {
+                .enumerate()
+                .map(|(k, (name, &size))| {
                     // `*` is the routed policy's fallback key: a value spelt so takes it.
                     size >= min_slice
+                        && Some(k) != pooled
                         && name != slicing::NONE
-                        && name != slicing::OTHER
                         && name != crate::policy::routed::FALLBACK
                 })
                 .collect()
@@ -1023,5 +1027,30 @@ fn objective_figure(rate: Rate, e: &Estimate) -> String {
     match (e.low, e.high) {
         (Some(l), Some(h)) => format!("{v}{unit}, {:.1} to {:.1}", scale * l, scale * h),
         _ => format!("{v}{unit}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_routed_search_gives_own_winners_only_to_real_values_of_enough_conversations() {
+        // A literal value spelt `(other)` stays a value; the pooled `(other)` (last, as values
+        // were pooled), `(none)`, `*` and a slice under --min-slice take the fallback.
+        let plan = CutPlan {
+            by: "region".into(),
+            names: ["emea", "(other)", "*", "tiny", "(none)", "(other)"].map(String::from).into(),
+            sizes: vec![500, 400, 300, 100, 300, 600],
+            slice_of: Vec::new(),
+            pooled: vec![("x".into(), 600)],
+        };
+        assert_eq!(
+            routable_slices(std::slice::from_ref(&plan), 200),
+            [vec![true, true, false, false, false, false]]
+        );
+        // Without pooling, nothing is taken for the pooled slice.
+        let unpooled = CutPlan { pooled: Vec::new(), ..plan };
+        assert!(routable_slices(&[unpooled], 200)[0][5]);
     }
 }

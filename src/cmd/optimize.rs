@@ -63,6 +63,7 @@ pub fn run(args: &OptimizeArgs) -> anyhow::Result<()> {
         &window.label,
         &crate::time::date_or_rfc3339_seconds(as_of),
         &prepared.policies.policies,
+        prepared.policies.detector_model.as_deref(),
     )?;
     let toml = recommended_toml(&searches, &context);
     let json = search_json(&searches)?;

@@ -51,6 +51,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     };
     let analysis = analyse(&prepared.inputs(), &window, &members, &settings);
     let policies = prepared.policies.policies.clone();
+    let detector_model = prepared.policies.detector_model.clone();
     for warning in &analysis.summary.warnings {
         tracing::warn!("{warning}");
     }
@@ -77,6 +78,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
             &s.window.label,
             &s.settings.as_of,
             &policies,
+            detector_model.as_deref(),
         )?
     };
     let data = ReportData {
@@ -110,11 +112,11 @@ pub(crate) fn recommended_context(
     summary_window: &str,
     as_of: &str,
     policies: &[crate::policy::Policy],
+    detector_model: Option<&std::path::Path>,
 ) -> anyhow::Result<RecommendedContext> {
     let text = std::fs::read_to_string(policies_file)
         .with_context(|| format!("{}: cannot be read", policies_file.display()))?;
-    let model = crate::policy::file::load_policies(policies_file)?.detector_model;
-    let mut context = RecommendedContext::carry(&text, policies.to_vec(), model.as_deref())
+    let mut context = RecommendedContext::carry(&text, policies.to_vec(), detector_model)
         .with_context(|| policies_file.display().to_string())?;
     // A database URL's password must not reach the file.
     let data = crate::pg::redact(&data.display().to_string());

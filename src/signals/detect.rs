@@ -129,7 +129,11 @@ impl Detector {
 
     /// The signals of `text`: the lexicon's, the model's or both, as the kind says.
     pub fn detect(&self, text: &str) -> SignalSet {
-        self.detect_detail(text).found
+        match (self.kind, &self.learned) {
+            // The model alone needs no lexicon pass.
+            (DetectorKind::Model, Some(l)) => l.score(text).found,
+            _ => self.detect_detail(text).found,
+        }
     }
 
     /// Both detectors' findings on `text` (for `handoff signals`).
