@@ -197,16 +197,29 @@ impl HazardModel {
                 (rows, targets)
             })
             .collect();
-        let mut rows = SparseRows::new(width);
-        let mut targets = Vec::with_capacity(row_count);
-        for (block_rows, block_targets) in blocks {
-            rows.append(block_rows);
-            targets.extend(block_targets);
-        }
-        let (_, sd) = rows.moments();
+        // The columns' spreads from the blocks' sums (added in block order), the constant
+        // columns dropped in each block, then the blocks joined into one design.
+        let (sum, sq) = blocks
+            .par_iter()
+            .map(|(rows, _)| rows.column_sums())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold((vec![0.0; width], vec![0.0; width]), |(mut s, mut q), (bs, bq)| {
+                s.iter_mut().zip(&bs).for_each(|(a, b)| *a += b);
+                q.iter_mut().zip(&bq).for_each(|(a, b)| *a += b);
+                (s, q)
+            });
+        let (_, sd) = logistic::moments_of(&sum, &sq, row_count);
         // The same threshold as `Standardizer`: a column that does not vary is left out.
         let live: Vec<bool> = sd.iter().enumerate().map(|(j, s)| j == 0 || *s > 1e-12).collect();
-        rows.retain_columns(&live);
+        let mut targets = Vec::with_capacity(row_count);
+        let mut parts = Vec::with_capacity(blocks.len());
+        for (block_rows, block_targets) in blocks {
+            parts.push(block_rows);
+            targets.extend(block_targets);
+        }
+        parts.par_iter_mut().for_each(|rows| rows.retain_columns(&live));
+        let rows = SparseRows::concat(width, parts);
         let penalties: Vec<f64> = (0..width)
             .map(|j| match (j, live[j]) {
                 (0, _) => 0.0,

@@ -71,22 +71,53 @@ const POISSON_CDF: [u64; 10] = {
 /// The Poisson(1) weight of the conversation with `key` in replicate `replicate` of a run
 /// seeded `seed`.
 pub fn poisson_weight(key: u64, seed: u64, replicate: u32) -> u8 {
-    let u = mix(key ^ mix(seed ^ (u64::from(replicate) << 32 | 0x5851_f42d)));
+    weight_with_salt(key, replicate_salt(seed, replicate))
+}
+
+/// The part of a weight's hash that depends on the run and the replicate only: computed once
+/// per replicate, not once per conversation and replicate.
+fn replicate_salt(seed: u64, replicate: u32) -> u64 {
+    mix(seed ^ (u64::from(replicate) << 32 | 0x5851_f42d))
+}
+
+fn weight_with_salt(key: u64, salt: u64) -> u8 {
+    let u = mix(key ^ salt);
     POISSON_CDF.iter().position(|&bound| u < bound).unwrap_or(POISSON_CDF.len()) as u8
 }
 
 /// The weights of `keys` in replicates `0..replicates`, conversation-major.
 pub fn weights_of(keys: &[u64], seed: u64, replicates: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(keys.len() * replicates);
-    for &key in keys {
-        out.extend((0..replicates).map(|r| poisson_weight(key, seed, r as u32)));
-    }
+    let mut out = vec![0; keys.len() * replicates];
+    fill_weights(keys, &salts(seed, replicates), &mut out);
     out
 }
 
-/// `weights_of` in parallel, by blocks.
+fn salts(seed: u64, replicates: usize) -> Vec<u64> {
+    (0..replicates).map(|r| replicate_salt(seed, r as u32)).collect()
+}
+
+/// Writes the weights of `keys` (conversation-major) into `out`, `keys.len() x salts.len()`.
+fn fill_weights(keys: &[u64], salts: &[u64], out: &mut [u8]) {
+    if salts.is_empty() {
+        return;
+    }
+    for (&key, row) in keys.iter().zip(out.chunks_exact_mut(salts.len())) {
+        for (w, &salt) in row.iter_mut().zip(salts) {
+            *w = weight_with_salt(key, salt);
+        }
+    }
+}
+
+/// `weights_of` in parallel, by blocks written in place.
 pub fn all_weights(keys: &[u64], seed: u64, replicates: usize) -> Vec<u8> {
-    keys.par_chunks(BLOCK).flat_map_iter(|chunk| weights_of(chunk, seed, replicates)).collect()
+    let mut out = vec![0; keys.len() * replicates];
+    if replicates > 0 {
+        let salts = salts(seed, replicates);
+        out.par_chunks_mut(BLOCK * replicates)
+            .zip(keys.par_chunks(BLOCK))
+            .for_each(|(block, keys)| fill_weights(keys, &salts, block));
+    }
+    out
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);

@@ -23,7 +23,8 @@ use polars::prelude::*;
 use super::rows::{map_header, Cell, ExtraColumns, FileStats, RawRow, Slot, TableSpec};
 use crate::error::DataError;
 
-/// Rows converted at a time: bounds memory on large files.
+/// Rows converted at a time (whole row groups, see `slice_bounds`): bounds memory on large
+/// files.
 const SLICE_ROWS: usize = 1 << 18;
 
 /// Reads one Parquet file, handing every row to `sink`.
@@ -51,6 +52,7 @@ pub fn read_parquet(
         .collect();
 
     let total = metadata.num_rows;
+    let slices = slice_bounds(metadata.row_groups.iter().map(|g| g.num_rows()), total);
     let names: Vec<String> = selected.iter().map(|(n, _)| n.clone()).collect();
     // Slice k+1 is decoded on a thread of its own while the rows of slice k are handed to
     // the sink here: decoding (polars, itself parallel over columns) and validating the rows
@@ -59,11 +61,9 @@ pub fn read_parquet(
     std::thread::scope(|scope| -> Result<(), DataError> {
         // Both ends live inside the scope: when reading stops early on an error, the receiver
         // is dropped before the scope waits for the decoder, whose next send then fails.
-        let (slices, decoded) = std::sync::mpsc::sync_channel::<Result<_, String>>(1);
+        let (sent, decoded) = std::sync::mpsc::sync_channel::<Result<_, String>>(1);
         scope.spawn(move || {
-            let mut offset = 0usize;
-            while offset < total {
-                let len = SLICE_ROWS.min(total - offset);
+            for (offset, len) in slices {
                 let df = File::open(path).map_err(|e| e.to_string()).and_then(|file| {
                     let mut slice_reader = ParquetReader::new(file)
                         .with_columns(Some(names.clone()))
@@ -73,10 +73,9 @@ pub fn read_parquet(
                 });
                 let failed = df.is_err();
                 // A closed channel means the reading side stopped on an error: stop too.
-                if slices.send(df.map(|df| (offset, df))).is_err() || failed {
+                if sent.send(df.map(|df| (offset, df))).is_err() || failed {
                     break;
                 }
-                offset += len;
             }
         });
         for slice in decoded {
@@ -105,6 +104,33 @@ pub fn read_parquet(
         Ok(())
     })?;
     Ok(FileStats { rows: total as u64, present })
+}
+
+/// The slices `(offset, rows)` to read a file of `total` rows in: whole row groups, as many
+/// together as fit in `SLICE_ROWS` (at least one). A slice that cut a row group would make
+/// polars decode that group once for each slice it touches.
+fn slice_bounds(groups: impl Iterator<Item = usize>, total: usize) -> Vec<(usize, usize)> {
+    let mut slices = Vec::new();
+    let (mut start, mut len) = (0usize, 0usize);
+    for rows in groups {
+        if len > 0 && len + rows > SLICE_ROWS {
+            slices.push((start, len));
+            start += len;
+            len = 0;
+        }
+        len += rows;
+    }
+    if len > 0 {
+        slices.push((start, len));
+    }
+    // Metadata whose groups do not add up to the rows it declares: plain slices, as before.
+    if start + len != total {
+        return (0..total)
+            .step_by(SLICE_ROWS)
+            .map(|offset| (offset, SLICE_ROWS.min(total - offset)))
+            .collect();
+    }
+    slices
 }
 
 /// The largest page (compressed or not) a file may declare: far above what writers produce
@@ -291,4 +317,23 @@ fn column_cells(column: &Column) -> PolarsResult<Vec<Cell<'_>>> {
         }
     };
     Ok(cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_take_whole_row_groups_and_cover_every_row() {
+        let big = SLICE_ROWS + 10;
+        assert_eq!(slice_bounds([big, 5].into_iter(), big + 5), vec![(0, big), (big, 5)]);
+        let half = SLICE_ROWS / 2;
+        assert_eq!(
+            slice_bounds([half, half, half].into_iter(), 3 * half),
+            vec![(0, 2 * half), (2 * half, half)]
+        );
+        assert_eq!(slice_bounds(std::iter::empty(), 0), vec![]);
+        // Groups that do not add up: plain slices over the declared rows.
+        assert_eq!(slice_bounds([3].into_iter(), 7), vec![(0, 7)]);
+    }
 }
