@@ -575,9 +575,7 @@ impl OutcomeDesign {
         chosen: &[usize],
     ) -> OutcomeDesign {
         let k = prep.space.dim();
-        let mut x = SparseRows::new(2 * k + 2);
-        let mut row = Vec::with_capacity(k);
-        let mut design = Vec::with_capacity(2 * k + 2);
+        let width = 2 * k + 2;
         let handed_off = |i: usize| history_point(&units[i]).is_some();
         let chosen: Vec<usize> = chosen
             .iter()
@@ -585,14 +583,25 @@ impl OutcomeDesign {
             .filter(|&i| handed_off(i))
             .chain(chosen.iter().copied().filter(|&i| !handed_off(i)))
             .collect();
-        for &i in &chosen {
-            row.clear();
-            prep.write(units, i, history_point(&units[i]), &mut row);
-            standardizer.apply(&mut row);
-            design.clear();
-            interact(&row, history_point(&units[i]).is_none(), &mut design);
-            x.push(&design);
-        }
+        // Built by blocks of units in parallel, joined in order.
+        let blocks: Vec<SparseRows> = chosen
+            .par_chunks(4096)
+            .map(|block| {
+                let mut x = SparseRows::new(width);
+                let mut row = Vec::with_capacity(k);
+                let mut design = Vec::with_capacity(width);
+                for &i in block {
+                    row.clear();
+                    prep.write(units, i, history_point(&units[i]), &mut row);
+                    standardizer.apply(&mut row);
+                    design.clear();
+                    interact(&row, history_point(&units[i]).is_none(), &mut design);
+                    x.push(&design);
+                }
+                x
+            })
+            .collect();
+        let x = SparseRows::concat(width, blocks);
         let target = |f: fn(&Observed) -> bool| -> Vec<f64> {
             chosen.iter().map(|&i| f64::from(u8::from(f(&units[i].observed)))).collect()
         };
