@@ -216,7 +216,7 @@ impl SparseRows {
         self.len() == 0
     }
 
-    fn row(&self, r: usize) -> (&[u16], &[f32]) {
+    pub(crate) fn row(&self, r: usize) -> (&[u16], &[f32]) {
         let (a, b) = (self.offsets[r], self.offsets[r + 1]);
         (&self.cols[a..b], &self.vals[a..b])
     }

@@ -221,17 +221,28 @@ impl Estimation {
         // independently of each other: at the same time, so that each one's sequential parts
         // (Newton's solves, the warm starts) leave the other core to the other.
         let fit_hazard = || {
-            let hazard =
-                kind.uses_propensity().then(|| HazardModel::fit(units, &prepared, options));
+            let fitted = kind
+                .uses_propensity()
+                .then(|| HazardModel::fit_with_paths(units, &prepared, options));
             crate::stage!("stage: hazard fitted");
-            let propensities = hazard.as_ref().map(|h| {
-                (0..units.len())
-                    .into_par_iter()
-                    .map(|i| h.path_propensity(units, &prepared, i))
-                    .collect::<Vec<f64>>()
-            });
+            let (hazard, paths) = match fitted {
+                Some((hazard, paths)) => (Some(hazard), paths),
+                None => (None, None),
+            };
+            let (propensities, scores) = match (&hazard, paths) {
+                (_, Some(paths)) => (Some(paths.propensities), Some(paths.scores)),
+                // Every unit logs its probabilities: no model, nothing to rebuild.
+                (Some(h), None) => {
+                    let propensities = (0..units.len())
+                        .into_par_iter()
+                        .map(|i| h.path_propensity(units, &prepared, i))
+                        .collect::<Vec<f64>>();
+                    (Some(propensities), None)
+                }
+                (None, None) => (None, None),
+            };
             crate::stage!("stage: propensities");
-            (hazard, propensities)
+            (hazard, propensities, scores)
         };
         let fit_outcomes = || match kind {
             // `dr` corrects the model with each conversation's residual: out of fold, so the
@@ -251,7 +262,7 @@ impl Estimation {
             }
             _ => None,
         };
-        let ((hazard, propensities), outcomes) = rayon::join(fit_hazard, fit_outcomes);
+        let ((hazard, propensities, scores), outcomes) = rayon::join(fit_hazard, fit_outcomes);
         crate::stage!("stage: outcome models fitted");
         let mut estimation = Estimation {
             config: config.clone(),
@@ -266,7 +277,10 @@ impl Estimation {
             resampler: Resampler::normal(0),
             window,
         };
-        estimation.hazard_scores = estimation.all_hazard_scores(units);
+        estimation.hazard_scores = match scores {
+            Some(scores) => scores,
+            None => estimation.all_hazard_scores(units),
+        };
         crate::stage!("stage: hazard scores");
         let (groups, models) = estimation.model_groups(units);
         let window_keys: Vec<u64> = estimation.window.iter().map(|&i| keys[i]).collect();

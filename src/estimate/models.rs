@@ -165,10 +165,28 @@ pub struct HazardModel {
     penalties: Vec<f64>,
 }
 
+/// What every unit's fitting rows give once the hazard is fitted: history's path propensity
+/// (`HazardModel::path_propensity`) and the score (`HazardModel::add_score`), read from the
+/// design the fit used instead of rebuilding each row twice more.
+pub struct HazardPaths {
+    pub propensities: Vec<f64>,
+    /// `units x dim`, conversation-major.
+    pub scores: Vec<f32>,
+}
+
 impl HazardModel {
     pub fn fit(units: &[Unit], prep: &Prepared, options: LogisticOptions) -> HazardModel {
+        HazardModel::fit_with_paths(units, prep, options).0
+    }
+
+    /// `fit`, with every unit's `HazardPaths` when a model was fitted.
+    pub fn fit_with_paths(
+        units: &[Unit],
+        prep: &Prepared,
+        options: LogisticOptions,
+    ) -> (HazardModel, Option<HazardPaths>) {
         if units.iter().all(logs_probabilities) {
-            return HazardModel { fitted: None, penalties: Vec::new() };
+            return (HazardModel { fitted: None, penalties: Vec::new() }, None);
         }
         let width = prep.hazard_width();
         let row_count: usize = units
@@ -236,7 +254,8 @@ impl HazardModel {
             converged = fit.converged,
             "hazard fit"
         );
-        HazardModel { fitted: Some((live, fit)), penalties }
+        let paths = paths_from_design(units, &rows, &targets, &fit);
+        (HazardModel { fitted: Some((live, fit)), penalties }, Some(paths))
     }
 
     /// The number of coefficients (intercept included); 0 without a fitted model.
@@ -313,6 +332,72 @@ impl HazardModel {
         }
         prob
     }
+}
+
+/// `HazardPaths` from the fitted design: unit `i`'s rows are the next `h0` (or `n`) rows, in
+/// unit order, as `HazardModel::fit` built them. A unit that logs its probabilities takes them
+/// for its propensity, as `HazardModel::hazard` does; its score is the model's all the same.
+fn paths_from_design(
+    units: &[Unit],
+    rows: &SparseRows,
+    targets: &[f64],
+    fit: &LogisticFit,
+) -> HazardPaths {
+    let dim = fit.coef.len();
+    let counts: Vec<usize> = units
+        .iter()
+        .map(|u| history_point(u).unwrap_or(u.timeline.points.len() as u32) as usize)
+        .collect();
+    let mut starts = Vec::with_capacity(units.len() + 1);
+    starts.push(0usize);
+    for c in &counts {
+        starts.push(starts.last().copied().unwrap_or(0) + c);
+    }
+    let mut propensities = vec![0.0; units.len()];
+    let mut scores = vec![0.0f32; units.len() * dim];
+    const BLOCK: usize = 2048;
+    propensities
+        .par_chunks_mut(BLOCK)
+        .zip(scores.par_chunks_mut((BLOCK * dim).max(1)))
+        .enumerate()
+        .for_each(|(b, (props, block_scores))| {
+            let mut score = vec![0.0f64; dim];
+            for (j, prop) in props.iter_mut().enumerate() {
+                let i = b * BLOCK + j;
+                let unit = &units[i];
+                let logged = logs_probabilities(unit);
+                let h0 = history_point(unit);
+                score.iter_mut().for_each(|v| *v = 0.0);
+                let mut prob = 1.0;
+                for (k, r) in (starts[i]..starts[i + 1]).enumerate() {
+                    let (cols, vals) = rows.row(r);
+                    let eta: f64 = cols
+                        .iter()
+                        .zip(vals)
+                        .map(|(&c, &v)| fit.coef[c as usize] * f64::from(v))
+                        .sum();
+                    let p_fit = logistic::sigmoid(eta);
+                    let residual = targets[r] - p_fit;
+                    for (&c, &v) in cols.iter().zip(vals) {
+                        score[c as usize] += residual * f64::from(v);
+                    }
+                    let d = k as u32 + 1;
+                    let p = if logged {
+                        unit.timeline.points[k].handoff_probability.unwrap_or(p_fit)
+                    } else {
+                        p_fit
+                    }
+                    .clamp(P_FLOOR, 1.0 - P_FLOOR);
+                    prob *= if Some(d) == h0 { p } else { 1.0 - p };
+                }
+                *prop = prob;
+                if dim > 0 {
+                    let out = &mut block_scores[j * dim..(j + 1) * dim];
+                    out.iter_mut().zip(&score).for_each(|(o, v)| *o = *v as f32);
+                }
+            }
+        });
+    HazardPaths { propensities, scores }
 }
 
 /// Outcome predictions for one action: meeting, opportunity, pipeline (expected amount).

@@ -233,6 +233,35 @@ fn logged_probabilities_replace_the_hazard_model() {
 }
 
 #[test]
+fn the_paths_read_from_the_design_match_the_rows_rebuilt() {
+    let mut world = simulate(400, 9);
+    // Some units log their probabilities: their propensities come from the logs.
+    for tl in world.timelines.iter_mut().take(50) {
+        for p in &mut tl.points {
+            p.handoff_probability = Some(0.3);
+        }
+    }
+    let units = units(&world);
+    let prep = models::Prepared::new(&units, &QualityReference::default().policy);
+    let (hazard, paths) = HazardModel::fit_with_paths(&units, &prep, LogisticOptions::default());
+    let paths = paths.expect("a fitted hazard gives its paths");
+    let dim = hazard.dim();
+    assert!(dim > 0);
+    assert_eq!(paths.scores.len(), units.len() * dim);
+    for i in 0..units.len() {
+        let rebuilt = hazard.path_propensity(&units, &prep, i);
+        let read = paths.propensities[i];
+        assert!((read - rebuilt).abs() <= 1e-6 * rebuilt.max(1e-12), "{i}: {read} vs {rebuilt}");
+        let mut score = vec![0.0; dim];
+        hazard.add_score(&units, &prep, i, &mut score);
+        for (j, s) in score.iter().enumerate() {
+            let got = f64::from(paths.scores[i * dim + j]);
+            assert!((got - s).abs() <= 1e-5 * s.abs().max(1.0), "{i},{j}: {got} vs {s}");
+        }
+    }
+}
+
+#[test]
 fn historical_uses_observed_outcomes_with_wilson_intervals() {
     let world = simulate(40, 4);
     let mut units = units(&world);
