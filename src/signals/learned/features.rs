@@ -19,14 +19,6 @@
 
 use super::embeddings::{Embeddings, DIMS};
 
-/// Whether pairs of words one apart are features.
-const SKIP_PAIRS: bool = false;
-/// Whether the words after a negation are features of their own.
-const NEGATION: bool = false;
-/// The words that open a negation's scope (`t` is what "don't" leaves after the split).
-const NEGATORS: [&str; 12] =
-    ["not", "no", "never", "t", "nothing", "nobody", "none", "cannot", "dont", "cant", "without", "nor"];
-
 /// Number of hash buckets of the sparse part (a power of two).
 pub const BUCKETS: usize = 1 << 15;
 
@@ -163,45 +155,6 @@ pub fn extract_with_names(
             features.sparse.push((bucket(h), bigram));
             if let Some(n) = names.as_deref_mut() {
                 n.push(format!("pair \"{} {}\"", word(k - 1), word(k)));
-            }
-        }
-    }
-    if SKIP_PAIRS && n > 2 {
-        // Pairs of words one apart ("not the price" gives "not _ price"): what a bigram
-        // misses when a word comes between.
-        let skip = 1.0 / ((n - 2) as f32).sqrt();
-        for k in 2..n {
-            let h = fnv_extend(fnv1a(b"k"), word(k - 2).as_bytes());
-            let h = fnv_extend(fnv_extend(h, b" _ "), word(k).as_bytes());
-            features.sparse.push((bucket(h), skip));
-            if let Some(n) = names.as_deref_mut() {
-                n.push(format!("pair \"{} _ {}\"", word(k - 2), word(k)));
-            }
-        }
-    }
-    if NEGATION {
-        // The words up to three after a negation, marked ("don't need" gives "not:need"):
-        // "we need" and "we don't need" are different signals.
-        let first = features.sparse.len();
-        let mut left = 0usize;
-        for k in 0..n {
-            let w = word(k);
-            if left > 0 {
-                features.sparse.push((bucket(fnv_extend(fnv1a(b"n"), w.as_bytes())), 1.0));
-                if let Some(n) = names.as_deref_mut() {
-                    n.push(format!("negated \"{w}\""));
-                }
-                left -= 1;
-            }
-            if NEGATORS.contains(&w) {
-                left = 3;
-            }
-        }
-        let negated = features.sparse.len() - first;
-        if negated > 0 {
-            let scale = 1.0 / (negated as f32).sqrt();
-            for f in &mut features.sparse[first..] {
-                f.1 = scale;
             }
         }
     }
