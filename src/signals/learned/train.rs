@@ -365,9 +365,8 @@ pub fn cv_table(trained: &Trained, rows: usize) -> String {
         TrainOptions::default().folds,
         match TrainOptions::default().rule {
             ThresholdRule::BestF1 => "the ensemble's best F1".to_string(),
-            ThresholdRule::Precision(p) => format!(
-                "the ensemble's best recall at precision {p:.2} or more (else its best F1)"
-            ),
+            ThresholdRule::Precision(p) =>
+                format!("the ensemble's best recall at precision {p:.2} or more (else its best F1)"),
             ThresholdRule::FBeta(b) => format!("the ensemble's best F-beta, beta {b:.2}"),
         }
     );
