@@ -6,7 +6,7 @@ use anyhow::Context;
 use crate::cli::DetectorTrainArgs;
 use crate::report::atomic::replace_file;
 use crate::signals::learned::train::{
-    cv_table, read_labels, shipped_rows, train as fit, TrainOptions,
+    cv_table, read_labels, shipped_generated, shipped_rows, train as fit, TrainOptions,
 };
 use crate::signals::learned::Featurizer;
 
@@ -30,8 +30,9 @@ pub fn train(args: &DetectorTrainArgs) -> anyhow::Result<()> {
         )
         .into());
     }
+    let generated = if args.no_shipped { Vec::new() } else { shipped_generated()? };
     let featurizer = Featurizer::shipped()?;
-    let trained = fit(&rows, &featurizer, &TrainOptions::default());
+    let trained = fit(&rows, &generated, &featurizer, &TrainOptions::default());
     print!("{}", cv_table(&trained, rows.len()));
     replace_file(&args.out, &trained.model.to_bytes())
         .with_context(|| format!("writing the model {}", args.out.display()))?;

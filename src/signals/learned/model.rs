@@ -117,9 +117,18 @@ impl Model {
         self.thresholds.map(logit)
     }
 
-    /// The gates as logits (a gate of 0 is minus infinity: every match counts).
+    /// The gates as logits (a gate of 0 is minus infinity: every match counts; a gate of 1
+    /// is plus infinity: no match counts on its own).
     pub fn gate_logits(&self) -> [f32; SIGNALS] {
-        self.gates.map(|g| if g <= 0.0 { f32::NEG_INFINITY } else { logit(g) })
+        self.gates.map(|g| {
+            if g <= 0.0 {
+                f32::NEG_INFINITY
+            } else if g >= 1.0 {
+                f32::INFINITY
+            } else {
+                logit(g)
+            }
+        })
     }
 
     /// Checks that the model fits `embeddings`.
