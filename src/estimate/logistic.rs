@@ -469,7 +469,10 @@ pub fn fit_folds(
                 }
             }
             let rows = Rows::Excluding { groups, excluded: f as u8 };
-            let mut information = information(&fixed, k, penalties);
+            // The fold's information is taken at the common optimum, whichever `X'WX` steers
+            // the steps below: the steering changes how fast the fit gets there, not the
+            // intervals (docs/accuracy.md, 2026-12-02).
+            let information = information(&fixed, k, penalties);
             let Some(mut factor) = Factor::of(&mut information.clone(), k) else {
                 return fit_sparse_rows(x, y, penalties, options, rows, Some(&all.coef));
             };
@@ -503,9 +506,9 @@ pub fn fit_folds(
                     // about a tenth of the one before), so it is taken once more where the
                     // fold's fit has landed, and the rest converge several times faster.
                     let acc = accumulate_sparse(x, y, &coef, rows);
-                    let fresh = self::information(&acc, k, penalties);
-                    if let Some(f) = Factor::of(&mut fresh.clone(), k) {
-                        (factor, information, gradient) = (f, fresh, acc.gradient);
+                    let mut fresh = self::information(&acc, k, penalties);
+                    if let Some(f) = Factor::of(&mut fresh, k) {
+                        (factor, gradient) = (f, acc.gradient);
                         refreshed = true;
                         previous = f64::INFINITY;
                         continue;
