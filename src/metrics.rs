@@ -102,11 +102,23 @@ pub fn responsiveness(p: u32, q: Option<u32>) -> f64 {
 
 /// The quality score (0-100) of a handoff at `p` in `tl`.
 pub fn quality_score(tl: &Timeline, p: u32, r: Option<u32>, late_after: u32) -> f64 {
+    quality_score_given(tl, p, r, first_human_request(tl), late_after)
+}
+
+/// `quality_score` with the first human request `q` already found (a row's metrics need it
+/// anyway; each search walks the timeline).
+fn quality_score_given(
+    tl: &Timeline,
+    p: u32,
+    r: Option<u32>,
+    q: Option<u32>,
+    late_after: u32,
+) -> f64 {
     let qualified =
         p.checked_sub(1).and_then(|i| tl.points.get(i as usize)).map_or(0, |pt| pt.qualified);
     let qualification = f64::from((qualified & 0x0f).count_ones()) / 4.0;
     let timing = timing_component(p, r, late_after);
-    let responsive = responsiveness(p, first_human_request(tl));
+    let responsive = responsiveness(p, q);
     100.0 * (0.4 * timing + 0.3 * qualification + 0.3 * responsive)
 }
 
@@ -171,7 +183,7 @@ impl RowMetrics {
             timing: Timing::ALL.iter().position(|&x| x == t),
             handoff: p.map(|p| {
                 let turn = row.timeline.points[p as usize - 1].turn as f64;
-                (quality_score(row.timeline, p, r, late_after), turn)
+                (quality_score_given(row.timeline, p, r, q, late_after), turn)
             }),
         }
     }
