@@ -158,15 +158,21 @@ impl Builder {
         n
     }
 
-    /// `message` reduced to a `CompactMessage` of conversation `slot`, with its tags parsed
-    /// (`parse_tags`); unknown tag labels go to the conversation's `unknown_tags`.
+    /// `message` reduced to a `CompactMessage`; its unknown tag labels go to `unknown`.
     fn compact_message(
         &mut self,
         message: validate::MessageRow<'_>,
-        (tags, tagged, unknown): ParsedTags,
-        slot: usize,
+        unknown: &mut Vec<String>,
     ) -> CompactMessage {
-        self.entries[slot].unknown_tags.extend(unknown);
+        let mut tags = SignalSet::EMPTY;
+        let mut tagged = false;
+        for label in message.signals.as_deref().map(validate::list_items).into_iter().flatten() {
+            tagged = true;
+            match Signal::parse(&label) {
+                Some(signal) => tags.insert(signal),
+                None => unknown.push(label.into_owned()),
+            }
+        }
         let participant = message.participant.as_deref().map(|p| self.participant_number(p));
         let mut compact = CompactMessage::new(message.turn, message.sender)
             .with_handoff_probability(message.handoff_probability)
@@ -285,69 +291,33 @@ impl Builder {
     }
 
     pub fn add_message(&mut self, file: u32, raw: RawRow) {
-        let checked = self.check_message(&raw);
-        self.record_message(file, &raw, checked);
-    }
-
-    /// `add_message` for each of `rows`, in order, with the rows' own checks (the costly
-    /// part) run in parallel: the same result as adding them one by one.
-    pub fn add_messages(&mut self, file: u32, rows: Vec<RawRow>) {
-        let checked: Vec<CheckedMessage> = {
-            let this = &*self;
-            rows.par_iter().with_min_len(1024).map(|raw| this.check_message(raw)).collect()
-        };
-        for (raw, checked) in rows.iter().zip(checked) {
-            self.record_message(file, raw, checked);
-        }
-    }
-
-    /// What a message row says by itself: its message (or its problems), its tags and its
-    /// conversation's slot, if it names a known one. Reads the builder, changes nothing.
-    fn check_message<'r>(&self, raw: &'r RawRow<'_>) -> CheckedMessage<'r> {
+        let at = RowRef { file, row: raw.row };
         let mut check = RowCheck { problems: raw.problems.clone() };
         // The plain path first: nearly every row is plainly valid, and `message` collects
         // problems at several times the cost; it runs only when the plain path gives up.
         let parsed = if raw.problems.is_empty() {
-            validate::plain_message(raw).or_else(|| validate::message(raw, &mut check))
+            validate::plain_message(&raw).or_else(|| validate::message(&raw, &mut check))
         } else {
             None
         };
-        let tags = match &parsed {
-            Some((message, _)) if self.compact => Some(parse_tags(message)),
-            _ => None,
-        };
-        let slot =
-            validate::row_conversation_id(raw).and_then(|id| self.index.get(id.as_ref()).copied());
-        CheckedMessage { parsed, tags, problems: check.problems, slot }
-    }
-
-    /// Files a checked message row under its conversation, or records why it cannot be.
-    fn record_message(&mut self, file: u32, raw: &RawRow, checked: CheckedMessage) {
-        let at = RowRef { file, row: raw.row };
-        let slot = match checked.slot {
-            Some(slot) => slot,
-            // A missing or unknown conversation: `owner` records the rejection.
-            None => match self.owner(at, raw, &checked.problems) {
-                Some(slot) => slot,
-                None => return,
-            },
-        };
-        match (checked.parsed, checked.tags) {
-            (Some((message, unknown)), tags) => {
+        let Some(slot) = self.owner(at, &raw, &check.problems) else { return };
+        match parsed {
+            Some((message, unknown)) => {
                 count_labels(&mut self.quality.unknown_qualified_labels, unknown);
                 if self.compact {
                     let sent_at = message.sent_at;
-                    let tags = tags.unwrap_or_else(|| parse_tags(&message));
-                    let compact = self.compact_message(message, tags, slot);
+                    let mut unknown_tags = std::mem::take(&mut self.entries[slot].unknown_tags);
+                    let compact = self.compact_message(message, &mut unknown_tags);
+                    self.entries[slot].unknown_tags = unknown_tags;
                     let seq = self.rows.number(at);
                     self.entries[slot].compact.push((seq, sent_at, compact));
                 } else {
                     self.entries[slot].messages.push((at, message.into_message()));
                 }
             }
-            (None, _) => {
+            None => {
                 self.entries[slot].messages_incomplete = true;
-                self.reject_entry(slot, at, checked.problems);
+                self.reject_entry(slot, at, check.problems);
             }
         }
     }
@@ -604,34 +574,6 @@ fn missing(column: &str) -> RowProblem {
 
 fn problem(column: &str, reason: String) -> RowProblem {
     RowProblem { column: Some(column.to_string()), reason }
-}
-
-/// A message's `signals` cell read: the known signals, whether the cell named any label, and
-/// the labels outside the vocabulary.
-type ParsedTags = (SignalSet, bool, Vec<String>);
-
-fn parse_tags(message: &validate::MessageRow<'_>) -> ParsedTags {
-    let mut tags = SignalSet::EMPTY;
-    let mut tagged = false;
-    let mut unknown = Vec::new();
-    for label in message.signals.as_deref().map(validate::list_items).into_iter().flatten() {
-        tagged = true;
-        match Signal::parse(&label) {
-            Some(signal) => tags.insert(signal),
-            None => unknown.push(label.into_owned()),
-        }
-    }
-    (tags, tagged, unknown)
-}
-
-/// A message row as `Builder::check_message` found it.
-struct CheckedMessage<'r> {
-    parsed: Option<(validate::MessageRow<'r>, validate::UnknownLabels)>,
-    /// The parsed tags, when messages are kept compact.
-    tags: Option<ParsedTags>,
-    problems: Vec<RowProblem>,
-    /// The conversation's slot; `None` when the row names none the builder knows.
-    slot: Option<usize>,
 }
 
 fn count_labels(counts: &mut BTreeMap<String, u64>, labels: Vec<String>) {

@@ -109,7 +109,6 @@ pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, Data
         &mut dataset,
         &mut builder,
         Builder::add_conversation,
-        None,
     )?;
     let messages_spec = match text {
         MessageText::Keep => rows::MESSAGES,
@@ -124,7 +123,6 @@ pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, Data
         &mut dataset,
         &mut builder,
         Builder::add_message,
-        Some(Builder::add_messages),
     )?;
     let present_o = read_table(
         source,
@@ -133,7 +131,6 @@ pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, Data
         &mut dataset,
         &mut builder,
         Builder::add_outcome,
-        None,
     )?;
 
     let columns = &mut dataset.columns;
@@ -164,9 +161,8 @@ fn read_table(
     dataset: &mut Dataset,
     builder: &mut Builder,
     add: fn(&mut Builder, u32, RawRow),
-    add_many: Option<fn(&mut Builder, u32, Vec<RawRow>)>,
 ) -> Result<Vec<bool>, DataError> {
-    let read = source.read_table(spec, extras, &mut TableRows::new(builder, add, add_many))?;
+    let read = source.read_table(spec, extras, &mut TableRows::new(builder, add))?;
     let files = read.files.len();
     dataset.files.extend(read.files);
     dataset.rows_read.insert(spec.name.to_string(), read.rows);

@@ -19,7 +19,6 @@ use polars_parquet::parquet::page::{CompressedPage, DataPageHeader};
 use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
 
 use polars::prelude::*;
-use rayon::prelude::*;
 
 use super::rows::{map_header, Cell, ExtraColumns, FileStats, RawRow, Slot, TableSpec};
 use crate::error::DataError;
@@ -28,18 +27,13 @@ use crate::error::DataError;
 /// files.
 const SLICE_ROWS: usize = 1 << 18;
 
-/// Rows handed to the sink at a time: enough to share their checks between the cores, few
-/// enough to keep a batch's rows small beside the slice.
-const BATCH_ROWS: usize = 1 << 14;
-
-/// Reads one Parquet file, handing every row to `sink`, in order, in batches of consecutive
-/// rows.
+/// Reads one Parquet file, handing every row to `sink`.
 pub fn read_parquet(
     path: &Path,
     label: &str,
     spec: &TableSpec,
     extras: &mut ExtraColumns,
-    sink: &mut dyn FnMut(Vec<RawRow<'_>>),
+    sink: &mut dyn FnMut(RawRow<'_>),
 ) -> Result<FileStats, DataError> {
     let unreadable = |reason: String| DataError::Unreadable { file: label.to_string(), reason };
     let open = || File::open(path).map_err(|e| unreadable(e.to_string()));
@@ -86,33 +80,25 @@ pub fn read_parquet(
         });
         for slice in decoded {
             let (offset, df) = slice.map_err(unreadable)?;
-            // Column by column (in parallel) into cells that borrow the slice's strings, then
-            // rows, made in parallel and handed over in order, a batch at a time.
-            let columns = selected
-                .par_iter()
-                .map(|(name, slot)| {
-                    let column = df.column(name).map_err(|e| unreadable(e.to_string()))?;
-                    let cells = column_cells(column)
-                        .map_err(|e| unreadable(format!("column {name}: {e}")))?;
-                    Ok((*slot, cells))
-                })
-                .collect::<Result<Vec<_>, DataError>>()?;
-            let height = df.height();
-            let row_at = |r: usize| {
+            // Column by column into cells that borrow the slice's strings, then row by row.
+            let mut columns = Vec::with_capacity(selected.len());
+            for (name, slot) in &selected {
+                let column = df.column(name).map_err(|e| unreadable(e.to_string()))?;
+                let cells =
+                    column_cells(column).map_err(|e| unreadable(format!("column {name}: {e}")))?;
+                columns.push((*slot, cells.into_iter()));
+            }
+            for r in 0..df.height() {
                 let mut row = RawRow::new((offset + r + 1) as u64, spec.columns.len());
-                for (slot, cells) in &columns {
-                    let cell = cells.get(r).cloned().unwrap_or(Cell::Null);
+                for (slot, cells) in &mut columns {
+                    let cell = cells.next().unwrap_or(Cell::Null);
                     match *slot {
                         Slot::Known(i) => row.cells[i] = cell,
                         Slot::Extra(i) => row.extras.push((i, cell)),
                         Slot::Ignored => {}
                     }
                 }
-                row
-            };
-            for start in (0..height).step_by(BATCH_ROWS) {
-                let end = (start + BATCH_ROWS).min(height);
-                sink((start..end).into_par_iter().with_min_len(1024).map(row_at).collect());
+                sink(row);
             }
         }
         Ok(())

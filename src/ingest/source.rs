@@ -55,17 +55,11 @@ pub struct TableRead {
 pub struct TableRows<'a> {
     builder: &'a mut Builder,
     add: fn(&mut Builder, u32, RawRow),
-    /// Adds many rows at once (in order), where the table has a faster way than one by one.
-    add_many: Option<fn(&mut Builder, u32, Vec<RawRow>)>,
 }
 
 impl<'a> TableRows<'a> {
-    pub(crate) fn new(
-        builder: &'a mut Builder,
-        add: fn(&mut Builder, u32, RawRow),
-        add_many: Option<fn(&mut Builder, u32, Vec<RawRow>)>,
-    ) -> Self {
-        TableRows { builder, add, add_many }
+    pub(crate) fn new(builder: &'a mut Builder, add: fn(&mut Builder, u32, RawRow)) -> Self {
+        TableRows { builder, add }
     }
 
     /// Starts a part named `label`; its rows are then added with the returned number.
@@ -76,14 +70,6 @@ impl<'a> TableRows<'a> {
     /// Adds one row of part `part`.
     pub fn row(&mut self, part: u32, row: RawRow) {
         (self.add)(self.builder, part, row);
-    }
-
-    /// Adds consecutive rows of part `part`, in order: the same as adding them one by one.
-    pub fn rows(&mut self, part: u32, rows: Vec<RawRow>) {
-        match self.add_many {
-            Some(add_many) => add_many(self.builder, part, rows),
-            None => rows.into_iter().for_each(|row| (self.add)(self.builder, part, row)),
-        }
     }
 }
 
@@ -193,25 +179,12 @@ impl Source for FolderSource {
         for path in &table.files {
             let label = relative_label(&self.dir, path);
             let part = rows.part(&label);
+            let mut sink = |row: RawRow| rows.row(part, row);
             let stats: FileStats = match table.format {
-                Format::Csv | Format::CsvGz | Format::Jsonl => {
-                    let mut sink = |row: RawRow| rows.row(part, row);
-                    match table.format {
-                        Format::Jsonl => jsonl::read_jsonl(path, &label, spec, extras, &mut sink)?,
-                        gz => csv::read_csv(
-                            path,
-                            &label,
-                            gz == Format::CsvGz,
-                            spec,
-                            extras,
-                            &mut sink,
-                        )?,
-                    }
-                }
-                Format::Parquet => {
-                    let mut sink = |batch: Vec<RawRow>| rows.rows(part, batch);
-                    parquet::read_parquet(path, &label, spec, extras, &mut sink)?
-                }
+                Format::Csv => csv::read_csv(path, &label, false, spec, extras, &mut sink)?,
+                Format::CsvGz => csv::read_csv(path, &label, true, spec, extras, &mut sink)?,
+                Format::Jsonl => jsonl::read_jsonl(path, &label, spec, extras, &mut sink)?,
+                Format::Parquet => parquet::read_parquet(path, &label, spec, extras, &mut sink)?,
             };
             read.rows += stats.rows;
             for (any, here) in read.present.iter_mut().zip(&stats.present) {
