@@ -225,13 +225,11 @@ impl Estimation {
                 .uses_propensity()
                 .then(|| HazardModel::fit_with_paths(units, &prepared, options));
             crate::stage!("stage: hazard fitted");
-            let (hazard, paths) = match fitted {
-                Some((hazard, paths)) => (Some(hazard), paths),
-                None => (None, None),
-            };
+            let (hazard, paths) = fitted.map_or((None, None), |(h, paths)| (Some(h), paths));
             let (propensities, scores) = match (&hazard, paths) {
                 (_, Some(paths)) => (Some(paths.propensities), Some(paths.scores)),
-                // Every unit logs its probabilities: no model, nothing to rebuild.
+                // Every unit logs its probabilities: no model, so nothing was read from a
+                // design; the logs give the propensities.
                 (Some(h), None) => {
                     let propensities = (0..units.len())
                         .into_par_iter()

@@ -189,10 +189,7 @@ impl HazardModel {
             return (HazardModel { fitted: None, penalties: Vec::new() }, None);
         }
         let width = prep.hazard_width();
-        let row_count: usize = units
-            .iter()
-            .map(|u| history_point(u).unwrap_or(u.timeline.points.len() as u32) as usize)
-            .sum();
+        let row_count: usize = units.iter().map(fitting_rows).sum();
         // Built by blocks of units in parallel, joined in unit order.
         let blocks: Vec<(SparseRows, Vec<f64>)> = (0..units.len())
             .into_par_iter()
@@ -334,6 +331,12 @@ impl HazardModel {
     }
 }
 
+/// The hazard's fitting rows of a unit: its decision points up to history's handoff, or all
+/// of them when history never handed off.
+fn fitting_rows(unit: &Unit) -> usize {
+    history_point(unit).unwrap_or(unit.timeline.points.len() as u32) as usize
+}
+
 /// `HazardPaths` from the fitted design: unit `i`'s rows are the next `h0` (or `n`) rows, in
 /// unit order, as `HazardModel::fit` built them. A unit that logs its probabilities takes them
 /// for its propensity, as `HazardModel::hazard` does; its score is the model's all the same.
@@ -344,15 +347,12 @@ fn paths_from_design(
     fit: &LogisticFit,
 ) -> HazardPaths {
     let dim = fit.coef.len();
-    let counts: Vec<usize> = units
-        .iter()
-        .map(|u| history_point(u).unwrap_or(u.timeline.points.len() as u32) as usize)
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(units.iter().scan(0, |at, u| {
+            *at += fitting_rows(u);
+            Some(*at)
+        }))
         .collect();
-    let mut starts = Vec::with_capacity(units.len() + 1);
-    starts.push(0usize);
-    for c in &counts {
-        starts.push(starts.last().copied().unwrap_or(0) + c);
-    }
     let mut propensities = vec![0.0; units.len()];
     let mut scores = vec![0.0f32; units.len() * dim];
     const BLOCK: usize = 2048;

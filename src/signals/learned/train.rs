@@ -201,7 +201,8 @@ impl OutOfFold {
             ThresholdRule::FBeta(beta) => beta * beta,
             _ => 1.0,
         };
-        let f1 = |c: SignalCounts| {
+        // F-beta (F1 unless the rule says otherwise).
+        let f_score = |c: SignalCounts| {
             let tp = (1.0 + beta2) * c.tp as f64;
             tp / (tp + beta2 * c.fn_ as f64 + c.fp as f64).max(1.0)
         };
@@ -211,7 +212,7 @@ impl OutOfFold {
         for t in (5..=95).map(|k| k as f32 / 100.0) {
             for g in GATES.iter().copied().filter(|&g| g < t || g == 1.0) {
                 let c = self.counts(signal, t, Some(g), keep);
-                let score = f1(c);
+                let score = f_score(c);
                 if score > by_f1.2 + 1e-12 {
                     by_f1 = (t, g, score);
                 }
@@ -468,6 +469,66 @@ fn fit(examples: &[(Features, SignalSet)], at: &[usize], table: u64, o: &TrainOp
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Out-of-fold figures of `Pricing` alone: (probability, labelled, lexicon matched).
+    fn out_of_fold_with(rows: &[(f32, bool, bool)]) -> OutOfFold {
+        let s = Signal::Pricing.index();
+        let set = |on: bool| {
+            let mut set = SignalSet::EMPTY;
+            if on {
+                set.insert(Signal::Pricing);
+            }
+            set
+        };
+        OutOfFold {
+            probabilities: rows
+                .iter()
+                .map(|&(p, _, _)| {
+                    let mut z = [0f32; SIGNALS];
+                    z[s] = p;
+                    z
+                })
+                .collect(),
+            lexicon: rows.iter().map(|&(_, _, lex)| set(lex)).collect(),
+            labels: rows.iter().map(|&(_, label, _)| set(label)).collect(),
+            fold_of: vec![0; rows.len()],
+            folds: 1,
+            scored: vec![true; rows.len()],
+        }
+    }
+
+    #[test]
+    fn thresholds_follow_their_rule() {
+        let rows = [
+            (0.9, true, false),
+            (0.8, true, false),
+            (0.6, true, false),
+            (0.3, true, false),
+            (0.7, false, false),
+            (0.2, false, false),
+            (0.1, false, false),
+            (0.1, false, false),
+        ];
+        let oof = out_of_fold_with(&rows);
+        let all = |_: usize| true;
+        // Precision 0.85 is first reached above 0.70 (two of two right); below it the 0.7
+        // negative comes in.
+        assert_eq!(oof.choose(Signal::Pricing, ThresholdRule::Precision(0.85), all), (0.71, 0.0));
+        // The best F1 takes all four positives and the one negative above 0.2.
+        assert_eq!(oof.choose(Signal::Pricing, ThresholdRule::BestF1, all), (0.21, 0.0));
+        // A target no threshold reaches falls back to the best F1.
+        assert_eq!(oof.choose(Signal::Pricing, ThresholdRule::Precision(1.01), all), (0.21, 0.0));
+        // A lexicon match on the 0.3 positive counts in the ensemble at a gate below 0.3, so
+        // the precision rule keeps its threshold and gains the match.
+        let mut matched = rows;
+        matched[3].2 = true;
+        let oof = out_of_fold_with(&matched);
+        let (t, g) = oof.choose(Signal::Pricing, ThresholdRule::Precision(0.85), all);
+        assert_eq!((t, g), (0.71, 0.0));
+        assert_eq!(oof.counts(Signal::Pricing, t, Some(g), all).tp, 3);
+        // A gate of 1: the match never counts on its own.
+        assert_eq!(oof.counts(Signal::Pricing, t, Some(1.0), all).tp, 2);
+    }
 
     fn rows() -> Vec<Labelled> {
         let mut rows = Vec::new();
