@@ -345,13 +345,46 @@ fn accumulate_chunk(
     rows: Rows,
     range: std::ops::Range<usize>,
 ) -> Accum {
+    CHUNK_SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        accumulate_chunk_in(x, y, coef, rows, range, &mut scratch)
+    })
+}
+
+/// The working buffers of `accumulate_chunk`, kept per thread across chunks and passes: a
+/// chunk's dense block is over half a megabyte, which every chunk of every pass allocated and
+/// zeroed afresh.
+#[derive(Default)]
+struct ChunkScratch {
+    slot: Vec<usize>,
+    used: Vec<usize>,
+    kept: Vec<(usize, f64)>,
+    z: Vec<f32>,
+    gram: Vec<f32>,
+}
+
+thread_local! {
+    static CHUNK_SCRATCH: std::cell::RefCell<ChunkScratch> =
+        std::cell::RefCell::new(ChunkScratch::default());
+}
+
+fn accumulate_chunk_in(
+    x: &SparseRows,
+    y: &[f64],
+    coef: &[f64],
+    rows: Rows,
+    range: std::ops::Range<usize>,
+    scratch: &mut ChunkScratch,
+) -> Accum {
     let k = x.width;
     let mut acc = Accum::zero(k);
     // The chunk's columns: `slot[c]` is column c's place among them (`NONE`: unused).
     const NONE: usize = usize::MAX;
-    let mut slot = vec![NONE; k];
-    let mut used: Vec<usize> = Vec::new();
-    let mut kept: Vec<(usize, f64)> = Vec::with_capacity(range.len());
+    let ChunkScratch { slot, used, kept, z, gram } = scratch;
+    slot.clear();
+    slot.resize(k, NONE);
+    used.clear();
+    kept.clear();
     for r in range {
         if !rows.keeps(r) {
             continue;
@@ -380,7 +413,8 @@ fn accumulate_chunk(
     // Row-major `len x u`, in single precision: `X'WX` only steers Newton's steps (the
     // gradient, in double precision, decides where they end) and gives the information the
     // intervals divide by, to six significant digits; the product runs twice as fast.
-    let mut z = vec![0.0f32; len * u];
+    z.clear();
+    z.resize(len * u, 0.0);
     for (i, &(r, root_w)) in kept.iter().enumerate() {
         let (cols, vals) = x.row(r);
         let out = &mut z[i * u..(i + 1) * u];
@@ -388,7 +422,8 @@ fn accumulate_chunk(
             out[slot[c as usize]] = (root_w * f64::from(v)) as f32;
         }
     }
-    let mut gram = vec![0.0f32; u * u];
+    gram.clear();
+    gram.resize(u * u, 0.0);
     // SAFETY: `z` is `len x u` row-major and `gram` is `u x u`: with the strides below every
     // element read or written is inside them (`z[i * u + j]`, `gram[a * u + b]`).
     unsafe {

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
-use super::rows::{RawRow, RowProblem};
+use std::borrow::Cow;
+
+use super::rows::{msg, Cell, RawRow, RowBatch, RowProblem};
 use super::validate::{self, RowCheck};
 use crate::model::{
     CompactMessage, CompactMessages, Conversation, DataQuality, Dataset, Message, Micros, Outcome,
@@ -164,23 +166,8 @@ impl Builder {
         message: validate::MessageRow<'_>,
         unknown: &mut Vec<String>,
     ) -> CompactMessage {
-        let mut tags = SignalSet::EMPTY;
-        let mut tagged = false;
-        for label in message.signals.as_deref().map(validate::list_items).into_iter().flatten() {
-            tagged = true;
-            match Signal::parse(&label) {
-                Some(signal) => tags.insert(signal),
-                None => unknown.push(label.into_owned()),
-            }
-        }
         let participant = message.participant.as_deref().map(|p| self.participant_number(p));
-        let mut compact = CompactMessage::new(message.turn, message.sender)
-            .with_handoff_probability(message.handoff_probability)
-            .with_participant(participant);
-        compact.tags = tags;
-        compact.qualified = message.qualified;
-        compact.tagged = tagged;
-        compact
+        unnumbered_compact(&message, unknown).with_participant(participant)
     }
 
     /// Registers a file label; rows are then added with the returned number.
@@ -278,16 +265,22 @@ impl Builder {
                 Some(slot)
             }
             None => {
-                let mut all = vec![RowProblem {
-                    column: Some("conversation_id".to_string()),
-                    reason: format!("no conversation {id:?} in the conversations table"),
-                }];
-                all.extend(problems.iter().cloned());
                 let id = id.into_owned();
-                self.reject_all(at, Some(&id), all);
+                self.reject_orphan(at, &id, problems.to_vec());
                 None
             }
         }
+    }
+
+    /// Rejects a row naming a conversation the conversations table does not have, with the
+    /// row's other problems.
+    fn reject_orphan(&mut self, at: RowRef, id: &str, problems: Vec<RowProblem>) {
+        let mut all = vec![RowProblem {
+            column: Some("conversation_id".to_string()),
+            reason: format!("no conversation {id:?} in the conversations table"),
+        }];
+        all.extend(problems);
+        self.reject_all(at, Some(id), all);
     }
 
     pub fn add_message(&mut self, file: u32, raw: RawRow) {
@@ -320,6 +313,85 @@ impl Builder {
                 self.reject_entry(slot, at, check.problems);
             }
         }
+    }
+
+    /// Adds the messages rows of `batch` in order, as `add_message` one by one would: the
+    /// rows are read and checked on every core a block at a time, then added in order, with
+    /// the rows of one conversation (which usually come together) given their entry once.
+    pub fn add_message_batch(&mut self, file: u32, batch: &dyn RowBatch) {
+        if !self.compact {
+            (0..batch.len()).for_each(|i| self.add_message(file, batch.row(i)));
+            return;
+        }
+        for start in (0..batch.len()).step_by(BATCH_BLOCK) {
+            let end = (start + BATCH_BLOCK).min(batch.len());
+            let checked: Vec<Vec<Option<PlainMessage>>> = (start..end)
+                .step_by(BATCH_CHUNK)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|from| {
+                    let to = (from + BATCH_CHUNK).min(end);
+                    let mut rows: Vec<Option<PlainMessage>> = Vec::with_capacity(to - from);
+                    for i in from..to {
+                        let mut plain = PlainMessage::of(batch, i);
+                        if let (Some(p), Some(Some(before))) = (&mut plain, rows.last()) {
+                            p.same_as_previous = p.id == before.id;
+                        }
+                        rows.push(plain);
+                    }
+                    rows
+                })
+                .collect();
+            // The entry of the row before, when that row was added by the plain path.
+            let mut previous: Option<usize> = None;
+            for (i, plain) in (start..end).zip(checked.into_iter().flatten()) {
+                previous = match plain {
+                    Some(plain) => self.add_plain_message(file, plain, previous),
+                    None => {
+                        self.add_message(file, batch.row(i));
+                        None
+                    }
+                };
+            }
+        }
+    }
+
+    /// Adds a row the plain path read, given the entry of the row before it when that row
+    /// was added this way; the row's entry, or `None` when the row went down the full path
+    /// (no such conversation: `add_message` rejects it).
+    fn add_plain_message(
+        &mut self,
+        file: u32,
+        plain: PlainMessage<'_>,
+        previous: Option<usize>,
+    ) -> Option<usize> {
+        let at = RowRef { file, row: plain.row };
+        let slot = match previous.filter(|_| plain.same_as_previous) {
+            Some(slot) => slot,
+            None => match self.last_owner.filter(|&s| self.entries[s].id == plain.id) {
+                Some(slot) => slot,
+                None => match self.index.get(plain.id) {
+                    Some(&slot) => {
+                        self.last_owner = Some(slot);
+                        slot
+                    }
+                    None => {
+                        self.reject_orphan(at, plain.id, Vec::new());
+                        return None;
+                    }
+                },
+            },
+        };
+        if let Some(unknown) = plain.unknown {
+            let (tags, qualified) = *unknown;
+            count_labels(&mut self.quality.unknown_qualified_labels, qualified);
+            self.entries[slot].unknown_tags.extend(tags);
+        }
+        let participant = plain.participant.as_deref().map(|p| self.participant_number(p));
+        let compact = plain.message.with_participant(participant);
+        let seq = self.rows.number(at);
+        self.entries[slot].compact.push((seq, plain.sent_at, compact));
+        Some(slot)
     }
 
     pub fn add_outcome(&mut self, file: u32, mut raw: RawRow) {
@@ -540,6 +612,89 @@ impl Builder {
     }
 }
 
+/// `message` as a `CompactMessage` without its participant (numbered by the builder, in row
+/// order); its unknown tag labels go to `unknown`.
+fn unnumbered_compact(
+    message: &validate::MessageRow<'_>,
+    unknown: &mut Vec<String>,
+) -> CompactMessage {
+    let mut tags = SignalSet::EMPTY;
+    let mut tagged = false;
+    for label in message.signals.as_deref().map(validate::list_items).into_iter().flatten() {
+        tagged = true;
+        match Signal::parse(&label) {
+            Some(signal) => tags.insert(signal),
+            None => unknown.push(label.into_owned()),
+        }
+    }
+    let mut compact = CompactMessage::new(message.turn, message.sender)
+        .with_handoff_probability(message.handoff_probability);
+    compact.tags = tags;
+    compact.qualified = message.qualified;
+    compact.tagged = tagged;
+    compact
+}
+
+/// Rows of a batch checked together, on every core, before they are added in order: large
+/// enough to keep both cores busy, small enough that their results stay in cache.
+const BATCH_BLOCK: usize = 1 << 14;
+/// Rows one task checks.
+const BATCH_CHUNK: usize = 1 << 11;
+
+/// A messages row the plain path read (`validate::plain_message`), with what adding it needs;
+/// made on any thread, added by `Builder::add_plain_message` in row order.
+struct PlainMessage<'a> {
+    row: u64,
+    /// The conversation id, as `validate::row_conversation_id` gives it.
+    id: &'a str,
+    /// Whether the row before it (checked by the same task) has the same id.
+    same_as_previous: bool,
+    /// Trimmed and case-folded.
+    participant: Option<Cow<'a, str>>,
+    sent_at: Micros,
+    message: CompactMessage,
+    /// Labels outside the vocabulary: of `signals`, of `qualified` (rare, so boxed).
+    unknown: Option<Box<(Vec<String>, Vec<String>)>>,
+}
+
+impl<'a> PlainMessage<'a> {
+    /// Row `i` of `batch` when the plain path reads it and its strings are the batch's own;
+    /// `None` sends the row down the full path (`Builder::add_message`), which says what
+    /// is wrong with it, if anything.
+    fn of(batch: &'a dyn RowBatch, i: usize) -> Option<PlainMessage<'a>> {
+        let mut raw = batch.row(i);
+        if !raw.problems.is_empty() {
+            return None;
+        }
+        let (message, unknown_qualified) = validate::plain_message(&raw)?;
+        let mut unknown_tags = Vec::new();
+        let compact = unnumbered_compact(&message, &mut unknown_tags);
+        let (sent_at, has_participant) = (message.sent_at, message.participant.is_some());
+        drop(message);
+        // The same strings, borrowed from the batch rather than from the row.
+        let id = match raw.cells[msg::CONVERSATION_ID].take() {
+            Cell::Str(Cow::Borrowed(id)) => id,
+            _ => return None,
+        };
+        let participant = match raw.cells[msg::PARTICIPANT].take() {
+            _ if !has_participant => None,
+            Cell::Str(Cow::Borrowed(name)) => validate::folded_ref(name),
+            _ => return None,
+        };
+        let unknown = (!unknown_tags.is_empty() || !unknown_qualified.is_empty())
+            .then(|| Box::new((unknown_tags, unknown_qualified)));
+        Some(PlainMessage {
+            row: raw.row,
+            id,
+            same_as_previous: false,
+            participant,
+            sent_at,
+            message: compact,
+            unknown,
+        })
+    }
+}
+
 /// Drops optional fields that contradict the rest of the outcome, counting each in `quality`.
 fn tidy(mut outcome: Outcome, quality: &mut DataQuality) -> Outcome {
     if outcome.opportunity_amount.is_some() && outcome.opportunity_at.is_none() {
@@ -680,5 +835,116 @@ mod tests {
         let columns: Vec<_> = data.rejections.iter().map(|r| r.column.as_deref()).collect();
         assert_eq!(columns, [Some("sent_at"), Some("turn")]);
         assert_eq!(data.rejections[1].row, Some(4));
+    }
+
+    /// Messages rows as a reader's batch, their strings borrowed from it as a Parquet slice's
+    /// are (so the plain path can take them).
+    struct TextBatch {
+        first_row: u64,
+        rows: Vec<Vec<Option<String>>>,
+    }
+
+    impl RowBatch for TextBatch {
+        fn len(&self) -> usize {
+            self.rows.len()
+        }
+
+        fn row(&self, i: usize) -> RawRow<'_> {
+            let mut raw = RawRow::new(self.first_row + i as u64, MESSAGES.columns.len());
+            for (cell, value) in raw.cells.iter_mut().zip(&self.rows[i]) {
+                *cell = value.as_deref().map_or(Cell::Null, Cell::text);
+            }
+            raw
+        }
+    }
+
+    /// Messages of every kind the full path handles, in a fixed pseudo-random mix: plain
+    /// rows, orphans, blank ids, duplicate and backward turns, unusual senders, participants
+    /// to fold, unknown labels and out-of-range probabilities, over more rows than a block.
+    fn mixed_messages(n: usize) -> Vec<Vec<Option<String>>> {
+        let mut state = 7u64;
+        let mut next = move |m: u64| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) % m
+        };
+        let mut turn = 0;
+        let mut conversation = 0;
+        (0..n)
+            .map(|_| {
+                if next(5) == 0 {
+                    conversation += 1;
+                    turn = 0;
+                }
+                turn += 1;
+                let mut row = vec![None; MESSAGES.columns.len()];
+                let id = match next(200) {
+                    0 => "zz-orphan".to_string(),
+                    1 => "  ".to_string(),
+                    _ => format!("c{}", conversation % 300),
+                };
+                let turn_value = match next(300) {
+                    0 => (turn - 1).max(1),
+                    1 => -3,
+                    _ => turn,
+                };
+                let day = if next(400) == 0 { 1 } else { 2 + turn_value.clamp(0, 20) };
+                row[msg::CONVERSATION_ID] = Some(id);
+                row[msg::TURN] = Some(turn_value.to_string());
+                row[msg::SENT_AT] = Some(format!("2026-01-{day:02}T00:00:00Z"));
+                row[msg::SENDER] = Some(
+                    ["prospect", "ai", "human", "Prospect", " ai", "robot"][next(6) as usize]
+                        .to_string(),
+                );
+                row[msg::PARTICIPANT] = [None, Some("rep-a"), Some(" Rep-B "), Some("")]
+                    [next(4) as usize]
+                    .map(str::to_string);
+                row[msg::SIGNALS] =
+                    [None, Some("pricing"), Some("pricing;demo_request"), Some("made_up")]
+                        [next(4) as usize]
+                        .map(str::to_string);
+                row[msg::QUALIFIED] = [None, Some("budget"), Some("budget;vibes")]
+                    [next(3) as usize]
+                    .map(str::to_string);
+                row[msg::HANDOFF_PROBABILITY] =
+                    [None, Some("0.25"), Some("1.5")][next(3) as usize].map(str::to_string);
+                row
+            })
+            .collect()
+    }
+
+    #[test]
+    fn messages_added_in_batches_give_what_rows_one_by_one_give() {
+        let rows = mixed_messages(3 * BATCH_BLOCK + 77);
+        let run = |batches: &[usize]| {
+            let mut b = Builder::new(true);
+            let conversations = b.file("conversations.csv");
+            let messages = b.file("messages.parquet");
+            for c in 0..300 {
+                b.add_conversation(conversations, conversation_row(c + 1, &format!("c{c}")));
+            }
+            if batches.is_empty() {
+                let batch = TextBatch { first_row: 1, rows: rows.clone() };
+                (0..batch.len()).for_each(|i| b.add_message(messages, batch.row(i)));
+            } else {
+                let mut start = 0;
+                for &len in batches {
+                    let end = (start + len).min(rows.len());
+                    let part =
+                        TextBatch { first_row: start as u64 + 1, rows: rows[start..end].to_vec() };
+                    b.add_message_batch(messages, &part);
+                    start = end;
+                }
+            }
+            let mut data = Dataset::default();
+            b.finish(0, &mut data);
+            format!(
+                "{:?}\n{:?}\n{:?}\n{:?}",
+                data.rejections, data.compact, data.quality, data.rejected_conversations
+            )
+        };
+        let one_by_one = run(&[]);
+        assert!(one_by_one.contains("no conversation \\\"zz-orphan\\\""), "{}", &one_by_one[..500]);
+        assert_eq!(run(&[rows.len()]), one_by_one);
+        assert_eq!(run(&[1, BATCH_CHUNK + 3, 5000, BATCH_BLOCK * 2, rows.len()]), one_by_one);
     }
 }

@@ -22,7 +22,7 @@ use std::path::Path;
 use crate::error::DataError;
 use crate::model::Dataset;
 use build::Builder;
-use rows::{ExtraColumns, RawRow, TableSpec};
+use rows::{ExtraColumns, RawRow, RowBatch, TableSpec};
 use source::TableRows;
 pub use source::{FolderSource, Source};
 
@@ -109,6 +109,7 @@ pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, Data
         &mut dataset,
         &mut builder,
         Builder::add_conversation,
+        None,
     )?;
     let messages_spec = match text {
         MessageText::Keep => rows::MESSAGES,
@@ -123,6 +124,7 @@ pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, Data
         &mut dataset,
         &mut builder,
         Builder::add_message,
+        Some(Builder::add_message_batch),
     )?;
     let present_o = read_table(
         source,
@@ -131,6 +133,7 @@ pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, Data
         &mut dataset,
         &mut builder,
         Builder::add_outcome,
+        None,
     )?;
 
     let columns = &mut dataset.columns;
@@ -161,8 +164,13 @@ fn read_table(
     dataset: &mut Dataset,
     builder: &mut Builder,
     add: fn(&mut Builder, u32, RawRow),
+    add_batch: Option<fn(&mut Builder, u32, &dyn RowBatch)>,
 ) -> Result<Vec<bool>, DataError> {
-    let read = source.read_table(spec, extras, &mut TableRows::new(builder, add))?;
+    let mut rows = match add_batch {
+        Some(add_batch) => TableRows::batched(builder, add, add_batch),
+        None => TableRows::new(builder, add),
+    };
+    let read = source.read_table(spec, extras, &mut rows)?;
     let files = read.files.len();
     dataset.files.extend(read.files);
     dataset.rows_read.insert(spec.name.to_string(), read.rows);

@@ -20,20 +20,22 @@ use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
 
 use polars::prelude::*;
 
-use super::rows::{map_header, Cell, ExtraColumns, FileStats, RawRow, Slot, TableSpec};
+use polars_arrow::array::{Array, BooleanArray, PrimitiveArray, Utf8ViewArray};
+
+use super::rows::{map_header, Cell, ExtraColumns, FileStats, RawRow, RowBatch, Slot, TableSpec};
 use crate::error::DataError;
 
 /// Rows converted at a time (whole row groups, see `slice_bounds`): bounds memory on large
 /// files.
 const SLICE_ROWS: usize = 1 << 18;
 
-/// Reads one Parquet file, handing every row to `sink`.
+/// Reads one Parquet file, handing its rows to `sink` a decoded slice at a time.
 pub fn read_parquet(
     path: &Path,
     label: &str,
     spec: &TableSpec,
     extras: &mut ExtraColumns,
-    sink: &mut dyn FnMut(RawRow<'_>),
+    sink: &mut dyn FnMut(&dyn RowBatch),
 ) -> Result<FileStats, DataError> {
     let unreadable = |reason: String| DataError::Unreadable { file: label.to_string(), reason };
     let open = || File::open(path).map_err(|e| unreadable(e.to_string()));
@@ -56,7 +58,8 @@ pub fn read_parquet(
     let names: Vec<String> = selected.iter().map(|(n, _)| n.clone()).collect();
     // Slice k+1 is decoded on a thread of its own while the rows of slice k are handed to
     // the sink here: decoding (polars, itself parallel over columns) and validating the rows
-    // (one thread) then overlap instead of taking turns. The channel holds one slice, so at
+    // (the messages' on every core, `Builder::add_message_batch`) then overlap instead of
+    // taking turns. The channel holds one slice, so at
     // most three are alive at once (decoding, waiting, being read).
     std::thread::scope(|scope| -> Result<(), DataError> {
         // Both ends live inside the scope: when reading stops early on an error, the receiver
@@ -80,26 +83,25 @@ pub fn read_parquet(
         });
         for slice in decoded {
             let (offset, df) = slice.map_err(unreadable)?;
-            // Column by column into cells that borrow the slice's strings, then row by row.
-            let mut columns = Vec::with_capacity(selected.len());
+            // Each column's native values, cast once per slice where the type needs it and in
+            // one chunk, read cell by cell as the rows are made: no slice-sized vector of
+            // cells per column.
+            let mut native = Vec::with_capacity(selected.len());
             for (name, slot) in &selected {
                 let column = df.column(name).map_err(|e| unreadable(e.to_string()))?;
-                let cells =
-                    column_cells(column).map_err(|e| unreadable(format!("column {name}: {e}")))?;
-                columns.push((*slot, cells.into_iter()));
+                let column =
+                    native_column(column).map_err(|e| unreadable(format!("column {name}: {e}")))?;
+                native.push((*slot, name, column));
             }
-            for r in 0..df.height() {
-                let mut row = RawRow::new((offset + r + 1) as u64, spec.columns.len());
-                for (slot, cells) in &mut columns {
-                    let cell = cells.next().unwrap_or(Cell::Null);
-                    match *slot {
-                        Slot::Known(i) => row.cells[i] = cell,
-                        Slot::Extra(i) => row.extras.push((i, cell)),
-                        Slot::Ignored => {}
-                    }
-                }
-                sink(row);
+            let mut columns = Vec::with_capacity(native.len());
+            for (slot, name, column) in &native {
+                let access = ColumnAccess::of(column)
+                    .map_err(|e| unreadable(format!("column {name}: {e}")))?;
+                columns.push((*slot, access));
             }
+            let width = spec.columns.len();
+            let batch = SliceBatch { offset, len: df.height(), width, columns };
+            sink(&batch);
         }
         Ok(())
     })?;
@@ -261,62 +263,136 @@ fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|_| ())
 }
 
-/// One column's values as cells, by its native type.
-fn column_cells(column: &Column) -> PolarsResult<Vec<Cell<'_>>> {
-    let dtype = column.dtype().clone();
-    let cells = match dtype {
-        DataType::Null => vec![Cell::Null; column.len()],
-        DataType::String => {
-            // Without the validity checks when the column has no null (most columns): the
-            // general iterator costs more than the rest of the conversion.
-            let strings = column.str()?;
-            let mut cells = Vec::with_capacity(strings.len());
-            if strings.null_count() == 0 {
-                for chunk in strings.downcast_iter() {
-                    cells.extend(chunk.values_iter().map(Cell::text));
-                }
+/// The column in one chunk and in the type its cells are read from: integers as `Int64` (strictly: a value
+/// out of range is an error), floats as `Float64`, strings, booleans, dates and timestamps as
+/// they are, anything else as text.
+fn native_column(column: &Column) -> PolarsResult<Column> {
+    match column.dtype() {
+        DataType::Null
+        | DataType::String
+        | DataType::Boolean
+        | DataType::Float64
+        | DataType::Int64
+        | DataType::Datetime(_, _)
+        | DataType::Date => Ok(column.rechunk()),
+        DataType::Float32 => Ok(column.cast(&DataType::Float64)?.rechunk()),
+        d if d.is_integer() => Ok(column.strict_cast(&DataType::Int64)?.rechunk()),
+        _ => Ok(column.cast(&DataType::String)?.rechunk()),
+    }
+}
+
+/// One column of a decoded slice, in the type `native_column` gave it, read by row.
+enum ColumnAccess<'a> {
+    Null,
+    Str(&'a Utf8ViewArray),
+    Bool(&'a BooleanArray),
+    Float(&'a PrimitiveArray<f64>),
+    Int(&'a PrimitiveArray<i64>),
+    /// A timestamp's physical values and their unit (UTC whatever the time zone).
+    Datetime(&'a PrimitiveArray<i64>, TimeUnit),
+    /// Days since the epoch.
+    Date(&'a PrimitiveArray<i32>),
+}
+
+impl<'a> ColumnAccess<'a> {
+    /// The access to `column`, which must be one chunk (`native_column` makes it so).
+    fn of(column: &'a Column) -> PolarsResult<ColumnAccess<'a>> {
+        let one = |chunks: usize| {
+            if chunks == 1 {
+                Ok(())
             } else {
-                cells.extend(strings.iter().map(|v| v.map_or(Cell::Null, Cell::text)));
+                Err(polars_err!(ComputeError: "a column of {chunks} chunks after rechunking"))
             }
-            cells
+        };
+        Ok(match column.dtype() {
+            DataType::Null => ColumnAccess::Null,
+            DataType::String => {
+                let c = column.str()?;
+                one(c.chunks().len())?;
+                ColumnAccess::Str(c.downcast_as_array())
+            }
+            DataType::Boolean => {
+                let c = column.bool()?;
+                one(c.chunks().len())?;
+                ColumnAccess::Bool(c.downcast_as_array())
+            }
+            DataType::Float64 => {
+                let c = column.f64()?;
+                one(c.chunks().len())?;
+                ColumnAccess::Float(c.downcast_as_array())
+            }
+            DataType::Int64 => {
+                let c = column.i64()?;
+                one(c.chunks().len())?;
+                ColumnAccess::Int(c.downcast_as_array())
+            }
+            DataType::Datetime(unit, _) => {
+                let c = column.datetime()?.physical();
+                one(c.chunks().len())?;
+                ColumnAccess::Datetime(c.downcast_as_array(), *unit)
+            }
+            DataType::Date => {
+                let c = column.date()?.physical();
+                one(c.chunks().len())?;
+                ColumnAccess::Date(c.downcast_as_array())
+            }
+            other => polars_bail!(ComputeError: "unexpected column type {other} after conversion"),
+        })
+    }
+
+    /// Row `i`'s value.
+    fn cell(&self, i: usize) -> Cell<'a> {
+        const DAY: i64 = 86_400_000_000;
+        match *self {
+            ColumnAccess::Null => Cell::Null,
+            ColumnAccess::Str(a) if a.is_null(i) => Cell::Null,
+            ColumnAccess::Str(a) => Cell::text(a.value(i)),
+            ColumnAccess::Bool(a) if a.is_null(i) => Cell::Null,
+            ColumnAccess::Bool(a) => Cell::Bool(a.value(i)),
+            ColumnAccess::Float(a) if a.is_null(i) => Cell::Null,
+            ColumnAccess::Float(a) => Cell::Float(a.value(i)),
+            ColumnAccess::Int(a) if a.is_null(i) => Cell::Null,
+            ColumnAccess::Int(a) => Cell::Int(a.value(i)),
+            ColumnAccess::Datetime(a, _) if a.is_null(i) => Cell::Null,
+            ColumnAccess::Datetime(a, unit) => {
+                let v = a.value(i);
+                Cell::Micros(match unit {
+                    TimeUnit::Nanoseconds => v.div_euclid(1000),
+                    TimeUnit::Microseconds => v,
+                    TimeUnit::Milliseconds => v.saturating_mul(1000),
+                })
+            }
+            ColumnAccess::Date(a) if a.is_null(i) => Cell::Null,
+            ColumnAccess::Date(a) => Cell::Micros(i64::from(a.value(i)) * DAY),
         }
-        DataType::Boolean => {
-            column.bool()?.iter().map(|v| v.map_or(Cell::Null, Cell::Bool)).collect()
+    }
+}
+
+/// A decoded slice of a file: `len` rows from row `offset` (0-based) on.
+struct SliceBatch<'a> {
+    offset: usize,
+    len: usize,
+    /// The table's known columns.
+    width: usize,
+    columns: Vec<(Slot, ColumnAccess<'a>)>,
+}
+
+impl RowBatch for SliceBatch<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn row(&self, i: usize) -> RawRow<'_> {
+        let mut row = RawRow::new((self.offset + i + 1) as u64, self.width);
+        for (slot, column) in &self.columns {
+            match *slot {
+                Slot::Known(k) => row.cells[k] = column.cell(i),
+                Slot::Extra(e) => row.extras.push((e, column.cell(i))),
+                Slot::Ignored => {}
+            }
         }
-        DataType::Float32 | DataType::Float64 => {
-            let cast = column.cast(&DataType::Float64)?;
-            cast.f64()?.iter().map(|v| v.map_or(Cell::Null, Cell::Float)).collect()
-        }
-        d if d.is_integer() => {
-            let cast = column.strict_cast(&DataType::Int64)?;
-            cast.i64()?.iter().map(|v| v.map_or(Cell::Null, Cell::Int)).collect()
-        }
-        DataType::Datetime(unit, _) => {
-            // The physical value is UTC whatever the time zone; only the unit differs.
-            let to_micros = |v: i64| match unit {
-                TimeUnit::Nanoseconds => v.div_euclid(1000),
-                TimeUnit::Microseconds => v,
-                TimeUnit::Milliseconds => v.saturating_mul(1000),
-            };
-            let phys = column.datetime()?.physical();
-            phys.iter().map(|v| v.map_or(Cell::Null, |v| Cell::Micros(to_micros(v)))).collect()
-        }
-        DataType::Date => {
-            let phys = column.date()?.physical();
-            let day = 86_400_000_000i64;
-            phys.iter()
-                .map(|v| v.map_or(Cell::Null, |d| Cell::Micros(i64::from(d) * day)))
-                .collect()
-        }
-        _ => {
-            let cast = column.cast(&DataType::String)?;
-            cast.str()?
-                .iter()
-                .map(|v| v.map_or(Cell::Null, |s| Cell::owned(s.to_string())))
-                .collect()
-        }
-    };
-    Ok(cells)
+        row
+    }
 }
 
 #[cfg(test)]

@@ -71,6 +71,20 @@ impl<'a> Cell<'a> {
     }
 }
 
+/// Rows a reader can hand over together, each made on demand from the reader's columns (a
+/// decoded Parquet slice): a table's builder may then check many rows at once, on every core,
+/// before adding them in order (`Builder::add_message_batch`).
+pub trait RowBatch: Sync {
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th row (`i < len()`), its cells borrowing the batch's strings.
+    fn row(&self, i: usize) -> RawRow<'_>;
+}
+
 /// A problem that makes a row unusable as read (unparseable line, invalid UTF-8, ...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowProblem {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::build::Builder;
 use super::discover::{discover, relative_label, Format, TableFiles};
-use super::rows::{self, ExtraColumns, FileStats, RawRow, TableSpec};
+use super::rows::{self, ExtraColumns, FileStats, RawRow, RowBatch, TableSpec};
 use super::{csv, jsonl, parquet};
 use crate::error::DataError;
 
@@ -55,11 +55,22 @@ pub struct TableRead {
 pub struct TableRows<'a> {
     builder: &'a mut Builder,
     add: fn(&mut Builder, u32, RawRow),
+    /// How the table adds a batch of rows, when it has a way of its own (else row by row).
+    add_batch: Option<fn(&mut Builder, u32, &dyn RowBatch)>,
 }
 
 impl<'a> TableRows<'a> {
     pub(crate) fn new(builder: &'a mut Builder, add: fn(&mut Builder, u32, RawRow)) -> Self {
-        TableRows { builder, add }
+        TableRows { builder, add, add_batch: None }
+    }
+
+    /// `new`, with the table's own way of adding a batch of rows.
+    pub(crate) fn batched(
+        builder: &'a mut Builder,
+        add: fn(&mut Builder, u32, RawRow),
+        add_batch: fn(&mut Builder, u32, &dyn RowBatch),
+    ) -> Self {
+        TableRows { builder, add, add_batch: Some(add_batch) }
     }
 
     /// Starts a part named `label`; its rows are then added with the returned number.
@@ -70,6 +81,14 @@ impl<'a> TableRows<'a> {
     /// Adds one row of part `part`.
     pub fn row(&mut self, part: u32, row: RawRow) {
         (self.add)(self.builder, part, row);
+    }
+
+    /// Adds the rows of `batch`, in order, to part `part`: the same as adding them one by one.
+    pub fn rows(&mut self, part: u32, batch: &dyn RowBatch) {
+        match self.add_batch {
+            Some(add_batch) => add_batch(self.builder, part, batch),
+            None => (0..batch.len()).for_each(|i| (self.add)(self.builder, part, batch.row(i))),
+        }
     }
 }
 
@@ -184,7 +203,10 @@ impl Source for FolderSource {
                 Format::Csv => csv::read_csv(path, &label, false, spec, extras, &mut sink)?,
                 Format::CsvGz => csv::read_csv(path, &label, true, spec, extras, &mut sink)?,
                 Format::Jsonl => jsonl::read_jsonl(path, &label, spec, extras, &mut sink)?,
-                Format::Parquet => parquet::read_parquet(path, &label, spec, extras, &mut sink)?,
+                Format::Parquet => {
+                    let mut sink = |batch: &dyn RowBatch| rows.rows(part, batch);
+                    parquet::read_parquet(path, &label, spec, extras, &mut sink)?
+                }
             };
             read.rows += stats.rows;
             for (any, here) in read.present.iter_mut().zip(&stats.present) {
