@@ -139,6 +139,14 @@ pub struct Builder {
     last_owner: Option<usize>,
     /// Where the compact messages' rows came from.
     rows: RowIndex,
+    /// The last two participant names numbered, with their numbers: a conversation's rows
+    /// name the same one or two participants over and over.
+    recent_participants: Vec<(String, u32)>,
+    /// Compact messages of one entry (`staged_for`) added by `add_message_batch` and not yet
+    /// given to it: a conversation's rows come together, so its entry's vector is then made
+    /// once at its size instead of grown row by row.
+    staged: Vec<(u64, Micros, CompactMessage)>,
+    staged_for: Option<usize>,
 }
 
 impl Builder {
@@ -149,6 +157,24 @@ impl Builder {
 
     /// The number of a participant name, numbering it on first sight.
     fn participant_number(&mut self, name: &str) -> u32 {
+        if let Some(&(_, n)) = self.recent_participants.iter().find(|(p, _)| p == name) {
+            return n;
+        }
+        let n = self.participant_number_uncached(name);
+        if self.recent_participants.len() < 2 {
+            self.recent_participants.push((name.to_string(), n));
+        } else {
+            // The older of the two makes way (its buffer reused).
+            self.recent_participants.swap(0, 1);
+            let (older, number) = &mut self.recent_participants[1];
+            older.clear();
+            older.push_str(name);
+            *number = n;
+        }
+        n
+    }
+
+    fn participant_number_uncached(&mut self, name: &str) -> u32 {
         if let Some(&n) = self.participants.get(name) {
             return n;
         }
@@ -201,20 +227,33 @@ impl Builder {
         format!("{} row {}", self.labels[at.file as usize], at.row)
     }
 
-    pub fn add_conversation(&mut self, file: u32, mut raw: RawRow) {
-        let at = RowRef { file, row: raw.row };
-        let id = validate::row_conversation_id(&raw).map(|id| id.into_owned());
-        let mut check = RowCheck { problems: raw.problems.clone() };
-        let parsed = if raw.problems.is_empty() {
-            validate::conversation(&mut raw, &mut check)
-        } else {
-            None
-        };
-        let Some(id) = id else {
-            if check.problems.is_empty() {
-                check.problems.push(missing("conversation_id"));
+    pub fn add_conversation(&mut self, file: u32, raw: RawRow) {
+        self.add_checked_conversation(file, CheckedConversation::of(raw));
+    }
+
+    /// Adds the conversations rows of `batch` in order, as `add_conversation` one by one
+    /// would: each row is checked on any core, then the rows are added in order.
+    pub fn add_conversation_batch(&mut self, file: u32, batch: &dyn RowBatch) {
+        self.index.reserve(batch.len());
+        self.entries.reserve(batch.len());
+        for start in (0..batch.len()).step_by(BATCH_BLOCK) {
+            let end = (start + BATCH_BLOCK).min(batch.len());
+            let checked: Vec<CheckedConversation> = (start..end)
+                .into_par_iter()
+                .with_min_len(BATCH_CHUNK)
+                .map(|i| CheckedConversation::of(batch.row(i)))
+                .collect();
+            for one in checked {
+                self.add_checked_conversation(file, one);
             }
-            return self.reject_all(at, None, check.problems);
+        }
+    }
+
+    fn add_checked_conversation(&mut self, file: u32, checked: CheckedConversation) {
+        let CheckedConversation { row, id, problems, parsed, extras } = checked;
+        let at = RowRef { file, row };
+        let Some(id) = id else {
+            return self.reject_all(at, None, problems);
         };
         let slot = match self.index.get(&id) {
             Some(&slot) => {
@@ -228,20 +267,21 @@ impl Builder {
                 slot
             }
             None => {
-                let entry = Entry { id: id.clone(), first: Some(at), ..Entry::default() };
+                let entry = Entry {
+                    id: id.clone(),
+                    first: Some(at),
+                    extras,
+                    conversation: parsed,
+                    ..Entry::default()
+                };
                 self.entries.push(Box::new(entry));
                 self.index.insert(id.clone(), self.entries.len() - 1);
-                let slot = self.entries.len() - 1;
-                let extras = std::mem::take(&mut raw.extras);
-                let extras = extras.into_iter().filter_map(|(i, c)| Some((i, c.into_text()?)));
-                self.entries[slot].extras = extras.collect();
-                self.entries[slot].conversation = parsed;
-                slot
+                self.entries.len() - 1
             }
         };
-        if !check.problems.is_empty() {
+        if !problems.is_empty() {
             self.entries[slot].rejected = true;
-            self.reject_all(at, Some(&id), check.problems);
+            self.reject_all(at, Some(&id), problems);
         }
     }
 
@@ -354,6 +394,7 @@ impl Builder {
                 };
             }
         }
+        self.give_staged();
     }
 
     /// Adds a row the plain path read, given the entry of the row before it when that row
@@ -390,8 +431,22 @@ impl Builder {
         let participant = plain.participant.as_deref().map(|p| self.participant_number(p));
         let compact = plain.message.with_participant(participant);
         let seq = self.rows.number(at);
-        self.entries[slot].compact.push((seq, plain.sent_at, compact));
+        if self.staged_for != Some(slot) {
+            self.give_staged();
+            self.staged_for = Some(slot);
+        }
+        self.staged.push((seq, plain.sent_at, compact));
         Some(slot)
+    }
+
+    /// Gives the staged compact messages to their entry (in any order: `finish` sorts each
+    /// entry's messages by turn and row).
+    fn give_staged(&mut self) {
+        if let Some(slot) = self.staged_for.take() {
+            let compact = &mut self.entries[slot].compact;
+            compact.reserve_exact(self.staged.len());
+            compact.append(&mut self.staged);
+        }
     }
 
     pub fn add_outcome(&mut self, file: u32, mut raw: RawRow) {
@@ -423,6 +478,7 @@ impl Builder {
 
     /// Applies the cross-row checks and fills `dataset` (conversations, rejections, counts).
     pub fn finish(mut self, extra_columns: usize, dataset: &mut Dataset) {
+        self.give_staged();
         let mut entries: Vec<Option<Box<Entry>>> =
             std::mem::take(&mut self.entries).into_iter().map(Some).collect();
         dataset.total_conversation_ids = entries.len() as u64;
@@ -692,6 +748,35 @@ impl<'a> PlainMessage<'a> {
             message: compact,
             unknown,
         })
+    }
+}
+
+/// A conversations row checked on its own (on any thread): what `Builder` then adds.
+struct CheckedConversation {
+    row: u64,
+    id: Option<String>,
+    /// Its problems; a row without an id has at least one.
+    problems: Vec<RowProblem>,
+    parsed: Option<Conversation>,
+    /// The kept extra columns' values.
+    extras: Vec<(usize, String)>,
+}
+
+impl CheckedConversation {
+    fn of(mut raw: RawRow) -> CheckedConversation {
+        let id = validate::row_conversation_id(&raw).map(|id| id.into_owned());
+        let mut check = RowCheck { problems: std::mem::take(&mut raw.problems) };
+        let parsed = if check.problems.is_empty() {
+            validate::conversation(&mut raw, &mut check)
+        } else {
+            None
+        };
+        if id.is_none() && check.problems.is_empty() {
+            check.problems.push(missing("conversation_id"));
+        }
+        let extras = std::mem::take(&mut raw.extras);
+        let extras = extras.into_iter().filter_map(|(i, c)| Some((i, c.into_text()?))).collect();
+        CheckedConversation { row: raw.row, id, problems: check.problems, parsed, extras }
     }
 }
 

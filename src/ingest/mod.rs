@@ -109,7 +109,7 @@ pub fn read_from(source: &dyn Source, text: MessageText) -> Result<Dataset, Data
         &mut dataset,
         &mut builder,
         Builder::add_conversation,
-        None,
+        Some(Builder::add_conversation_batch),
     )?;
     let messages_spec = match text {
         MessageText::Keep => rows::MESSAGES,
