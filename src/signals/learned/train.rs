@@ -139,7 +139,15 @@ pub enum ThresholdRule {
     Precision(f64),
     /// The ensemble's best F-beta (beta below 1 weighs precision more than recall).
     FBeta(f64),
+    /// Jointly over the signals: the pairs that give the ensemble the most true positives in
+    /// all while its MICRO precision (all signals' true positives over all their detections)
+    /// reaches `target`, no signal's recall under `floor` (`OutOfFold::choose_all`).
+    MicroPrecision { target: f64, floor: f64 },
 }
+
+/// The multipliers tried by the joint rule: 0 to 20 by 0.05 (a multiplier is how many
+/// true positives one false positive must buy to be worth taking).
+const LAMBDAS: std::ops::RangeInclusive<u32> = 0..=400;
 
 /// A trained model and its cross-validated figures, per signal in vocabulary order.
 pub struct Trained {
@@ -230,28 +238,105 @@ impl OutOfFold {
         }
     }
 
+    /// The (threshold, gate) of every signal, in vocabulary order, by `rule` over the rows
+    /// `keep` accepts. The per-signal rules choose each signal alone; `MicroPrecision`
+    /// chooses them together, as a Lagrangian search: for a multiplier lambda, each signal
+    /// takes the pair that maximises its true positives minus lambda times its false
+    /// positives, among its pairs whose recall reaches `floor` (all its pairs when none
+    /// does); of the multipliers in `LAMBDAS` whose choices reach the micro precision
+    /// `target`, the one with the most true positives in all wins (the smallest multiplier on
+    /// ties; the largest multiplier when none reaches the target). Trading at one price for
+    /// every signal spends the allowed false positives where they buy the most recall, where
+    /// a precision target per signal holds every signal to the target on its own.
+    pub fn choose_all(
+        &self,
+        rule: ThresholdRule,
+        keep: impl Fn(usize) -> bool + Copy,
+    ) -> Vec<(f32, f32)> {
+        let ThresholdRule::MicroPrecision { target, floor } = rule else {
+            return Signal::ALL.iter().map(|&s| self.choose(s, rule, keep)).collect();
+        };
+        // Every signal's candidate pairs with their counts, smallest threshold then gate first.
+        let points: Vec<Vec<(f32, f32, SignalCounts)>> = Signal::ALL
+            .iter()
+            .map(|&signal| {
+                let all: Vec<(f32, f32, SignalCounts)> = (5..=95)
+                    .map(|k| k as f32 / 100.0)
+                    .flat_map(|t| {
+                        GATES
+                            .iter()
+                            .copied()
+                            .filter(move |&g| g < t || g == 1.0)
+                            .map(move |g| (t, g))
+                    })
+                    .map(|(t, g)| (t, g, self.counts(signal, t, Some(g), keep)))
+                    .collect();
+                let floored: Vec<_> = all
+                    .iter()
+                    .copied()
+                    .filter(|(_, _, c)| c.recall().is_some_and(|r| r >= floor))
+                    .collect();
+                if floored.is_empty() {
+                    all
+                } else {
+                    floored
+                }
+            })
+            .collect();
+        let pick = |lambda: f64| -> Vec<usize> {
+            points
+                .iter()
+                .map(|p| {
+                    let score = |c: &SignalCounts| c.tp as f64 - lambda * c.fp as f64;
+                    let mut best = 0;
+                    for (k, (_, _, c)) in p.iter().enumerate() {
+                        if score(c) > score(&p[best].2) + 1e-9 {
+                            best = k;
+                        }
+                    }
+                    best
+                })
+                .collect()
+        };
+        let mut chosen: Option<(u64, Vec<usize>)> = None;
+        let mut last = Vec::new();
+        for k in LAMBDAS {
+            let at = pick(f64::from(k) / 20.0);
+            let (tp, fp) = at
+                .iter()
+                .zip(&points)
+                .fold((0, 0), |(tp, fp), (&i, p)| (tp + p[i].2.tp, fp + p[i].2.fp));
+            let reaches = tp + fp > 0 && tp as f64 >= target * (tp + fp) as f64;
+            if reaches && chosen.as_ref().is_none_or(|(best, _)| tp > *best) {
+                chosen = Some((tp, at.clone()));
+            }
+            last = at;
+        }
+        let at = chosen.map_or(last, |(_, at)| at);
+        at.iter().zip(&points).map(|(&i, p)| (p[i].0, p[i].1)).collect()
+    }
+
     /// Honest cross-validated counts of `rule`: each fold's thresholds are chosen on the
     /// other folds' out-of-fold probabilities and scored on that fold (model, ensemble).
     pub fn nested(&self, rule: ThresholdRule) -> Vec<(Signal, SignalCounts, SignalCounts)> {
-        Signal::ALL
-            .iter()
-            .map(|&signal| {
-                let (mut m, mut e) = (SignalCounts::default(), SignalCounts::default());
-                for fold in 0..self.folds {
-                    let (t, g) = self.choose(signal, rule, |i| self.fold_of[i] != fold);
-                    let here = |i: usize| self.fold_of[i] == fold;
-                    for (total, c) in [
-                        (&mut m, self.counts(signal, t, None, here)),
-                        (&mut e, self.counts(signal, t, Some(g), here)),
-                    ] {
-                        total.tp += c.tp;
-                        total.fp += c.fp;
-                        total.fn_ += c.fn_;
-                    }
+        let mut totals = vec![(SignalCounts::default(), SignalCounts::default()); SIGNALS];
+        for fold in 0..self.folds {
+            let chosen = self.choose_all(rule, |i| self.fold_of[i] != fold);
+            let here = |i: usize| self.fold_of[i] == fold;
+            for (&signal, ((m, e), &(t, g))) in
+                Signal::ALL.iter().zip(totals.iter_mut().zip(&chosen))
+            {
+                for (total, c) in [
+                    (m, self.counts(signal, t, None, here)),
+                    (e, self.counts(signal, t, Some(g), here)),
+                ] {
+                    total.tp += c.tp;
+                    total.fp += c.fp;
+                    total.fn_ += c.fn_;
                 }
-                (signal, m, e)
-            })
-            .collect()
+            }
+        }
+        Signal::ALL.iter().zip(totals).map(|(&s, (m, e))| (s, m, e)).collect()
     }
 }
 
@@ -324,8 +409,8 @@ pub fn train(
     let mut model = fit(&examples, &all, featurizer.embeddings.fingerprint, options);
     let mut cv = Vec::with_capacity(SIGNALS);
     let mut ensemble_cv = Vec::with_capacity(SIGNALS);
-    for signal in Signal::ALL {
-        let (threshold, gate) = oof.choose(signal, options.rule, |_| true);
+    let chosen = oof.choose_all(options.rule, |_| true);
+    for (signal, &(threshold, gate)) in Signal::ALL.into_iter().zip(&chosen) {
         model.thresholds[signal.index()] = threshold;
         model.gates[signal.index()] = gate;
         cv.push((signal, oof.counts(signal, threshold, None, |_| true)));
@@ -369,6 +454,10 @@ pub fn cv_table(trained: &Trained, rows: usize) -> String {
             ThresholdRule::Precision(p) =>
                 format!("the ensemble's best recall at precision {p:.2} or more (else its best F1)"),
             ThresholdRule::FBeta(b) => format!("the ensemble's best F-beta, beta {b:.2}"),
+            ThresholdRule::MicroPrecision { target, floor } => format!(
+                "the ensemble's most true positives at micro precision {target:.2} or more, \
+                 every signal's recall {floor:.2} or more where it can be"
+            ),
         }
     );
     out.push_str(&format!(
