@@ -331,7 +331,11 @@ impl Model {
             .chain(&bias)
             .chain(&dense)
             .chain(&sparse)
-            .chain(hidden.iter().flat_map(|h| h.bias.iter().chain(&h.dense).chain(&h.sparse).chain(&h.out)))
+            .chain(
+                hidden
+                    .iter()
+                    .flat_map(|h| h.bias.iter().chain(&h.dense).chain(&h.sparse).chain(&h.out)),
+            )
             .any(|x| !x.is_finite())
         {
             return Err(bad("a weight is not finite"));

@@ -592,14 +592,14 @@ fn fit(examples: &[(Features, SignalSet)], at: &[usize], table: u64, o: &TrainOp
                 act[j] = pre[j].max(0.0);
                 back[j] = 0.0;
             }
-            for s in 0..SIGNALS {
+            for (s, &e) in err.iter().enumerate() {
                 let w = &mut h.out[s * units..(s + 1) * units];
                 let g2 = &mut gh.out[s * units..(s + 1) * units];
                 for j in 0..units {
                     if pre[j] > 0.0 {
-                        back[j] += err[s] * w[j];
+                        back[j] += e * w[j];
                     }
-                    let grad = err[s] * act[j] + hl2 * w[j];
+                    let grad = e * act[j] + hl2 * w[j];
                     step(&mut w[j], &mut g2[j], grad);
                 }
             }
@@ -747,7 +747,8 @@ mod tests {
         assert_eq!(micro(&chosen), (10, 1));
         // A recall floor of 0.9 forces demo's third positive in whatever it costs: 11 of 14
         // misses the target, and the rule keeps what the floors allow.
-        let floored = oof.choose_all(ThresholdRule::MicroPrecision { target: 0.9, floor: 0.9 }, all);
+        let floored =
+            oof.choose_all(ThresholdRule::MicroPrecision { target: 0.9, floor: 0.9 }, all);
         assert!(floored[D.index()].0 <= 0.45, "{floored:?}");
         assert_eq!(micro(&floored), (11, 3));
         // A target nothing reaches without the floor still gives the most precise choice.
@@ -791,6 +792,25 @@ mod tests {
         assert!(sigmoid(z[Signal::DemoRequest.index()]) < 0.5);
         let pricing = a.cv.iter().find(|(s, _)| *s == Signal::Pricing).map(|c| c.1);
         assert!(pricing.is_some_and(|c| c.tp >= 35), "{pricing:?}");
+    }
+
+    #[test]
+    fn a_hidden_layer_trains_deterministically_and_round_trips() {
+        let f = Featurizer::shipped().expect("table");
+        let o = TrainOptions { epochs: 3, hidden: 8, ..TrainOptions::default() };
+        let a = train(&rows(), &[], &f, &o);
+        let bytes = a.model.to_bytes();
+        assert_eq!(bytes, train(&rows(), &[], &f, &o).model.to_bytes());
+        assert_eq!(bytes[8], 2, "a model with a hidden layer is version 2");
+        assert_eq!(Model::from_bytes(&bytes).expect("parses"), a.model);
+        let h = a.model.hidden.as_ref().expect("hidden layer");
+        assert!(h.out.iter().any(|w| w.abs() > 0.0) && h.sparse.iter().any(|w| w.abs() > 0.0));
+        let mut s = Scratch::default();
+        let mut z = [0f32; SIGNALS];
+        f.extract("what would it cost for our seats", &mut s);
+        a.model.logits(&s.features, &mut z);
+        assert!(sigmoid(z[Signal::Pricing.index()]) > 0.5);
+        assert!(sigmoid(z[Signal::DemoRequest.index()]) < 0.5);
     }
 
     #[test]
