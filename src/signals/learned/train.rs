@@ -128,7 +128,7 @@ impl Default for TrainOptions {
             positive_weight: 4.0,
             // Chosen on nested cross-validation (docs/signals.md): the lowest target whose
             // nested micro precision reaches the goal of 0.85 (0.850; 0.86 gives 0.840), and
-            // the highest floor at which that target is still reached (0.55 is not).
+            // the highest floor tried at which that target is still reached (0.55 is not).
             rule: ThresholdRule::MicroPrecision { target: 0.87, floor: 0.5 },
             hidden: 0,
             hidden_l2: 1e-3,
