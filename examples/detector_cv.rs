@@ -3,11 +3,14 @@
 //!
 //! ```sh
 //! cargo run --example detector_cv -- [--extra LABELS.csv]... [--epochs N] [--l2 X] \
-//!     [--train-only LABELS.csv]... [--positive-weight X] [--learning-rate X]
+//!     [--train-only LABELS.csv]... [--positive-weight X] [--learning-rate X] [--seed N] \
+//!     [--hidden UNITS] [--hidden-l2 X] [--hidden-init X] [--dump OOF.tsv]
 //! ```
 //!
 //! Trains on the shipped rows (plus any `--extra` files) with 5-fold cross-validation once,
-//! then, for each threshold rule (best F1; precision targets 0.80, 0.85, 0.90), prints the
+//! then, for each threshold rule (best F1; per-signal precision targets 0.80, 0.85, 0.90;
+//! F-beta; the joint micro-precision rule at targets 0.85 to 0.88 and recall floors 0, 0.5
+//! and 0.55), prints the
 //! micro precision and recall of the model and the ensemble twice: with thresholds chosen on
 //! all the out-of-fold probabilities (what `handoff detector train` prints) and nested (each
 //! fold's thresholds chosen on the other folds only: the honest figure). `--extra` rows are
@@ -27,6 +30,7 @@ fn main() -> anyhow::Result<()> {
     let mut rows = shipped_rows()?;
     let mut o = TrainOptions::default();
     let mut train_only = Vec::new();
+    let mut dump = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))?;
@@ -37,6 +41,11 @@ fn main() -> anyhow::Result<()> {
             "--l2" => o.l2 = value.parse()?,
             "--positive-weight" => o.positive_weight = value.parse()?,
             "--learning-rate" => o.learning_rate = value.parse()?,
+            "--dump" => dump = Some(value),
+            "--hidden" => o.hidden = value.parse()?,
+            "--seed" => o.seed = value.parse()?,
+            "--hidden-l2" => o.hidden_l2 = value.parse()?,
+            "--hidden-init" => o.hidden_init = value.parse()?,
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -45,6 +54,31 @@ fn main() -> anyhow::Result<()> {
     rows.extend(train_only);
     let oof = out_of_fold(&rows, unscored, &featurizer, &o);
     println!("{} rows ({unscored} trained on only); {o:?}", rows.len());
+    if let Some(path) = dump {
+        // One line per scored row: fold, labels, lexicon signals (signal indices joined by
+        // `;`), then the 21 out-of-fold probabilities: for studying rules and errors offline.
+        let names = |s: handoff::signals::SignalSet| {
+            Signal::ALL
+                .iter()
+                .filter(|x| s.contains(**x))
+                .map(|x| x.name())
+                .collect::<Vec<_>>()
+                .join(";")
+        };
+        let mut out = String::new();
+        for i in (0..rows.len()).filter(|&i| oof.scored[i]) {
+            let p: Vec<String> = oof.probabilities[i].iter().map(|p| format!("{p:.5}")).collect();
+            out.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\n",
+                oof.fold_of[i],
+                names(oof.labels[i]),
+                names(oof.lexicon[i]),
+                p.join("\t"),
+                rows[i].text.replace(['\t', '\n'], " ")
+            ));
+        }
+        std::fs::write(&path, out)?;
+    }
     let micro = |counts: &mut dyn Iterator<Item = SignalCounts>| {
         let mut t = SignalCounts::default();
         for c in counts {
@@ -62,9 +96,20 @@ fn main() -> anyhow::Result<()> {
         ThresholdRule::Precision(0.9),
         ThresholdRule::FBeta(0.7),
         ThresholdRule::FBeta(0.5),
+        ThresholdRule::MicroPrecision { target: 0.85, floor: 0.0 },
+        ThresholdRule::MicroPrecision { target: 0.85, floor: 0.5 },
+        ThresholdRule::MicroPrecision { target: 0.85, floor: 0.55 },
+        ThresholdRule::MicroPrecision { target: 0.86, floor: 0.0 },
+        ThresholdRule::MicroPrecision { target: 0.86, floor: 0.5 },
+        ThresholdRule::MicroPrecision { target: 0.86, floor: 0.55 },
+        ThresholdRule::MicroPrecision { target: 0.87, floor: 0.0 },
+        ThresholdRule::MicroPrecision { target: 0.87, floor: 0.5 },
+        ThresholdRule::MicroPrecision { target: 0.87, floor: 0.55 },
+        ThresholdRule::MicroPrecision { target: 0.88, floor: 0.0 },
+        ThresholdRule::MicroPrecision { target: 0.88, floor: 0.5 },
+        ThresholdRule::MicroPrecision { target: 0.88, floor: 0.55 },
     ] {
-        let chosen: Vec<(f32, f32)> =
-            Signal::ALL.iter().map(|&s| oof.choose(s, rule, |_| true)).collect();
+        let chosen = oof.choose_all(rule, |_| true);
         let model = micro(
             &mut Signal::ALL.iter().map(|&s| oof.counts(s, chosen[s.index()].0, None, |_| true)),
         );

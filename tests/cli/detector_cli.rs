@@ -182,8 +182,9 @@ fn heldout_figures() {
         println!("{}: micro precision {p:.3}, recall {r:.3}", k.name());
     }
     let (p, r) = (micro[2].precision().unwrap_or(0.0), micro[2].recall().unwrap_or(0.0));
-    // Measured 0.90 / 0.73 (docs/signals.md); the floors leave a small margin.
-    assert!(r >= 0.70 && p >= 0.87, "ensemble micro precision {p:.3}, recall {r:.3}");
+    // Measured 0.92 / 0.72 (docs/signals.md, the fifth scoring); the floors leave a small
+    // margin.
+    assert!(r >= 0.70 && p >= 0.89, "ensemble micro precision {p:.3}, recall {r:.3}");
     let lexicon_recall = micro[0].recall().unwrap_or(0.0);
     assert!(r > lexicon_recall, "the ensemble must find more than the lexicon");
 }

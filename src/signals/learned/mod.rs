@@ -170,6 +170,11 @@ impl Learned {
         let dense: f32 =
             (0..DIMS).map(|d| self.model.dense[s * DIMS + d] * scratch.features.dense[d]).sum();
         parts.push(("meaning (word vectors)".into(), dense));
+        if self.model.hidden.is_some() {
+            // The hidden layer's part is no sum of single features: it counts as one.
+            let part = self.model.hidden_logits(&scratch.features)[s];
+            parts.push(("combinations (hidden layer)".into(), part));
+        }
         // Strongest first; ties in name order, so the listing is deterministic.
         parts.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         parts.truncate(top);

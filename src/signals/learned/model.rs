@@ -1,12 +1,15 @@
 //! The learned detector's model: one logistic classifier per signal over the features of
-//! features.rs, and the probability threshold above which each signal holds.
+//! features.rs, optionally with one shared hidden layer of ReLU units feeding every signal
+//! (a "wide and deep" network: the linear part sees the features directly, the hidden units
+//! learn combinations that all 21 signals share), and the probability threshold above which
+//! each signal holds.
 //!
 //! File format (little-endian), what `handoff detector train --out` writes and
 //! data/detector/model.bin is:
 //!
 //! ```text
 //! magic       8 bytes  "HOMODEL\0"
-//! version     u32      1
+//! version     u32      1 without a hidden layer, 2 with one
 //! signals     u32      21 (the vocabulary, in its order)
 //! dims        u32      50 (embedding dimensions)
 //! buckets     u32      32768 (hash buckets)
@@ -17,6 +20,12 @@
 //! bias        21 x f32
 //! dense       21 x 50 x f32                     signal-major
 //! sparse      buckets x 21 x f32                bucket-major (one row per bucket)
+//! version 2 only:
+//! hidden      u32                               H, the hidden units (1 to MAX_HIDDEN)
+//! h_bias      H x f32
+//! h_dense     H x 50 x f32                      unit-major
+//! h_sparse    buckets x H x f32                 bucket-major
+//! h_out       21 x H x f32                      signal-major
 //! ```
 //!
 //! The sparse weights are bucket-major so that one feature touches one contiguous row of 21
@@ -33,6 +42,57 @@ pub const SIGNALS: usize = Signal::ALL.len();
 
 const MAGIC: &[u8; 8] = b"HOMODEL\0";
 const VERSION: u32 = 1;
+const VERSION_HIDDEN: u32 = 2;
+
+/// The most hidden units a model may have (the hidden activations live on the stack).
+pub const MAX_HIDDEN: usize = 256;
+
+/// The shared hidden layer: `h[j] = max(0, bias[j] + dense[j] . x_dense + sum of v *
+/// sparse[b][j])`, and each signal's logit gains `out[s] . h`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hidden {
+    pub units: usize,
+    pub bias: Vec<f32>,
+    /// Unit-major: `dense[j * DIMS + d]`.
+    pub dense: Vec<f32>,
+    /// Bucket-major: `sparse[b * units + j]`.
+    pub sparse: Vec<f32>,
+    /// Signal-major: `out[s * units + j]`.
+    pub out: Vec<f32>,
+}
+
+impl Hidden {
+    /// All-zero weights of `units` units.
+    pub fn zero(units: usize) -> Hidden {
+        Hidden {
+            units,
+            bias: vec![0.0; units],
+            dense: vec![0.0; units * DIMS],
+            sparse: vec![0.0; BUCKETS * units],
+            out: vec![0.0; SIGNALS * units],
+        }
+    }
+
+    /// The hidden units' pre-activations for `f`, into `pre[..units]`.
+    #[inline]
+    pub fn pre_activations(&self, f: &Features, pre: &mut [f32]) {
+        let h = self.units;
+        pre[..h].copy_from_slice(&self.bias);
+        for (j, p) in pre[..h].iter_mut().enumerate() {
+            let w = &self.dense[j * DIMS..(j + 1) * DIMS];
+            *p += w.iter().zip(&f.dense).map(|(a, b)| a * b).sum::<f32>();
+        }
+        for &(b, v) in &f.sparse {
+            let start = b as usize * h;
+            let Some(row) = self.sparse.get(start..start + h) else {
+                continue;
+            };
+            for (p, w) in pre[..h].iter_mut().zip(row) {
+                *p += v * w;
+            }
+        }
+    }
+}
 
 static SHIPPED: &[u8] = include_bytes!("../../../data/detector/model.bin");
 
@@ -59,6 +119,8 @@ pub struct Model {
     pub sparse: Vec<f32>,
     /// The embedding table's fingerprint.
     pub table: u64,
+    /// The shared hidden layer, if the model has one.
+    pub hidden: Option<Hidden>,
 }
 
 impl Model {
@@ -71,6 +133,7 @@ impl Model {
             dense: vec![0.0; SIGNALS * DIMS],
             sparse: vec![0.0; BUCKETS * SIGNALS],
             table,
+            hidden: None,
         }
     }
 
@@ -110,6 +173,34 @@ impl Model {
                 *o += v * w;
             }
         }
+        if let Some(hidden) = &self.hidden {
+            let mut h = [0f32; MAX_HIDDEN];
+            hidden.pre_activations(f, &mut h);
+            let units = hidden.units;
+            for a in &mut h[..units] {
+                *a = a.max(0.0);
+            }
+            for (s, o) in out.iter_mut().enumerate() {
+                let w = &hidden.out[s * units..(s + 1) * units];
+                *o += w.iter().zip(&h[..units]).map(|(a, b)| a * b).sum::<f32>();
+            }
+        }
+    }
+
+    /// The hidden layer's part of every signal's logit for `f` (zeros without one): what
+    /// `--explain` shows as one feature, since it is no sum of single features.
+    pub fn hidden_logits(&self, f: &Features) -> [f32; SIGNALS] {
+        let mut out = [0f32; SIGNALS];
+        if let Some(hidden) = &self.hidden {
+            let mut h = [0f32; MAX_HIDDEN];
+            hidden.pre_activations(f, &mut h);
+            let units = hidden.units;
+            for (s, o) in out.iter_mut().enumerate() {
+                let w = &hidden.out[s * units..(s + 1) * units];
+                *o = w.iter().zip(&h[..units]).map(|(a, b)| a * b.max(0.0)).sum::<f32>();
+            }
+        }
+        out
     }
 
     /// The threshold of every signal as a logit (what `logits` is compared with).
@@ -143,7 +234,8 @@ impl Model {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + 4 * (self.dense.len() + self.sparse.len()));
         out.extend_from_slice(MAGIC);
-        for n in [VERSION, SIGNALS as u32, DIMS as u32, BUCKETS as u32] {
+        let version = if self.hidden.is_some() { VERSION_HIDDEN } else { VERSION };
+        for n in [version, SIGNALS as u32, DIMS as u32, BUCKETS as u32] {
             out.extend_from_slice(&n.to_le_bytes());
         }
         out.extend_from_slice(&self.table.to_le_bytes());
@@ -160,6 +252,12 @@ impl Model {
             .chain(&self.sparse);
         for x in floats {
             out.extend_from_slice(&x.to_le_bytes());
+        }
+        if let Some(h) = &self.hidden {
+            out.extend_from_slice(&(h.units as u32).to_le_bytes());
+            for x in h.bias.iter().chain(&h.dense).chain(&h.sparse).chain(&h.out) {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
         }
         out
     }
@@ -180,10 +278,13 @@ impl Model {
         let header: Vec<u32> = (0..4)
             .map(|_| take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
             .collect::<Result<_, _>>()?;
-        if header != [VERSION, SIGNALS as u32, DIMS as u32, BUCKETS as u32] {
+        let with_hidden = header[0] == VERSION_HIDDEN;
+        if header[1..] != [SIGNALS as u32, DIMS as u32, BUCKETS as u32]
+            || !(header[0] == VERSION || with_hidden)
+        {
             return Err(bad(&format!(
                 "version, signals, dimensions, buckets are {header:?}, expected \
-                 [{VERSION}, {SIGNALS}, {DIMS}, {BUCKETS}]"
+                 [{VERSION} or {VERSION_HIDDEN}, {SIGNALS}, {DIMS}, {BUCKETS}]"
             )));
         }
         let t = take(8)?;
@@ -205,6 +306,22 @@ impl Model {
         let bias = floats(SIGNALS)?;
         let dense = floats(SIGNALS * DIMS)?;
         let sparse = floats(BUCKETS * SIGNALS)?;
+        let hidden = if with_hidden {
+            // The count is a u32; read through `floats` (which holds the cursor), bit for bit.
+            let units = floats(1)?[0].to_bits() as usize;
+            if units == 0 || units > MAX_HIDDEN {
+                return Err(bad(&format!("{units} hidden units (1 to {MAX_HIDDEN})")));
+            }
+            Some(Hidden {
+                units,
+                bias: floats(units)?,
+                dense: floats(units * DIMS)?,
+                sparse: floats(BUCKETS * units)?,
+                out: floats(SIGNALS * units)?,
+            })
+        } else {
+            None
+        };
         if at != bytes.len() {
             return Err(bad("trailing bytes"));
         }
@@ -214,6 +331,11 @@ impl Model {
             .chain(&bias)
             .chain(&dense)
             .chain(&sparse)
+            .chain(
+                hidden
+                    .iter()
+                    .flat_map(|h| h.bias.iter().chain(&h.dense).chain(&h.sparse).chain(&h.out)),
+            )
             .any(|x| !x.is_finite())
         {
             return Err(bad("a weight is not finite"));
@@ -230,6 +352,7 @@ impl Model {
             dense,
             sparse,
             table,
+            hidden,
         })
     }
 }
@@ -261,6 +384,24 @@ mod tests {
         let last = nan.len() - 4;
         nan[last..].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(Model::from_bytes(&nan).is_err());
+        // With a hidden layer: version 2, round trip, and its part of the logits.
+        let mut h = Hidden::zero(3);
+        h.bias = vec![1.0, -1.0, 0.5];
+        h.out[Signal::Pricing.index() * 3] = 2.0;
+        h.out[Signal::Pricing.index() * 3 + 1] = 7.0;
+        m.hidden = Some(h);
+        let bytes = m.to_bytes();
+        assert_eq!(bytes[8], 2);
+        assert_eq!(Model::from_bytes(&bytes).expect("round trip"), m);
+        assert!(Model::from_bytes(&bytes[..bytes.len() - 4]).is_err());
+        let f = Features::default();
+        let part = m.hidden_logits(&f);
+        // Unit 0 is active (1.0) and weighs 2; unit 1 is cut by the ReLU (-1.0), whatever its 7.
+        assert_eq!(part[Signal::Pricing.index()], 2.0);
+        let mut z = [0f32; SIGNALS];
+        m.logits(&f, &mut z);
+        assert_eq!(z[Signal::Pricing.index()], 2.0);
+        assert_eq!(z[Signal::DemoRequest.index()], 0.0);
     }
 
     #[test]
