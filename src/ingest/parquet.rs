@@ -297,45 +297,16 @@ enum ColumnAccess<'a> {
 impl<'a> ColumnAccess<'a> {
     /// The access to `column`, which must be one chunk (`native_column` makes it so).
     fn of(column: &'a Column) -> PolarsResult<ColumnAccess<'a>> {
-        let one = |chunks: usize| {
-            if chunks == 1 {
-                Ok(())
-            } else {
-                Err(polars_err!(ComputeError: "a column of {chunks} chunks after rechunking"))
-            }
-        };
         Ok(match column.dtype() {
             DataType::Null => ColumnAccess::Null,
-            DataType::String => {
-                let c = column.str()?;
-                one(c.chunks().len())?;
-                ColumnAccess::Str(c.downcast_as_array())
-            }
-            DataType::Boolean => {
-                let c = column.bool()?;
-                one(c.chunks().len())?;
-                ColumnAccess::Bool(c.downcast_as_array())
-            }
-            DataType::Float64 => {
-                let c = column.f64()?;
-                one(c.chunks().len())?;
-                ColumnAccess::Float(c.downcast_as_array())
-            }
-            DataType::Int64 => {
-                let c = column.i64()?;
-                one(c.chunks().len())?;
-                ColumnAccess::Int(c.downcast_as_array())
-            }
+            DataType::String => ColumnAccess::Str(one_chunk(column.str()?)?),
+            DataType::Boolean => ColumnAccess::Bool(one_chunk(column.bool()?)?),
+            DataType::Float64 => ColumnAccess::Float(one_chunk(column.f64()?)?),
+            DataType::Int64 => ColumnAccess::Int(one_chunk(column.i64()?)?),
             DataType::Datetime(unit, _) => {
-                let c = column.datetime()?.physical();
-                one(c.chunks().len())?;
-                ColumnAccess::Datetime(c.downcast_as_array(), *unit)
+                ColumnAccess::Datetime(one_chunk(column.datetime()?.physical())?, *unit)
             }
-            DataType::Date => {
-                let c = column.date()?.physical();
-                one(c.chunks().len())?;
-                ColumnAccess::Date(c.downcast_as_array())
-            }
+            DataType::Date => ColumnAccess::Date(one_chunk(column.date()?.physical())?),
             other => polars_bail!(ComputeError: "unexpected column type {other} after conversion"),
         })
     }
@@ -365,6 +336,14 @@ impl<'a> ColumnAccess<'a> {
             ColumnAccess::Date(a) if a.is_null(i) => Cell::Null,
             ColumnAccess::Date(a) => Cell::Micros(i64::from(a.value(i)) * DAY),
         }
+    }
+}
+
+/// The one array of a column `native_column` rechunked.
+fn one_chunk<T: PolarsDataType>(column: &ChunkedArray<T>) -> PolarsResult<&T::Array> {
+    match column.chunks().len() {
+        1 => Ok(column.downcast_as_array()),
+        n => Err(polars_err!(ComputeError: "a column of {n} chunks after rechunking")),
     }
 }
 
