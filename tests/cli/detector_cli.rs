@@ -1,7 +1,8 @@
 //! The learned detector through the real binary (docs/signals.md): `handoff detector train`
 //! (its labels errors, its output, the shipped model reproduced byte for byte), the
 //! `detector` and `detector_model` keys, `--detector`, and the columns `handoff signals` adds
-//! when it reads text. Also the held-out figures of the three detectors, printed with floors.
+//! when it reads text. Also the figures of the three detectors on both held-out sets, printed
+//! with floors.
 
 use handoff::signals::detect::{Detector, SignalCounts};
 use handoff::signals::learned::train::read_labels;
@@ -138,15 +139,16 @@ fn the_shipped_model_is_what_training_on_the_shipped_data_gives() {
     );
 }
 
-/// The three detectors on the held-out set (data/detector/heldout.csv, never trained on):
-/// prints the per-signal table of docs/signals.md and holds floors at the measured figures.
-#[test]
-fn heldout_figures() {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/data/detector/heldout.csv");
-    let rows = read_labels(std::path::Path::new(file)).expect("held-out set reads");
+/// The three detectors on a held-out labels file (never trained on): prints the per-signal
+/// table of docs/signals.md and returns the micro counts of the lexicon, the model and the
+/// ensemble.
+fn heldout_micro(name: &str) -> [SignalCounts; 3] {
+    let file = format!("{}/data/detector/{name}", env!("CARGO_MANIFEST_DIR"));
+    let rows = read_labels(std::path::Path::new(&file)).expect("held-out set reads");
     assert!(rows.len() >= 400);
     let kinds = [DetectorKind::Lexicon, DetectorKind::Model, DetectorKind::Ensemble];
     let mut micro = [SignalCounts::default(); 3];
+    println!("{name}");
     println!(
         "{:<22} {:>4} {:>11} {:>11} {:>11}",
         "signal", "n", "lexicon P/R", "model P/R", "ensemble P/R"
@@ -181,10 +183,30 @@ fn heldout_figures() {
         let (p, r) = (c.precision().unwrap_or(0.0), c.recall().unwrap_or(0.0));
         println!("{}: micro precision {p:.3}, recall {r:.3}", k.name());
     }
+    micro
+}
+
+/// The first held-out set (data/detector/heldout.csv), with floors under the measured figures.
+#[test]
+fn heldout_figures() {
+    let micro = heldout_micro("heldout.csv");
     let (p, r) = (micro[2].precision().unwrap_or(0.0), micro[2].recall().unwrap_or(0.0));
-    // Measured 0.92 / 0.72 (docs/signals.md, the fifth scoring); the floors leave a small
+    // Measured 0.915 / 0.755 (docs/signals.md, the sixth scoring, fourth round); the floors
+    // leave a small margin.
+    assert!(r >= 0.74 && p >= 0.89, "ensemble micro precision {p:.3}, recall {r:.3}");
+    let lexicon_recall = micro[0].recall().unwrap_or(0.0);
+    assert!(r > lexicon_recall, "the ensemble must find more than the lexicon");
+}
+
+/// The second held-out set (data/detector/heldout-2.csv, written apart from everything else
+/// and first scored with the fourth round's model), with floors under the measured figures.
+#[test]
+fn heldout_2_figures() {
+    let micro = heldout_micro("heldout-2.csv");
+    let (p, r) = (micro[2].precision().unwrap_or(0.0), micro[2].recall().unwrap_or(0.0));
+    // Measured 0.885 / 0.672 (docs/signals.md, its first scoring); the floors leave a small
     // margin.
-    assert!(r >= 0.70 && p >= 0.89, "ensemble micro precision {p:.3}, recall {r:.3}");
+    assert!(r >= 0.65 && p >= 0.87, "ensemble micro precision {p:.3}, recall {r:.3}");
     let lexicon_recall = micro[0].recall().unwrap_or(0.0);
     assert!(r > lexicon_recall, "the ensemble must find more than the lexicon");
 }
