@@ -43,7 +43,10 @@ struct Entry {
     /// The messages with their `sent_at` (for the time-order check), when the builder keeps
     /// them compact; the row is kept as its number in `RowIndex` (8 bytes, not 16: millions
     /// are held).
-    compact: Vec<(u64, Micros, CompactMessage)>,
+    compact: Vec<CompactMessage>,
+    /// Beside each of `compact`: its row number and `sent_at`. Apart from the messages, so that
+    /// the accepted conversation takes the messages' vector as it is.
+    compact_keys: Vec<(u64, Micros)>,
     /// `signals` labels outside the vocabulary, when the builder keeps messages compact.
     unknown_tags: Vec<String>,
     /// The first outcome row; nearly every conversation has at most one, so the rest (all
@@ -67,8 +70,9 @@ impl Entry {
         match self.messages.get(i) {
             Some((at, m)) => (*at, m.turn, m.sent_at),
             None => {
-                let (seq, sent_at, m) = self.compact[i - self.messages.len()];
-                (rows.at(seq), m.turn, sent_at)
+                let j = i - self.messages.len();
+                let (seq, sent_at) = self.compact_keys[j];
+                (rows.at(seq), self.compact[j].turn, sent_at)
             }
         }
     }
@@ -76,13 +80,20 @@ impl Entry {
     fn sort_messages(&mut self) {
         self.messages.sort_by_key(|(at, m)| (m.turn, at.file, at.row));
         // Row numbers follow the reading order, so they order as (file, row) do.
-        self.compact.sort_by_key(|(seq, _, m)| (m.turn, *seq));
+        let key = |j: usize| (self.compact[j].turn, self.compact_keys[j].0);
+        if (1..self.compact.len()).all(|j| key(j - 1) <= key(j)) {
+            return;
+        }
+        let mut order: Vec<usize> = (0..self.compact.len()).collect();
+        order.sort_by_key(|&j| key(j));
+        self.compact = order.iter().map(|&j| self.compact[j]).collect();
+        self.compact_keys = order.iter().map(|&j| self.compact_keys[j]).collect();
     }
 
     /// Whether some message has turn `turn` (messages sorted).
     fn has_turn(&self, turn: i64) -> bool {
         self.messages.binary_search_by_key(&turn, |(_, m)| m.turn).is_ok()
-            || self.compact.binary_search_by_key(&turn, |(_, _, m)| m.turn).is_ok()
+            || self.compact.binary_search_by_key(&turn, |m| m.turn).is_ok()
     }
 }
 
@@ -145,7 +156,8 @@ pub struct Builder {
     /// Compact messages of one entry (`staged_for`) added by `add_message_batch` and not yet
     /// given to it: a conversation's rows come together, so its entry's vector is then made
     /// once at its size instead of grown row by row.
-    staged: Vec<(u64, Micros, CompactMessage)>,
+    staged: Vec<CompactMessage>,
+    staged_keys: Vec<(u64, Micros)>,
     staged_for: Option<usize>,
 }
 
@@ -343,7 +355,9 @@ impl Builder {
                     let compact = self.compact_message(message, &mut unknown_tags);
                     self.entries[slot].unknown_tags = unknown_tags;
                     let seq = self.rows.number(at);
-                    self.entries[slot].compact.push((seq, sent_at, compact));
+                    let entry = &mut self.entries[slot];
+                    entry.compact.push(compact);
+                    entry.compact_keys.push((seq, sent_at));
                 } else {
                     self.entries[slot].messages.push((at, message.into_message()));
                 }
@@ -435,7 +449,8 @@ impl Builder {
             self.give_staged();
             self.staged_for = Some(slot);
         }
-        self.staged.push((seq, plain.sent_at, compact));
+        self.staged.push(compact);
+        self.staged_keys.push((seq, plain.sent_at));
         Some(slot)
     }
 
@@ -443,9 +458,11 @@ impl Builder {
     /// entry's messages by turn and row).
     fn give_staged(&mut self) {
         if let Some(slot) = self.staged_for.take() {
-            let compact = &mut self.entries[slot].compact;
-            compact.reserve_exact(self.staged.len());
-            compact.append(&mut self.staged);
+            let entry = &mut self.entries[slot];
+            entry.compact.reserve_exact(self.staged.len());
+            entry.compact.append(&mut self.staged);
+            entry.compact_keys.reserve_exact(self.staged_keys.len());
+            entry.compact_keys.append(&mut self.staged_keys);
         }
     }
 
@@ -647,19 +664,22 @@ impl Builder {
         let mut messages = Vec::with_capacity(entry.messages.len());
         messages.extend(entry.messages.into_iter().map(|(_, m)| m));
         conversation.messages = messages;
-        let mut compact = CompactMessages {
-            messages: Vec::with_capacity(entry.compact.len()),
-            unknown_tags: entry.unknown_tags,
-        };
+        // The messages' vector as it is when it has no room to spare (a batch's are made at
+        // their size), else copied into an exact one: growth slack kept for the whole run
+        // would be a third of the messages' memory at scale.
+        let mut messages = entry.compact;
+        if messages.capacity() > messages.len() {
+            messages.shrink_to_fit();
+        }
         if self.compact {
             conversation.released = Some(ReleasedMessages {
-                count: entry.compact.len(),
-                last_sent_at: entry.compact.last().map(|(_, sent_at, _)| *sent_at),
+                count: messages.len(),
+                last_sent_at: entry.compact_keys.last().map(|(_, sent_at)| *sent_at),
             });
         }
         let has_prospect = conversation.prospect_messages().next().is_some()
-            || entry.compact.iter().any(|(_, _, m)| m.sender == crate::model::Sender::Prospect);
-        compact.messages.extend(entry.compact.into_iter().map(|(_, _, m)| m));
+            || messages.iter().any(|m| m.sender == crate::model::Sender::Prospect);
+        let compact = CompactMessages { messages, unknown_tags: entry.unknown_tags };
         conversation.outcome = entry.outcome.map(|(_, o)| tidy(o, quality));
         if !has_prospect {
             quality.conversations_without_prospect_message += 1;
@@ -1031,5 +1051,25 @@ mod tests {
         assert!(one_by_one.contains("no conversation \\\"zz-orphan\\\""), "{}", &one_by_one[..500]);
         assert_eq!(run(&[rows.len()]), one_by_one);
         assert_eq!(run(&[1, BATCH_CHUNK + 3, 5000, BATCH_BLOCK * 2, rows.len()]), one_by_one);
+    }
+
+    #[test]
+    fn compact_messages_come_out_in_turn_order_whatever_the_row_order() {
+        let mut b = Builder::new(true);
+        let conversations = b.file("conversations.csv");
+        let messages = b.file("messages.csv");
+        b.add_conversation(conversations, conversation_row(1, "a"));
+        for (row, turn) in [(1, "3"), (2, "1"), (3, "2")] {
+            let sent_at = format!("2026-01-01T00:00:0{turn}Z");
+            b.add_message(messages, message_row(row, "a", turn, &sent_at));
+        }
+        let mut data = Dataset::default();
+        b.finish(0, &mut data);
+        assert!(data.rejections.is_empty(), "{:?}", data.rejections);
+        let turns: Vec<i64> = data.compact[0].messages.iter().map(|m| m.turn).collect();
+        assert_eq!(turns, [1, 2, 3]);
+        let released = data.conversations[0].released.unwrap();
+        assert_eq!(released.count, 3);
+        assert_eq!(released.last_sent_at, crate::time::parse_timestamp("2026-01-01T00:00:03Z"));
     }
 }
