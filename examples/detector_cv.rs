@@ -89,26 +89,21 @@ fn main() -> anyhow::Result<()> {
         let f = |x: Option<f64>| x.unwrap_or(0.0);
         format!("P {:.3} R {:.3}", f(t.precision()), f(t.recall()))
     };
-    for rule in [
+    let per_signal = [
         ThresholdRule::BestF1,
         ThresholdRule::Precision(0.8),
         ThresholdRule::Precision(0.85),
         ThresholdRule::Precision(0.9),
         ThresholdRule::FBeta(0.7),
         ThresholdRule::FBeta(0.5),
-        ThresholdRule::MicroPrecision { target: 0.85, floor: 0.0 },
-        ThresholdRule::MicroPrecision { target: 0.85, floor: 0.5 },
-        ThresholdRule::MicroPrecision { target: 0.85, floor: 0.55 },
-        ThresholdRule::MicroPrecision { target: 0.86, floor: 0.0 },
-        ThresholdRule::MicroPrecision { target: 0.86, floor: 0.5 },
-        ThresholdRule::MicroPrecision { target: 0.86, floor: 0.55 },
-        ThresholdRule::MicroPrecision { target: 0.87, floor: 0.0 },
-        ThresholdRule::MicroPrecision { target: 0.87, floor: 0.5 },
-        ThresholdRule::MicroPrecision { target: 0.87, floor: 0.55 },
-        ThresholdRule::MicroPrecision { target: 0.88, floor: 0.0 },
-        ThresholdRule::MicroPrecision { target: 0.88, floor: 0.5 },
-        ThresholdRule::MicroPrecision { target: 0.88, floor: 0.55 },
-    ] {
+    ];
+    // The joint rule over a grid of micro-precision targets and per-signal recall floors.
+    let joint = [0.85, 0.86, 0.87, 0.88].into_iter().flat_map(|target| {
+        [0.0, 0.5, 0.55]
+            .into_iter()
+            .map(move |floor| ThresholdRule::MicroPrecision { target, floor })
+    });
+    for rule in per_signal.into_iter().chain(joint) {
         let chosen = oof.choose_all(rule, |_| true);
         let model = micro(
             &mut Signal::ALL.iter().map(|&s| oof.counts(s, chosen[s.index()].0, None, |_| true)),
