@@ -299,7 +299,13 @@ impl Builder {
 
     /// The entry a messages or outcomes row belongs to; rejects orphans and unnamed rows.
     fn owner(&mut self, at: RowRef, raw: &RawRow, problems: &[RowProblem]) -> Option<usize> {
-        let Some(id) = validate::row_conversation_id(raw) else {
+        let id = validate::row_conversation_id(raw);
+        self.owner_of(at, id.as_deref(), problems)
+    }
+
+    /// `owner` of a row whose conversation id (`validate::row_conversation_id`) is `id`.
+    fn owner_of(&mut self, at: RowRef, id: Option<&str>, problems: &[RowProblem]) -> Option<usize> {
+        let Some(id) = id else {
             let mut problems = problems.to_vec();
             if problems.is_empty() {
                 problems.push(missing("conversation_id"));
@@ -308,31 +314,24 @@ impl Builder {
             return None;
         };
         // Rows of one conversation usually come together: the previous owner first.
-        if let Some(slot) = self.last_owner.filter(|&s| self.entries[s].id == id.as_ref()) {
+        if let Some(slot) = self.last_owner.filter(|&s| self.entries[s].id == id) {
             return Some(slot);
         }
-        match self.index.get(id.as_ref()) {
+        match self.index.get(id) {
             Some(&slot) => {
                 self.last_owner = Some(slot);
                 Some(slot)
             }
             None => {
-                let id = id.into_owned();
-                self.reject_orphan(at, &id, problems.to_vec());
+                let mut all = vec![RowProblem {
+                    column: Some("conversation_id".to_string()),
+                    reason: format!("no conversation {id:?} in the conversations table"),
+                }];
+                all.extend(problems.iter().cloned());
+                self.reject_all(at, Some(id), all);
                 None
             }
         }
-    }
-
-    /// Rejects a row naming a conversation the conversations table does not have, with the
-    /// row's other problems.
-    fn reject_orphan(&mut self, at: RowRef, id: &str, problems: Vec<RowProblem>) {
-        let mut all = vec![RowProblem {
-            column: Some("conversation_id".to_string()),
-            reason: format!("no conversation {id:?} in the conversations table"),
-        }];
-        all.extend(problems);
-        self.reject_all(at, Some(id), all);
     }
 
     pub fn add_message(&mut self, file: u32, raw: RawRow) {
@@ -412,8 +411,8 @@ impl Builder {
     }
 
     /// Adds a row the plain path read, given the entry of the row before it when that row
-    /// was added this way; the row's entry, or `None` when the row went down the full path
-    /// (no such conversation: `add_message` rejects it).
+    /// was added this way; the row's entry, or `None` when there is no such conversation
+    /// (the row is then rejected, as `add_message` would).
     fn add_plain_message(
         &mut self,
         file: u32,
@@ -423,19 +422,7 @@ impl Builder {
         let at = RowRef { file, row: plain.row };
         let slot = match previous.filter(|_| plain.same_as_previous) {
             Some(slot) => slot,
-            None => match self.last_owner.filter(|&s| self.entries[s].id == plain.id) {
-                Some(slot) => slot,
-                None => match self.index.get(plain.id) {
-                    Some(&slot) => {
-                        self.last_owner = Some(slot);
-                        slot
-                    }
-                    None => {
-                        self.reject_orphan(at, plain.id, Vec::new());
-                        return None;
-                    }
-                },
-            },
+            None => self.owner_of(at, Some(plain.id), &[])?,
         };
         if let Some(unknown) = plain.unknown {
             let (tags, qualified) = *unknown;
@@ -668,9 +655,7 @@ impl Builder {
         // their size), else copied into an exact one: growth slack kept for the whole run
         // would be a third of the messages' memory at scale.
         let mut messages = entry.compact;
-        if messages.capacity() > messages.len() {
-            messages.shrink_to_fit();
-        }
+        messages.shrink_to_fit();
         if self.compact {
             conversation.released = Some(ReleasedMessages {
                 count: messages.len(),

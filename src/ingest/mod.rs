@@ -5,6 +5,8 @@
 //! PostgreSQL schema: `postgres::PostgresSource`).
 //! Readers (`csv`, `jsonl`, `parquet`) stream rows as `rows::Cell`s to `build::Builder`, which
 //! converts them with `validate` and applies the cross-row checks; nothing is held twice.
+//! Parquet hands over a decoded slice at a time (`rows::RowBatch`), whose conversations and
+//! messages rows the builder checks on every core before adding them in order.
 
 pub mod build;
 pub mod csv;
@@ -166,11 +168,7 @@ fn read_table(
     add: fn(&mut Builder, u32, RawRow),
     add_batch: Option<fn(&mut Builder, u32, &dyn RowBatch)>,
 ) -> Result<Vec<bool>, DataError> {
-    let mut rows = match add_batch {
-        Some(add_batch) => TableRows::batched(builder, add, add_batch),
-        None => TableRows::new(builder, add),
-    };
-    let read = source.read_table(spec, extras, &mut rows)?;
+    let read = source.read_table(spec, extras, &mut TableRows::new(builder, add, add_batch))?;
     let files = read.files.len();
     dataset.files.extend(read.files);
     dataset.rows_read.insert(spec.name.to_string(), read.rows);

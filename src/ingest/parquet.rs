@@ -58,9 +58,9 @@ pub fn read_parquet(
     let names: Vec<String> = selected.iter().map(|(n, _)| n.clone()).collect();
     // Slice k+1 is decoded on a thread of its own while the rows of slice k are handed to
     // the sink here: decoding (polars, itself parallel over columns) and validating the rows
-    // (the messages' on every core, `Builder::add_message_batch`) then overlap instead of
-    // taking turns. The channel holds one slice, so at
-    // most three are alive at once (decoding, waiting, being read).
+    // (on every core for the tables with a batch path, `Builder::add_message_batch`) then
+    // overlap instead of taking turns. The channel holds one slice, so at most three are
+    // alive at once (decoding, waiting, being read).
     std::thread::scope(|scope| -> Result<(), DataError> {
         // Both ends live inside the scope: when reading stops early on an error, the receiver
         // is dropped before the scope waits for the decoder, whose next send then fails.
@@ -263,9 +263,9 @@ fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|_| ())
 }
 
-/// The column in one chunk and in the type its cells are read from: integers as `Int64` (strictly: a value
-/// out of range is an error), floats as `Float64`, strings, booleans, dates and timestamps as
-/// they are, anything else as text.
+/// The column in one chunk and in the type its cells are read from: integers as `Int64`
+/// (strictly: a value out of range is an error), floats as `Float64`, strings, booleans,
+/// dates and timestamps as they are, anything else as text.
 fn native_column(column: &Column) -> PolarsResult<Column> {
     match column.dtype() {
         DataType::Null

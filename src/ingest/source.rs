@@ -60,17 +60,12 @@ pub struct TableRows<'a> {
 }
 
 impl<'a> TableRows<'a> {
-    pub(crate) fn new(builder: &'a mut Builder, add: fn(&mut Builder, u32, RawRow)) -> Self {
-        TableRows { builder, add, add_batch: None }
-    }
-
-    /// `new`, with the table's own way of adding a batch of rows.
-    pub(crate) fn batched(
+    pub(crate) fn new(
         builder: &'a mut Builder,
         add: fn(&mut Builder, u32, RawRow),
-        add_batch: fn(&mut Builder, u32, &dyn RowBatch),
+        add_batch: Option<fn(&mut Builder, u32, &dyn RowBatch)>,
     ) -> Self {
-        TableRows { builder, add, add_batch: Some(add_batch) }
+        TableRows { builder, add, add_batch }
     }
 
     /// Starts a part named `label`; its rows are then added with the returned number.
