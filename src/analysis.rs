@@ -19,7 +19,9 @@ use crate::estimate::{
     historical_evaluation, paired_difference, Estimation, EstimationConfig, Observed,
     PolicyEvaluation, Rate, Statistic, Unit,
 };
-use crate::metrics::{historical_extras, policy_metrics_grouped, MetricRow, PolicyMetrics};
+use crate::metrics::{
+    historical_extras, policies_metrics_grouped, MetricConversation, PolicyMetrics,
+};
 use crate::model::{Conversation, Dataset, Micros};
 use crate::policy::{all_policies, PoliciesFile, Variant};
 use crate::replay::{Decision, Replayed, Timeline};
@@ -121,26 +123,32 @@ pub fn analyse(
         }
     }
     let metric_groups = 1 + plans.iter().map(|p| p.names.len()).sum::<usize>();
-    let metrics_of = |per_conv: &[Decision]| -> (PolicyMetrics, Vec<PolicyMetrics>) {
-        let mut grouped = policy_metrics_grouped(
-            members.iter().zip(metric_targets.chunks_exact(per_member)).map(|(&i, targets)| {
-                let row = MetricRow {
-                    timeline: &inputs.timelines[i],
-                    policy: per_conv[i],
-                    reference: reference_decisions[i],
-                };
-                (row, targets)
-            }),
-            metric_groups,
-            late_after,
-        );
-        let slices = grouped.split_off(1);
-        (grouped.pop().unwrap_or_default(), slices)
-    };
-
+    // Every policy's metrics (history's first) in passes over the conversations that read
+    // each timeline once for several policies.
+    let metric_conversations: Vec<MetricConversation> = members
+        .iter()
+        .zip(metric_targets.chunks_exact(per_member))
+        .map(|(&i, groups)| MetricConversation {
+            timeline: &inputs.timelines[i],
+            reference: reference_decisions.get(i).copied().unwrap_or(Decision::NEVER),
+            index: i,
+            groups,
+        })
+        .collect();
+    let measured: Vec<&[Decision]> =
+        std::iter::once(historical).chain(replayed_policies.iter().map(|d| &d[..])).collect();
+    let mut all_metrics =
+        policies_metrics_grouped(&metric_conversations, &measured, metric_groups, late_after)
+            .into_iter()
+            .map(|mut grouped| {
+                let slices = grouped.split_off(1);
+                (grouped.pop().unwrap_or_default(), slices)
+            });
+    drop(metric_conversations);
+    drop(measured);
     // Historical baseline from observed outcomes.
     let hist_eval = historical_evaluation(&units);
-    let (hist_metrics, hist_slice_metrics) = metrics_of(historical);
+    let (hist_metrics, hist_slice_metrics) = all_metrics.next().unwrap_or_default();
     let mut hist_summary =
         policy_summary("historical", PolicyKind::Historical, &hist_eval, &hist_metrics);
     let extras = historical_extras(members.iter().map(|&i| &dataset.conversations[i]));
@@ -167,7 +175,7 @@ pub fn analyse(
     drop(named);
     drop(narrowed);
     let (metrics, slice_metrics): (Vec<PolicyMetrics>, Vec<Vec<PolicyMetrics>>) =
-        replayed_policies.par_iter().map(|p| metrics_of(p)).unzip();
+        all_metrics.unzip();
     let evaluations: Vec<(PolicyEvaluation, PolicyMetrics)> =
         estimated.into_iter().zip(metrics).collect();
     crate::stage!("stage: policies estimated");

@@ -7,21 +7,13 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use crate::estimate::intervals::normal_mean;
 use crate::estimate::Estimate;
 use crate::model::Conversation;
 use crate::replay::{Decision, Timeline, Timing};
 use crate::signals::vocabulary::Signal;
-
-/// One conversation as the metrics see it.
-#[derive(Clone, Copy, Debug)]
-pub struct MetricRow<'a> {
-    pub timeline: &'a Timeline,
-    /// The evaluated policy's decision.
-    pub policy: Decision,
-    /// The quality reference's decision.
-    pub reference: Decision,
-}
 
 /// A policy's timing and quality figures over a set of conversations.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -136,25 +128,85 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
     })
 }
 
-/// The timing and quality metrics of a policy over several groups of conversations in one
-/// pass (group 0 the window, the others its slices, slices.md): each row, with the groups it
-/// belongs to, is measured once and counted in each of its groups. Returns one
-/// `PolicyMetrics` per group.
-pub fn policy_metrics_grouped<'a, 'g>(
-    rows: impl IntoIterator<Item = (MetricRow<'a>, &'g [usize])>,
+/// One conversation as every policy's metrics see it.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricConversation<'a> {
+    pub timeline: &'a Timeline,
+    /// The quality reference's decision.
+    pub reference: Decision,
+    /// Where the policies' decisions for it are (`policies[k][index]`).
+    pub index: usize,
+    /// The groups it is counted in (slices.md: group 0 the window, the others its slices).
+    pub groups: &'a [usize],
+}
+
+/// Conversations per task of `policies_metrics_grouped`: fixed, so that the order in which
+/// the quality scores are added (and so their sums) does not depend on the thread count.
+const METRICS_CHUNK: usize = 8192;
+
+/// The timing and quality metrics of several policies (`policies[k]`: policy k's decisions,
+/// looked up by `MetricConversation::index`; a missing one counts as never handing off) over
+/// `groups` groups, in one pass over the conversations: each conversation's timeline is read
+/// once for every policy, and its first human request found once (a pass per policy read
+/// every timeline again, which cost more than the arithmetic). Returns `[policy][group]`.
+pub fn policies_metrics_grouped(
+    conversations: &[MetricConversation],
+    policies: &[&[Decision]],
     groups: usize,
     late_after: u32,
-) -> Vec<PolicyMetrics> {
-    let mut accs: Vec<Accumulator> = (0..groups).map(|_| Accumulator::default()).collect();
-    for (row, targets) in rows {
-        let m = RowMetrics::of(&row, late_after);
-        for &g in targets {
-            if let Some(acc) = accs.get_mut(g) {
-                acc.add(&m);
+) -> Vec<Vec<PolicyMetrics>> {
+    policies
+        .chunks(POLICIES_PER_PASS)
+        .flat_map(|batch| batch_metrics(conversations, batch, groups, late_after))
+        .collect()
+}
+
+/// Policies measured in one pass of `policies_metrics_grouped`: each keeps every handoff's
+/// quality score and turn until its median and interval are taken (16 bytes a handoff), so
+/// a pass over all of them at once would hold them all.
+const POLICIES_PER_PASS: usize = 8;
+
+/// `policies_metrics_grouped` for a few policies.
+fn batch_metrics(
+    conversations: &[MetricConversation],
+    policies: &[&[Decision]],
+    groups: usize,
+    late_after: u32,
+) -> Vec<Vec<PolicyMetrics>> {
+    let chunk_sums = |chunk: &[MetricConversation]| -> Vec<Accumulator> {
+        let mut accs: Vec<Accumulator> =
+            (0..policies.len() * groups).map(|_| Accumulator::default()).collect();
+        for c in chunk {
+            let n = c.timeline.points.len() as u32;
+            let r = c.reference.point.filter(|&r| r >= 1 && r <= n);
+            let q = first_human_request(c.timeline);
+            for (k, decisions) in policies.iter().enumerate() {
+                let policy = decisions.get(c.index).copied().unwrap_or(Decision::NEVER);
+                let m = RowMetrics::of(c.timeline, policy, r, q, late_after);
+                let of_policy = &mut accs[k * groups..(k + 1) * groups];
+                for &g in c.groups {
+                    if let Some(acc) = of_policy.get_mut(g) {
+                        acc.add(&m);
+                    }
+                }
             }
         }
+        accs
+    };
+    let chunks: Vec<Vec<Accumulator>> =
+        conversations.par_chunks(METRICS_CHUNK).map(chunk_sums).collect();
+    let mut total: Vec<Accumulator> =
+        (0..policies.len() * groups).map(|_| Accumulator::default()).collect();
+    for chunk in chunks {
+        for (t, c) in total.iter_mut().zip(chunk) {
+            t.absorb(c);
+        }
     }
-    accs.into_iter().map(Accumulator::finish).collect()
+    let mut total = total.into_iter();
+    policies
+        .iter()
+        .map(|_| total.by_ref().take(groups).map(Accumulator::finish).collect())
+        .collect()
 }
 
 /// One conversation's share of a policy's metrics.
@@ -169,21 +221,27 @@ struct RowMetrics {
 }
 
 impl RowMetrics {
-    fn of(row: &MetricRow, late_after: u32) -> RowMetrics {
-        let n = row.timeline.points.len() as u32;
+    /// `policy`'s share in `tl`, given the reference's point `r` (inside the timeline) and the
+    /// first human request `q`.
+    fn of(
+        tl: &Timeline,
+        policy: Decision,
+        r: Option<u32>,
+        q: Option<u32>,
+        late_after: u32,
+    ) -> RowMetrics {
+        let n = tl.points.len() as u32;
         // Points outside the timeline cannot be handoffs; treat them as none.
-        let p = row.policy.point.filter(|&p| p >= 1 && p <= n);
-        let r = row.reference.point.filter(|&r| r >= 1 && r <= n);
-        let q = first_human_request(row.timeline);
-        let t = Timing::of(p, row.timeline.historical);
+        let p = policy.point.filter(|&p| p >= 1 && p <= n);
+        let t = Timing::of(p, tl.historical);
         RowMetrics {
             premature: is_premature(p, r),
             late: is_late(p, r, late_after),
             missed: misses_human_request(p, q),
             timing: Timing::ALL.iter().position(|&x| x == t),
             handoff: p.map(|p| {
-                let turn = row.timeline.points[p as usize - 1].turn as f64;
-                (quality_score_given(row.timeline, p, r, q, late_after), turn)
+                let turn = tl.points[p as usize - 1].turn as f64;
+                (quality_score_given(tl, p, r, q, late_after), turn)
             }),
         }
     }
@@ -213,6 +271,18 @@ impl Accumulator {
             self.scores.push(score);
             self.turns.push(turn);
         }
+    }
+
+    /// Adds the sums of the conversations that come after this accumulator's.
+    fn absorb(&mut self, later: Accumulator) {
+        self.premature += later.premature;
+        self.late += later.late;
+        self.missed += later.missed;
+        for (a, b) in self.timing.iter_mut().zip(later.timing) {
+            *a += b;
+        }
+        self.scores.extend(later.scores);
+        self.turns.extend(later.turns);
     }
 
     fn finish(self) -> PolicyMetrics {
@@ -264,6 +334,37 @@ mod tests {
 
     fn at(p: Option<u32>) -> Decision {
         Decision { point: p, situation: None }
+    }
+
+    /// One conversation with one policy's decision, as the tests write them.
+    #[derive(Clone, Copy)]
+    struct MetricRow<'a> {
+        timeline: &'a Timeline,
+        policy: Decision,
+        reference: Decision,
+    }
+
+    /// One policy's metrics over `groups` groups (each row with the groups it is in).
+    fn policy_metrics_grouped<'a>(
+        rows: impl IntoIterator<Item = (MetricRow<'a>, &'a [usize])>,
+        groups: usize,
+        late_after: u32,
+    ) -> Vec<PolicyMetrics> {
+        let rows: Vec<(MetricRow, &[usize])> = rows.into_iter().collect();
+        let decisions: Vec<Decision> = rows.iter().map(|(r, _)| r.policy).collect();
+        let conversations: Vec<MetricConversation> = rows
+            .iter()
+            .enumerate()
+            .map(|(index, (r, groups))| MetricConversation {
+                timeline: r.timeline,
+                reference: r.reference,
+                index,
+                groups,
+            })
+            .collect();
+        policies_metrics_grouped(&conversations, &[&decisions], groups, late_after)
+            .pop()
+            .unwrap_or_default()
     }
 
     /// The metrics of one group: every row.
