@@ -81,8 +81,14 @@ fn replicate_salt(seed: u64, replicate: u32) -> u64 {
 }
 
 fn weight_with_salt(key: u64, salt: u64) -> u8 {
-    let u = mix(key ^ salt);
-    POISSON_CDF.iter().position(|&bound| u < bound).unwrap_or(POISSON_CDF.len()) as u8
+    poisson_of_uniform(mix(key ^ salt))
+}
+
+/// The Poisson(1) count whose interval of `POISSON_CDF` holds `u`: the number of bounds at or
+/// below it (the bounds ascend). Counted without branches: a search that stops at the first
+/// bound above `u` mispredicts about once a weight, and a run draws hundreds of millions.
+fn poisson_of_uniform(u: u64) -> u8 {
+    POISSON_CDF.iter().map(|&bound| u8::from(u >= bound)).sum()
 }
 
 /// The weights of `keys` in replicates `0..replicates`, conversation-major.
@@ -456,6 +462,20 @@ pub(crate) fn add_product_replicate_major_f32(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counting_the_bounds_is_the_first_bound_above() {
+        let first_above =
+            |u: u64| POISSON_CDF.iter().position(|&b| u < b).unwrap_or(POISSON_CDF.len()) as u8;
+        let mut probes = vec![0, 1, u64::MAX, u64::MAX - 1];
+        for &b in &POISSON_CDF {
+            probes.extend([b - 1, b, b + 1]);
+        }
+        probes.extend((0..100_000u64).map(mix));
+        for u in probes {
+            assert_eq!(poisson_of_uniform(u), first_above(u), "{u}");
+        }
+    }
 
     #[test]
     fn weights_are_poisson_one_and_keyed() {
