@@ -815,92 +815,110 @@ impl SliceContext<'_> {
     ) -> SliceCut {
         let min_slice = self.settings.slices.min_slice;
         let level = slicing::bonferroni_level(plan.names.len());
-        let mut values = Vec::with_capacity(plan.names.len());
-        let mut ranked: Vec<Option<Ranked>> = Vec::with_capacity(plan.names.len());
-        for (k, evaluations) in evaluations.into_iter().enumerate() {
-            let slice_members: Vec<usize> =
-                self.members.iter().copied().filter(|&i| plan.slice_of[i] as usize == k).collect();
-            let dataset = self.inputs.dataset;
-            let hist_eval = historical_slice(self.units, self.historical, cut, k, self.scopes, c);
-            let flat = first + k;
-            let no_metrics = PolicyMetrics::default();
-            let mut hist = policy_summary(
-                "historical",
-                PolicyKind::Historical,
-                &hist_eval,
-                self.historical_metrics.get(flat).unwrap_or(&no_metrics),
-            );
-            let extras =
-                historical_extras(slice_members.iter().map(|&i| &dataset.conversations[i]));
-            hist.context_transferred = extras.context_transferred;
-            hist.mean_rep_rating = extras.mean_rep_rating;
-            hist.sensitivity = self.bounds.historical();
-            let metrics: Vec<PolicyMetrics> =
-                self.metrics.iter().map(|m| m.get(flat).cloned().unwrap_or_default()).collect();
-            let evaluated: Vec<(PolicyEvaluation, PolicyMetrics)> =
-                evaluations.into_iter().zip(metrics).collect();
-            let mut rows: Vec<PolicySummary> = evaluated
-                .iter()
-                .enumerate()
-                .map(|(j, (eval, m))| {
-                    let kind = if j < self.named_policies {
-                        PolicyKind::Policy
-                    } else {
-                        PolicyKind::Variant
-                    };
-                    let mut row = policy_summary(self.names[j + 1], kind, eval, m);
-                    row.sensitivity = self.bounds.policy(j, Scope::Slice(c, k), eval);
-                    row
-                })
-                .collect();
-            let sweep_bounds =
-                SweepBounds { state: self.bounds, scope: Scope::Slice(c, k), scopes: self.scopes };
-            let mut sweeps = sweep_summaries(
-                self.inputs,
-                self.variants,
-                &evaluated[self.named_policies..],
-                self.named_policies,
-                self.estimation,
-                level,
-                &sweep_bounds,
-            );
-            let conversations = slice_members.len() as u64;
-            let small = conversations < min_slice;
-            let mut warnings = Vec::new();
-            if small {
-                warnings.push(format!(
-                    "{} = {}: {TOO_FEW} ({conversations} conversations, under --min-slice \
-                     {min_slice}); no optimum or recommendation is given",
-                    plan.by, plan.names[k]
-                ));
-                for sweep in &mut sweeps {
-                    sweep.optimal = None;
-                }
-            }
-            let mut policies = vec![hist];
-            policies.extend(rows.drain(..self.named_policies));
-            let mut variant_rows = rows;
-            for p in policies.iter_mut().chain(variant_rows.iter_mut()) {
-                if !self.single_currency {
-                    null_pipeline(p);
-                }
+        // Each slice's figures alone (in parallel: a slice's summaries and sweeps take as long
+        // as the whole window's), collected in slice order.
+        type SliceFigures = ((Slice, Vec<(PolicyEvaluation, PolicyMetrics)>), Option<Ranked>);
+        let per_slice: Vec<SliceFigures> = evaluations
+            .into_par_iter()
+            .enumerate()
+            .map(|(k, evaluations)| {
+                let slice_members: Vec<usize> = self
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|&i| plan.slice_of[i] as usize == k)
+                    .collect();
+                let dataset = self.inputs.dataset;
+                let hist_eval =
+                    historical_slice(self.units, self.historical, cut, k, self.scopes, c);
+                let flat = first + k;
+                let no_metrics = PolicyMetrics::default();
+                let mut hist = policy_summary(
+                    "historical",
+                    PolicyKind::Historical,
+                    &hist_eval,
+                    self.historical_metrics.get(flat).unwrap_or(&no_metrics),
+                );
+                let extras =
+                    historical_extras(slice_members.iter().map(|&i| &dataset.conversations[i]));
+                hist.context_transferred = extras.context_transferred;
+                hist.mean_rep_rating = extras.mean_rep_rating;
+                hist.sensitivity = self.bounds.historical();
+                let metrics: Vec<PolicyMetrics> =
+                    self.metrics.iter().map(|m| m.get(flat).cloned().unwrap_or_default()).collect();
+                let evaluated: Vec<(PolicyEvaluation, PolicyMetrics)> =
+                    evaluations.into_iter().zip(metrics).collect();
+                let mut rows: Vec<PolicySummary> = evaluated
+                    .iter()
+                    .enumerate()
+                    .map(|(j, (eval, m))| {
+                        let kind = if j < self.named_policies {
+                            PolicyKind::Policy
+                        } else {
+                            PolicyKind::Variant
+                        };
+                        let mut row = policy_summary(self.names[j + 1], kind, eval, m);
+                        row.sensitivity = self.bounds.policy(j, Scope::Slice(c, k), eval);
+                        row
+                    })
+                    .collect();
+                let sweep_bounds = SweepBounds {
+                    state: self.bounds,
+                    scope: Scope::Slice(c, k),
+                    scopes: self.scopes,
+                };
+                let mut sweeps = sweep_summaries(
+                    self.inputs,
+                    self.variants,
+                    &evaluated[self.named_policies..],
+                    self.named_policies,
+                    self.estimation,
+                    level,
+                    &sweep_bounds,
+                );
+                let conversations = slice_members.len() as u64;
+                let small = conversations < min_slice;
+                let mut warnings = Vec::new();
                 if small {
-                    p.warnings.push(TOO_FEW.to_string());
+                    warnings.push(format!(
+                        "{} = {}: {TOO_FEW} ({conversations} conversations, under --min-slice \
+                         {min_slice}); no optimum or recommendation is given",
+                        plan.by, plan.names[k]
+                    ));
+                    for sweep in &mut sweeps {
+                        sweep.optimal = None;
+                    }
                 }
-            }
-            ranked.push((!small).then(|| self.best(&evaluated[..self.named_policies])).flatten());
-            values.push((
-                Slice {
-                    value: plan.names[k].clone(),
-                    conversations,
-                    policies,
-                    sweeps,
-                    warnings,
-                    variants: variant_rows,
-                },
-                evaluated,
-            ));
-        }
+                let mut policies = vec![hist];
+                policies.extend(rows.drain(..self.named_policies));
+                let mut variant_rows = rows;
+                for p in policies.iter_mut().chain(variant_rows.iter_mut()) {
+                    if !self.single_currency {
+                        null_pipeline(p);
+                    }
+                    if small {
+                        p.warnings.push(TOO_FEW.to_string());
+                    }
+                }
+                let ranked =
+                    (!small).then(|| self.best(&evaluated[..self.named_policies])).flatten();
+                (
+                    (
+                        Slice {
+                            value: plan.names[k].clone(),
+                            conversations,
+                            policies,
+                            sweeps,
+                            warnings,
+                            variants: variant_rows,
+                        },
+                        evaluated,
+                    ),
+                    ranked,
+                )
+            })
+            .collect();
+        let (values, ranked): (Vec<_>, Vec<_>) = per_slice.into_iter().unzip();
         let findings = vec![self.finding(plan, &values, &ranked, level)];
         let mut out: Vec<Slice> = values.into_iter().map(|(s, _)| s).collect();
         if let (Some(w), Some(first)) = (plan.pooled_warning(), out.iter_mut().last()) {
