@@ -369,7 +369,7 @@ fn fit_units<'a>(
         .filter(|&i| window.until.is_none_or(|u| dataset.conversations[i].started_at < u))
         .collect();
     let units: Vec<Unit> = fit_indices
-        .iter()
+        .par_iter()
         .map(|&i| {
             let conversation = &dataset.conversations[i];
             Unit {

@@ -214,7 +214,8 @@ impl Estimation {
         let prepared = Prepared::new(units, reference);
         let options = LogisticOptions::default();
         let kind = config.estimator;
-        let keys: Vec<u64> = units.iter().map(|u| conversation_key(&u.conversation.id)).collect();
+        let keys: Vec<u64> =
+            units.par_iter().map(|u| conversation_key(&u.conversation.id)).collect();
         let window: Vec<usize> = (0..units.len()).filter(|&i| units[i].in_window).collect();
         crate::stage!("stage: features prepared");
         // History's hazard and the outcome models are fitted from the same features and
