@@ -146,9 +146,10 @@ const METRICS_CHUNK: usize = 8192;
 
 /// The timing and quality metrics of several policies (`policies[k]`: policy k's decisions,
 /// looked up by `MetricConversation::index`; a missing one counts as never handing off) over
-/// `groups` groups, in one pass over the conversations: each conversation's timeline is read
-/// once for every policy, and its first human request found once (a pass per policy read
-/// every timeline again, which cost more than the arithmetic). Returns `[policy][group]`.
+/// `groups` groups, in one pass over the conversations per `POLICIES_PER_PASS` policies: each
+/// conversation's timeline is read, and its first human request found, once per pass rather
+/// than once per policy (a pass per policy read every timeline again, which cost more than
+/// the arithmetic). Returns `[policy][group]`.
 pub fn policies_metrics_grouped(
     conversations: &[MetricConversation],
     policies: &[&[Decision]],
