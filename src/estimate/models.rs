@@ -362,6 +362,7 @@ fn paths_from_design(
         .enumerate()
         .for_each(|(b, (props, block_scores))| {
             let mut score = vec![0.0f64; dim];
+            let mut reader = rows.cursor();
             for (j, prop) in props.iter_mut().enumerate() {
                 let i = b * BLOCK + j;
                 let unit = &units[i];
@@ -370,7 +371,7 @@ fn paths_from_design(
                 score.iter_mut().for_each(|v| *v = 0.0);
                 let mut prob = 1.0;
                 for (k, r) in (starts[i]..starts[i + 1]).enumerate() {
-                    let (cols, vals) = rows.row(r);
+                    let (cols, vals) = reader.row(r);
                     let eta: f64 = cols
                         .iter()
                         .zip(vals)
