@@ -244,21 +244,26 @@ impl Builder {
     }
 
     /// Adds the conversations rows of `batch` in order, as `add_conversation` one by one
-    /// would: each row is checked on any core, then the rows are added in order.
+    /// would: each row is checked on any core, then the rows are added in order, a block's
+    /// adding overlapping the next block's checking (`pipelined`).
     pub fn add_conversation_batch(&mut self, file: u32, batch: &dyn RowBatch) {
         self.index.reserve(batch.len());
         self.entries.reserve(batch.len());
-        for start in (0..batch.len()).step_by(BATCH_BLOCK) {
-            let end = (start + BATCH_BLOCK).min(batch.len());
-            let checked: Vec<CheckedConversation> = (start..end)
-                .into_par_iter()
-                .with_min_len(BATCH_CHUNK)
-                .map(|i| CheckedConversation::of(batch.row(i)))
-                .collect();
-            for one in checked {
-                self.add_checked_conversation(file, one);
-            }
-        }
+        pipelined(
+            batch.len(),
+            |block| {
+                block
+                    .into_par_iter()
+                    .with_min_len(BATCH_CHUNK)
+                    .map(|i| CheckedConversation::of(batch.row(i)))
+                    .collect::<Vec<_>>()
+            },
+            |_, checked: Vec<CheckedConversation>| {
+                for one in checked {
+                    self.add_checked_conversation(file, one);
+                }
+            },
+        );
     }
 
     fn add_checked_conversation(&mut self, file: u32, checked: CheckedConversation) {
@@ -371,42 +376,48 @@ impl Builder {
     /// Adds the messages rows of `batch` in order, as `add_message` one by one would: the
     /// rows are read and checked on every core a block at a time, then added in order, with
     /// the rows of one conversation (which usually come together) given their entry once.
+    /// A block is added while the next one is checked (`pipelined`).
     pub fn add_message_batch(&mut self, file: u32, batch: &dyn RowBatch) {
         if !self.compact {
             (0..batch.len()).for_each(|i| self.add_message(file, batch.row(i)));
             return;
         }
-        for start in (0..batch.len()).step_by(BATCH_BLOCK) {
-            let end = (start + BATCH_BLOCK).min(batch.len());
-            let checked: Vec<Vec<Option<PlainMessage>>> = (start..end)
-                .step_by(BATCH_CHUNK)
-                .collect::<Vec<_>>()
-                .into_par_iter()
-                .map(|from| {
-                    let to = (from + BATCH_CHUNK).min(end);
-                    let mut rows: Vec<Option<PlainMessage>> = Vec::with_capacity(to - from);
-                    for i in from..to {
-                        let mut plain = PlainMessage::of(batch, i);
-                        if let (Some(p), Some(Some(before))) = (&mut plain, rows.last()) {
-                            p.same_as_previous = p.id == before.id;
+        pipelined(
+            batch.len(),
+            |block| {
+                let end = block.end;
+                block
+                    .step_by(BATCH_CHUNK)
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|from| {
+                        let to = (from + BATCH_CHUNK).min(end);
+                        let mut rows: Vec<Option<PlainMessage>> = Vec::with_capacity(to - from);
+                        for i in from..to {
+                            let mut plain = PlainMessage::of(batch, i);
+                            if let (Some(p), Some(Some(before))) = (&mut plain, rows.last()) {
+                                p.same_as_previous = p.id == before.id;
+                            }
+                            rows.push(plain);
                         }
-                        rows.push(plain);
-                    }
-                    rows
-                })
-                .collect();
-            // The entry of the row before, when that row was added by the plain path.
-            let mut previous: Option<usize> = None;
-            for (i, plain) in (start..end).zip(checked.into_iter().flatten()) {
-                previous = match plain {
-                    Some(plain) => self.add_plain_message(file, plain, previous),
-                    None => {
-                        self.add_message(file, batch.row(i));
-                        None
-                    }
-                };
-            }
-        }
+                        rows
+                    })
+                    .collect::<Vec<_>>()
+            },
+            |block, checked: Vec<Vec<Option<PlainMessage>>>| {
+                // The entry of the row before, when that row was added by the plain path.
+                let mut previous: Option<usize> = None;
+                for (i, plain) in block.zip(checked.into_iter().flatten()) {
+                    previous = match plain {
+                        Some(plain) => self.add_plain_message(file, plain, previous),
+                        None => {
+                            self.add_message(file, batch.row(i));
+                            None
+                        }
+                    };
+                }
+            },
+        );
         self.give_staged();
     }
 
@@ -694,6 +705,35 @@ fn unnumbered_compact(
     compact.qualified = message.qualified;
     compact.tagged = tagged;
     compact
+}
+
+/// Runs `check` on the blocks of `BATCH_BLOCK` rows of a batch of `rows` rows and `add` on
+/// each block's result in block order, adding block k on one core while block k + 1 is
+/// checked on the other: checking alone used both cores and adding alone one, so taking
+/// turns left a core idle about half the time (at a million conversations the messages
+/// table's reading ran at 1.2 cores out of 2). The rows are added in the same order as
+/// before, so the data set is the same.
+fn pipelined<T: Send>(
+    rows: usize,
+    check: impl Fn(std::ops::Range<usize>) -> T + Sync,
+    mut add: impl FnMut(std::ops::Range<usize>, T) + Send,
+) {
+    let mut blocks =
+        (0..rows).step_by(BATCH_BLOCK).map(|start| start..(start + BATCH_BLOCK).min(rows));
+    let Some(first) = blocks.next() else { return };
+    let mut pending = (first.clone(), check(first));
+    for block in blocks {
+        let (checked, ()) = rayon::join(
+            || check(block.clone()),
+            || {
+                let (range, done) = pending;
+                add(range, done);
+            },
+        );
+        pending = (block, checked);
+    }
+    let (range, done) = pending;
+    add(range, done);
 }
 
 /// Rows of a batch checked together, on every core, before they are added in order: large
