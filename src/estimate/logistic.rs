@@ -235,6 +235,18 @@ impl SparseRows {
         SparseRows { width, parts: vec![Part::new()], starts: vec![0, 0] }
     }
 
+    /// An empty design with room for `rows` rows of about `entries_per_row` non-zero
+    /// entries each: a design grown by doubling copies its entries about twice over and
+    /// faults in memory it then gives back.
+    pub fn with_capacity(width: usize, rows: usize, entries_per_row: usize) -> SparseRows {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        let entries = rows.saturating_mul(entries_per_row);
+        let part =
+            Part { offsets, cols: Vec::with_capacity(entries), vals: Vec::with_capacity(entries) };
+        SparseRows { width, parts: vec![part], starts: vec![0, 0] }
+    }
+
     /// Appends a dense row (its zeros are not stored).
     pub fn push(&mut self, row: &[f64]) {
         let part = self.parts.last_mut().expect("a design has a part");
@@ -272,6 +284,11 @@ impl SparseRows {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The number of non-zero entries stored.
+    pub fn entries(&self) -> usize {
+        self.parts.iter().map(|p| p.cols.len()).sum()
     }
 
     /// The part holding row `r` (`r < len`).
