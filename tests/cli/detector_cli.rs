@@ -202,27 +202,36 @@ fn assert_heldout(name: &str, min_precision: f64, min_recall: f64) {
 /// The first held-out set (data/detector/heldout.csv), with floors under the measured figures.
 #[test]
 fn heldout_figures() {
-    // Measured 0.918 / 0.824 (docs/signals.md, the seventh scoring, fifth round); the floors
+    // Measured 0.91 / 0.86 (docs/signals.md, the eighth scoring, sixth round); the floors
     // leave a small margin.
-    assert_heldout("heldout.csv", 0.90, 0.80);
+    assert_heldout("heldout.csv", 0.90, 0.84);
 }
 
 /// The second held-out set (data/detector/heldout-2.csv, written apart from everything else
 /// and first scored with the fourth round's model), with floors under the measured figures.
 #[test]
 fn heldout_2_figures() {
-    // Measured 0.886 / 0.753 (docs/signals.md, its second scoring, fifth round; 0.885 / 0.672
+    // Measured 0.89 / 0.81 (docs/signals.md, its third scoring, sixth round; 0.885 / 0.672
     // at its first); the floors leave a small margin.
-    assert_heldout("heldout-2.csv", 0.87, 0.73);
+    assert_heldout("heldout-2.csv", 0.87, 0.79);
 }
 
 /// The third held-out set (data/detector/heldout-3.csv, written apart from everything else
 /// and first scored with the fifth round's model), with floors under the measured figures.
 #[test]
 fn heldout_3_figures() {
-    // Measured 0.895 / 0.800 (docs/signals.md, its first scoring, fifth round); the floors
+    // Measured 0.89 / 0.85 (docs/signals.md, its second scoring, sixth round; 0.895 / 0.800
+    // at its first); the floors leave a small margin.
+    assert_heldout("heldout-3.csv", 0.87, 0.83);
+}
+
+/// The fourth held-out set (data/detector/heldout-4.csv, written apart from everything else
+/// and first scored with the sixth round's model), with floors under the measured figures.
+#[test]
+fn heldout_4_figures() {
+    // Measured 0.91 / 0.89 (docs/signals.md, its first scoring, sixth round); the floors
     // leave a small margin.
-    assert_heldout("heldout-3.csv", 0.88, 0.78);
+    assert_heldout("heldout-4.csv", 0.89, 0.87);
 }
 
 /// `--detector` is accepted by every command that runs policies, and on text the detectors
