@@ -173,8 +173,6 @@ pub fn fit(x: &[f64], y: &[f64], k: usize, options: LogisticOptions) -> Logistic
     fit_sparse(&rows, y, &penalties, options)
 }
 
-/// `fit` on the rows `rows` keeps, starting from `start` (a warm start: a nearby fit's
-/// coefficients; the optimum is the same, reached in fewer steps).
 /// A design stored by its non-zero entries, in parts of consecutive rows (row `r` of a part
 /// is `cols[offsets[r]..offsets[r + 1]]`, columns ascending): the hazard's rows, one per
 /// decision point, are the largest matrix of a run and mostly zeros in their raw
@@ -407,8 +405,8 @@ pub fn fit_sparse_rows(
 }
 
 /// On more than `WARM_ROWS` rows, the optimum on every `WARM_STEP`-th row (itself started
-/// the same way), to start the full fit from. The subsample's penalty is scaled with its size, so its optimum is near
-/// the full one's; the full fit then converges to the same optimum as from zero. The
+/// the same way when it is over `WARM_ROWS` rows), to start the full fit from. The
+/// subsample's penalty is scaled with its size, so its optimum is near the full one's; the full fit then converges to the same optimum as from zero. The
 /// subsample is copied into a design of its own: its passes then touch only its rows, in
 /// full chunks (skipping seven rows in eight of the whole design cost as much as the full
 /// fit's own passes).
@@ -1072,11 +1070,32 @@ mod tests {
         let mut kept = joined.clone();
         kept.retain_columns(&vec![true; whole.width]);
         assert_eq!(kept.column_sums(), joined.column_sums());
+        // A dropped column leaves every part's rows alike.
+        let keep = [true, false, true, true];
+        let (mut whole_kept, mut joined_kept) = (whole.clone(), joined.clone());
+        whole_kept.retain_columns(&keep);
+        joined_kept.retain_columns(&keep);
+        assert_eq!(whole_kept.entries(), joined_kept.entries());
+        assert!(whole_kept.entries() < whole.entries());
+        let (mut a, mut b) = (whole_kept.cursor(), joined_kept.cursor());
+        for r in 0..whole.len() {
+            let (cols, _) = a.row(r);
+            assert!(!cols.contains(&1), "row {r}");
+            assert_eq!(a.row(r), b.row(r), "row {r}");
+        }
     }
 
     #[test]
     fn a_large_fit_from_a_subsample_reaches_the_optimum_from_zero() {
-        let (x, y) = synthetic(WARM_ROWS + 5000);
+        // Once with a subsample fitted from zero, once with a subsample itself large enough
+        // to start from its own subsample (the nested warm start).
+        for rows in [WARM_ROWS + 5000, WARM_STEP * WARM_ROWS + 40_000] {
+            large_fit_reaches_the_optimum_from_zero(rows);
+        }
+    }
+
+    fn large_fit_reaches_the_optimum_from_zero(rows: usize) {
+        let (x, y) = synthetic(rows);
         let penalties = [0.0, 1.0, 1.0, 1.0];
         let options = LogisticOptions::default();
         let warm = fit_sparse(&x, &y, &penalties, options);
