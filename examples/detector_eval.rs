@@ -7,7 +7,7 @@
 //!
 //! Without a model file, the shipped model. Prints a Markdown table, then the micro averages.
 //!
-//! `detector_eval --flag TEXTS.csv` instead reads any CSV with a `text` column and writes
+//! `detector_eval --flag TEXTS.csv [MODEL.bin]` instead reads any CSV with a `text` column and writes
 //! `text,lexicon,model,ensemble` (the signals each finds) to stdout, for
 //! scripts/detector_real_text.py.
 
@@ -24,7 +24,7 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: detector_eval LABELS.csv [MODEL.bin]");
     };
     if file == "--flag" {
-        return flag(args.get(1).map(String::as_str).unwrap_or("-"));
+        return flag(args.get(1).map(String::as_str).unwrap_or("-"), args.get(2).map(Path::new));
     }
     let rows = read_labels(Path::new(file))?;
     let learned = |()| -> anyhow::Result<_> {
@@ -82,11 +82,14 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn flag(file: &str) -> anyhow::Result<()> {
+fn flag(file: &str, model: Option<&Path>) -> anyhow::Result<()> {
     let config = LexiconConfig::default();
     let kinds = [DetectorKind::Lexicon, DetectorKind::Model, DetectorKind::Ensemble];
-    let detectors: Vec<Detector> =
-        kinds.iter().map(|k| Detector::with_kind(&config, *k, None)).collect::<Result<_, _>>()?;
+    let mut detectors = Vec::new();
+    for kind in kinds {
+        let learned = model.map(Detector::load_model).transpose()?;
+        detectors.push(Detector::with_kind(&config, kind, learned)?);
+    }
     let mut reader = csv::Reader::from_path(file)?;
     let at = reader
         .headers()?

@@ -442,8 +442,10 @@ pub fn shipped_generated() -> Result<Vec<Labelled>, LabelsError> {
     )
 }
 
-/// The shipped training data: data/detector/train.csv (written for this project) and
-/// data/detector/negatives.csv (real text from BANKING77 and PersuasionForGood), embedded.
+/// The shipped training data, embedded: data/detector/train.csv (written for this project),
+/// data/detector/negatives.csv (real text from BANKING77 and PersuasionForGood, no signal)
+/// and data/detector/pfg-train-half.csv (PersuasionForGood sentences of the training half,
+/// labelled by hand: the real text the model flagged wrongly, and rightly, in that corpus).
 pub fn shipped_rows() -> Result<Vec<Labelled>, LabelsError> {
     let mut rows = parse_labels(
         include_bytes!("../../../data/detector/train.csv"),
@@ -452,6 +454,10 @@ pub fn shipped_rows() -> Result<Vec<Labelled>, LabelsError> {
     rows.extend(parse_labels(
         include_bytes!("../../../data/detector/negatives.csv"),
         "data/detector/negatives.csv",
+    )?);
+    rows.extend(parse_labels(
+        include_bytes!("../../../data/detector/pfg-train-half.csv"),
+        "data/detector/pfg-train-half.csv",
     )?);
     Ok(rows)
 }
