@@ -7,9 +7,9 @@
 //!
 //! Without a model file, the shipped model. Prints a Markdown table, then the micro averages.
 //!
-//! `detector_eval --flag TEXTS.csv [MODEL.bin]` instead reads any CSV with a `text` column and writes
-//! `text,lexicon,model,ensemble` (the signals each finds) to stdout, for
-//! scripts/detector_real_text.py.
+//! `detector_eval --flag TEXTS.csv [MODEL.bin]` instead reads any CSV with a `text` column and
+//! writes `text,lexicon,model,ensemble` (the signals each finds, with MODEL.bin if given, else
+//! the shipped model) to stdout, for scripts/detector_real_text.py.
 
 use std::path::Path;
 
