@@ -5,10 +5,10 @@
    banking support question (demo_request, stakeholders, procurement, integration,
    custom_workflow, competitor), for the lexicon, the model and the ensemble.
 2. PersuasionForGood, the HELD-APART half of the dialogues (first byte of SHA-256 of the
-   dialogue id odd; scripts/detector_negatives.py and data/detector/pfg-train-half.csv train on the even half), persuadee
-   sentences: counts per signal, and 15 messages drawn at random (random.Random(7)) per main
-   signal (found by the ensemble in 30 or more messages, plus human_request), written to
-   docs/detector-pfg-sample.md for judging.
+   dialogue id odd; scripts/detector_negatives.py and data/detector/pfg-train-half.csv
+   train on the even half), persuadee sentences: counts per signal, and 15 messages drawn
+   at random (random.Random(7)) per main signal (found by the ensemble in 30 or more
+   messages, plus human_request), written to docs/detector-pfg-sample.md for judging.
 3. `handoff generate --conversations 400 --seed 7`: the generator's tags taken as truth,
    micro precision and recall of `handoff signals --signal-source text` per detector.
 

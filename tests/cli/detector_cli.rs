@@ -212,8 +212,8 @@ fn heldout_figures() {
 #[test]
 fn heldout_2_figures() {
     // Measured 0.901 / 0.795 (docs/signals.md, its fifth scoring, eighth round; 0.904 / 0.787
-    // in the seventh, where the PersuasionForGood rows cost 0.02 of recall, 0.89 / 0.81 before; 0.885 / 0.672 at
-    // its first); the floors leave a small margin.
+    // in the seventh, where the PersuasionForGood rows cost 0.02 of recall, 0.89 / 0.81
+    // before; 0.885 / 0.672 at its first); the floors leave a small margin.
     assert_heldout("heldout-2.csv", 0.87, 0.77);
 }
 
