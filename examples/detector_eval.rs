@@ -10,6 +10,10 @@
 //! `detector_eval --flag TEXTS.csv [MODEL.bin]` instead reads any CSV with a `text` column and
 //! writes `text,lexicon,model,ensemble` (the signals each finds, with MODEL.bin if given, else
 //! the shipped model) to stdout, for scripts/detector_real_text.py.
+//!
+//! `detector_eval --probabilities TEXTS.csv [MODEL.bin]` writes `text,lexicon` and the
+//! model's probability of every signal (one column per signal, five decimals): for studying
+//! threshold rules offline beside `detector_cv --dump`.
 
 use std::path::Path;
 
@@ -23,8 +27,9 @@ fn main() -> anyhow::Result<()> {
     let Some(file) = args.first() else {
         anyhow::bail!("usage: detector_eval LABELS.csv [MODEL.bin]");
     };
-    if file == "--flag" {
-        return flag(args.get(1).map(String::as_str).unwrap_or("-"), args.get(2).map(Path::new));
+    if file == "--flag" || file == "--probabilities" {
+        let (texts, model) = (args.get(1).map(String::as_str).unwrap_or("-"), args.get(2));
+        return flag(texts, model.map(Path::new), file == "--probabilities");
     }
     let rows = read_labels(Path::new(file))?;
     let learned = |()| -> anyhow::Result<_> {
@@ -82,7 +87,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn flag(file: &str, model: Option<&Path>) -> anyhow::Result<()> {
+fn flag(file: &str, model: Option<&Path>, probabilities: bool) -> anyhow::Result<()> {
     let config = LexiconConfig::default();
     let kinds = [DetectorKind::Lexicon, DetectorKind::Model, DetectorKind::Ensemble];
     let mut detectors = Vec::new();
@@ -97,12 +102,25 @@ fn flag(file: &str, model: Option<&Path>) -> anyhow::Result<()> {
         .position(|h| h == "text")
         .ok_or_else(|| anyhow::anyhow!("{file}: no text column"))?;
     let mut out = csv::Writer::from_writer(std::io::stdout());
-    out.write_record(["text", "lexicon", "model", "ensemble"])?;
+    if probabilities {
+        let mut header = vec!["text".to_string(), "lexicon".to_string()];
+        header.extend(Signal::ALL.iter().map(|s| s.name().to_string()));
+        out.write_record(&header)?;
+    } else {
+        out.write_record(["text", "lexicon", "model", "ensemble"])?;
+    }
     for record in reader.records() {
         let record = record?;
         let text = record.get(at).unwrap_or("");
         let mut row = vec![text.to_string()];
-        row.extend(detectors.iter().map(|d| d.detect(text).to_label_list()));
+        if probabilities {
+            let detail = detectors[2].detect_detail(text);
+            row.push(detail.lexicon.to_label_list());
+            let scores = detail.model.ok_or_else(|| anyhow::anyhow!("no model loaded"))?;
+            row.extend(Signal::ALL.iter().map(|&s| format!("{:.5}", scores.probability(s))));
+        } else {
+            row.extend(detectors.iter().map(|d| d.detect(text).to_label_list()));
+        }
         out.write_record(&row)?;
     }
     out.flush()?;

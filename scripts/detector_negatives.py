@@ -9,6 +9,10 @@ wrote, labelled with no signal, for the learned detector's training (data/detect
   dialogues: a dialogue is in it when the first byte of the SHA-256 of its id (`B2`) is even.
   The other half is kept for evaluation (scripts/detector_real_text.py). Sentences of fewer
   than 3 words are skipped.
+- Corrections: a drawn message that does carry a signal gets the hand label that
+  data/detector/negatives-corrected.csv (`text,signals`) gives it (tenth round: the drawn
+  messages the model's out-of-fold probabilities flagged, read and labelled by hand). A
+  correction whose text is not drawn is an error, so the two files cannot drift apart.
 
 Usage: scripts/detector_negatives.py [SHARED_DATA_DIR]   (default ../shared/data)
 """
@@ -42,15 +46,19 @@ def main():
         ]
     pfg = sorted(set(pfg))
     rng.shuffle(pfg)
+    with open(ROOT / "data" / "detector" / "negatives-corrected.csv", newline="", encoding="utf-8") as f:
+        corrected = {r["text"]: r["signals"] for r in csv.DictReader(f)}
+    drawn = [(t, "banking77-train") for t in bank[:800]] + [(t, "persuasionforgood-train-half") for t in pfg[:800]]
+    stray = set(corrected) - {t for t, _ in drawn}
+    if stray:
+        sys.exit(f"negatives-corrected.csv: {len(stray)} texts are not drawn, e.g. {sorted(stray)[0]!r}")
     out = ROOT / "data" / "detector" / "negatives.csv"
     with open(out, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["text", "signals", "source"])
-        for t in bank[:800]:
-            w.writerow([t, "", "banking77-train"])
-        for t in pfg[:800]:
-            w.writerow([t, "", "persuasionforgood-train-half"])
-    print(f"{out}: {min(800, len(bank))} BANKING77 + {min(800, len(pfg))} PersuasionForGood")
+        for t, source in drawn:
+            w.writerow([t, corrected.get(t, ""), source])
+    print(f"{out}: {min(800, len(bank))} BANKING77 + {min(800, len(pfg))} PersuasionForGood, {len(corrected)} corrected")
 
 
 if __name__ == "__main__":
