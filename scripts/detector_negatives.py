@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes data/detector/negatives.csv (`text,signals,source`): real text nobody on this project
-wrote, labelled with no signal, for the learned detector's training (data/detector/README.md).
+wrote, drawn as negatives (no signal; the corrections below aside), for the learned detector's
+training (data/detector/README.md).
 
 - 800 BANKING77 *train* queries (Casanueva et al. 2020, CC BY 4.0), drawn with a fixed seed,
   leaving out the fee, charge and exchange-rate intents (they ask what something costs, which

@@ -469,9 +469,11 @@ pub fn shipped_generated() -> Result<Vec<Labelled>, LabelsError> {
 }
 
 /// The shipped training data, embedded: data/detector/train.csv (written for this project),
-/// data/detector/negatives.csv (real text from BANKING77 and PersuasionForGood, no signal)
-/// and data/detector/pfg-train-half.csv (PersuasionForGood sentences of the training half,
+/// data/detector/negatives.csv (real text from BANKING77 and PersuasionForGood, drawn as no
+/// signal, the hand corrections of negatives-corrected.csv applied) and
+/// data/detector/pfg-train-half.csv (PersuasionForGood sentences of the training half,
 /// labelled by hand: the real text the model flagged wrongly, and rightly, in that corpus).
+/// The rows of the last two are marked `real`.
 pub fn shipped_rows() -> Result<Vec<Labelled>, LabelsError> {
     let mut rows = parse_labels(
         include_bytes!("../../../data/detector/train.csv"),
