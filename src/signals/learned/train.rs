@@ -846,6 +846,20 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_real_text_is_marked_real_and_labels_files_are_not() {
+        let rows = shipped_rows().expect("shipped rows");
+        let written = parse_labels(include_bytes!("../../../data/detector/train.csv"), "t")
+            .expect("train.csv")
+            .len();
+        // train.csv comes first and is written; negatives.csv and pfg-train-half.csv follow.
+        assert!(rows[..written].iter().all(|r| !r.real));
+        assert!(rows.len() > written && rows[written..].iter().all(|r| r.real));
+        // A user's labels file counts like the written rows.
+        let theirs = parse_labels(b"text,signals\nhow much is it,pricing\n", "x").expect("ok");
+        assert!(!theirs[0].real);
+    }
+
+    #[test]
     fn training_learns_and_is_deterministic() {
         let f = Featurizer::shipped().expect("table");
         let e = f.embeddings;
