@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --example detector_cv -- [--extra LABELS.csv]... [--epochs N] [--l2 X] \
-//!     [--train-only LABELS.csv]... [--positive-weight X] [--learning-rate X] [--seed N] \
+//!     [--train-only LABELS.csv]... [--positive-weight X] [--real-example-weight X] [--learning-rate X] [--seed N] \
 //!     [--hidden UNITS] [--hidden-l2 X] [--hidden-init X] [--dump OOF.tsv]
 //! ```
 //!
@@ -40,6 +40,7 @@ fn main() -> anyhow::Result<()> {
             "--epochs" => o.epochs = value.parse()?,
             "--l2" => o.l2 = value.parse()?,
             "--positive-weight" => o.positive_weight = value.parse()?,
+            "--real-example-weight" => o.real_example_weight = value.parse()?,
             "--learning-rate" => o.learning_rate = value.parse()?,
             "--dump" => dump = Some(value),
             "--hidden" => o.hidden = value.parse()?,

@@ -141,13 +141,14 @@ fn the_shipped_model_is_what_training_on_the_shipped_data_gives() {
 
 /// The three detectors on a held-out labels file (never trained on): prints the per-signal
 /// table of docs/signals.md and returns the micro counts of the lexicon, the model and the
-/// ensemble.
-fn heldout_micro(name: &str) -> [SignalCounts; 3] {
+/// ensemble, and the ensemble's lowest recall of a signal with 15 or more examples.
+fn heldout_micro(name: &str) -> ([SignalCounts; 3], f64) {
     let file = format!("{}/data/detector/{name}", env!("CARGO_MANIFEST_DIR"));
     let rows = read_labels(std::path::Path::new(&file)).expect("held-out set reads");
     assert!(rows.len() >= 400);
     let kinds = [DetectorKind::Lexicon, DetectorKind::Model, DetectorKind::Ensemble];
     let mut micro = [SignalCounts::default(); 3];
+    let mut lowest_recall = 1f64;
     println!("{name}");
     println!(
         "{:<22} {:>4} {:>11} {:>11} {:>11}",
@@ -176,6 +177,9 @@ fn heldout_micro(name: &str) -> [SignalCounts; 3] {
             micro[k].tp += c.tp;
             micro[k].fp += c.fp;
             micro[k].fn_ += c.fn_;
+            if k == 2 && n >= 15 {
+                lowest_recall = lowest_recall.min(c.recall().unwrap_or(0.0));
+            }
         }
         println!("{:<22} {n:>4}{line}", s.name());
     }
@@ -183,13 +187,14 @@ fn heldout_micro(name: &str) -> [SignalCounts; 3] {
         let (p, r) = (c.precision().unwrap_or(0.0), c.recall().unwrap_or(0.0));
         println!("{}: micro precision {p:.3}, recall {r:.3}", k.name());
     }
-    micro
+    println!("ensemble: lowest recall of a signal with 15+ examples {lowest_recall:.3}");
+    (micro, lowest_recall)
 }
 
 /// Scores the held-out set `name` and holds the ensemble's micro precision and recall to
-/// floors, and its recall above the lexicon's.
-fn assert_heldout(name: &str, min_precision: f64, min_recall: f64) {
-    let micro = heldout_micro(name);
+/// floors, and its recall above the lexicon's; returns the lowest recall of a signal.
+fn assert_heldout(name: &str, min_precision: f64, min_recall: f64) -> f64 {
+    let (micro, lowest_recall) = heldout_micro(name);
     let (p, r) = (micro[2].precision().unwrap_or(0.0), micro[2].recall().unwrap_or(0.0));
     assert!(
         r >= min_recall && p >= min_precision,
@@ -197,13 +202,14 @@ fn assert_heldout(name: &str, min_precision: f64, min_recall: f64) {
     );
     let lexicon_recall = micro[0].recall().unwrap_or(0.0);
     assert!(r > lexicon_recall, "the ensemble must find more than the lexicon");
+    lowest_recall
 }
 
 /// The first held-out set (data/detector/heldout.csv), with floors under the measured figures.
 #[test]
 fn heldout_figures() {
-    // Measured 0.930 / 0.852 (docs/signals.md, the twelfth scoring, eleventh round; 0.930 /
-    // 0.851 in the tenth, 0.927 / 0.857 in the eighth); the floors leave a small margin.
+    // Measured 0.924 / 0.862 (docs/signals.md, the thirteenth scoring, twelfth round; 0.930 /
+    // 0.852 in the eleventh, 0.927 / 0.857 in the eighth); the floors leave a small margin.
     assert_heldout("heldout.csv", 0.90, 0.84);
 }
 
@@ -211,31 +217,34 @@ fn heldout_figures() {
 /// and first scored with the fourth round's model), with floors under the measured figures.
 #[test]
 fn heldout_2_figures() {
-    // Measured 0.918 / 0.783 (docs/signals.md, its seventh scoring, eleventh round; 0.909 /
-    // 0.783 in the tenth, whose real-text weight trades recall for precision; 0.901 / 0.795
-    // in the eighth, 0.904 / 0.787
-    // in the seventh, where the PersuasionForGood rows cost 0.02 of recall, 0.89 / 0.81
-    // before; 0.885 / 0.672 at its first); the floors leave a small margin.
-    assert_heldout("heldout-2.csv", 0.87, 0.77);
+    // Measured 0.898 / 0.797 (docs/signals.md, its eighth scoring, twelfth round; 0.918 /
+    // 0.783 in the eleventh, 0.909 / 0.783 in the tenth, whose real-text weight trades recall
+    // for precision; 0.904 / 0.787 in the seventh, where the PersuasionForGood rows cost 0.02
+    // of recall, 0.89 / 0.81 before; 0.885 / 0.672 at its first); the floors leave a small
+    // margin.
+    assert_heldout("heldout-2.csv", 0.87, 0.78);
 }
 
 /// The third held-out set (data/detector/heldout-3.csv, written apart from everything else
 /// and first scored with the fifth round's model), with floors under the measured figures.
 #[test]
 fn heldout_3_figures() {
-    // Measured 0.909 / 0.818 (docs/signals.md, its sixth scoring, eleventh round; 0.905 / 0.824
-    // in the tenth, 0.883 / 0.842 in the eighth, 0.895 / 0.800 at its first); the floors leave
-    // a small margin.
-    assert_heldout("heldout-3.csv", 0.87, 0.81);
+    // Measured 0.904 / 0.834 (docs/signals.md, its seventh scoring, twelfth round; 0.909 /
+    // 0.818 in the eleventh, 0.883 / 0.842 in the eighth, 0.895 / 0.800 at its first); the
+    // floors leave a small margin.
+    assert_heldout("heldout-3.csv", 0.87, 0.82);
 }
 
 /// The fourth held-out set (data/detector/heldout-4.csv, written apart from everything else
 /// and first scored with the sixth round's model), with floors under the measured figures.
 #[test]
 fn heldout_4_figures() {
-    // Measured 0.921 / 0.868 (docs/signals.md, its fifth scoring, eleventh round; 0.916 / 0.867
-    // in the tenth, 0.910 / 0.882 in the eighth); the recall floor is the goal, 0.85.
-    assert_heldout("heldout-4.csv", 0.89, 0.85);
+    // Measured 0.913 / 0.882, lowest recall `stakeholders` 0.72 (docs/signals.md, its sixth
+    // scoring, twelfth round; 0.921 / 0.868 and 0.60 in the eleventh, 0.910 / 0.882 in the
+    // eighth); the recall floors are the goals: 0.85 micro, 0.6 for every signal with
+    // 15 or more examples.
+    let lowest_recall = assert_heldout("heldout-4.csv", 0.89, 0.85);
+    assert!(lowest_recall >= 0.6, "lowest recall of a signal {lowest_recall:.3}");
 }
 
 /// `--detector` is accepted by every command that runs policies, and on text the detectors

@@ -1,7 +1,9 @@
 //! The features of one message, as the learned detector sees it.
 //!
 //! The text is lower-cased, typographic apostrophes are folded onto `'`, and it is cut into
-//! words at every character that is not a letter or digit. Then:
+//! words at every character that is not a letter or digit, except a point or comma between
+//! two digits ("0.20", "1,000" are one word each: a model file of version 1 or 2 was trained
+//! before that rule, model.rs). Then:
 //!
 //! - a dense part: the mean of the embedding vectors of the words the table knows
 //!   (embeddings.rs), L2-normalised (all zero when no word is known);
@@ -91,12 +93,20 @@ pub fn extract_with_names(
         n.clear();
     }
     let mut start = None;
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    let mut after_digit = false;
+    while let Some(c) = chars.next() {
         let c = match c {
             '\u{2019}' | '\u{2018}' | '\u{02bc}' => '\'',
             other => other,
         };
-        if c.is_alphanumeric() {
+        // A point or comma between digits stays inside the number: "$0.20" is the word
+        // "0.20", not "0" (a refusal's "$0") and "20".
+        let inside_number = matches!(c, '.' | ',')
+            && after_digit
+            && chars.peek().is_some_and(|next| next.is_ascii_digit());
+        after_digit = c.is_ascii_digit();
+        if c.is_alphanumeric() || inside_number {
             if start.is_none() {
                 start = Some(lowered.len());
             }
@@ -266,6 +276,20 @@ mod tests {
         let norm: f32 = f.dense.iter().map(|x| x * x).sum();
         assert!((norm - 1.0).abs() < 1e-4);
         assert!(f.sparse.iter().all(|(b, _)| (*b as usize) < BUCKETS));
+    }
+
+    #[test]
+    fn a_decimal_number_is_one_word() {
+        let e = Embeddings::shipped().expect("table");
+        let mut s = Scratch::default();
+        let mut names = Names::new();
+        extract_with_names("I'll donate $0.20, not $0.", e, &mut s, Some(&mut names));
+        assert!(names.contains(&"word \"0.20\"".to_string()), "{names:?}");
+        assert_eq!(names.iter().filter(|n| *n == "word \"0\"").count(), 1, "{names:?}");
+        extract_with_names("1,000 seats. 2. 3,", e, &mut s, Some(&mut names));
+        assert!(names.contains(&"word \"1,000\"".to_string()), "{names:?}");
+        assert!(names.contains(&"word \"2\"".to_string()), "{names:?}");
+        assert!(names.contains(&"word \"3\"".to_string()), "{names:?}");
     }
 
     #[test]

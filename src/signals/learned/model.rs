@@ -9,7 +9,8 @@
 //!
 //! ```text
 //! magic       8 bytes  "HOMODEL\0"
-//! version     u32      1 without a hidden layer, 2 with one
+//! version     u32      3 without a hidden layer, 4 with one (1 and 2: the same layout,
+//!                      trained before decimal numbers were one word; refused)
 //! signals     u32      21 (the vocabulary, in its order)
 //! dims        u32      50 (embedding dimensions)
 //! buckets     u32      32768 (hash buckets)
@@ -20,7 +21,7 @@
 //! bias        21 x f32
 //! dense       21 x 50 x f32                     signal-major
 //! sparse      buckets x 21 x f32                bucket-major (one row per bucket)
-//! version 2 only:
+//! version 4 only:
 //! hidden      u32                               H, the hidden units (1 to MAX_HIDDEN)
 //! h_bias      H x f32
 //! h_dense     H x 50 x f32                      unit-major
@@ -41,8 +42,11 @@ use crate::signals::vocabulary::Signal;
 pub const SIGNALS: usize = Signal::ALL.len();
 
 const MAGIC: &[u8; 8] = b"HOMODEL\0";
-const VERSION: u32 = 1;
-const VERSION_HIDDEN: u32 = 2;
+const VERSION: u32 = 3;
+const VERSION_HIDDEN: u32 = 4;
+/// The versions of the files written before features.rs kept "0.20" as one word: their
+/// weights belong to other features, so they are refused with a message to retrain.
+const BEFORE_NUMBER_WORDS: [u32; 2] = [1, 2];
 
 /// The most hidden units a model may have (the hidden activations live on the stack).
 pub const MAX_HIDDEN: usize = 256;
@@ -278,6 +282,14 @@ impl Model {
         let header: Vec<u32> = (0..4)
             .map(|_| take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])))
             .collect::<Result<_, _>>()?;
+        if BEFORE_NUMBER_WORDS.contains(&header[0]) {
+            return Err(bad(&format!(
+                "version {} was written by an earlier handoff whose features differ (a \
+                 decimal number such as 0.20 is now one word); train it again with \
+                 `handoff detector train`",
+                header[0]
+            )));
+        }
         let with_hidden = header[0] == VERSION_HIDDEN;
         if header[1..] != [SIGNALS as u32, DIMS as u32, BUCKETS as u32]
             || !(header[0] == VERSION || with_hidden)
@@ -384,14 +396,19 @@ mod tests {
         let last = nan.len() - 4;
         nan[last..].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(Model::from_bytes(&nan).is_err());
-        // With a hidden layer: version 2, round trip, and its part of the logits.
+        // A file of the layout before decimal numbers were one word: refused, saying why.
+        let mut old = bytes.clone();
+        old[8] = 1;
+        let message = Model::from_bytes(&old).expect_err("version 1").to_string();
+        assert!(message.contains("train it again"), "{message}");
+        // With a hidden layer: version 4, round trip, and its part of the logits.
         let mut h = Hidden::zero(3);
         h.bias = vec![1.0, -1.0, 0.5];
         h.out[Signal::Pricing.index() * 3] = 2.0;
         h.out[Signal::Pricing.index() * 3 + 1] = 7.0;
         m.hidden = Some(h);
         let bytes = m.to_bytes();
-        assert_eq!(bytes[8], 2);
+        assert_eq!(bytes[8], 4);
         assert_eq!(Model::from_bytes(&bytes).expect("round trip"), m);
         assert!(Model::from_bytes(&bytes[..bytes.len() - 4]).is_err());
         let f = Features::default();

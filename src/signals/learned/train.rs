@@ -16,9 +16,11 @@
 //! precision, the goal: all signals' pairs chosen together for the most true
 //! positives in all at a micro precision of at least 0.86, every signal's recall at least 0.5
 //! (`ThresholdRule::MicroPrecision`, `OutOfFold::choose_all`), where a false alarm on a REAL
-//! message (the shipped negatives and PersuasionForGood rows, `Labelled::real`) counts twice:
-//! the written messages are ten to one and easier, so the pool's precision alone flatters
-//! what the detector does on real transcripts (docs/signals.md, tenth round). Generated
+//! message (the shipped negatives and PersuasionForGood rows, `Labelled::real`) counts three
+//! times: the written messages are ten to one and easier, so the pool's precision alone
+//! flatters what the detector does on real transcripts (docs/signals.md, tenth and twelfth
+//! rounds). For the same reason a real row weighs three times a written one in the loss
+//! (`TrainOptions::real_example_weight`). Generated
 //! messages (data/detector/generated.csv) are trained on in every fold but never scored.
 //! The figures printed by `handoff detector train` are the cross-validated precision and
 //! recall at the chosen thresholds (slightly optimistic, since the thresholds were chosen on
@@ -114,6 +116,9 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Weight of a positive example in the loss (positives are rare for every signal).
     pub positive_weight: f32,
+    /// Weight in the loss of a real row (`Labelled::real`: the shipped real text), against 1
+    /// for a written one: how much the fit should bend to text nobody here wrote.
+    pub real_example_weight: f32,
     pub rule: ThresholdRule,
     /// Units of the shared hidden layer (0: none, the plain logistic classifiers).
     pub hidden: usize,
@@ -131,12 +136,16 @@ impl Default for TrainOptions {
             l2: 1e-3,
             folds: 5,
             seed: 17,
-            positive_weight: 4.0,
+            // 1 (4 until the eleventh round): twelfth round, docs/signals.md; the highest
+            // out-of-fold recall on the written rows among the weights 1 to 4 whose precision on
+            // the shipped real text reaches 0.7 for every signal it has 20 examples of.
+            positive_weight: 1.0,
+            real_example_weight: 3.0,
             // Chosen on nested cross-validation (docs/signals.md, sixth round): the lowest
             // target whose nested micro precision reaches the goal of 0.85 (0.855; 0.85 gives
             // 0.847), and the floor kept from the earlier rounds (0.55 gives the same figures).
             // The real-text weight of 2: tenth round, docs/signals.md.
-            rule: ThresholdRule::MicroPrecision { target: 0.86, floor: 0.5, real_weight: 2 },
+            rule: ThresholdRule::MicroPrecision { target: 0.86, floor: 0.5, real_weight: 3 },
             hidden: 0,
             hidden_l2: 1e-3,
             hidden_init: 0.1,
@@ -414,7 +423,7 @@ fn out_of_fold_of(
     for fold in 0..folds {
         let train_at: Vec<usize> =
             (0..rows.len()).filter(|&i| fold_of[i] != fold || !scored[i]).collect();
-        let model = fit(examples, &train_at, table, options);
+        let model = fit(examples, &weights_of(rows, options), &train_at, table, options);
         let mut z = [0f32; SIGNALS];
         for i in (0..rows.len()).filter(|&i| fold_of[i] == fold && scored[i]) {
             model.logits(&examples[i].0, &mut z);
@@ -445,7 +454,8 @@ pub fn train(
     let examples = features_of(&all_rows, featurizer);
     let oof = out_of_fold_of(&examples, &all_rows, train_only.len(), featurizer, options);
     let all: Vec<usize> = (0..all_rows.len()).collect();
-    let mut model = fit(&examples, &all, featurizer.embeddings.fingerprint, options);
+    let weights = weights_of(&all_rows, options);
+    let mut model = fit(&examples, &weights, &all, featurizer.embeddings.fingerprint, options);
     let mut cv = Vec::with_capacity(SIGNALS);
     let mut ensemble_cv = Vec::with_capacity(SIGNALS);
     let chosen = oof.choose_all(options.rule, |_| true);
@@ -555,8 +565,20 @@ impl SplitMix {
     }
 }
 
-/// One model fitted on `examples[at]` (thresholds left at 0.5).
-fn fit(examples: &[(Features, SignalSet)], at: &[usize], table: u64, o: &TrainOptions) -> Model {
+/// Each row's weight in the loss: `real_example_weight` for a real row, 1 for the others.
+fn weights_of(rows: &[Labelled], o: &TrainOptions) -> Vec<f32> {
+    rows.iter().map(|r| if r.real { o.real_example_weight } else { 1.0 }).collect()
+}
+
+/// One model fitted on `examples[at]`, example `k` weighing `weights[k]` (thresholds left at
+/// 0.5).
+fn fit(
+    examples: &[(Features, SignalSet)],
+    weights: &[f32],
+    at: &[usize],
+    table: u64,
+    o: &TrainOptions,
+) -> Model {
     let mut model = Model::zero(table);
     let units = o.hidden.min(MAX_HIDDEN);
     if units > 0 {
@@ -600,7 +622,7 @@ fn fit(examples: &[(Features, SignalSet)], at: &[usize], table: u64, o: &TrainOp
             for s in 0..SIGNALS {
                 let positive = labels.0 & (1 << s) != 0;
                 let y = if positive { 1.0 } else { 0.0 };
-                let weight = if positive { o.positive_weight } else { 1.0 };
+                let weight = weights[k] * if positive { o.positive_weight } else { 1.0 };
                 err[s] = weight * (sigmoid(z[s]) - y);
             }
             for s in 0..SIGNALS {
@@ -879,13 +901,46 @@ mod tests {
     }
 
     #[test]
+    fn a_real_row_can_weigh_more_in_the_loss() {
+        // The same words labelled pricing by written rows and no signal by as many real rows:
+        // weighing the real rows 3 to 1 must pull the probability down.
+        let f = Featurizer::shipped().expect("table");
+        let mut rows = rows();
+        for k in 0..10 {
+            for real in [false, true] {
+                rows.push(Labelled {
+                    text: format!("how much {k} {}", if real { "then" } else { "now" }),
+                    signals: if real {
+                        SignalSet::EMPTY
+                    } else {
+                        SignalSet::of(&[Signal::Pricing])
+                    },
+                    real,
+                });
+            }
+        }
+        let probability = |weight: f32| {
+            let o =
+                TrainOptions { epochs: 3, real_example_weight: weight, ..TrainOptions::default() };
+            let model = train(&rows, &[], &f, &o).model;
+            let mut s = Scratch::default();
+            let mut z = [0f32; SIGNALS];
+            f.extract("how much", &mut s);
+            model.logits(&s.features, &mut z);
+            sigmoid(z[Signal::Pricing.index()])
+        };
+        let (even, real_heavy) = (probability(1.0), probability(3.0));
+        assert!(real_heavy < even, "{real_heavy} against {even}");
+    }
+
+    #[test]
     fn a_hidden_layer_trains_deterministically_and_round_trips() {
         let f = Featurizer::shipped().expect("table");
         let o = TrainOptions { epochs: 3, hidden: 8, ..TrainOptions::default() };
         let a = train(&rows(), &[], &f, &o);
         let bytes = a.model.to_bytes();
         assert_eq!(bytes, train(&rows(), &[], &f, &o).model.to_bytes());
-        assert_eq!(bytes[8], 2, "a model with a hidden layer is version 2");
+        assert_eq!(bytes[8], 4, "a model with a hidden layer is version 4");
         assert_eq!(Model::from_bytes(&bytes).expect("parses"), a.model);
         let h = a.model.hidden.as_ref().expect("hidden layer");
         assert!(h.out.iter().any(|w| w.abs() > 0.0) && h.sparse.iter().any(|w| w.abs() > 0.0));
