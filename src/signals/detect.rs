@@ -59,6 +59,9 @@ pub struct Detector {
     /// The signals whose phrases `[lexicon]` replaces: the ensemble takes the lexicon alone
     /// for them (the model learned from the shipped phrases).
     replaced: SignalSet,
+    /// No `[lexicon]` or `[lexicon.extend]`: the lexicon is the shipped one, the very one
+    /// whose matches are the model's features, so the model's pass finds its signals too.
+    shipped_lexicon: bool,
 }
 
 /// What each detector found in one message.
@@ -84,7 +87,9 @@ impl Detector {
     /// The lexicon alone: the shipped default lexicon with `config`'s overrides and
     /// extensions.
     pub fn new(config: &LexiconConfig) -> Result<Detector, DetectorError> {
-        Detector::compile(Lexicon::shipped()?, config)
+        let mut detector = Detector::compile(Lexicon::shipped()?, config)?;
+        detector.shipped_lexicon = config.overrides.is_empty() && config.extend.is_empty();
+        Ok(detector)
     }
 
     /// The detector `kind` with the lexicon of `config` and `learned` (`None`: the shipped
@@ -143,8 +148,12 @@ impl Detector {
     /// phrase the user added counts whatever the model says, and for a signal whose phrases
     /// `[lexicon]` replaces, the lexicon alone decides.
     pub fn detect_detail(&self, text: &str) -> Detection {
-        let (lexicon, user) = self.detect_lexicon_split(text);
         let model = self.learned.as_ref().map(|l| l.score(text));
+        let (lexicon, user) = match &model {
+            // One pass of the automaton instead of two (a third of the ensemble's time).
+            Some(m) if self.shipped_lexicon => (m.lexicon, SignalSet::EMPTY),
+            _ => self.detect_lexicon_split(text),
+        };
         let found = match (self.kind, model) {
             (DetectorKind::Lexicon, _) | (_, None) => lexicon,
             (DetectorKind::Model, Some(m)) => m.found,
@@ -218,6 +227,7 @@ impl Detector {
             kind: DetectorKind::Lexicon,
             learned: None,
             replaced,
+            shipped_lexicon: false,
         })
     }
 
@@ -633,6 +643,28 @@ mod tests {
 
     fn default_detector() -> Detector {
         Detector::new(&LexiconConfig::default()).expect("the shipped lexicon compiles")
+    }
+
+    #[test]
+    fn the_ensemble_reuses_the_models_lexicon_pass_only_for_the_shipped_lexicon() {
+        let texts = [
+            "Can I talk to a human? What does the enterprise plan cost, is it SOC 2 compliant?",
+            "our capital is rapid",
+            "we use Drift today, can we get a demo next Tuesday at 3?",
+            "",
+        ];
+        let ensemble = Detector::with_kind(&LexiconConfig::default(), DetectorKind::Ensemble, None)
+            .expect("loads");
+        for t in texts {
+            assert_eq!(ensemble.detect_detail(t).lexicon, default_detector().detect_lexicon(t));
+        }
+        // With `[lexicon.extend]` the user's phrase is found by the lexicon's own pass.
+        let mut config = LexiconConfig::default();
+        config.extend.insert(Signal::Competitor, vec!["acme widgets".into()]);
+        let extended = Detector::with_kind(&config, DetectorKind::Ensemble, None).expect("loads");
+        let d = extended.detect_detail("we run Acme Widgets");
+        assert!(d.lexicon.contains(Signal::Competitor));
+        assert!(d.found.contains(Signal::Competitor));
     }
 
     #[test]

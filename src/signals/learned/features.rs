@@ -67,6 +67,8 @@ pub struct Scratch {
     marked: Vec<u8>,
     starts: Vec<usize>,
     pub features: Features,
+    /// The signals the shipped lexicon found (`add_lexicon_features`).
+    pub lexicon: crate::signals::SignalSet,
 }
 
 /// What each sparse feature is, for `--explain` (aligned with `Features::sparse`).
@@ -84,7 +86,8 @@ pub fn extract_with_names(
     scratch: &mut Scratch,
     mut names: Option<&mut Names>,
 ) {
-    let Scratch { lowered, words, marked, starts, features } = scratch;
+    let Scratch { lowered, words, marked, starts, features, lexicon } = scratch;
+    *lexicon = crate::signals::SignalSet::EMPTY;
     lowered.clear();
     words.clear();
     features.sparse.clear();
@@ -230,6 +233,8 @@ pub fn add_lexicon_features(
             f.1 = scale;
         }
     }
+    scratch.lexicon = signals;
+    let sparse = &mut scratch.features.sparse;
     for signal in signals.iter() {
         sparse.push((bucket(fnv_extend(fnv1a(b"s"), signal.name().as_bytes())), 1.0));
         if let Some(n) = names.as_deref_mut() {

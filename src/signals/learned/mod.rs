@@ -87,6 +87,8 @@ pub struct Scores {
     pub plausible: SignalSet,
     /// Per signal (vocabulary order), the logit.
     pub logits: [f32; SIGNALS],
+    /// What the shipped lexicon found (the model's lexicon features).
+    pub lexicon: SignalSet,
 }
 
 impl Scores {
@@ -148,7 +150,7 @@ impl Learned {
                 plausible.insert(s);
             }
         }
-        Scores { found, plausible, logits }
+        Scores { found, plausible, logits, lexicon: scratch.lexicon }
     }
 
     /// The features that weighed most for `signal` in `text`, strongest first (at most
@@ -192,6 +194,7 @@ mod tests {
             found: SignalSet::of(&[Signal::Pricing]),
             plausible: SignalSet::of(&[Signal::Pricing, Signal::DemoRequest]),
             logits: [0.0; SIGNALS],
+            lexicon: SignalSet::EMPTY,
         };
         let lexicon = SignalSet::of(&[Signal::DemoRequest, Signal::Competitor]);
         assert_eq!(
