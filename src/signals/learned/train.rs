@@ -19,8 +19,9 @@
 //! message (the shipped negatives and PersuasionForGood rows, `Labelled::real`) counts three
 //! times: the written messages are ten to one and easier, so the pool's precision alone
 //! flatters what the detector does on real transcripts (docs/signals.md, tenth and twelfth
-//! rounds). For the same reason a real row weighs three times a written one in the loss
-//! (`TrainOptions::real_example_weight`). Generated
+//! rounds). A signal found 20 times or more in the real rows is also held to a precision of
+//! 0.8 there (thirteenth round). For the same reason a real row weighs three times a written
+//! one in the loss (`TrainOptions::real_example_weight`). Generated
 //! messages (data/detector/generated.csv) are trained on in every fold but never scored.
 //! The figures printed by `handoff detector train` are the cross-validated precision and
 //! recall at the chosen thresholds (slightly optimistic, since the thresholds were chosen on
@@ -145,7 +146,15 @@ impl Default for TrainOptions {
             // target whose nested micro precision reaches the goal of 0.85 (0.855; 0.85 gives
             // 0.847), and the floor kept from the earlier rounds (0.55 gives the same figures).
             // The real-text weight of 2: tenth round, docs/signals.md.
-            rule: ThresholdRule::MicroPrecision { target: 0.86, floor: 0.5, real_weight: 3 },
+            // The real-text precision of 0.8 over 20 flags or more: thirteenth round,
+            // docs/signals.md (nested cross-validation on the real rows).
+            rule: ThresholdRule::MicroPrecision {
+                target: 0.86,
+                floor: 0.5,
+                real_weight: 3,
+                real_precision: 0.8,
+                real_flags: 20,
+            },
             hidden: 0,
             hidden_l2: 1e-3,
             hidden_init: 0.1,
@@ -172,7 +181,17 @@ pub enum ThresholdRule {
     /// all while its MICRO precision (all signals' true positives over all their detections)
     /// reaches `target`, no signal's recall under `floor` (`OutOfFold::choose_all`); a false
     /// positive on a real row (`Labelled::real`) counts `real_weight` times (1: like any).
-    MicroPrecision { target: f64, floor: f64, real_weight: u64 },
+    /// A signal detected `real_flags` times or more on the real rows at some pair takes only
+    /// the pairs whose precision on the real rows alone reaches `real_precision`, when it has
+    /// any (the recall floor then gives way): the written rows are easy, and a false alarm
+    /// on real text is what a user sees (0.0 turns this off).
+    MicroPrecision {
+        target: f64,
+        floor: f64,
+        real_weight: u64,
+        real_precision: f64,
+        real_flags: u64,
+    },
 }
 
 /// The multipliers tried by the joint rule: 0 to 20 by 0.05 (a multiplier is how many
@@ -298,7 +317,14 @@ impl OutOfFold {
         rule: ThresholdRule,
         keep: impl Fn(usize) -> bool + Copy,
     ) -> Vec<(f32, f32)> {
-        let ThresholdRule::MicroPrecision { target, floor, real_weight } = rule else {
+        let ThresholdRule::MicroPrecision {
+            target,
+            floor,
+            real_weight,
+            real_precision,
+            real_flags,
+        } = rule
+        else {
             return Signal::ALL.iter().map(|&s| self.choose(s, rule, keep)).collect();
         };
         // Every signal's candidate pairs with their counts, smallest threshold then gate first.
@@ -318,6 +344,20 @@ impl OutOfFold {
                         (t, g, self.weighted_counts(signal, t, Some(g), real_weight, keep))
                     })
                     .collect();
+                let precise_on_real: Vec<_> = all
+                    .iter()
+                    .copied()
+                    .filter(|&(t, g, _)| {
+                        let c = self
+                            .weighted_counts(signal, t, Some(g), 1, |i| keep(i) && self.real[i]);
+                        real_precision > 0.0
+                            && c.tp + c.fp >= real_flags
+                            && c.tp as f64 >= real_precision * (c.tp + c.fp) as f64
+                    })
+                    .collect();
+                if !precise_on_real.is_empty() {
+                    return precise_on_real;
+                }
                 let floored: Vec<_> = all
                     .iter()
                     .copied()
@@ -515,10 +555,18 @@ pub fn cv_table(trained: &Trained, rows: usize) -> String {
             ThresholdRule::Precision(p) =>
                 format!("the ensemble's best recall at precision {p:.2} or more (else its best F1)"),
             ThresholdRule::FBeta(b) => format!("the ensemble's best F-beta, beta {b:.2}"),
-            ThresholdRule::MicroPrecision { target, floor, real_weight } => format!(
+            ThresholdRule::MicroPrecision {
+                target,
+                floor,
+                real_weight,
+                real_precision,
+                real_flags,
+            } => format!(
                 "the ensemble's most true positives at micro precision {target:.2} or more \
                  (a false alarm on the shipped real text counting {real_weight}), every \
-                 signal's recall {floor:.2} or more where it can be"
+                 signal's recall {floor:.2} or more where it can be, and precision \
+                 {real_precision:.2} or more on the shipped real text for a signal found \
+                 there {real_flags} times or more"
             ),
         }
     );
@@ -719,6 +767,50 @@ mod tests {
         }
     }
 
+    /// The joint rule without the real-text precision floor.
+    fn micro_rule(target: f64, floor: f64, real_weight: u64) -> ThresholdRule {
+        ThresholdRule::MicroPrecision {
+            target,
+            floor,
+            real_weight,
+            real_precision: 0.0,
+            real_flags: 0,
+        }
+    }
+
+    #[test]
+    fn a_signal_found_often_in_real_text_is_held_to_its_precision_there() {
+        // Written: six positives at 0.9, six at 0.45, three negatives at 0.2. Real: four
+        // positives at 0.9, a negative at 0.85 and three at 0.5.
+        let mut rows = vec![(0.9, true, false); 6];
+        rows.extend([(0.45, true, false); 6]);
+        rows.extend([(0.2, false, false); 3]);
+        rows.extend([(0.9, true, false); 4]);
+        rows.extend([(0.85, false, false), (0.5, false, false), (0.5, false, false)]);
+        rows.push((0.5, false, false));
+        let mut oof = out_of_fold_with(&rows);
+        for real in &mut oof.real[15..] {
+            *real = true;
+        }
+        let all = |_: usize| true;
+        let p = Signal::Pricing.index();
+        let with = |real_precision, real_flags| ThresholdRule::MicroPrecision {
+            target: 0.8,
+            floor: 0.0,
+            real_weight: 1,
+            real_precision,
+            real_flags,
+        };
+        // Without the floor: 16 of 20 = 0.8 reaches the target, so all positives are taken
+        // and real text gets 4 of 8 right.
+        assert_eq!(oof.choose_all(with(0.0, 0), all)[p].0, 0.21);
+        // Held to 0.8 on real text over five flags or more: only 0.51 to 0.85 qualify (4 of
+        // 5), and the most true positives among them is at 0.51.
+        assert_eq!(oof.choose_all(with(0.8, 5), all)[p].0, 0.51);
+        // No pair is detected six times at that precision: the floor does not apply.
+        assert_eq!(oof.choose_all(with(0.8, 6), all)[p].0, 0.21);
+    }
+
     #[test]
     fn thresholds_follow_their_rule() {
         let rows = [
@@ -797,7 +889,7 @@ mod tests {
         // Jointly, pricing's one false positive buys four true ones: 10 of 11 detections
         // right in all (0.91), more true positives than the 6 of 6 above. Demo's third
         // positive would cost two false positives (11 of 14), so demo stays clean.
-        let rule = ThresholdRule::MicroPrecision { target: 0.9, floor: 0.0, real_weight: 1 };
+        let rule = micro_rule(0.9, 0.0, 1);
         let chosen = oof.choose_all(rule, all);
         assert_eq!(chosen[P.index()], (0.05, 0.0));
         assert_eq!(chosen[D.index()].0, 0.61);
@@ -810,17 +902,11 @@ mod tests {
         assert_eq!(micro(&chosen), (10, 1));
         // A recall floor of 0.9 forces demo's third positive in whatever it costs: 11 of 14
         // misses the target, and the rule keeps what the floors allow.
-        let floored = oof.choose_all(
-            ThresholdRule::MicroPrecision { target: 0.9, floor: 0.9, real_weight: 1 },
-            all,
-        );
+        let floored = oof.choose_all(micro_rule(0.9, 0.9, 1), all);
         assert!(floored[D.index()].0 <= 0.45, "{floored:?}");
         assert_eq!(micro(&floored), (11, 3));
         // A target nothing reaches without the floor still gives the most precise choice.
-        let strict = oof.choose_all(
-            ThresholdRule::MicroPrecision { target: 1.0, floor: 0.0, real_weight: 1 },
-            all,
-        );
+        let strict = oof.choose_all(micro_rule(1.0, 0.0, 1), all);
         assert_eq!(micro(&strict), (6, 0));
     }
 
@@ -834,8 +920,7 @@ mod tests {
         let mut oof = out_of_fold_with(&rows);
         oof.real[4] = true;
         let all = |_: usize| true;
-        let rule =
-            |real_weight| ThresholdRule::MicroPrecision { target: 0.8, floor: 0.0, real_weight };
+        let rule = |real_weight| micro_rule(0.8, 0.0, real_weight);
         let p = Signal::Pricing.index();
         // Counted once, the real negative is the price of the fifth positive: 5 of 6 = 0.83.
         assert_eq!(oof.choose_all(rule(1), all)[p].0, 0.21);
